@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#include <stdio.h>
+
+#include "cli.h"
+
+const char h2a_cli_exit_codes[] =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  internal error\n"
+    "  2  usage error or bad input (request, configuration, URI, file)\n"
+    "  3  refused by policy (key type, SANs, reimport compatibility, "
+    "authorization)\n"
+    "  4  token error (module, token, PIN, object, mechanism)\n"
+    "  5  AWS error (the message carries the error code and request id)\n"
+    "  6  issuer error\n"
+    "  7  verification failure (issued certificate or delivered state)\n"
+    "  8  state error (journal, state directory)\n";
+
+int h2a_cli_fail(const char *cmd, h2a_err e)
+{
+    const char *msg = h2a_err_msg();
+
+    fprintf(stderr, "hsm2acm: %s: error: %s\n", cmd,
+            msg[0] != '\0' ? msg : h2a_err_text(e));
+    return h2a_err_exit_code(e);
+}
+
+int h2a_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "hsm2acm: %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'hsm2acm %s --help'.\n", cmd);
+    return h2a_err_exit_code(H2A_ERR_USAGE);
+}

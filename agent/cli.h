@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#pragma once
+
+/*
+ * Command entry points. Each takes argv with argv[0] = the command word
+ * (so getopt_long works as usual) and returns the process exit code.
+ * Each lives in its own cmd_*.c file.
+ */
+
+#include "h2a_common.h"
+
+int h2a_cmd_keygen(int argc, char **argv);
+int h2a_cmd_csr(int argc, char **argv);
+int h2a_cmd_token(int argc, char **argv);   /* token info */
+int h2a_cmd_wrapkey(int argc, char **argv); /* wrapkey create */
+int h2a_cmd_policy(int argc, char **argv);  /* policy show */
+int h2a_cmd_aws(int argc, char **argv);     /* aws whoami */
+int h2a_cmd_acm(int argc, char **argv);     /* acm list | describe */
+int h2a_cmd_enroll(int argc, char **argv);
+int h2a_cmd_resume(int argc, char **argv);
+int h2a_cmd_sweep(int argc, char **argv);
+
+/* The exit-code table, printed by every --help. */
+extern const char h2a_cli_exit_codes[];
+
+/*
+ * Print "hsm2acm: <cmd>: error: <h2a_err_msg()>" to stderr and return the
+ * exit code of `e`. Commands end failures with `return h2a_cli_fail(cmd, e);`.
+ */
+int h2a_cli_fail(const char *cmd, h2a_err e);
+/* Print a usage error for `cmd` and return 2. */
+int h2a_cli_usage_error(const char *cmd, const char *fmt, ...) H2A_PRINTF(2, 3);

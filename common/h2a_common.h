@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#pragma once
+
+/*
+ * Shared base for every hsm2acm library: error codes (which are also the
+ * process exit codes), logging, wiped buffers, key types and small encoders.
+ * It has no dependency but OpenSSL, so pkcs11/, keygen/, policies/ and agent/
+ * can all use it without seeing each other.
+ */
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#define H2A_API __attribute__((visibility("default")))
+#define H2A_MUST_USE __attribute__((warn_unused_result))
+#define H2A_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * X(name, exit_code, text). The exit code is what the CLI returns when the
+ * error reaches main(); it is a documented contract (README, --help).
+ */
+#define H2A_ERROR_TABLE(X)                                               \
+    X(H2A_OK, 0, "ok")                                                   \
+    X(H2A_ERR_INTERNAL, 1, "internal error")                             \
+    X(H2A_ERR_NOMEM, 1, "out of memory")                                 \
+    X(H2A_ERR_USAGE, 2, "usage error")                                   \
+    X(H2A_ERR_INPUT, 2, "bad input")                                     \
+    X(H2A_ERR_POLICY, 3, "refused by policy")                            \
+    X(H2A_ERR_TOKEN, 4, "token error")                                   \
+    X(H2A_ERR_AWS, 5, "AWS error")                                       \
+    X(H2A_ERR_ISSUER, 6, "issuer error")                                 \
+    X(H2A_ERR_VERIFY, 7, "verification failed")                          \
+    X(H2A_ERR_STATE, 8, "state or journal error")
+
+typedef enum {
+#define H2A_X_ENUM(name, code, text) name,
+    H2A_ERROR_TABLE(H2A_X_ENUM)
+#undef H2A_X_ENUM
+        H2A_ERR__COUNT
+} h2a_err;
+
+/* Name ("H2A_ERR_TOKEN") and short text of a code; never NULL. */
+H2A_API const char *h2a_err_name(h2a_err e);
+H2A_API const char *h2a_err_text(h2a_err e);
+/* Process exit code for an error (0 for H2A_OK). */
+H2A_API int h2a_err_exit_code(h2a_err e);
+
+/*
+ * Record a detailed message for the error being returned and return `e`, so
+ * a failure site reads `return h2a_err_set(H2A_ERR_INPUT, "dns[%zu]: ...")`.
+ * The message lives in a per-thread buffer (batch workers run in threads)
+ * and must name the field or object at fault. Never put secrets in it.
+ * The code is still returned directly; the message is only for people.
+ */
+H2A_API h2a_err h2a_err_set(h2a_err e, const char *fmt, ...) H2A_PRINTF(2, 3);
+/* Prefix the current message with context ("targets[1]: " + old message). */
+H2A_API h2a_err h2a_err_prefix(h2a_err e, const char *fmt, ...) H2A_PRINTF(2, 3);
+/* Last message set on this thread ("" if none). */
+H2A_API const char *h2a_err_msg(void);
+H2A_API void h2a_err_clear(void);
+/* Append OpenSSL's error queue (then clear it) to the current message. */
+H2A_API h2a_err h2a_err_openssl(h2a_err e, const char *what);
+
+/* For code that holds no resources (see STYLE.md): propagate or fail. */
+#define H2A_GUARD(expr)                                                  \
+    do {                                                                 \
+        h2a_err h2a_guard_rv_ = (expr);                                  \
+        if (h2a_guard_rv_ != H2A_OK) {                                   \
+            return h2a_guard_rv_;                                        \
+        }                                                                \
+    } while (0)
+#define H2A_ENSURE(cond, err, ...)                                       \
+    do {                                                                 \
+        if (!(cond)) {                                                   \
+            return h2a_err_set((err), __VA_ARGS__);                      \
+        }                                                                \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    H2A_LOG_ERROR = 0,
+    H2A_LOG_WARN = 1,
+    H2A_LOG_INFO = 2,
+    H2A_LOG_DEBUG = 3,
+} h2a_log_level;
+
+/*
+ * Logs go to stderr (or HSM2ACM_LOG_FILE). Level from HSM2ACM_LOG
+ * (error|warn|info|debug) or h2a_log_set_level(). Callers never pass PINs,
+ * keys, secret keys, session tokens, Authorization headers or secret values.
+ */
+H2A_API void h2a_log_init_from_env(void);
+H2A_API void h2a_log_set_level(h2a_log_level lvl);
+H2A_API h2a_log_level h2a_log_get_level(void);
+H2A_API void h2a_log_write(h2a_log_level lvl, const char *func, int line,
+                           const char *fmt, ...) H2A_PRINTF(4, 5);
+
+#define H2A_LOG_ERR(...) h2a_log_write(H2A_LOG_ERROR, __func__, __LINE__, __VA_ARGS__)
+#define H2A_LOG_WARN(...) h2a_log_write(H2A_LOG_WARN, __func__, __LINE__, __VA_ARGS__)
+#define H2A_LOG_INFO(...) h2a_log_write(H2A_LOG_INFO, __func__, __LINE__, __VA_ARGS__)
+#define H2A_LOG_DBG(...) h2a_log_write(H2A_LOG_DEBUG, __func__, __LINE__, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ */
+/* Buffers                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An owning byte buffer. h2a_buf_free() always wipes before freeing. A
+ * buffer made with h2a_buf_init_secure() lives in OpenSSL's secure heap
+ * (mlocked, excluded from core dumps) when it is initialised, and is meant
+ * for plaintext key material and PINs. `limit` bounds growth (0: no limit),
+ * so input read into it can never grow without bound.
+ */
+typedef struct h2a_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    size_t limit;
+    bool secure;
+} h2a_buf;
+
+H2A_API void h2a_buf_init(h2a_buf *b, size_t limit);
+H2A_API void h2a_buf_init_secure(h2a_buf *b, size_t limit);
+/* Grow capacity to at least `cap`; H2A_ERR_INPUT past the limit. */
+H2A_API h2a_err h2a_buf_reserve(h2a_buf *b, size_t cap) H2A_MUST_USE;
+H2A_API h2a_err h2a_buf_append(h2a_buf *b, const void *p, size_t n) H2A_MUST_USE;
+H2A_API h2a_err h2a_buf_append_str(h2a_buf *b, const char *s) H2A_MUST_USE;
+H2A_API h2a_err h2a_buf_printf(h2a_buf *b, const char *fmt, ...)
+    H2A_PRINTF(2, 3) H2A_MUST_USE;
+/* NUL-terminates without counting the NUL in len. */
+H2A_API h2a_err h2a_buf_terminate(h2a_buf *b) H2A_MUST_USE;
+/* Wipe contents, keep the allocation. */
+H2A_API void h2a_buf_reset(h2a_buf *b);
+/* Wipe and free; NULL-safe and idempotent. */
+H2A_API void h2a_buf_free(h2a_buf *b);
+
+/*
+ * Secure heap. main() calls this once; buffers and OpenSSL private key
+ * components then live in locked, non-dumpable memory. Safe to call twice.
+ */
+H2A_API h2a_err h2a_secure_heap_init(size_t bytes);
+/* Non-dumpable, core size 0: a crash never writes key material to disk. */
+H2A_API h2a_err h2a_process_harden(void);
+
+/* Constant-time compare (tokens, MACs, KCVs). */
+H2A_API bool h2a_ct_equal(const void *a, const void *b, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Files and encodings                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Read a whole file into `out` (must be initialised; its limit applies). */
+H2A_API h2a_err h2a_file_read(const char *path, h2a_buf *out) H2A_MUST_USE;
+/* Write atomically (temp file + fsync + rename), with `mode`. */
+H2A_API h2a_err h2a_file_write_atomic(const char *path, const void *data,
+                                      size_t len, unsigned mode) H2A_MUST_USE;
+
+/* Lower-case hex; `out` must hold 2*n+1 bytes. */
+H2A_API void h2a_hex_encode(const uint8_t *in, size_t n, char *out);
+H2A_API h2a_err h2a_hex_decode(const char *in, h2a_buf *out) H2A_MUST_USE;
+/* Standard base64 without line breaks, appended to `out` + NUL terminated. */
+H2A_API h2a_err h2a_base64_encode(const uint8_t *in, size_t n, h2a_buf *out) H2A_MUST_USE;
+H2A_API h2a_err h2a_base64_decode(const char *in, size_t n, h2a_buf *out) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Key types                                                           */
+/* ------------------------------------------------------------------ */
+
+/* The key types hsm2acm generates: ACM's importable types less RSA_1024. */
+typedef enum {
+    H2A_KT_NONE = 0,
+    H2A_KT_RSA_2048,
+    H2A_KT_RSA_3072,
+    H2A_KT_RSA_4096,
+    H2A_KT_EC_P256,
+    H2A_KT_EC_P384,
+    H2A_KT_EC_P521,
+    H2A_KT__COUNT
+} h2a_keytype;
+
+/*
+ * Parse the CLI/request form ("rsa:2048", "ec:P-256"). Unknown types and
+ * known-but-refused ones (rsa:1024, secp256k1, ed25519) give H2A_ERR_INPUT
+ * with a message saying why.
+ */
+H2A_API h2a_err h2a_keytype_parse(const char *s, h2a_keytype *out) H2A_MUST_USE;
+/* ACM's KeyAlgorithm name ("RSA_2048", "EC_prime256v1"); NULL for NONE. */
+H2A_API const char *h2a_keytype_acm_name(h2a_keytype t);
+/* Inverse of acm_name. RSA_1024 gives H2A_ERR_INPUT (known, unsupported). */
+H2A_API h2a_err h2a_keytype_from_acm(const char *acm, h2a_keytype *out) H2A_MUST_USE;
+/* CLI form ("rsa:2048"). */
+H2A_API const char *h2a_keytype_cli_name(h2a_keytype t);
+H2A_API bool h2a_keytype_is_rsa(h2a_keytype t);
+/* RSA modulus bits, or EC field size bits. */
+H2A_API int h2a_keytype_bits(h2a_keytype t);
+/* OpenSSL curve NID for EC types, NID_undef for RSA. */
+H2A_API int h2a_keytype_curve_nid(h2a_keytype t);
+/* Default digest NID: RSA and P-256 SHA-256, P-384 SHA-384, P-521 SHA-512. */
+H2A_API int h2a_keytype_default_md_nid(h2a_keytype t);
+/* Key type of a public key; H2A_ERR_INPUT for anything hsm2acm cannot use. */
+H2A_API h2a_err h2a_keytype_from_pkey(const EVP_PKEY *pk, h2a_keytype *out) H2A_MUST_USE;

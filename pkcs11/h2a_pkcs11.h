@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#pragma once
+
+/*
+ * Token access. This is the only library that loads a PKCS#11 module, holds
+ * a PIN, or sees a CK_* type: its public API speaks in hsm2acm's own types,
+ * so agent/ could later move token work into a separate helper process.
+ *
+ * Lifetime: one H2A_TOKEN per process (one C_Initialize, one login);
+ * any number of H2A_SESSIONs on it, one per worker thread. Key and secret
+ * handles belong to the session they were found or made in.
+ *
+ * Every function returns H2A_OK or an h2a_err with a message
+ * (h2a_err_msg()) that names the C_* function and the CKR code by name.
+ */
+
+#include <openssl/evp.h>
+#include <openssl/types.h>
+
+#include "h2a_common.h"
+
+typedef struct h2a_token H2A_TOKEN;
+typedef struct h2a_session H2A_SESSION;
+typedef struct h2a_p11_key H2A_P11_KEY;
+typedef struct h2a_p11_secret H2A_P11_SECRET;
+
+/* ------------------------------------------------------------------ */
+/* Token                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Open the token named by an RFC 7512 URI (parsed with p11-kit), e.g.
+ *   pkcs11:token=hsm2acm?module-path=/usr/lib/softhsm/libsofthsm2.so
+ *         &pin-source=file:/run/hsm2acm/pin
+ * pin-source is file:PATH or env:NAME; pin-value is refused (PINs never
+ * travel in argv or config text). Loads the module, C_Initialize, clears
+ * the OpenSSL error queue, selects the token (error lists existing labels),
+ * and logs in as user once. CKR_PIN_INCORRECT is never retried.
+ * Errors: malformed URI → H2A_ERR_INPUT; everything else → H2A_ERR_TOKEN.
+ */
+H2A_API h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out) H2A_MUST_USE;
+/* Logout, C_Finalize, dlclose; NULL-safe. */
+H2A_API void h2a_token_close(H2A_TOKEN *tok);
+
+/* PKCS#11 mechanisms hsm2acm uses, for probing and `token info`. */
+typedef enum {
+    H2A_MECH_RSA_KEYGEN,  /* CKM_RSA_PKCS_KEY_PAIR_GEN */
+    H2A_MECH_EC_KEYGEN,   /* CKM_EC_KEY_PAIR_GEN */
+    H2A_MECH_RSA_PKCS,    /* CKM_RSA_PKCS */
+    H2A_MECH_RSA_PSS,     /* CKM_RSA_PKCS_PSS */
+    H2A_MECH_ECDSA,       /* CKM_ECDSA */
+    H2A_MECH_AES_KEYGEN,  /* CKM_AES_KEY_GEN */
+    H2A_MECH_AES_KWP,     /* CKM_AES_KEY_WRAP_PAD (RFC 5649) */
+    H2A_MECH_AES_KW,      /* CKM_AES_KEY_WRAP (RFC 3394) */
+    H2A_MECH__COUNT
+} h2a_mech;
+
+/* "CKM_AES_KEY_WRAP_PAD" etc. */
+H2A_API const char *h2a_mech_name(h2a_mech m);
+
+/* What the token's C_GetMechanismInfo says about a mechanism. */
+typedef struct {
+    bool present;
+    unsigned long min_key, max_key;
+    bool can_generate, can_sign, can_wrap, can_unwrap;
+} h2a_mech_info;
+
+/*
+ * H2A_ERR_TOKEN naming the mechanism (and what it was needed for) if the
+ * token lacks it or lacks the needed capability.
+ */
+H2A_API h2a_err h2a_token_require_mech(H2A_TOKEN *tok, h2a_mech m,
+                                       const char *needed_for) H2A_MUST_USE;
+H2A_API h2a_err h2a_token_mech_info(H2A_TOKEN *tok, h2a_mech m,
+                                    h2a_mech_info *out) H2A_MUST_USE;
+
+typedef struct {
+    char label[33];
+    char serial[17];
+    char manufacturer[33];
+    char model[17];
+    unsigned long slot_id;
+    char module_path[4096];
+} h2a_token_info;
+
+H2A_API h2a_err h2a_token_get_info(H2A_TOKEN *tok, h2a_token_info *out) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Sessions                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A read-write session on the logged-in token. */
+H2A_API h2a_err h2a_session_open(H2A_TOKEN *tok, H2A_SESSION **out) H2A_MUST_USE;
+/* Closes the session; session objects made in it vanish. NULL-safe. */
+H2A_API void h2a_session_close(H2A_SESSION *s);
+H2A_API H2A_TOKEN *h2a_session_token(H2A_SESSION *s);
+
+/* Number of objects visible to the logged-in user (tests, token info). */
+H2A_API h2a_err h2a_session_object_count(H2A_SESSION *s, size_t *out) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Key pairs                                                           */
+/* ------------------------------------------------------------------ */
+
+#define H2A_KEYGEN_WRAP_WITH_TRUSTED 0x1u
+
+/*
+ * Generate a token key pair. Private: PRIVATE, SENSITIVE, EXTRACTABLE (only
+ * so it can leave wrapped), SIGN; DECRYPT, UNWRAP, DERIVE FALSE. Public:
+ * VERIFY; ENCRYPT, WRAP FALSE. CKA_LABEL = label; CKA_ID = SHA-1 of the
+ * subjectPublicKey bits (RFC 5280 key identifier), set on both halves.
+ * Probes the keygen mechanism first. On any failure after
+ * C_GenerateKeyPair both halves are destroyed.
+ * `*out` is freed with h2a_p11_key_free() (does not touch the token).
+ */
+H2A_API h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
+                                         const char *label, unsigned flags,
+                                         H2A_P11_KEY **out) H2A_MUST_USE;
+
+/*
+ * Find a key pair by label (id NULL) or by CKA_ID (label NULL). Exactly one
+ * private key must match: none → H2A_ERR_TOKEN "object not found" naming
+ * what was asked; several → H2A_ERR_TOKEN naming the count.
+ */
+H2A_API h2a_err h2a_p11_key_find(H2A_SESSION *s, const char *label,
+                                 const uint8_t *id, size_t id_len,
+                                 H2A_P11_KEY **out) H2A_MUST_USE;
+
+/* Call `cb` for every private key in the token (sweep: unknown keys). */
+typedef void (*h2a_p11_key_cb)(void *arg, const uint8_t *id, size_t id_len,
+                               const char *label, h2a_keytype type);
+H2A_API h2a_err h2a_p11_key_list(H2A_SESSION *s, h2a_p11_key_cb cb,
+                                 void *arg) H2A_MUST_USE;
+
+/* Destroy both token objects of the pair, then free the handle. */
+H2A_API h2a_err h2a_p11_key_destroy(H2A_P11_KEY *k) H2A_MUST_USE;
+/* Free the handle only; NULL-safe. */
+H2A_API void h2a_p11_key_free(H2A_P11_KEY *k);
+
+H2A_API h2a_keytype h2a_p11_key_type(const H2A_P11_KEY *k);
+H2A_API const char *h2a_p11_key_label(const H2A_P11_KEY *k);
+/* CKA_ID bytes (20 for keys hsm2acm made). */
+H2A_API const uint8_t *h2a_p11_key_id(const H2A_P11_KEY *k, size_t *len);
+/* Public key as a plain software EVP_PKEY (owned by the handle). */
+H2A_API EVP_PKEY *h2a_p11_key_public(const H2A_P11_KEY *k);
+H2A_API H2A_SESSION *h2a_p11_key_session(const H2A_P11_KEY *k);
+
+typedef enum {
+    H2A_SIG_RSA_PKCS1, /* CKM_RSA_PKCS over a DigestInfo */
+    H2A_SIG_RSA_PSS,   /* CKM_RSA_PKCS_PSS, MGF1 with the same hash, salt = hash len */
+    H2A_SIG_ECDSA,     /* CKM_ECDSA over the hash; result DER ECDSA-Sig-Value */
+} h2a_sigscheme;
+
+/*
+ * Sign a digest (already computed by the caller with `md_nid`) in the token.
+ * `sig`/`*sig_len`: buffer in, length out; a too-small buffer gives
+ * H2A_ERR_INTERNAL. ECDSA output is DER (r‖s converted), ready for X.509.
+ */
+H2A_API h2a_err h2a_p11_sign_digest(H2A_P11_KEY *k, h2a_sigscheme scheme,
+                                    int md_nid, const uint8_t *digest,
+                                    size_t digest_len, uint8_t *sig,
+                                    size_t *sig_len) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* The built-in OpenSSL 3 provider                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Register ("hsm2acm-p11", OSSL_PROVIDER_add_builtin) and load it, with the
+ * default provider, into `libctx` (NULL: the default library context).
+ * Idempotent.
+ */
+H2A_API h2a_err h2a_p11_provider_load(OSSL_LIB_CTX *libctx) H2A_MUST_USE;
+
+/*
+ * An EVP_PKEY whose private operations happen in the token through the
+ * provider (RSA PKCS#1 v1.5, RSA-PSS, ECDSA). Its public part exports like
+ * any key; the private part never exports. The key handle must outlive it.
+ * Caller frees with EVP_PKEY_free().
+ */
+H2A_API h2a_err h2a_p11_key_evp(H2A_P11_KEY *k, OSSL_LIB_CTX *libctx,
+                                EVP_PKEY **out) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Wrapping keys and wrap / unwrap                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Make an AES-256 wrapping key: token object, PRIVATE, SENSITIVE, never
+ * EXTRACTABLE, CKA_WRAP and CKA_UNWRAP only (no ENCRYPT/DECRYPT/SIGN).
+ * Refuses if a key with that label already exists.
+ */
+H2A_API h2a_err h2a_p11_wrapkey_generate(H2A_SESSION *s, const char *label,
+                                         H2A_P11_SECRET **out) H2A_MUST_USE;
+/* Exactly one secret key with this label, else H2A_ERR_TOKEN. */
+H2A_API h2a_err h2a_p11_wrapkey_find(H2A_SESSION *s, const char *label,
+                                     H2A_P11_SECRET **out) H2A_MUST_USE;
+/* Key check value: 3 bytes (CKA_CHECK_VALUE), as 6 hex chars + NUL. */
+H2A_API h2a_err h2a_p11_wrapkey_kcv(H2A_P11_SECRET *w, char out[7]) H2A_MUST_USE;
+H2A_API const char *h2a_p11_wrapkey_label(const H2A_P11_SECRET *w);
+H2A_API void h2a_p11_wrapkey_free(H2A_P11_SECRET *w);
+/* Destroy the token object, then free the handle (tests, rollback). */
+H2A_API h2a_err h2a_p11_wrapkey_destroy(H2A_P11_SECRET *w) H2A_MUST_USE;
+
+typedef enum {
+    H2A_WRAP_AES_KWP = 1, /* CKM_AES_KEY_WRAP_PAD, RFC 5649 */
+    H2A_WRAP_AES_KW = 2,  /* CKM_AES_KEY_WRAP, RFC 3394, only without KWP */
+} h2a_wrapmech;
+
+/* "CKM_AES_KEY_WRAP_PAD" / "CKM_AES_KEY_WRAP"; and back (H2A_ERR_INPUT). */
+H2A_API const char *h2a_wrapmech_name(h2a_wrapmech m);
+H2A_API h2a_err h2a_wrapmech_parse(const char *name, h2a_wrapmech *out) H2A_MUST_USE;
+
+/*
+ * C_WrapKey the private half of `k` under `w`. Uses KWP, or KW only when the
+ * token lacks KWP; `*mech_used` says which. The blob (not secret) is
+ * appended to `out`.
+ */
+H2A_API h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
+                             h2a_wrapmech *mech_used, h2a_buf *out) H2A_MUST_USE;
+
+/*
+ * C_UnwrapKey `blob` into a *session* object (never a token object:
+ * CKA_TOKEN FALSE, SENSITIVE FALSE so its components can be read once),
+ * read the components, destroy the session object, and return a software
+ * private key whose secret parts live in OpenSSL's secure heap (EC: the
+ * public point is computed, since the token gives none). The caller frees
+ * it with EVP_PKEY_free() as soon as it is done.
+ */
+H2A_API h2a_err h2a_p11_unwrap_private(H2A_SESSION *s, H2A_P11_SECRET *w,
+                                       h2a_wrapmech mech, h2a_keytype type,
+                                       const uint8_t *blob, size_t blob_len,
+                                       EVP_PKEY **out) H2A_MUST_USE;

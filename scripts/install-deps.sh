@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs every Debian 12 package hsm2acm needs to build, test, benchmark and
+# run the demo. Run as root on a fresh machine; safe to run again.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends \
+    build-essential cmake pkg-config ca-certificates procps \
+    libssl-dev openssl libcurl4-openssl-dev libjson-c-dev libp11-kit-dev p11-kit \
+    libsqlite3-dev sqlite3 libxml2-dev libcmocka-dev \
+    softhsm2 libsofthsm2 opensc libp11-dev libengine-pkcs11-openssl \
+    python3 python3-botocore python3-cryptography awscli

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#include "h2a_test.h"
+
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+
+static void test_error_exit_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(h2a_err_exit_code(H2A_OK), 0);
+    assert_int_equal(h2a_err_exit_code(H2A_ERR_USAGE), 2);
+    assert_int_equal(h2a_err_exit_code(H2A_ERR_INPUT), 2);
+    assert_int_equal(h2a_err_exit_code(H2A_ERR_POLICY), 3);
+    assert_int_equal(h2a_err_exit_code(H2A_ERR_TOKEN), 4);
+    assert_int_equal(h2a_err_exit_code(H2A_ERR_AWS), 5);
+    assert_int_equal(h2a_err_exit_code(H2A_ERR_ISSUER), 6);
+    assert_int_equal(h2a_err_exit_code(H2A_ERR_VERIFY), 7);
+    assert_string_equal(h2a_err_name(H2A_ERR_TOKEN), "H2A_ERR_TOKEN");
+}
+
+static void test_error_message_prefix(void **state)
+{
+    (void)state;
+    assert_int_equal(h2a_err_set(H2A_ERR_INPUT, "bad %s", "dns"), H2A_ERR_INPUT);
+    h2a_err_prefix(H2A_ERR_INPUT, "targets[%d]: ", 1);
+    assert_string_equal(h2a_err_msg(), "targets[1]: bad dns");
+}
+
+static void test_buf_limit_and_wipe(void **state)
+{
+    h2a_buf b;
+
+    (void)state;
+    h2a_buf_init(&b, 8);
+    H2A_ASSERT_OK(h2a_buf_append(&b, "12345678", 8));
+    H2A_ASSERT_ERR(h2a_buf_append(&b, "9", 1), H2A_ERR_INPUT, "limit of 8");
+    assert_int_equal(b.len, 8);
+    h2a_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(b.data[0], 0);
+    h2a_buf_free(&b);
+    h2a_buf_free(&b);
+    assert_null(b.data);
+}
+
+static void test_secure_buf(void **state)
+{
+    h2a_buf b;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_secure_heap_init(1 << 16));
+    h2a_buf_init_secure(&b, 0);
+    H2A_ASSERT_OK(h2a_buf_printf(&b, "key-%d", 42));
+    assert_true(CRYPTO_secure_allocated(b.data));
+    assert_string_equal((char *)b.data, "key-42");
+    h2a_buf_free(&b);
+}
+
+static void test_hex_base64(void **state)
+{
+    const uint8_t raw[] = {0x00, 0xff, 0x10, 0xab};
+    char hex[9];
+    h2a_buf b;
+
+    (void)state;
+    h2a_hex_encode(raw, sizeof(raw), hex);
+    assert_string_equal(hex, "00ff10ab");
+    h2a_buf_init(&b, 0);
+    H2A_ASSERT_OK(h2a_hex_decode("00FF10ab", &b));
+    assert_memory_equal(b.data, raw, 4);
+    H2A_ASSERT_ERR(h2a_hex_decode("0g", &b), H2A_ERR_INPUT, "hex digit");
+    h2a_buf_reset(&b);
+    H2A_ASSERT_OK(h2a_base64_encode((const uint8_t *)"hello", 5, &b));
+    assert_string_equal((char *)b.data, "aGVsbG8=");
+    h2a_buf_reset(&b);
+    H2A_ASSERT_OK(h2a_base64_decode("aGVsbG8=", 8, &b));
+    assert_int_equal(b.len, 5);
+    assert_memory_equal(b.data, "hello", 5);
+    H2A_ASSERT_ERR(h2a_base64_decode("abc", 3, &b), H2A_ERR_INPUT, "multiple of 4");
+    h2a_buf_free(&b);
+}
+
+static void test_keytypes(void **state)
+{
+    h2a_keytype t;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_keytype_parse("ec:P-384", &t));
+    assert_int_equal(t, H2A_KT_EC_P384);
+    assert_string_equal(h2a_keytype_acm_name(t), "EC_secp384r1");
+    assert_int_equal(h2a_keytype_default_md_nid(H2A_KT_EC_P521), NID_sha512);
+    H2A_ASSERT_OK(h2a_keytype_from_acm("RSA_3072", &t));
+    assert_int_equal(t, H2A_KT_RSA_3072);
+    H2A_ASSERT_ERR(h2a_keytype_parse("rsa:1024", &t), H2A_ERR_INPUT, "2048 bits");
+    H2A_ASSERT_ERR(h2a_keytype_parse("ec:secp256k1", &t), H2A_ERR_INPUT, "secp256k1");
+    H2A_ASSERT_ERR(h2a_keytype_parse("ed25519", &t), H2A_ERR_INPUT, "EdDSA");
+    H2A_ASSERT_ERR(h2a_keytype_parse("dsa:2048", &t), H2A_ERR_INPUT, "unknown key type");
+    H2A_ASSERT_ERR(h2a_keytype_from_acm("RSA_1024", &t), H2A_ERR_INPUT, "RSA_1024");
+}
+
+static void test_keytype_from_pkey(void **state)
+{
+    EVP_PKEY *pk = EVP_EC_gen("P-521");
+    h2a_keytype t;
+
+    (void)state;
+    assert_non_null(pk);
+    H2A_ASSERT_OK(h2a_keytype_from_pkey(pk, &t));
+    assert_int_equal(t, H2A_KT_EC_P521);
+    EVP_PKEY_free(pk);
+    pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    assert_non_null(pk);
+    H2A_ASSERT_ERR(h2a_keytype_from_pkey(pk, &t), H2A_ERR_INPUT, "not supported");
+    EVP_PKEY_free(pk);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_exit_codes),
+        cmocka_unit_test(test_error_message_prefix),
+        cmocka_unit_test(test_buf_limit_and_wipe),
+        cmocka_unit_test(test_secure_buf),
+        cmocka_unit_test(test_hex_base64),
+        cmocka_unit_test(test_keytypes),
+        cmocka_unit_test(test_keytype_from_pkey),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
