@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#pragma once
+
+/*
+ * Private to pkcs11/ (and to the tests of pkcs11/): the only header that
+ * exposes CK_* types. Everything here may change without notice; code
+ * outside pkcs11/ uses h2a_pkcs11.h.
+ *
+ * Rules for code in pkcs11/:
+ *  - every C_* call goes through H2A_P11_CALL, which logs it at debug level
+ *    and, on failure, records "C_Foo: CKR_BAR (0x..)" as the error message;
+ *    the caller then adds what it was doing with h2a_p11_fail();
+ *  - PINs live only in a stack buffer of H2A_MAX_PIN + 1 bytes, wiped at
+ *    the function's done: label;
+ *  - attribute buffers that may hold key material come from the OpenSSL
+ *    secure heap (h2a_p11_attr_get(..., secure = true)).
+ */
+
+/*
+ * p11-kit's PKCS#11 v2.40 header. It lives under an include directory that
+ * only the h2a_pkcs11 target adds; tests that include this header find it
+ * through its full path instead.
+ */
+#if __has_include(<p11-kit/pkcs11.h>)
+#include <p11-kit/pkcs11.h>
+#else
+#include <p11-kit-1/p11-kit/pkcs11.h>
+#endif
+
+#include "h2a_pkcs11.h"
+
+/* Longest PIN accepted from a pin-source (bytes, without the newline). */
+#define H2A_MAX_PIN 256
+
+/* ------------------------------------------------------------------ */
+/* The one wrapper for C_* calls                                       */
+/* ------------------------------------------------------------------ */
+
+/* "CKR_PIN_INCORRECT"; "CKR_VENDOR_DEFINED+0x.." / "CKR_0x.." if unknown. */
+const char *h2a_p11_ckr_name(CK_RV rv, char buf[40]);
+/* The same, for messages on this thread (static per-thread buffer). */
+const char *h2a_p11_rv_str(CK_RV rv);
+
+/*
+ * Called by H2A_P11_CALL after every C_* call: logs "C_Foo -> CKR_X" at
+ * debug level and, when rv != CKR_OK, sets the thread's error message to
+ * "C_Foo: CKR_X (0x..)". Returns rv unchanged.
+ */
+CK_RV h2a_p11_call_done(const char *fn, CK_RV rv);
+
+/*
+ * Call `fn` from the function list `fl` (a CK_FUNCTION_LIST *):
+ *   rv = H2A_P11_CALL(fl, C_SignInit, sess, &mech, obj);
+ */
+#define H2A_P11_CALL(fl, fn, ...) h2a_p11_call_done(#fn, (fl)->fn(__VA_ARGS__))
+
+/*
+ * After a failed H2A_P11_CALL: H2A_ERR_TOKEN with the message
+ * "<what>: C_Foo: CKR_X (0x..)", where <what> is printf-formatted and says
+ * which object/operation (e.g. "signing with key 'web1'").
+ */
+h2a_err h2a_p11_fail(const char *fmt, ...) H2A_PRINTF(1, 2);
+
+/* ------------------------------------------------------------------ */
+/* URI and PIN                                                         */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    H2A_PIN_SRC_NONE = 0,
+    H2A_PIN_SRC_FILE, /* file:PATH, or a bare absolute path */
+    H2A_PIN_SRC_ENV,  /* env:NAME */
+} h2a_pin_src_kind;
+
+struct p11_kit_uri;
+
+/*
+ * A parsed token URI. Strings are NUL-terminated copies (token attributes
+ * trimmed of PKCS#11 space padding); has_* says whether the URI gave it.
+ */
+typedef struct {
+    char *module_path;
+    h2a_pin_src_kind pin_kind;
+    char *pin_ref; /* path or environment variable name */
+    bool has_label, has_serial, has_manufacturer, has_model, has_slot_id;
+    char label[33];
+    char serial[17];
+    char manufacturer[33];
+    char model[17];
+    unsigned long slot_id;
+    struct p11_kit_uri *p11uri; /* for p11_kit_uri_match_token_info */
+} h2a_p11_uri;
+
+/*
+ * Parse and validate. H2A_ERR_INPUT for: not a pkcs11: URI, bad encoding or
+ * syntax, unknown attributes, pin-value (refused), missing module-path,
+ * missing or malformed pin-source. Clean up with h2a_p11_uri_cleanup even on
+ * failure.
+ */
+h2a_err h2a_p11_uri_parse(const char *uri, h2a_p11_uri *out) H2A_MUST_USE;
+void h2a_p11_uri_cleanup(h2a_p11_uri *u);
+/* "token=x;serial=y" etc. for messages (what was asked). */
+void h2a_p11_uri_describe(const h2a_p11_uri *u, char *buf, size_t n);
+
+/*
+ * Read the PIN named by the URI's pin-source into `pin` (H2A_MAX_PIN + 1
+ * bytes), strip one trailing "\n" or "\r\n", NUL-terminate, set *len.
+ * H2A_ERR_INPUT when unreadable, empty or longer than H2A_MAX_PIN. On error
+ * `pin` is wiped. The caller wipes `pin` with OPENSSL_cleanse when done.
+ */
+h2a_err h2a_p11_pin_read(const h2a_p11_uri *u, char pin[H2A_MAX_PIN + 1],
+                         size_t *len) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Token, session and key internals (for provider*.c and tests)        */
+/* ------------------------------------------------------------------ */
+
+/* The module's function list (valid while the token is open). */
+CK_FUNCTION_LIST *h2a_token_functions(H2A_TOKEN *tok);
+CK_SLOT_ID h2a_token_slot(H2A_TOKEN *tok);
+CK_MECHANISM_TYPE h2a_mech_ckm(h2a_mech m);
+
+/*
+ * Number of C_Login calls this process made (all tokens). Tests use it to
+ * prove a wrong PIN is tried exactly once.
+ */
+unsigned long h2a_p11_login_attempts(void);
+
+/*
+ * Test hook: make the token's mechanism cache say `m` is absent, as if
+ * C_GetMechanismInfo had returned CKR_MECHANISM_INVALID (tests of the
+ * KWP → KW fallback).
+ */
+void h2a_token_mech_pretend_absent(H2A_TOKEN *tok, h2a_mech m);
+
+CK_SESSION_HANDLE h2a_session_handle(H2A_SESSION *s);
+
+/* Handles of a key pair; pub may be CK_INVALID_HANDLE if the token has none. */
+CK_OBJECT_HANDLE h2a_p11_key_priv_handle(const H2A_P11_KEY *k);
+CK_OBJECT_HANDLE h2a_p11_key_pub_handle(const H2A_P11_KEY *k);
+CK_OBJECT_HANDLE h2a_p11_wrapkey_handle(const H2A_P11_SECRET *w);
+
+/*
+ * Everything the provider needs to sign with `k` itself, in one call:
+ * function list, session and private-key handle.
+ */
+void h2a_p11_key_handles(const H2A_P11_KEY *k, CK_FUNCTION_LIST **fl,
+                         CK_SESSION_HANDLE *session, CK_OBJECT_HANDLE *priv);
+
+/* ------------------------------------------------------------------ */
+/* Attribute helpers                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * C_GetAttributeValue of one attribute into a fresh buffer: plain heap, or
+ * OpenSSL secure heap when `secure` (key material). Free with
+ * h2a_p11_attr_free(p, len, secure), which wipes. Errors name `what`.
+ */
+h2a_err h2a_p11_attr_get(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                         CK_ATTRIBUTE_TYPE type, bool secure, const char *what,
+                         uint8_t **out, size_t *out_len) H2A_MUST_USE;
+void h2a_p11_attr_free(uint8_t *p, size_t len, bool secure);
+/* CK_BBOOL / CK_ULONG attributes. */
+h2a_err h2a_p11_attr_bool(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                          CK_ATTRIBUTE_TYPE type, bool *out) H2A_MUST_USE;
+h2a_err h2a_p11_attr_ulong(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                           CK_ATTRIBUTE_TYPE type, CK_ULONG *out) H2A_MUST_USE;
+
+/*
+ * C_FindObjects* with `tmpl`; fills up to `max` handles and sets *count to
+ * the TOTAL number of matches (which may exceed max).
+ */
+h2a_err h2a_p11_find(H2A_SESSION *s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                     CK_OBJECT_HANDLE *found, size_t max,
+                     size_t *count) H2A_MUST_USE;
+
+/* DER of the curve OID (CKA_EC_PARAMS) for an EC key type. */
+h2a_err h2a_p11_ec_params(h2a_keytype t, uint8_t **der, size_t *len) H2A_MUST_USE;
+/* Key type from CKA_EC_PARAMS (NONE if not P-256/384/521). */
+h2a_keytype h2a_p11_ec_params_type(const uint8_t *der, size_t len);
+
+/*
+ * Test-only fault injection: true when the environment variable
+ * H2A_TEST_FAULT equals `point` (e.g. "p11_after_generate"). It can only
+ * make an operation fail (and roll back); it never weakens anything.
+ */
+bool h2a_p11_fault(const char *point);
