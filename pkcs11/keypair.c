@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+/*
+ * Token key pairs: generation with an explicit attribute set (SoftHSM2
+ * turns DECRYPT/UNWRAP/ENCRYPT/WRAP on when they are not given), CKA_ID as
+ * the RFC 5280 key identifier, lookup and removal.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include "internal.h"
+
+#define H2A_MAX_KEYS 4096
+
+struct h2a_p11_key {
+    H2A_SESSION *s;
+    CK_OBJECT_HANDLE priv;
+    CK_OBJECT_HANDLE pub;
+    h2a_keytype type;
+    char *label;
+    uint8_t *id;
+    size_t id_len;
+    EVP_PKEY *pubkey;
+};
+
+static const CK_BBOOL s_true = CK_TRUE;
+static const CK_BBOOL s_false = CK_FALSE;
+
+#define H2A_ATTR(t, v) {(t), (void *)(v), sizeof(*(v))}
+#define H2A_ATTR_BUF(t, p, n) {(t), (void *)(p), (CK_ULONG)(n)}
+
+/* ------------------------------------------------------------------ */
+/* Accessors                                                           */
+/* ------------------------------------------------------------------ */
+
+void h2a_p11_key_free(H2A_P11_KEY *k)
+{
+    if (k == NULL) {
+        return;
+    }
+    free(k->label);
+    OPENSSL_free(k->id);
+    EVP_PKEY_free(k->pubkey);
+    free(k);
+}
+
+h2a_keytype h2a_p11_key_type(const H2A_P11_KEY *k)
+{
+    return k->type;
+}
+
+const char *h2a_p11_key_label(const H2A_P11_KEY *k)
+{
+    return k->label;
+}
+
+const uint8_t *h2a_p11_key_id(const H2A_P11_KEY *k, size_t *len)
+{
+    *len = k->id_len;
+    return k->id;
+}
+
+EVP_PKEY *h2a_p11_key_public(const H2A_P11_KEY *k)
+{
+    return k->pubkey;
+}
+
+H2A_SESSION *h2a_p11_key_session(const H2A_P11_KEY *k)
+{
+    return k->s;
+}
+
+CK_OBJECT_HANDLE h2a_p11_key_priv_handle(const H2A_P11_KEY *k)
+{
+    return k->priv;
+}
+
+CK_OBJECT_HANDLE h2a_p11_key_pub_handle(const H2A_P11_KEY *k)
+{
+    return k->pub;
+}
+
+void h2a_p11_key_handles(const H2A_P11_KEY *k, CK_FUNCTION_LIST **fl,
+                         CK_SESSION_HANDLE *session, CK_OBJECT_HANDLE *priv)
+{
+    *fl = h2a_token_functions(h2a_session_token(k->s));
+    *session = h2a_session_handle(k->s);
+    *priv = k->priv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public key from token attributes                                    */
+/* ------------------------------------------------------------------ */
+
+static h2a_err s_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld,
+                               EVP_PKEY **out)
+{
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+    h2a_err err = H2A_OK;
+
+    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+        err = h2a_err_openssl(H2A_ERR_TOKEN, "the token's public key is not "
+                              "a valid key");
+    }
+    OSSL_PARAM_free(params);
+    EVP_PKEY_CTX_free(ctx);
+    return err;
+}
+
+static h2a_err s_rsa_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                            EVP_PKEY **out)
+{
+    uint8_t *n = NULL, *e = NULL;
+    size_t nlen = 0, elen = 0;
+    BIGNUM *bn_n = NULL, *bn_e = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    h2a_err err;
+
+    err = h2a_p11_attr_get(s, obj, CKA_MODULUS, false, "CKA_MODULUS", &n,
+                           &nlen);
+    if (err == H2A_OK) {
+        err = h2a_p11_attr_get(s, obj, CKA_PUBLIC_EXPONENT, false,
+                               "CKA_PUBLIC_EXPONENT", &e, &elen);
+    }
+    if (err != H2A_OK) {
+        goto done;
+    }
+    bn_n = BN_bin2bn(n, (int)nlen, NULL);
+    bn_e = BN_bin2bn(e, (int)elen, NULL);
+    bld = OSSL_PARAM_BLD_new();
+    if (bn_n == NULL || bn_e == NULL || bld == NULL ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e)) {
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory building an RSA key");
+        goto done;
+    }
+    err = s_pkey_fromdata("RSA", bld, out);
+done:
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn_n);
+    BN_free(bn_e);
+    h2a_p11_attr_free(n, nlen, false);
+    h2a_p11_attr_free(e, elen, false);
+    return err;
+}
+
+/*
+ * CKA_EC_POINT is a DER OCTET STRING holding the point (PKCS#11 v2.40, and
+ * what SoftHSM2 returns); some tokens return the bare point. Accept the
+ * wrapped form only if its content is a whole point of the right size.
+ */
+static h2a_err s_unwrap_ec_point(const uint8_t *der, size_t len,
+                                 size_t point_len, const uint8_t **pt)
+{
+    const unsigned char *p = der;
+    ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
+    bool wrapped = false;
+
+    if (os != NULL && p == der + len &&
+        (size_t)ASN1_STRING_length(os) == point_len &&
+        ASN1_STRING_get0_data(os)[0] == 0x04) {
+        wrapped = true;
+    }
+    ASN1_OCTET_STRING_free(os);
+    if (wrapped) {
+        *pt = der + (len - point_len);
+        return H2A_OK;
+    }
+    if (len == point_len && der[0] == 0x04) {
+        *pt = der;
+        return H2A_OK;
+    }
+    return h2a_err_set(H2A_ERR_TOKEN, "CKA_EC_POINT of %zu bytes is neither "
+                       "an uncompressed point of %zu bytes nor one wrapped in "
+                       "an OCTET STRING", len, point_len);
+}
+
+static h2a_err s_ec_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                           h2a_keytype t, EVP_PKEY **out)
+{
+    uint8_t *der = NULL;
+    size_t len = 0;
+    const uint8_t *pt = NULL;
+    size_t point_len = 2 * (((size_t)h2a_keytype_bits(t) + 7) / 8) + 1;
+    OSSL_PARAM_BLD *bld = NULL;
+    h2a_err err;
+
+    err = h2a_p11_attr_get(s, obj, CKA_EC_POINT, false, "CKA_EC_POINT", &der,
+                           &len);
+    if (err == H2A_OK) {
+        err = s_unwrap_ec_point(der, len, point_len, &pt);
+    }
+    if (err != H2A_OK) {
+        goto done;
+    }
+    bld = OSSL_PARAM_BLD_new();
+    if (bld == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(
+            bld, OSSL_PKEY_PARAM_GROUP_NAME,
+            OBJ_nid2sn(h2a_keytype_curve_nid(t)), 0) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+                                          point_len)) {
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory building an EC key");
+        goto done;
+    }
+    err = s_pkey_fromdata("EC", bld, out);
+done:
+    OSSL_PARAM_BLD_free(bld);
+    h2a_p11_attr_free(der, len, false);
+    return err;
+}
+
+static h2a_err s_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                             h2a_keytype t, EVP_PKEY **out)
+{
+    *out = NULL;
+    if (h2a_keytype_is_rsa(t)) {
+        return s_rsa_public(s, obj, out);
+    }
+    return s_ec_public(s, obj, t, out);
+}
+
+/* RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value. */
+static h2a_err s_key_id(EVP_PKEY *pk, uint8_t id[20])
+{
+    X509_PUBKEY *xp = NULL;
+    const unsigned char *bits = NULL;
+    int bits_len = 0;
+    unsigned int md_len = 0;
+    h2a_err err = H2A_OK;
+
+    if (X509_PUBKEY_set(&xp, pk) != 1 ||
+        X509_PUBKEY_get0_param(NULL, &bits, &bits_len, NULL, xp) != 1 ||
+        EVP_Digest(bits, (size_t)bits_len, id, &md_len, EVP_sha1(), NULL) !=
+            1) {
+        err = h2a_err_openssl(H2A_ERR_INTERNAL, "computing the key identifier");
+    }
+    X509_PUBKEY_free(xp);
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Generation                                                          */
+/* ------------------------------------------------------------------ */
+
+static h2a_err s_check_keygen_mech(H2A_TOKEN *tok, h2a_keytype type,
+                                   const char *label)
+{
+    h2a_mech m = h2a_keytype_is_rsa(type) ? H2A_MECH_RSA_KEYGEN
+                                          : H2A_MECH_EC_KEYGEN;
+    h2a_mech_info mi;
+    unsigned long bits = (unsigned long)h2a_keytype_bits(type);
+    char why[160];
+
+    snprintf(why, sizeof(why), "generating %s key '%s'",
+             h2a_keytype_cli_name(type), label);
+    H2A_GUARD(h2a_token_require_mech(tok, m, why));
+    H2A_GUARD(h2a_token_mech_info(tok, m, &mi));
+    /* Some tokens report 0..0 for "no limit"; only a real range is checked. */
+    if (mi.max_key != 0 && (bits < mi.min_key || bits > mi.max_key)) {
+        return h2a_err_set(H2A_ERR_TOKEN, "%s: the token's %s accepts key "
+                           "sizes %lu..%lu, not %lu", why, h2a_mech_name(m),
+                           mi.min_key, mi.max_key, bits);
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_label_unused(H2A_SESSION *s, const char *label)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {
+        H2A_ATTR(CKA_CLASS, &cls),
+        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
+    };
+    CK_OBJECT_HANDLE h;
+    size_t n = 0;
+
+    H2A_GUARD(h2a_p11_find(s, tmpl, 2, &h, 1, &n));
+    H2A_ENSURE(n == 0, H2A_ERR_INPUT, "label '%s': a private key with this "
+               "label already exists on the token; choose another label",
+               label);
+    return H2A_OK;
+}
+
+static void s_destroy_pair(H2A_SESSION *s, CK_OBJECT_HANDLE priv,
+                           CK_OBJECT_HANDLE pub)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
+    CK_SESSION_HANDLE sh = h2a_session_handle(s);
+
+    /* Keep the message of the failure that got us here. */
+    char saved[1024];
+    snprintf(saved, sizeof(saved), "%s", h2a_err_msg());
+    if (priv != CK_INVALID_HANDLE &&
+        H2A_P11_CALL(fl, C_DestroyObject, sh, priv) != CKR_OK) {
+        H2A_LOG_ERR("rollback: could not destroy the new private key: %s",
+                    h2a_err_msg());
+    }
+    if (pub != CK_INVALID_HANDLE &&
+        H2A_P11_CALL(fl, C_DestroyObject, sh, pub) != CKR_OK) {
+        H2A_LOG_ERR("rollback: could not destroy the new public key: %s",
+                    h2a_err_msg());
+    }
+    (void)h2a_err_set(H2A_ERR_TOKEN, "%s", saved);
+}
+
+/* Everything after C_GenerateKeyPair that can fail. */
+static h2a_err s_finish_pair(H2A_P11_KEY *k)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(k->s));
+    CK_SESSION_HANDLE sh = h2a_session_handle(k->s);
+    uint8_t id[20];
+    CK_ATTRIBUTE a = {CKA_ID, id, sizeof(id)};
+
+    H2A_GUARD(s_read_public(k->s, k->pub, k->type, &k->pubkey));
+    H2A_GUARD(s_key_id(k->pubkey, id));
+    if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->pub, &a, 1) != CKR_OK) {
+        return h2a_p11_fail("setting CKA_ID on public key '%s'", k->label);
+    }
+    if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->priv, &a, 1) != CKR_OK) {
+        return h2a_p11_fail("setting CKA_ID on private key '%s'", k->label);
+    }
+    if (h2a_p11_fault("p11_after_generate")) {
+        return h2a_err_set(H2A_ERR_TOKEN, "key '%s': injected fault "
+                           "p11_after_generate (H2A_TEST_FAULT)", k->label);
+    }
+    k->id = OPENSSL_memdup(id, sizeof(id));
+    H2A_ENSURE(k->id != NULL, H2A_ERR_NOMEM, "out of memory");
+    k->id_len = sizeof(id);
+    return H2A_OK;
+}
+
+h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
+                                 const char *label, unsigned flags,
+                                 H2A_P11_KEY **out)
+{
+    static const CK_BYTE f4[] = {0x01, 0x00, 0x01};
+    CK_FUNCTION_LIST *fl;
+    CK_ULONG bits = (CK_ULONG)h2a_keytype_bits(type);
+    CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+    uint8_t *ec_params = NULL;
+    size_t ec_params_len = 0;
+    H2A_P11_KEY *k = NULL;
+    h2a_err err = H2A_OK;
+    CK_ULONG npub, npriv;
+
+    *out = NULL;
+    H2A_ENSURE(type > H2A_KT_NONE && type < H2A_KT__COUNT, H2A_ERR_INPUT,
+               "key type %d is not one hsm2acm generates", (int)type);
+    H2A_ENSURE(label != NULL && label[0] != '\0', H2A_ERR_INPUT,
+               "key label is empty");
+    H2A_ENSURE(strlen(label) <= 128, H2A_ERR_INPUT,
+               "key label is longer than 128 bytes");
+    fl = h2a_token_functions(h2a_session_token(s));
+    H2A_GUARD(s_check_keygen_mech(h2a_session_token(s), type, label));
+    H2A_GUARD(s_label_unused(s, label));
+    if (!h2a_keytype_is_rsa(type)) {
+        mech.mechanism = CKM_EC_KEY_PAIR_GEN;
+        H2A_GUARD(h2a_p11_ec_params(type, &ec_params, &ec_params_len));
+    }
+    CK_ATTRIBUTE pub_tmpl[] = {
+        H2A_ATTR(CKA_TOKEN, &s_true),
+        H2A_ATTR(CKA_PRIVATE, &s_false),
+        H2A_ATTR(CKA_VERIFY, &s_true),
+        H2A_ATTR(CKA_ENCRYPT, &s_false),
+        H2A_ATTR(CKA_WRAP, &s_false),
+        H2A_ATTR(CKA_VERIFY_RECOVER, &s_false),
+        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
+        /* Last: the key-type specific one. */
+        H2A_ATTR(CKA_MODULUS_BITS, &bits),
+        H2A_ATTR_BUF(CKA_PUBLIC_EXPONENT, f4, sizeof(f4)),
+    };
+    CK_ATTRIBUTE priv_tmpl[] = {
+        H2A_ATTR(CKA_TOKEN, &s_true),
+        H2A_ATTR(CKA_PRIVATE, &s_true),
+        H2A_ATTR(CKA_SENSITIVE, &s_true),
+        /* Only so that it can later leave the token wrapped. */
+        H2A_ATTR(CKA_EXTRACTABLE, &s_true),
+        H2A_ATTR(CKA_SIGN, &s_true),
+        H2A_ATTR(CKA_SIGN_RECOVER, &s_false),
+        H2A_ATTR(CKA_DECRYPT, &s_false),
+        H2A_ATTR(CKA_UNWRAP, &s_false),
+        H2A_ATTR(CKA_DERIVE, &s_false),
+        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
+        /* Last: only when asked. */
+        H2A_ATTR(CKA_WRAP_WITH_TRUSTED, &s_true),
+    };
+    npub = sizeof(pub_tmpl) / sizeof(pub_tmpl[0]);
+    npriv = sizeof(priv_tmpl) / sizeof(priv_tmpl[0]);
+    if (!h2a_keytype_is_rsa(type)) {
+        pub_tmpl[npub - 2] =
+            (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_EC_PARAMS, ec_params, ec_params_len);
+        npub--;
+    }
+    if ((flags & H2A_KEYGEN_WRAP_WITH_TRUSTED) == 0) {
+        npriv--;
+    }
+    k = calloc(1, sizeof(*k));
+    if (k == NULL || (k->label = strdup(label)) == NULL) {
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    k->s = s;
+    k->type = type;
+    k->priv = CK_INVALID_HANDLE;
+    k->pub = CK_INVALID_HANDLE;
+    if (H2A_P11_CALL(fl, C_GenerateKeyPair, h2a_session_handle(s), &mech,
+                     pub_tmpl, npub, priv_tmpl, npriv, &k->pub,
+                     &k->priv) != CKR_OK) {
+        err = h2a_p11_fail("generating %s key '%s'", h2a_keytype_cli_name(type),
+                           label);
+        k->pub = k->priv = CK_INVALID_HANDLE;
+        goto done;
+    }
+    err = s_finish_pair(k);
+    if (err != H2A_OK) {
+        (void)h2a_err_prefix(err, "%s key '%s' (both halves destroyed): ",
+                             h2a_keytype_cli_name(type), label);
+        s_destroy_pair(s, k->priv, k->pub);
+        goto done;
+    }
+    H2A_LOG_INFO("generated %s key '%s' in the token",
+                 h2a_keytype_cli_name(type), label);
+    *out = k;
+    k = NULL;
+done:
+    OPENSSL_free(ec_params);
+    h2a_p11_key_free(k);
+    return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookup                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Key type of a private key object (NONE for types hsm2acm cannot use). */
+static h2a_err s_object_keytype(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                                h2a_keytype *out)
+{
+    CK_ULONG kt = 0;
+    uint8_t *v = NULL;
+    size_t len = 0;
+    h2a_err err;
+
+    *out = H2A_KT_NONE;
+    H2A_GUARD(h2a_p11_attr_ulong(s, obj, CKA_KEY_TYPE, &kt));
+    if (kt == CKK_RSA) {
+        err = h2a_p11_attr_get(s, obj, CKA_MODULUS, false, "CKA_MODULUS", &v,
+                               &len);
+        if (err == H2A_OK) {
+            /* Leading zero bytes are not part of the modulus size. */
+            size_t off = 0;
+            while (off < len && v[off] == 0) {
+                off++;
+            }
+            switch ((len - off) * 8) {
+            case 2048:
+                *out = H2A_KT_RSA_2048;
+                break;
+            case 3072:
+                *out = H2A_KT_RSA_3072;
+                break;
+            case 4096:
+                *out = H2A_KT_RSA_4096;
+                break;
+            default:
+                break;
+            }
+        }
+    } else if (kt == CKK_EC) {
+        err = h2a_p11_attr_get(s, obj, CKA_EC_PARAMS, false, "CKA_EC_PARAMS",
+                               &v, &len);
+        if (err == H2A_OK) {
+            *out = h2a_p11_ec_params_type(v, len);
+        }
+    } else {
+        err = H2A_OK;
+    }
+    h2a_p11_attr_free(v, len, false);
+    return err;
+}
+
+static h2a_err s_find_public(H2A_SESSION *s, H2A_P11_KEY *k)
+{
+    CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE tmpl[2] = {H2A_ATTR(CKA_CLASS, &cls)};
+    CK_OBJECT_HANDLE h[2];
+    size_t n = 0;
+
+    if (k->id_len > 0) {
+        tmpl[1] = (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_ID, k->id, k->id_len);
+    } else {
+        tmpl[1] = (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_LABEL, k->label,
+                                             strlen(k->label));
+    }
+    H2A_GUARD(h2a_p11_find(s, tmpl, 2, h, 2, &n));
+    k->pub = n == 1 ? h[0] : CK_INVALID_HANDLE;
+    return H2A_OK;
+}
+
+/* Fill a key handle from a private key object. */
+static h2a_err s_load_key(H2A_SESSION *s, CK_OBJECT_HANDLE priv,
+                          H2A_P11_KEY *k, const char *asked)
+{
+    uint8_t *v = NULL;
+    size_t len = 0;
+
+    k->s = s;
+    k->priv = priv;
+    H2A_GUARD(s_object_keytype(s, priv, &k->type));
+    H2A_ENSURE(k->type != H2A_KT_NONE, H2A_ERR_TOKEN,
+               "key %s is not RSA-2048/3072/4096 or EC P-256/384/521", asked);
+    H2A_GUARD(h2a_p11_attr_get(s, priv, CKA_ID, false, "CKA_ID", &k->id,
+                               &k->id_len));
+    H2A_GUARD(h2a_p11_attr_get(s, priv, CKA_LABEL, false, "CKA_LABEL", &v,
+                               &len));
+    k->label = strndup((const char *)v, len);
+    h2a_p11_attr_free(v, len, false);
+    H2A_ENSURE(k->label != NULL, H2A_ERR_NOMEM, "out of memory");
+    H2A_GUARD(s_find_public(s, k));
+    if (k->pub != CK_INVALID_HANDLE) {
+        return s_read_public(s, k->pub, k->type, &k->pubkey);
+    }
+    /* An RSA private key object carries its public half as well. */
+    H2A_ENSURE(h2a_keytype_is_rsa(k->type), H2A_ERR_TOKEN,
+               "key %s: the token has no public key object for this EC key "
+               "(same CKA_ID), and the private object has no public point",
+               asked);
+    return s_rsa_public(s, priv, &k->pubkey);
+}
+
+h2a_err h2a_p11_key_find(H2A_SESSION *s, const char *label, const uint8_t *id,
+                         size_t id_len, H2A_P11_KEY **out)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[2] = {H2A_ATTR(CKA_CLASS, &cls)};
+    CK_OBJECT_HANDLE h[1];
+    size_t n = 0;
+    char asked[200];
+    char idhex[2 * 64 + 1];
+    H2A_P11_KEY *k = NULL;
+    h2a_err err;
+
+    *out = NULL;
+    H2A_ENSURE((label != NULL) != (id != NULL), H2A_ERR_INTERNAL,
+               "h2a_p11_key_find: give a label or an id, not both");
+    if (label != NULL) {
+        H2A_ENSURE(label[0] != '\0', H2A_ERR_INPUT, "key label is empty");
+        snprintf(asked, sizeof(asked), "with label '%.128s'", label);
+        tmpl[1] = (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_LABEL, label, strlen(label));
+    } else {
+        H2A_ENSURE(id_len > 0 && id_len <= 64, H2A_ERR_INPUT,
+                   "key id must be 1..64 bytes, not %zu", id_len);
+        h2a_hex_encode(id, id_len, idhex);
+        snprintf(asked, sizeof(asked), "with id %s", idhex);
+        tmpl[1] = (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_ID, id, id_len);
+    }
+    H2A_GUARD(h2a_p11_find(s, tmpl, 2, h, 1, &n));
+    H2A_ENSURE(n > 0, H2A_ERR_TOKEN, "object not found: no private key %s on "
+               "the token", asked);
+    H2A_ENSURE(n == 1, H2A_ERR_TOKEN, "%zu private keys %s are on the token; "
+               "exactly one must match (use the key id)", n, asked);
+    k = calloc(1, sizeof(*k));
+    H2A_ENSURE(k != NULL, H2A_ERR_NOMEM, "out of memory");
+    err = s_load_key(s, h[0], k, asked);
+    if (err != H2A_OK) {
+        h2a_p11_key_free(k);
+        return err;
+    }
+    *out = k;
+    return H2A_OK;
+}
+
+h2a_err h2a_p11_key_list(H2A_SESSION *s, h2a_p11_key_cb cb, void *arg)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {H2A_ATTR(CKA_CLASS, &cls)};
+    CK_OBJECT_HANDLE *h = NULL;
+    size_t n = 0;
+    h2a_err err;
+
+    h = calloc(H2A_MAX_KEYS, sizeof(*h));
+    H2A_ENSURE(h != NULL, H2A_ERR_NOMEM, "out of memory");
+    err = h2a_p11_find(s, tmpl, 1, h, H2A_MAX_KEYS, &n);
+    if (err == H2A_OK && n > H2A_MAX_KEYS) {
+        err = h2a_err_set(H2A_ERR_TOKEN, "the token holds %zu private keys; "
+                          "hsm2acm lists at most %d", n, H2A_MAX_KEYS);
+    }
+    for (size_t i = 0; err == H2A_OK && i < n; i++) {
+        uint8_t *id = NULL, *lab = NULL;
+        size_t id_len = 0, lab_len = 0;
+        h2a_keytype t = H2A_KT_NONE;
+        char *label = NULL;
+
+        err = h2a_p11_attr_get(s, h[i], CKA_ID, false, "CKA_ID", &id, &id_len);
+        if (err == H2A_OK) {
+            err = h2a_p11_attr_get(s, h[i], CKA_LABEL, false, "CKA_LABEL",
+                                   &lab, &lab_len);
+        }
+        if (err == H2A_OK) {
+            err = s_object_keytype(s, h[i], &t);
+        }
+        if (err == H2A_OK) {
+            label = strndup((const char *)lab, lab_len);
+            if (label == NULL) {
+                err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
+            } else {
+                cb(arg, id, id_len, label, t);
+            }
+        }
+        free(label);
+        h2a_p11_attr_free(id, id_len, false);
+        h2a_p11_attr_free(lab, lab_len, false);
+    }
+    free(h);
+    return err;
+}
+
+h2a_err h2a_p11_key_destroy(H2A_P11_KEY *k)
+{
+    CK_FUNCTION_LIST *fl;
+    CK_SESSION_HANDLE sh;
+    h2a_err err = H2A_OK;
+
+    if (k == NULL) {
+        return H2A_OK;
+    }
+    fl = h2a_token_functions(h2a_session_token(k->s));
+    sh = h2a_session_handle(k->s);
+    if (H2A_P11_CALL(fl, C_DestroyObject, sh, k->priv) != CKR_OK) {
+        err = h2a_p11_fail("destroying private key '%s'", k->label);
+    }
+    if (k->pub != CK_INVALID_HANDLE &&
+        H2A_P11_CALL(fl, C_DestroyObject, sh, k->pub) != CKR_OK &&
+        err == H2A_OK) {
+        err = h2a_p11_fail("destroying public key '%s'", k->label);
+    }
+    h2a_p11_key_free(k);
+    return err;
+}
