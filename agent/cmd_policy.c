@@ -1,11 +1,101 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
-/* Placeholder until the owning work lands: fails loudly, never pretends. */
+
+/* `hsm2acm policy show [--policy FILE]`: print the effective policy. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
+#include "h2a_policy.h"
+
+static void s_help(FILE *out)
+{
+    fprintf(out,
+            "Usage: hsm2acm policy show [--policy FILE]\n"
+            "\n"
+            "Prints the effective policy: the built-in default, or FILE (JSON,\n"
+            "see docs/policy.md) after validation. One fact per line, keys and\n"
+            "list values sorted, so a policy change shows as a diff in review.\n"
+            "A bad policy file is refused with a message naming the key.\n"
+            "\n"
+            "Options:\n"
+            "  --policy FILE  policy file to show (default: built-in default)\n"
+            "  -h, --help     this help\n"
+            "\n%s",
+            h2a_cli_exit_codes);
+}
+
+static int s_show(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"policy", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    H2A_POLICY *pol = NULL;
+    h2a_buf out;
+    h2a_err rv;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (path != NULL) {
+                return h2a_cli_usage_error("policy show", "--policy given twice");
+            }
+            path = optarg;
+            break;
+        case 'h':
+            s_help(stdout);
+            return 0;
+        case ':':
+            return h2a_cli_usage_error("policy show", "%s needs a value",
+                                       argv[optind - 1]);
+        default:
+            return h2a_cli_usage_error("policy show", "unknown option '%s'",
+                                       argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        return h2a_cli_usage_error("policy show", "unexpected argument '%s'", argv[optind]);
+    }
+    h2a_buf_init(&out, 0);
+    rv = h2a_policy_load(path, &pol);
+    if (rv == H2A_OK) {
+        rv = h2a_policy_render(pol, &out);
+    }
+    if (rv == H2A_OK && fwrite(out.data, 1, out.len, stdout) != out.len) {
+        rv = h2a_err_set(H2A_ERR_INTERNAL, "cannot write to stdout");
+    }
+    if (rv == H2A_OK && fflush(stdout) != 0) {
+        rv = h2a_err_set(H2A_ERR_INTERNAL, "cannot write to stdout");
+    }
+    h2a_buf_free(&out);
+    h2a_policy_free(pol);
+    if (rv != H2A_OK) {
+        return h2a_cli_fail("policy show", rv);
+    }
+    return 0;
+}
 
 int h2a_cmd_policy(int argc, char **argv)
 {
-    (void)argc;
-    return h2a_cli_fail(argv[0], h2a_err_set(H2A_ERR_INTERNAL, "not implemented yet"));
+    if (argc < 2) {
+        s_help(stderr);
+        return h2a_err_exit_code(H2A_ERR_USAGE);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        s_help(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "show") == 0) {
+        return s_show(argc - 1, argv + 1);
+    }
+    return h2a_cli_usage_error(argv[0], "unknown subcommand '%s' (expected: show)", argv[1]);
 }
-
