@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/h2a_config.h"
+#include "config/h2a_jv.h"
+
+#define H2A_CONFIG_MAX_BYTES (256u * 1024u)
+#define H2A_PATH_MAX 4096
+#define H2A_MAX_ISSUERS 64
+
+static const char *const s_top_keys[] = {
+    "token", "wrap_key", "state_dir", "policy", "trusted_wrap", "issuers",
+    "aws", "staging", "audit", NULL};
+static const char *const s_aws_keys[] = {
+    "region", "profile", "credentials_file", "role_name", "external_id",
+    "ca_bundle", "max_attempts", "endpoints", NULL};
+static const char *const s_endpoint_keys[] = {"acm", "secretsmanager", "sts", NULL};
+static const char *const s_staging_keys[] = {"prefix", "kms_key_id", "ttl_seconds", NULL};
+static const char *const s_audit_keys[] = {"file", "syslog", NULL};
+static const char *const s_cmd_keys[] = {"type", "argv", "timeout_seconds", NULL};
+static const char *const s_local_keys[] = {"type", "key_label", "subject",
+                                           "validity_days", NULL};
+
+/* Public strings whose names only look secret (lint checks free() names). */
+static void s_drop(void *p)
+{
+    free(p);
+}
+
+static void s_issuer_clear(h2a_issuer_conf *i)
+{
+    free(i->name);
+    h2a_jv_strv_free(i->argv);
+    free(i->key_label);
+    free(i->subject);
+}
+
+void h2a_config_free(h2a_config *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    free(c->path);
+    free(c->token);
+    free(c->wrap_key);
+    free(c->state_dir);
+    free(c->policy);
+    for (size_t i = 0; i < c->n_issuers; i++) {
+        s_issuer_clear(&c->issuers[i]);
+    }
+    free(c->issuers);
+    free(c->aws.region);
+    free(c->aws.profile);
+    free(c->aws.credentials_file);
+    free(c->aws.role_name);
+    free(c->aws.external_id);
+    free(c->aws.ca_bundle);
+    free(c->aws.endpoint_acm);
+    s_drop(c->aws.endpoint_secretsmanager);
+    free(c->aws.endpoint_sts);
+    free(c->staging.prefix);
+    free(c->staging.kms_key_id);
+    free(c->audit.file);
+    free(c);
+}
+
+const h2a_issuer_conf *h2a_config_issuer(const h2a_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_issuers; i++) {
+        if (strcmp(c->issuers[i].name, name) == 0) {
+            return &c->issuers[i];
+        }
+    }
+    return NULL;
+}
+
+/* Make a relative path absolute against the configuration's directory. */
+static h2a_err s_resolve(const char *field, const char *base_dir, char **p)
+{
+    char buf[H2A_PATH_MAX];
+    char *abs;
+
+    if (*p == NULL || (*p)[0] == '/' || base_dir == NULL) {
+        return H2A_OK;
+    }
+    if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", base_dir, *p) >= sizeof(buf)) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: path too long", field);
+    }
+    abs = strdup(buf);
+    if (abs == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "%s", field);
+    }
+    free(*p);
+    *p = abs;
+    return H2A_OK;
+}
+
+static h2a_err s_dup(const char *s, char **out)
+{
+    *out = strdup(s);
+    return *out == NULL ? h2a_err_set(H2A_ERR_NOMEM, "config") : H2A_OK;
+}
+
+static h2a_err s_name_ok(const char *field, const char *s, size_t max)
+{
+    if (s[0] == '\0' || strlen(s) > max || !h2a_jv_charset_ok(s, "._-")) {
+        return h2a_err_set(H2A_ERR_INPUT,
+                           "%s: '%s' must be 1..%zu characters of A-Z a-z 0-9 . _ -",
+                           field, s, max);
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_issuer_command(json_object *o, const char *path,
+                                const char *base_dir, h2a_issuer_conf *is)
+{
+    char p[256];
+
+    H2A_GUARD(h2a_jv_only_keys(o, path, s_cmd_keys));
+    H2A_GUARD(h2a_jv_strv(o, path, "argv", true, 256, 4096, &is->argv, &is->argc));
+    h2a_jv_path(p, sizeof(p), path, "argv");
+    if (is->argc == 0) {
+        return h2a_err_set(H2A_ERR_INPUT,
+                           "%s: must name the program to run (argv[0])", p);
+    }
+    if (is->argv[0][0] != '/') {
+        /* No PATH search and no shell: the program is named exactly. */
+        H2A_GUARD(s_resolve(p, base_dir, &is->argv[0]));
+        if (is->argv[0][0] != '/') {
+            return h2a_err_set(H2A_ERR_INPUT, "%s[0]: must be an absolute path", p);
+        }
+    }
+    is->timeout_seconds = 60;
+    H2A_GUARD(h2a_jv_int(o, path, "timeout_seconds", false, 1, 3600,
+                         &is->timeout_seconds));
+    return H2A_OK;
+}
+
+static h2a_err s_issuer_local(json_object *o, const char *path,
+                              h2a_issuer_conf *is)
+{
+    char p[256];
+
+    H2A_GUARD(h2a_jv_only_keys(o, path, s_local_keys));
+    H2A_GUARD(s_dup("hsm2acm-local-ca", &is->key_label));
+    H2A_GUARD(h2a_jv_str(o, path, "key_label", false, 1, 56, &is->key_label));
+    H2A_GUARD(s_name_ok(h2a_jv_path(p, sizeof(p), path, "key_label"),
+                        is->key_label, 56));
+    H2A_GUARD(s_dup("CN=hsm2acm local CA", &is->subject));
+    H2A_GUARD(h2a_jv_str(o, path, "subject", false, 3, 1024, &is->subject));
+    if (strchr(is->subject, '=') == NULL) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: expected a subject like 'CN=...'",
+                           h2a_jv_path(p, sizeof(p), path, "subject"));
+    }
+    is->validity_days = 90;
+    H2A_GUARD(h2a_jv_int(o, path, "validity_days", false, 1, 825,
+                         &is->validity_days));
+    return H2A_OK;
+}
+
+static h2a_err s_issuers(json_object *top, const char *base_dir, h2a_config *c)
+{
+    json_object *iss = NULL;
+    size_t n, k = 0;
+    char path[256];
+
+    if (!json_object_object_get_ex(top, "issuers", &iss) || iss == NULL) {
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_jv_require_object(iss, "issuers"));
+    n = (size_t)json_object_object_length(iss);
+    if (n > H2A_MAX_ISSUERS) {
+        return h2a_err_set(H2A_ERR_INPUT, "issuers: more than %d issuers",
+                           H2A_MAX_ISSUERS);
+    }
+    c->issuers = calloc(n == 0 ? 1 : n, sizeof(*c->issuers));
+    if (c->issuers == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "issuers");
+    }
+    json_object_object_foreach(iss, name, o)
+    {
+        h2a_issuer_conf *is = &c->issuers[k++];
+        char *type = NULL;
+        h2a_err rv;
+
+        c->n_issuers = k;
+        snprintf(path, sizeof(path), "issuers.%s", name);
+        H2A_GUARD(s_name_ok("issuers", name, 64));
+        H2A_GUARD(s_dup(name, &is->name));
+        H2A_GUARD(h2a_jv_require_object(o, path));
+        H2A_GUARD(h2a_jv_str(o, path, "type", true, 1, 32, &type));
+        if (strcmp(type, "command") == 0) {
+            is->type = H2A_ISSUER_COMMAND;
+            rv = s_issuer_command(o, path, base_dir, is);
+        } else if (strcmp(type, "local") == 0) {
+            is->type = H2A_ISSUER_LOCAL;
+            rv = s_issuer_local(o, path, is);
+        } else {
+            rv = h2a_err_set(H2A_ERR_INPUT,
+                             "%s.type: '%s' is not an issuer type (command, local)",
+                             path, type);
+        }
+        free(type);
+        H2A_GUARD(rv);
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_url_ok(const char *field, const char *u)
+{
+    if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: '%s' must start with https://",
+                           field, u);
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_aws(json_object *top, const char *base_dir, h2a_config *c)
+{
+    json_object *o = NULL, *ep = NULL;
+    h2a_aws_conf *a = &c->aws;
+
+    if (!json_object_object_get_ex(top, "aws", &o) || o == NULL) {
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_jv_require_object(o, "aws"));
+    H2A_GUARD(h2a_jv_only_keys(o, "aws", s_aws_keys));
+    H2A_GUARD(h2a_jv_str(o, "aws", "region", false, 1, 64, &a->region));
+    if (a->region != NULL && !h2a_jv_charset_ok(a->region, "-")) {
+        return h2a_err_set(H2A_ERR_INPUT, "aws.region: '%s' is not a region name",
+                           a->region);
+    }
+    H2A_GUARD(h2a_jv_str(o, "aws", "profile", false, 1, 128, &a->profile));
+    H2A_GUARD(h2a_jv_str(o, "aws", "credentials_file", false, 1, H2A_PATH_MAX,
+                         &a->credentials_file));
+    H2A_GUARD(s_resolve("aws.credentials_file", base_dir, &a->credentials_file));
+    H2A_GUARD(h2a_jv_str(o, "aws", "role_name", false, 1, 64, &a->role_name));
+    if (a->role_name != NULL && !h2a_jv_charset_ok(a->role_name, "+=,.@_-/")) {
+        return h2a_err_set(H2A_ERR_INPUT, "aws.role_name: '%s' is not an IAM role name",
+                           a->role_name);
+    }
+    H2A_GUARD(h2a_jv_str(o, "aws", "external_id", false, 2, 1224, &a->external_id));
+    H2A_GUARD(h2a_jv_str(o, "aws", "ca_bundle", false, 1, H2A_PATH_MAX, &a->ca_bundle));
+    H2A_GUARD(s_resolve("aws.ca_bundle", base_dir, &a->ca_bundle));
+    H2A_GUARD(h2a_jv_int(o, "aws", "max_attempts", false, 1, 20, &a->max_attempts));
+    if (json_object_object_get_ex(o, "endpoints", &ep) && ep != NULL) {
+        H2A_GUARD(h2a_jv_require_object(ep, "aws.endpoints"));
+        H2A_GUARD(h2a_jv_only_keys(ep, "aws.endpoints", s_endpoint_keys));
+        H2A_GUARD(h2a_jv_str(ep, "aws.endpoints", "acm", false, 8, 2048,
+                             &a->endpoint_acm));
+        H2A_GUARD(h2a_jv_str(ep, "aws.endpoints", "secretsmanager", false, 8,
+                             2048, &a->endpoint_secretsmanager));
+        H2A_GUARD(h2a_jv_str(ep, "aws.endpoints", "sts", false, 8, 2048,
+                             &a->endpoint_sts));
+        if (a->endpoint_acm != NULL) {
+            H2A_GUARD(s_url_ok("aws.endpoints.acm", a->endpoint_acm));
+        }
+        if (a->endpoint_secretsmanager != NULL) {
+            H2A_GUARD(s_url_ok("aws.endpoints.secretsmanager",
+                               a->endpoint_secretsmanager));
+        }
+        if (a->endpoint_sts != NULL) {
+            H2A_GUARD(s_url_ok("aws.endpoints.sts", a->endpoint_sts));
+        }
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_staging(json_object *top, h2a_config *c)
+{
+    json_object *o = NULL, *kms = NULL;
+
+    H2A_GUARD(s_dup("hsm2acm/staging/", &c->staging.prefix));
+    c->staging.ttl_seconds = 3600;
+    if (!json_object_object_get_ex(top, "staging", &o) || o == NULL) {
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_jv_require_object(o, "staging"));
+    H2A_GUARD(h2a_jv_only_keys(o, "staging", s_staging_keys));
+    H2A_GUARD(h2a_jv_str(o, "staging", "prefix", false, 1, H2A_STAGING_PREFIX_MAX,
+                         &c->staging.prefix));
+    /* Secrets Manager's name alphabet, minus what a ListSecrets filter refuses. */
+    if (!h2a_jv_charset_ok(c->staging.prefix, "/_+=.@-")) {
+        return h2a_err_set(H2A_ERR_INPUT,
+                           "staging.prefix: '%s' may only contain A-Z a-z 0-9 / _ + = . @ -",
+                           c->staging.prefix);
+    }
+    if (json_object_object_get_ex(o, "kms_key_id", &kms) && kms != NULL) {
+        H2A_GUARD(h2a_jv_str(o, "staging", "kms_key_id", false, 1, 2048,
+                             &c->staging.kms_key_id));
+    }
+    H2A_GUARD(h2a_jv_int(o, "staging", "ttl_seconds", false, 60, 7 * 86400,
+                         &c->staging.ttl_seconds));
+    return H2A_OK;
+}
+
+static h2a_err s_audit(json_object *top, const char *base_dir, h2a_config *c)
+{
+    json_object *o = NULL;
+
+    if (json_object_object_get_ex(top, "audit", &o) && o != NULL) {
+        H2A_GUARD(h2a_jv_require_object(o, "audit"));
+        H2A_GUARD(h2a_jv_only_keys(o, "audit", s_audit_keys));
+        H2A_GUARD(h2a_jv_str(o, "audit", "file", false, 1, H2A_PATH_MAX,
+                             &c->audit.file));
+        H2A_GUARD(s_resolve("audit.file", base_dir, &c->audit.file));
+        H2A_GUARD(h2a_jv_bool(o, "audit", "syslog", &c->audit.syslog));
+    }
+    if (c->audit.file == NULL) {
+        char buf[H2A_PATH_MAX];
+
+        snprintf(buf, sizeof(buf), "%s/audit.log", c->state_dir);
+        H2A_GUARD(s_dup(buf, &c->audit.file));
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_parse(json_object *top, const char *base_dir, h2a_config *c)
+{
+    H2A_GUARD(h2a_jv_require_object(top, ""));
+    H2A_GUARD(h2a_jv_only_keys(top, "", s_top_keys));
+    H2A_GUARD(h2a_jv_str(top, "", "token", true, 1, H2A_PATH_MAX, &c->token));
+    if (strncmp(c->token, "pkcs11:", 7) != 0) {
+        return h2a_err_set(H2A_ERR_INPUT,
+                           "token: expected a PKCS#11 URI (pkcs11:token=...)");
+    }
+    H2A_GUARD(s_dup("hsm2acm-wrap", &c->wrap_key));
+    H2A_GUARD(h2a_jv_str(top, "", "wrap_key", false, 1, 64, &c->wrap_key));
+    H2A_GUARD(s_dup("/var/lib/hsm2acm", &c->state_dir));
+    H2A_GUARD(h2a_jv_str(top, "", "state_dir", false, 1, 3000, &c->state_dir));
+    H2A_GUARD(s_resolve("state_dir", base_dir, &c->state_dir));
+    H2A_GUARD(h2a_jv_str(top, "", "policy", false, 1, H2A_PATH_MAX, &c->policy));
+    H2A_GUARD(s_resolve("policy", base_dir, &c->policy));
+    H2A_GUARD(h2a_jv_bool(top, "", "trusted_wrap", &c->trusted_wrap));
+    H2A_GUARD(s_issuers(top, base_dir, c));
+    H2A_GUARD(s_aws(top, base_dir, c));
+    H2A_GUARD(s_staging(top, c));
+    H2A_GUARD(s_audit(top, base_dir, c));
+    return H2A_OK;
+}
+
+h2a_err h2a_config_parse(const char *text, size_t len, const char *base_dir,
+                         h2a_config **out)
+{
+    h2a_err rv;
+    json_object *top = NULL;
+    h2a_config *c;
+
+    *out = NULL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "config");
+    }
+    rv = h2a_jv_parse("configuration", text, len, &top);
+    if (rv == H2A_OK) {
+        rv = s_parse(top, base_dir, c);
+    }
+    json_object_put(top);
+    if (rv != H2A_OK) {
+        h2a_config_free(c);
+        return rv;
+    }
+    *out = c;
+    return H2A_OK;
+}
+
+h2a_err h2a_config_load(const char *path, h2a_config **out)
+{
+    h2a_err rv;
+    h2a_buf b;
+    char dir[H2A_PATH_MAX], real[PATH_MAX];
+
+    *out = NULL;
+    if (path == NULL || path[0] == '\0') {
+        path = getenv("HSM2ACM_CONFIG");
+    }
+    if (path == NULL || path[0] == '\0') {
+        return h2a_err_set(H2A_ERR_USAGE,
+                           "no configuration: give --config FILE or set HSM2ACM_CONFIG");
+    }
+    if (realpath(path, real) == NULL) {
+        return h2a_err_set(H2A_ERR_INPUT, "configuration %s: cannot open", path);
+    }
+    snprintf(dir, sizeof(dir), "%s", real);
+    h2a_buf_init(&b, H2A_CONFIG_MAX_BYTES);
+    rv = h2a_file_read(real, &b);
+    if (rv == H2A_OK) {
+        rv = h2a_config_parse((const char *)b.data, b.len, dirname(dir), out);
+        if (rv != H2A_OK) {
+            h2a_err_prefix(rv, "%s: ", path);
+        }
+    }
+    h2a_buf_free(&b);
+    if (rv == H2A_OK) {
+        (*out)->path = strdup(real);
+        if ((*out)->path == NULL) {
+            h2a_config_free(*out);
+            *out = NULL;
+            return h2a_err_set(H2A_ERR_NOMEM, "config");
+        }
+    }
+    return rv;
+}

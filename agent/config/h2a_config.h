@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#pragma once
+
+/*
+ * hsm2acm's own configuration file (--config FILE or HSM2ACM_CONFIG).
+ * Loading is strict: unknown keys are refused naming the key, and every bad
+ * value names its key path ("issuers.ops-ca.timeout_seconds"), exit code 2.
+ * Relative paths in the file are taken relative to the file's directory.
+ * The file holds no secrets: the PIN comes through the token URI's
+ * pin-source, AWS keys through the AWS credential chain.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "h2a_common.h"
+
+typedef enum {
+    H2A_ISSUER_COMMAND = 1,
+    H2A_ISSUER_LOCAL = 2,
+} h2a_issuer_type;
+
+typedef struct {
+    char *name;
+    h2a_issuer_type type;
+    /* command */
+    char **argv; /* NULL-terminated; argv[0] an absolute path */
+    size_t argc;
+    long long timeout_seconds;
+    /* local: a CA whose keys live in the token */
+    char *key_label;  /* CA keys are "<key_label>-rsa" and "<key_label>-ec" */
+    char *subject;
+    long long validity_days;
+} h2a_issuer_conf;
+
+typedef struct {
+    char *region;
+    char *profile;
+    char *credentials_file;
+    char *role_name;   /* assumed in target accounts */
+    char *external_id;
+    char *ca_bundle;
+    long long max_attempts; /* 0: AWS default / environment */
+    char *endpoint_acm;
+    char *endpoint_secretsmanager;
+    char *endpoint_sts;
+} h2a_aws_conf;
+
+typedef struct h2a_config {
+    char *path;
+    char *token;
+    char *wrap_key;
+    char *state_dir;
+    char *policy; /* NULL: built-in default */
+    bool trusted_wrap;
+    h2a_issuer_conf *issuers;
+    size_t n_issuers;
+    h2a_aws_conf aws;
+    struct {
+        char *prefix;
+        char *kms_key_id; /* NULL: aws/secretsmanager */
+        long long ttl_seconds;
+    } staging;
+    struct {
+        char *file; /* default <state_dir>/audit.log */
+        bool syslog;
+    } audit;
+} h2a_config;
+
+/* Limits shared with the request parser and the staging code. */
+#define H2A_STAGING_PREFIX_MAX 256
+
+/*
+ * Load and validate. `path` NULL means $HSM2ACM_CONFIG; neither → usage
+ * error. On success *out is freed with h2a_config_free().
+ */
+h2a_err h2a_config_load(const char *path, h2a_config **out) H2A_MUST_USE;
+/* Same from JSON text (tests); `base_dir` resolves relative paths. */
+h2a_err h2a_config_parse(const char *text, size_t len, const char *base_dir,
+                         h2a_config **out) H2A_MUST_USE;
+void h2a_config_free(h2a_config *c);
+
+/* Issuer by name, NULL if none. */
+const h2a_issuer_conf *h2a_config_issuer(const h2a_config *c, const char *name);

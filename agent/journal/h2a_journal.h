@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#pragma once
+
+/*
+ * The enrollment journal: SQLite in WAL mode with synchronous=FULL, in the
+ * state directory (directory 0700, database 0600). One row per request and
+ * one per target. Each step writes its row before the next step starts, so
+ * a crash at any point leaves a state that `resume` can continue from.
+ *
+ * It holds only non-secret facts: key id and label, KCV, serials, ARNs,
+ * secret names, certificate and chain PEM, the canonical request, errors.
+ * Never key material (wrapped or not), never a PIN, never a secret value.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "h2a_common.h"
+
+typedef struct h2a_journal H2A_JOURNAL;
+
+typedef enum {
+    H2A_JS_NONE = 0,
+    H2A_JS_VALIDATED,
+    H2A_JS_KEY_GENERATED,
+    H2A_JS_CSR_SIGNED,
+    H2A_JS_ISSUED,
+    H2A_JS_STAGED,
+    H2A_JS_IMPORTED,
+    H2A_JS_CLEANED,
+    H2A_JS_FAILED,
+} h2a_jstate;
+
+const char *h2a_jstate_name(h2a_jstate s);
+h2a_jstate h2a_jstate_parse(const char *s); /* H2A_JS_NONE if unknown */
+
+/*
+ * Request row. Strings are malloc'd and owned by the struct
+ * (h2a_jreq_free). `state` FAILED means a terminal failure before anything
+ * was delivered: the key (if any) was destroyed and running the same
+ * request again starts over.
+ */
+typedef struct {
+    char *id;
+    char *body_hash;   /* SHA-256 hex of the canonical request */
+    char *body;        /* canonical request JSON */
+    char *requester;
+    h2a_jstate state;
+    char *key_type;    /* "ec:P-256"; the resolved type for "inherit" */
+    char *key_label;   /* reserved before keygen, so a crash finds the key */
+    char *key_id;      /* CKA_ID hex */
+    char *kcv;         /* wrap key check value */
+    char *serial;      /* hex */
+    char *not_after;   /* ISO 8601 UTC */
+    char *cert_pem;
+    char *chain_pem;
+    char *error;
+    char *failed_step;
+    long long created, updated;
+} h2a_jreq;
+
+/*
+ * Target row. `state` FAILED means delivery stopped on an error that
+ * resume is meant to finish; `resume_from` is the last state reached.
+ */
+typedef struct {
+    size_t idx;
+    char *region;
+    char *account;
+    char *certificate_arn; /* requested (reimport) */
+    h2a_jstate state;
+    h2a_jstate resume_from;
+    bool new_arn;          /* policy on_incompatible: new-arn chose a new import */
+    char *secret_name;
+    char *secret_arn;
+    long long secret_expiry;
+    char *imported_arn;    /* ARN that now serves the certificate */
+    char *serial;
+    char *error;
+    char *timings;         /* JSON object of step → ms */
+    long long updated;
+} h2a_jtarget;
+
+void h2a_jreq_free(h2a_jreq *r);
+void h2a_jtargets_free(h2a_jtarget *t, size_t n);
+/* Replace a string field (NULL allowed). */
+h2a_err h2a_jset(char **field, const char *value) H2A_MUST_USE;
+
+/* Create the state directory (0700) and open/create the database (0600). */
+h2a_err h2a_journal_open(const char *state_dir, H2A_JOURNAL **out) H2A_MUST_USE;
+void h2a_journal_close(H2A_JOURNAL *j);
+
+/*
+ * Load a request and its targets. Not found: H2A_OK with *req NULL.
+ * *req is freed with h2a_jreq_free(), *targets with h2a_jtargets_free().
+ */
+h2a_err h2a_journal_get(H2A_JOURNAL *j, const char *id, h2a_jreq **req,
+                        h2a_jtarget **targets, size_t *n) H2A_MUST_USE;
+
+/* Insert a request with its targets in one transaction (replaces a FAILED one). */
+h2a_err h2a_journal_insert(H2A_JOURNAL *j, const h2a_jreq *req,
+                           const h2a_jtarget *targets, size_t n) H2A_MUST_USE;
+/* Write every column of the row (updated = now). */
+h2a_err h2a_journal_put_request(H2A_JOURNAL *j, h2a_jreq *req) H2A_MUST_USE;
+h2a_err h2a_journal_put_target(H2A_JOURNAL *j, const char *id,
+                               h2a_jtarget *t) H2A_MUST_USE;
+
+/* Every request id, oldest first (sweep). *ids: NULL-terminated, free each + array. */
+h2a_err h2a_journal_ids(H2A_JOURNAL *j, char ***ids, size_t *n) H2A_MUST_USE;
+/* Is this CKA_ID hex or label known to any request? */
+h2a_err h2a_journal_knows_key(H2A_JOURNAL *j, const char *id_hex,
+                              const char *label, bool *known) H2A_MUST_USE;
+
+/* Legal state moves (tests, and a guard against journal corruption). */
+bool h2a_jstate_can_move(h2a_jstate from, h2a_jstate to);

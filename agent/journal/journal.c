@@ -1,0 +1,601 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "journal/h2a_journal.h"
+
+struct h2a_journal {
+    sqlite3 *db;
+    char *path;
+};
+
+static const char *const s_state_names[] = {
+    [H2A_JS_NONE] = "none",
+    [H2A_JS_VALIDATED] = "validated",
+    [H2A_JS_KEY_GENERATED] = "key_generated",
+    [H2A_JS_CSR_SIGNED] = "csr_signed",
+    [H2A_JS_ISSUED] = "issued",
+    [H2A_JS_STAGED] = "staged",
+    [H2A_JS_IMPORTED] = "imported",
+    [H2A_JS_CLEANED] = "cleaned",
+    [H2A_JS_FAILED] = "failed",
+};
+
+const char *h2a_jstate_name(h2a_jstate s)
+{
+    if ((size_t)s >= sizeof(s_state_names) / sizeof(s_state_names[0])) {
+        return "none";
+    }
+    return s_state_names[s];
+}
+
+h2a_jstate h2a_jstate_parse(const char *s)
+{
+    if (s == NULL) {
+        return H2A_JS_NONE;
+    }
+    for (size_t i = 0; i < sizeof(s_state_names) / sizeof(s_state_names[0]); i++) {
+        if (strcmp(s, s_state_names[i]) == 0) {
+            return (h2a_jstate)i;
+        }
+    }
+    return H2A_JS_NONE;
+}
+
+bool h2a_jstate_can_move(h2a_jstate from, h2a_jstate to)
+{
+    if (to == H2A_JS_FAILED) {
+        return from != H2A_JS_CLEANED && from != H2A_JS_NONE;
+    }
+    if (from == H2A_JS_FAILED) {
+        /* resume continues from the recorded resume_from state onwards */
+        return to >= H2A_JS_VALIDATED && to <= H2A_JS_CLEANED;
+    }
+    /* Forward only, one step or staying; staged → imported → cleaned. */
+    return to == from || to == from + 1;
+}
+
+/* Public strings whose names only look secret (lint checks free() names). */
+static void s_drop(void *p)
+{
+    free(p);
+}
+
+h2a_err h2a_jset(char **field, const char *value)
+{
+    char *c = NULL;
+
+    if (value != NULL) {
+        c = strdup(value);
+        if (c == NULL) {
+            return h2a_err_set(H2A_ERR_NOMEM, "journal");
+        }
+    }
+    free(*field);
+    *field = c;
+    return H2A_OK;
+}
+
+void h2a_jreq_free(h2a_jreq *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->id);
+    free(r->body_hash);
+    free(r->body);
+    free(r->requester);
+    free(r->key_type);
+    free(r->key_label);
+    free(r->key_id);
+    free(r->kcv);
+    free(r->serial);
+    free(r->not_after);
+    s_drop(r->cert_pem);
+    s_drop(r->chain_pem);
+    free(r->error);
+    free(r->failed_step);
+    free(r);
+}
+
+void h2a_jtargets_free(h2a_jtarget *t, size_t n)
+{
+    if (t == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].region);
+        free(t[i].account);
+        free(t[i].certificate_arn);
+        s_drop(t[i].secret_name);
+        s_drop(t[i].secret_arn);
+        free(t[i].imported_arn);
+        free(t[i].serial);
+        free(t[i].error);
+        free(t[i].timings);
+    }
+    free(t);
+}
+
+static h2a_err s_dberr(H2A_JOURNAL *j, const char *what)
+{
+    return h2a_err_set(H2A_ERR_STATE, "journal %s: %s: %s", j->path, what,
+                       sqlite3_errmsg(j->db));
+}
+
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS requests("
+    " id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, body TEXT NOT NULL,"
+    " requester TEXT NOT NULL, state TEXT NOT NULL, key_type TEXT,"
+    " key_label TEXT, key_id TEXT, kcv TEXT, serial TEXT, not_after TEXT,"
+    " cert_pem TEXT, chain_pem TEXT, error TEXT, failed_step TEXT,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS targets("
+    " request_id TEXT NOT NULL REFERENCES requests(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL, region TEXT NOT NULL, account TEXT,"
+    " certificate_arn TEXT, state TEXT NOT NULL, resume_from TEXT,"
+    " new_arn INTEGER NOT NULL DEFAULT 0, secret_name TEXT, secret_arn TEXT,"
+    " secret_expiry INTEGER, imported_arn TEXT, serial TEXT, error TEXT,"
+    " timings TEXT, updated INTEGER NOT NULL,"
+    " PRIMARY KEY(request_id, idx));";
+
+static h2a_err s_mkdir_private(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        return h2a_err_set(H2A_ERR_STATE, "state_dir %s: cannot create: %s", dir,
+                           strerror(errno));
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return h2a_err_set(H2A_ERR_STATE, "state_dir %s: not a directory", dir);
+    }
+    if ((st.st_mode & 077) != 0 && chmod(dir, 0700) != 0) {
+        return h2a_err_set(H2A_ERR_STATE, "state_dir %s: cannot make it 0700: %s",
+                           dir, strerror(errno));
+    }
+    return H2A_OK;
+}
+
+void h2a_journal_close(H2A_JOURNAL *j)
+{
+    if (j == NULL) {
+        return;
+    }
+    sqlite3_close(j->db);
+    free(j->path);
+    free(j);
+}
+
+h2a_err h2a_journal_open(const char *state_dir, H2A_JOURNAL **out)
+{
+    h2a_err rv = H2A_OK;
+    H2A_JOURNAL *j;
+    char path[4200];
+    int fd;
+
+    *out = NULL;
+    H2A_GUARD(s_mkdir_private(state_dir));
+    snprintf(path, sizeof(path), "%s/journal.db", state_dir);
+    /* Create the file ourselves so it is 0600 whatever the umask. */
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return h2a_err_set(H2A_ERR_STATE, "journal %s: %s", path, strerror(errno));
+    }
+    (void)fchmod(fd, 0600);
+    close(fd);
+    j = calloc(1, sizeof(*j));
+    if (j == NULL || (j->path = strdup(path)) == NULL) {
+        free(j);
+        return h2a_err_set(H2A_ERR_NOMEM, "journal");
+    }
+    if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        rv = s_dberr(j, "open");
+        goto done;
+    }
+    sqlite3_busy_timeout(j->db, 10000);
+    if (sqlite3_exec(j->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     " PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rv = s_dberr(j, "set WAL mode");
+        goto done;
+    }
+    if (sqlite3_exec(j->db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
+        rv = s_dberr(j, "create schema");
+        goto done;
+    }
+    /* WAL and shm files inherit the database's mode; make sure anyway. */
+    snprintf(path, sizeof(path), "%s/journal.db-wal", state_dir);
+    (void)chmod(path, 0600);
+    snprintf(path, sizeof(path), "%s/journal.db-shm", state_dir);
+    (void)chmod(path, 0600);
+done:
+    if (rv != H2A_OK) {
+        h2a_journal_close(j);
+        return rv;
+    }
+    *out = j;
+    return H2A_OK;
+}
+
+/* ------------------------------------------------------------------ */
+
+static char *s_col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    return t == NULL ? NULL : strdup((const char *)t);
+}
+
+static int s_bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    return s == NULL ? sqlite3_bind_null(st, i)
+                     : sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+#define H2A_REQ_COLS                                                     \
+    "id, body_hash, body, requester, state, key_type, key_label, key_id," \
+    " kcv, serial, not_after, cert_pem, chain_pem, error, failed_step,"   \
+    " created, updated"
+#define H2A_TGT_COLS                                                     \
+    "idx, region, account, certificate_arn, state, resume_from, new_arn," \
+    " secret_name, secret_arn, secret_expiry, imported_arn, serial, error," \
+    " timings, updated"
+
+static h2a_err s_read_req(sqlite3_stmt *st, h2a_jreq **out)
+{
+    h2a_jreq *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "journal");
+    }
+    r->id = s_col(st, 0);
+    r->body_hash = s_col(st, 1);
+    r->body = s_col(st, 2);
+    r->requester = s_col(st, 3);
+    r->state = h2a_jstate_parse((const char *)sqlite3_column_text(st, 4));
+    r->key_type = s_col(st, 5);
+    r->key_label = s_col(st, 6);
+    r->key_id = s_col(st, 7);
+    r->kcv = s_col(st, 8);
+    r->serial = s_col(st, 9);
+    r->not_after = s_col(st, 10);
+    r->cert_pem = s_col(st, 11);
+    r->chain_pem = s_col(st, 12);
+    r->error = s_col(st, 13);
+    r->failed_step = s_col(st, 14);
+    r->created = sqlite3_column_int64(st, 15);
+    r->updated = sqlite3_column_int64(st, 16);
+    if (r->id == NULL || r->body == NULL || r->body_hash == NULL ||
+        r->state == H2A_JS_NONE) {
+        h2a_jreq_free(r);
+        return h2a_err_set(H2A_ERR_STATE, "journal: request row is incomplete");
+    }
+    *out = r;
+    return H2A_OK;
+}
+
+static void s_read_target(sqlite3_stmt *st, h2a_jtarget *t)
+{
+    t->idx = (size_t)sqlite3_column_int64(st, 0);
+    t->region = s_col(st, 1);
+    t->account = s_col(st, 2);
+    t->certificate_arn = s_col(st, 3);
+    t->state = h2a_jstate_parse((const char *)sqlite3_column_text(st, 4));
+    t->resume_from = h2a_jstate_parse((const char *)sqlite3_column_text(st, 5));
+    t->new_arn = sqlite3_column_int(st, 6) != 0;
+    t->secret_name = s_col(st, 7);
+    t->secret_arn = s_col(st, 8);
+    t->secret_expiry = sqlite3_column_int64(st, 9);
+    t->imported_arn = s_col(st, 10);
+    t->serial = s_col(st, 11);
+    t->error = s_col(st, 12);
+    t->timings = s_col(st, 13);
+    t->updated = sqlite3_column_int64(st, 14);
+}
+
+h2a_err h2a_journal_get(H2A_JOURNAL *j, const char *id, h2a_jreq **req,
+                        h2a_jtarget **targets, size_t *n)
+{
+    h2a_err rv = H2A_OK;
+    sqlite3_stmt *st = NULL;
+    h2a_jtarget *t = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *req = NULL;
+    *targets = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(j->db, "SELECT " H2A_REQ_COLS " FROM requests WHERE id=?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return s_dberr(j, "read request");
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        goto done;
+    }
+    if (rc != SQLITE_ROW) {
+        rv = s_dberr(j, "read request");
+        goto done;
+    }
+    rv = s_read_req(st, req);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT " H2A_TGT_COLS " FROM targets WHERE request_id=?"
+                           " ORDER BY idx",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rv = s_dberr(j, "read targets");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            h2a_jtarget *nt;
+
+            cap = cap == 0 ? 4 : cap * 2;
+            nt = realloc(t, cap * sizeof(*t));
+            if (nt == NULL) {
+                rv = h2a_err_set(H2A_ERR_NOMEM, "journal");
+                goto done;
+            }
+            t = nt;
+        }
+        memset(&t[cnt], 0, sizeof(t[cnt]));
+        s_read_target(st, &t[cnt]);
+        cnt++;
+    }
+    if (rc != SQLITE_DONE) {
+        rv = s_dberr(j, "read targets");
+    }
+done:
+    sqlite3_finalize(st);
+    if (rv != H2A_OK) {
+        h2a_jreq_free(*req);
+        *req = NULL;
+        h2a_jtargets_free(t, cnt);
+        return rv;
+    }
+    *targets = t;
+    *n = cnt;
+    return H2A_OK;
+}
+
+static h2a_err s_exec(H2A_JOURNAL *j, const char *sql)
+{
+    if (sqlite3_exec(j->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        return s_dberr(j, sql);
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_write_req(H2A_JOURNAL *j, const char *verb, h2a_jreq *r)
+{
+    sqlite3_stmt *st = NULL;
+    h2a_err rv = H2A_OK;
+    char sql[1200];
+
+    r->updated = (long long)time(NULL);
+    if (r->created == 0) {
+        r->created = r->updated;
+    }
+    /*
+     * An update must not be INSERT OR REPLACE: that deletes the row first,
+     * and the cascade would take the targets with it.
+     */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO requests(" H2A_REQ_COLS
+             ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)%s",
+             strcmp(verb, "INSERT") == 0
+                 ? ""
+                 : " ON CONFLICT(id) DO UPDATE SET body_hash=excluded.body_hash,"
+                   " body=excluded.body, requester=excluded.requester,"
+                   " state=excluded.state, key_type=excluded.key_type,"
+                   " key_label=excluded.key_label, key_id=excluded.key_id,"
+                   " kcv=excluded.kcv, serial=excluded.serial,"
+                   " not_after=excluded.not_after, cert_pem=excluded.cert_pem,"
+                   " chain_pem=excluded.chain_pem, error=excluded.error,"
+                   " failed_step=excluded.failed_step, updated=excluded.updated");
+    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return s_dberr(j, "write request");
+    }
+    s_bind_opt(st, 1, r->id);
+    s_bind_opt(st, 2, r->body_hash);
+    s_bind_opt(st, 3, r->body);
+    s_bind_opt(st, 4, r->requester);
+    s_bind_opt(st, 5, h2a_jstate_name(r->state));
+    s_bind_opt(st, 6, r->key_type);
+    s_bind_opt(st, 7, r->key_label);
+    s_bind_opt(st, 8, r->key_id);
+    s_bind_opt(st, 9, r->kcv);
+    s_bind_opt(st, 10, r->serial);
+    s_bind_opt(st, 11, r->not_after);
+    s_bind_opt(st, 12, r->cert_pem);
+    s_bind_opt(st, 13, r->chain_pem);
+    s_bind_opt(st, 14, r->error);
+    s_bind_opt(st, 15, r->failed_step);
+    sqlite3_bind_int64(st, 16, r->created);
+    sqlite3_bind_int64(st, 17, r->updated);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rv = s_dberr(j, "write request");
+    }
+    sqlite3_finalize(st);
+    return rv;
+}
+
+static h2a_err s_write_target(H2A_JOURNAL *j, const char *id, h2a_jtarget *t)
+{
+    sqlite3_stmt *st = NULL;
+    h2a_err rv = H2A_OK;
+
+    t->updated = (long long)time(NULL);
+    if (sqlite3_prepare_v2(j->db,
+                           "INSERT OR REPLACE INTO targets(request_id, " H2A_TGT_COLS
+                           ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return s_dberr(j, "write target");
+    }
+    s_bind_opt(st, 1, id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)t->idx);
+    s_bind_opt(st, 3, t->region);
+    s_bind_opt(st, 4, t->account);
+    s_bind_opt(st, 5, t->certificate_arn);
+    s_bind_opt(st, 6, h2a_jstate_name(t->state));
+    s_bind_opt(st, 7, t->resume_from == H2A_JS_NONE ? NULL : h2a_jstate_name(t->resume_from));
+    sqlite3_bind_int(st, 8, t->new_arn ? 1 : 0);
+    s_bind_opt(st, 9, t->secret_name);
+    s_bind_opt(st, 10, t->secret_arn);
+    sqlite3_bind_int64(st, 11, t->secret_expiry);
+    s_bind_opt(st, 12, t->imported_arn);
+    s_bind_opt(st, 13, t->serial);
+    s_bind_opt(st, 14, t->error);
+    s_bind_opt(st, 15, t->timings);
+    sqlite3_bind_int64(st, 16, t->updated);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rv = s_dberr(j, "write target");
+    }
+    sqlite3_finalize(st);
+    return rv;
+}
+
+h2a_err h2a_journal_insert(H2A_JOURNAL *j, const h2a_jreq *req,
+                           const h2a_jtarget *targets, size_t n)
+{
+    h2a_err rv;
+    sqlite3_stmt *st = NULL;
+    h2a_jreq r = *req;
+
+    H2A_GUARD(s_exec(j, "BEGIN IMMEDIATE"));
+    /* A FAILED request (nothing delivered) may be started over. */
+    if (sqlite3_prepare_v2(j->db, "DELETE FROM requests WHERE id=? AND state='failed'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rv = s_dberr(j, "insert request");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, req->id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rv = s_dberr(j, "insert request");
+        goto done;
+    }
+    rv = s_write_req(j, "INSERT", &r);
+    for (size_t i = 0; rv == H2A_OK && i < n; i++) {
+        h2a_jtarget t = targets[i];
+
+        rv = s_write_target(j, req->id, &t);
+    }
+done:
+    sqlite3_finalize(st);
+    if (rv == H2A_OK) {
+        rv = s_exec(j, "COMMIT");
+    }
+    if (rv != H2A_OK) {
+        (void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rv;
+}
+
+h2a_err h2a_journal_put_request(H2A_JOURNAL *j, h2a_jreq *req)
+{
+    return s_write_req(j, "UPSERT", req);
+}
+
+h2a_err h2a_journal_put_target(H2A_JOURNAL *j, const char *id, h2a_jtarget *t)
+{
+    return s_write_target(j, id, t);
+}
+
+h2a_err h2a_journal_ids(H2A_JOURNAL *j, char ***ids, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    char **v = NULL;
+    size_t cnt = 0, cap = 0;
+    h2a_err rv = H2A_OK;
+    int rc;
+
+    *ids = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(j->db, "SELECT id FROM requests ORDER BY created, id", -1,
+                           &st, NULL) != SQLITE_OK) {
+        return s_dberr(j, "list requests");
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt + 1 >= cap) {
+            char **nv;
+
+            cap = cap == 0 ? 16 : cap * 2;
+            nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL) {
+                rv = h2a_err_set(H2A_ERR_NOMEM, "journal");
+                goto done;
+            }
+            v = nv;
+        }
+        v[cnt] = s_col(st, 0);
+        if (v[cnt] == NULL) {
+            rv = h2a_err_set(H2A_ERR_NOMEM, "journal");
+            goto done;
+        }
+        v[++cnt] = NULL;
+    }
+    if (rc != SQLITE_DONE) {
+        rv = s_dberr(j, "list requests");
+    }
+done:
+    sqlite3_finalize(st);
+    if (rv != H2A_OK) {
+        for (size_t i = 0; i < cnt; i++) {
+            free(v[i]);
+        }
+        free(v);
+        return rv;
+    }
+    if (v == NULL) {
+        v = calloc(1, sizeof(*v));
+        if (v == NULL) {
+            return h2a_err_set(H2A_ERR_NOMEM, "journal");
+        }
+    }
+    *ids = v;
+    *n = cnt;
+    return H2A_OK;
+}
+
+h2a_err h2a_journal_knows_key(H2A_JOURNAL *j, const char *id_hex,
+                              const char *label, bool *known)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *known = false;
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT 1 FROM requests WHERE (key_id IS NOT NULL AND key_id=?)"
+                           " OR (key_label IS NOT NULL AND key_label=?) LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return s_dberr(j, "look up key");
+    }
+    s_bind_opt(st, 1, id_hex != NULL ? id_hex : "");
+    s_bind_opt(st, 2, label != NULL ? label : "");
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW) {
+        *known = true;
+    } else if (rc != SQLITE_DONE) {
+        return s_dberr(j, "look up key");
+    }
+    return H2A_OK;
+}

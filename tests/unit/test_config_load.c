@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+/* Configuration parsing: defaults, every key, and errors naming the key path. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "h2a_test.h"
+
+#include "config/h2a_config.h"
+
+static h2a_config *s_parse_ok(const char *json)
+{
+    h2a_config *c = NULL;
+
+    H2A_ASSERT_OK(h2a_config_parse(json, strlen(json), "/etc/hsm2acm", &c));
+    return c;
+}
+
+#define BAD(json, needle)                                                   \
+    do {                                                                    \
+        h2a_config *c_ = NULL;                                              \
+        H2A_ASSERT_ERR(h2a_config_parse(json, strlen(json), "/etc/hsm2acm", &c_), \
+                       H2A_ERR_INPUT, needle);                              \
+        assert_null(c_);                                                    \
+    } while (0)
+
+#define TOK "\"token\":\"pkcs11:token=t?pin-source=file:/p\""
+
+static void test_minimal_defaults(void **state)
+{
+    (void)state;
+    h2a_config *c = s_parse_ok("{" TOK "}");
+
+    assert_string_equal(c->token, "pkcs11:token=t?pin-source=file:/p");
+    assert_string_equal(c->wrap_key, "hsm2acm-wrap");
+    assert_string_equal(c->state_dir, "/var/lib/hsm2acm");
+    assert_null(c->policy);
+    assert_false(c->trusted_wrap);
+    assert_int_equal(c->n_issuers, 0);
+    assert_string_equal(c->staging.prefix, "hsm2acm/staging/");
+    assert_null(c->staging.kms_key_id);
+    assert_int_equal(c->staging.ttl_seconds, 3600);
+    assert_string_equal(c->audit.file, "/var/lib/hsm2acm/audit.log");
+    assert_false(c->audit.syslog);
+    h2a_config_free(c);
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    h2a_config *c = s_parse_ok(
+        "{" TOK ", \"wrap_key\":\"w1\", \"state_dir\":\"state\","
+        " \"policy\":\"policy.json\", \"trusted_wrap\":true,"
+        " \"issuers\":{\"ops-ca\":{\"type\":\"command\",\"argv\":[\"/bin/sign\",\"-x\"],"
+        "   \"timeout_seconds\":5},"
+        "   \"demo\":{\"type\":\"local\",\"key_label\":\"ca1\",\"subject\":\"CN=Test CA\","
+        "   \"validity_days\":30}},"
+        " \"aws\":{\"region\":\"eu-west-1\",\"profile\":\"p\",\"credentials_file\":\"creds\","
+        "   \"role_name\":\"hsm2acm-delivery\",\"external_id\":\"ext-1\",\"ca_bundle\":\"/ca.pem\","
+        "   \"max_attempts\":5,\"endpoints\":{\"acm\":\"https://127.0.0.1:1\","
+        "   \"secretsmanager\":\"https://127.0.0.1:2\",\"sts\":\"https://127.0.0.1:3\"}},"
+        " \"staging\":{\"prefix\":\"x/y/\",\"kms_key_id\":\"alias/k\",\"ttl_seconds\":600},"
+        " \"audit\":{\"file\":\"/var/log/a.log\",\"syslog\":true}}");
+    const h2a_issuer_conf *ops = h2a_config_issuer(c, "ops-ca");
+    const h2a_issuer_conf *demo = h2a_config_issuer(c, "demo");
+
+    assert_string_equal(c->wrap_key, "w1");
+    assert_string_equal(c->state_dir, "/etc/hsm2acm/state");
+    assert_string_equal(c->policy, "/etc/hsm2acm/policy.json");
+    assert_true(c->trusted_wrap);
+    assert_non_null(ops);
+    assert_int_equal(ops->type, H2A_ISSUER_COMMAND);
+    assert_int_equal(ops->argc, 2);
+    assert_string_equal(ops->argv[1], "-x");
+    assert_null(ops->argv[2]);
+    assert_int_equal(ops->timeout_seconds, 5);
+    assert_non_null(demo);
+    assert_int_equal(demo->type, H2A_ISSUER_LOCAL);
+    assert_string_equal(demo->key_label, "ca1");
+    assert_string_equal(demo->subject, "CN=Test CA");
+    assert_int_equal(demo->validity_days, 30);
+    assert_null(h2a_config_issuer(c, "nope"));
+    assert_string_equal(c->aws.region, "eu-west-1");
+    assert_string_equal(c->aws.credentials_file, "/etc/hsm2acm/creds");
+    assert_string_equal(c->aws.role_name, "hsm2acm-delivery");
+    assert_int_equal(c->aws.max_attempts, 5);
+    assert_string_equal(c->aws.endpoint_sts, "https://127.0.0.1:3");
+    assert_string_equal(c->staging.prefix, "x/y/");
+    assert_string_equal(c->staging.kms_key_id, "alias/k");
+    assert_int_equal(c->staging.ttl_seconds, 600);
+    assert_string_equal(c->audit.file, "/var/log/a.log");
+    assert_true(c->audit.syslog);
+    h2a_config_free(c);
+}
+
+static void test_local_defaults(void **state)
+{
+    (void)state;
+    h2a_config *c = s_parse_ok("{" TOK ",\"issuers\":{\"l\":{\"type\":\"local\"}}}");
+    const h2a_issuer_conf *l = h2a_config_issuer(c, "l");
+
+    assert_string_equal(l->key_label, "hsm2acm-local-ca");
+    assert_string_equal(l->subject, "CN=hsm2acm local CA");
+    assert_int_equal(l->validity_days, 90);
+    h2a_config_free(c);
+}
+
+static void test_errors_name_the_key(void **state)
+{
+    (void)state;
+    BAD("", "not JSON");
+    BAD("{" TOK ",}", "not JSON");
+    BAD("[]", "expected a JSON object");
+    BAD("{}", "token: missing");
+    BAD("{\"token\":\"file:/x\"}", "token: expected a PKCS#11 URI");
+    BAD("{" TOK ",\"tokne\":1}", "tokne: unknown key");
+    BAD("{" TOK ",\"wrap_key\":7}", "wrap_key: expected a string");
+    BAD("{" TOK ",\"wrap_key\":\"\"}", "wrap_key: must not be empty");
+    BAD("{" TOK ",\"trusted_wrap\":\"yes\"}", "trusted_wrap: expected true or false");
+    BAD("{" TOK ",\"issuers\":[]}", "issuers: expected a JSON object");
+    BAD("{" TOK ",\"issuers\":{\"a b\":{\"type\":\"local\"}}}", "issuers: 'a b'");
+    BAD("{" TOK ",\"issuers\":{\"x\":{}}}", "issuers.x.type: missing");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acme\"}}}", "issuers.x.type: 'acme' is not");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"command\"}}}", "issuers.x.argv: missing");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"command\",\"argv\":[]}}}",
+        "issuers.x.argv: must name the program");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"command\",\"argv\":[1]}}}",
+        "issuers.x.argv[0]: expected a string");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"command\",\"argv\":[\"/a\"],"
+        "\"timeout_seconds\":0}}}", "issuers.x.timeout_seconds: must be between 1 and 3600");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"command\",\"argv\":[\"/a\"],\"shell\":true}}}",
+        "issuers.x.shell: unknown key");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"local\",\"argv\":[\"/a\"]}}}",
+        "issuers.x.argv: unknown key");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"local\",\"subject\":\"nothing\"}}}",
+        "issuers.x.subject: expected a subject");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"local\",\"validity_days\":9999}}}",
+        "issuers.x.validity_days: must be between 1 and 825");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"local\",\"key_label\":\"a b\"}}}",
+        "issuers.x.key_label");
+    BAD("{" TOK ",\"aws\":{\"regoin\":\"x\"}}", "aws.regoin: unknown key");
+    BAD("{" TOK ",\"aws\":{\"region\":\"eu west\"}}", "aws.region:");
+    BAD("{" TOK ",\"aws\":{\"max_attempts\":0}}", "aws.max_attempts: must be between 1 and 20");
+    BAD("{" TOK ",\"aws\":{\"max_attempts\":1.5}}", "aws.max_attempts: expected an integer");
+    BAD("{" TOK ",\"aws\":{\"role_name\":\"a b\"}}", "aws.role_name:");
+    BAD("{" TOK ",\"aws\":{\"endpoints\":{\"acm\":\"ftp://x.example\"}}}",
+        "aws.endpoints.acm: 'ftp://x.example' must start with https://");
+    BAD("{" TOK ",\"aws\":{\"endpoints\":{\"s3\":\"https://x\"}}}", "aws.endpoints.s3: unknown key");
+    BAD("{" TOK ",\"staging\":{\"prefix\":\"a b/\"}}", "staging.prefix:");
+    BAD("{" TOK ",\"staging\":{\"ttl_seconds\":10}}", "staging.ttl_seconds: must be between 60");
+    BAD("{" TOK ",\"staging\":{\"kms\":\"x\"}}", "staging.kms: unknown key");
+    BAD("{" TOK ",\"audit\":{\"syslog\":1}}", "audit.syslog: expected true or false");
+    BAD("{" TOK ",\"audit\":{\"file\":\"a\\u0001b\"}}", "audit.file: contains a control character");
+}
+
+static void test_kms_null_is_default(void **state)
+{
+    (void)state;
+    h2a_config *c = s_parse_ok("{" TOK ",\"staging\":{\"kms_key_id\":null}}");
+
+    assert_null(c->staging.kms_key_id);
+    h2a_config_free(c);
+}
+
+static void test_load_file_and_env(void **state)
+{
+    (void)state;
+    h2a_config *c = NULL;
+    char dir[] = "/tmp/h2a-cfg-XXXXXX";
+    char path[128];
+    const char *txt = "{" TOK ",\"state_dir\":\"st\"}";
+    FILE *f;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/c.json", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(txt, f);
+    fclose(f);
+    unsetenv("HSM2ACM_CONFIG");
+    H2A_ASSERT_ERR(h2a_config_load(NULL, &c), H2A_ERR_USAGE, "HSM2ACM_CONFIG");
+    setenv("HSM2ACM_CONFIG", path, 1);
+    H2A_ASSERT_OK(h2a_config_load(NULL, &c));
+    assert_non_null(strstr(c->state_dir, "/st"));
+    assert_int_equal(c->state_dir[0], '/');
+    h2a_config_free(c);
+    H2A_ASSERT_ERR(h2a_config_load("/nonexistent/c.json", &c), H2A_ERR_INPUT, "/nonexistent/c.json");
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_local_defaults),
+        cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_kms_null_is_default),
+        cmocka_unit_test(test_load_file_and_env),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
