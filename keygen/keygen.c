@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+
+/*
+ * Key generation at product level: checks that hold for every policy (type,
+ * label, duplicate label, mechanisms) happen before C_GenerateKeyPair, so a
+ * refused request never leaves an object behind.
+ */
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+
+#include "h2a_keygen.h"
+
+h2a_err h2a_keygen_label_check(const char *field, const char *label)
+{
+    size_t len;
+
+    H2A_ENSURE(label != NULL && label[0] != '\0', H2A_ERR_INPUT, "%s: empty label", field);
+    len = strlen(label);
+    H2A_ENSURE(len <= H2A_KEY_LABEL_MAX, H2A_ERR_INPUT,
+               "%s: label is %zu bytes, at most %d allowed", field, len, H2A_KEY_LABEL_MAX);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)label[i];
+
+        H2A_ENSURE(c >= 0x20 && c <= 0x7e, H2A_ERR_INPUT,
+                   "%s: character 0x%02x at offset %zu; labels are printable ASCII", field, c,
+                   i);
+    }
+    H2A_ENSURE(label[0] != ' ' && label[len - 1] != ' ', H2A_ERR_INPUT,
+               "%s: label '%s' starts or ends with a space", field, label);
+    return H2A_OK;
+}
+
+struct s_label_hit {
+    const char *label;
+    bool found;
+    char id_hex[H2A_KEY_ID_HEX_MAX];
+};
+
+static void s_label_cb(void *arg, const uint8_t *id, size_t id_len, const char *label,
+                       h2a_keytype type)
+{
+    struct s_label_hit *h = arg;
+
+    (void)type;
+    if (!h->found && label != NULL && strcmp(label, h->label) == 0) {
+        h->found = true;
+        if (id_len * 2 < sizeof(h->id_hex)) {
+            h2a_hex_encode(id, id_len, h->id_hex);
+        }
+    }
+}
+
+static h2a_err s_probe(H2A_SESSION *s, h2a_keytype type)
+{
+    H2A_TOKEN *tok = h2a_session_token(s);
+    bool rsa = h2a_keytype_is_rsa(type);
+    h2a_mech gen = rsa ? H2A_MECH_RSA_KEYGEN : H2A_MECH_EC_KEYGEN;
+    h2a_mech_info mi;
+
+    H2A_GUARD(h2a_token_require_mech(tok, gen, "key generation"));
+    H2A_GUARD(h2a_token_require_mech(tok, rsa ? H2A_MECH_RSA_PKCS : H2A_MECH_ECDSA,
+                                     "signing CSRs"));
+    if (rsa) {
+        unsigned long bits = (unsigned long)h2a_keytype_bits(type);
+
+        H2A_GUARD(h2a_token_mech_info(tok, gen, &mi));
+        /* Tokens report 0 when they set no bound. */
+        H2A_ENSURE((mi.min_key == 0 || bits >= mi.min_key) &&
+                       (mi.max_key == 0 || bits <= mi.max_key),
+                   H2A_ERR_TOKEN, "%s: the token makes RSA keys of %lu..%lu bits, not %lu",
+                   h2a_mech_name(gen), mi.min_key, mi.max_key, bits);
+    }
+    return H2A_OK;
+}
+
+h2a_err h2a_keygen_generate(H2A_SESSION *s, h2a_keytype type, const char *label,
+                            bool wrap_with_trusted, H2A_P11_KEY **out)
+{
+    struct s_label_hit hit = {label, false, ""};
+
+    *out = NULL;
+    H2A_ENSURE(s != NULL, H2A_ERR_INTERNAL, "h2a_keygen_generate: no session");
+    H2A_ENSURE(type > H2A_KT_NONE && type < H2A_KT__COUNT, H2A_ERR_INPUT,
+               "type: not a key type hsm2acm generates");
+    H2A_GUARD(h2a_keygen_label_check("label", label));
+    H2A_GUARD(h2a_p11_key_list(s, s_label_cb, &hit));
+    H2A_ENSURE(!hit.found, H2A_ERR_INPUT,
+               "label: the token already has a key labelled '%s' (id %s); choose another "
+               "label", label, hit.id_hex[0] != '\0' ? hit.id_hex : "?");
+    H2A_GUARD(s_probe(s, type));
+    return h2a_p11_keypair_generate(s, type, label,
+                                    wrap_with_trusted ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u, out);
+}
+
+h2a_err h2a_keygen_key_id_hex(const H2A_P11_KEY *k, char out[H2A_KEY_ID_HEX_MAX])
+{
+    size_t len = 0;
+    const uint8_t *id = h2a_p11_key_id(k, &len);
+
+    out[0] = '\0';
+    H2A_ENSURE(id != NULL && len > 0, H2A_ERR_TOKEN, "key '%s' has no CKA_ID",
+               h2a_p11_key_label(k) != NULL ? h2a_p11_key_label(k) : "?");
+    H2A_ENSURE(len * 2 < H2A_KEY_ID_HEX_MAX, H2A_ERR_TOKEN,
+               "key '%s': CKA_ID of %zu bytes is longer than hsm2acm handles (64)",
+               h2a_p11_key_label(k) != NULL ? h2a_p11_key_label(k) : "?", len);
+    h2a_hex_encode(id, len, out);
+    return H2A_OK;
+}
+
+h2a_err h2a_keygen_find_by_id_hex(H2A_SESSION *s, const char *id_hex, H2A_P11_KEY **out)
+{
+    h2a_buf id;
+    h2a_err rv;
+
+    *out = NULL;
+    h2a_buf_init(&id, 64);
+    rv = h2a_hex_decode(id_hex != NULL ? id_hex : "", &id);
+    if (rv != H2A_OK || id.len == 0) {
+        rv = h2a_err_set(H2A_ERR_INPUT, "key id: '%.130s' is not 1..64 bytes of hex",
+                         id_hex != NULL ? id_hex : "");
+        goto done;
+    }
+    rv = h2a_p11_key_find(s, NULL, id.data, id.len, out);
+done:
+    h2a_buf_free(&id);
+    return rv;
+}
+
+h2a_err h2a_keygen_public_pem(const H2A_P11_KEY *k, h2a_buf *out)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long len;
+    h2a_err rv;
+
+    if (bio == NULL || h2a_p11_key_public(k) == NULL ||
+        !PEM_write_bio_PUBKEY(bio, h2a_p11_key_public(k))) {
+        rv = h2a_err_openssl(H2A_ERR_INTERNAL, "public key PEM");
+        goto done;
+    }
+    len = BIO_get_mem_data(bio, &data);
+    rv = h2a_buf_append(out, data, (size_t)len);
+    if (rv == H2A_OK) {
+        rv = h2a_buf_terminate(out);
+    }
+done:
+    BIO_free(bio);
+    return rv;
+}
+
+/* JSON string (quotes included); labels are printable ASCII, PEM is ASCII. */
+static h2a_err s_json_str(h2a_buf *out, const char *s)
+{
+    H2A_GUARD(h2a_buf_append_str(out, "\""));
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            H2A_GUARD(h2a_buf_printf(out, "\\%c", c));
+        } else if (c == '\n') {
+            H2A_GUARD(h2a_buf_append_str(out, "\\n"));
+        } else if (c < 0x20) {
+            H2A_GUARD(h2a_buf_printf(out, "\\u%04x", c));
+        } else {
+            H2A_GUARD(h2a_buf_append(out, s, 1));
+        }
+    }
+    return h2a_buf_append_str(out, "\"");
+}
+
+h2a_err h2a_keygen_key_json(const H2A_P11_KEY *k, h2a_buf *out)
+{
+    char id[H2A_KEY_ID_HEX_MAX];
+    h2a_buf pem;
+    h2a_keytype t = h2a_p11_key_type(k);
+    const char *label = h2a_p11_key_label(k);
+    h2a_err rv;
+
+    h2a_buf_init(&pem, 0);
+    rv = h2a_keygen_key_id_hex(k, id);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    rv = h2a_keygen_public_pem(k, &pem);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    if ((rv = h2a_buf_printf(out, "{\"id\": \"%s\", \"label\": ", id)) != H2A_OK ||
+        (rv = s_json_str(out, label != NULL ? label : "")) != H2A_OK ||
+        (rv = h2a_buf_printf(out, ", \"key_type\": \"%s\", \"key_algorithm\": \"%s\", "
+                                  "\"public_key_pem\": ",
+                             h2a_keytype_cli_name(t), h2a_keytype_acm_name(t))) != H2A_OK ||
+        (rv = s_json_str(out, (const char *)pem.data)) != H2A_OK ||
+        (rv = h2a_buf_append_str(out, "}")) != H2A_OK) {
+        goto done;
+    }
+    rv = h2a_buf_terminate(out);
+done:
+    h2a_buf_free(&pem);
+    return rv;
+}
