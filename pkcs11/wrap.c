@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+/*
+ * AES wrapping keys, C_WrapKey of a private key, and C_UnwrapKey back into
+ * a short-lived session object whose components become a software key in
+ * OpenSSL's secure heap.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+
+#include "internal.h"
+
+struct h2a_p11_secret {
+    H2A_SESSION *s;
+    CK_OBJECT_HANDLE h;
+    char *label;
+};
+
+static const CK_BBOOL s_true = CK_TRUE;
+static const CK_BBOOL s_false = CK_FALSE;
+
+#define H2A_ATTR(t, v) {(t), (void *)(v), sizeof(*(v))}
+#define H2A_ATTR_BUF(t, p, n) {(t), (void *)(p), (CK_ULONG)(n)}
+
+/* Largest blob accepted for unwrap: RSA-4096 KWP is ~2.4 KB. */
+#define H2A_MAX_BLOB 16384
+
+/* ------------------------------------------------------------------ */
+/* Mechanism names                                                     */
+/* ------------------------------------------------------------------ */
+
+const char *h2a_wrapmech_name(h2a_wrapmech m)
+{
+    switch (m) {
+    case H2A_WRAP_AES_KWP:
+        return "CKM_AES_KEY_WRAP_PAD";
+    case H2A_WRAP_AES_KW:
+        return "CKM_AES_KEY_WRAP";
+    default:
+        return "(unknown wrap mechanism)";
+    }
+}
+
+h2a_err h2a_wrapmech_parse(const char *name, h2a_wrapmech *out)
+{
+    *out = 0;
+    H2A_ENSURE(name != NULL && name[0] != '\0', H2A_ERR_INPUT,
+               "wrap mechanism is empty (expected CKM_AES_KEY_WRAP_PAD or "
+               "CKM_AES_KEY_WRAP)");
+    if (strcmp(name, "CKM_AES_KEY_WRAP_PAD") == 0 ||
+        strcasecmp(name, "aes-kwp") == 0) {
+        *out = H2A_WRAP_AES_KWP;
+        return H2A_OK;
+    }
+    if (strcmp(name, "CKM_AES_KEY_WRAP") == 0 ||
+        strcasecmp(name, "aes-kw") == 0) {
+        *out = H2A_WRAP_AES_KW;
+        return H2A_OK;
+    }
+    return h2a_err_set(H2A_ERR_INPUT, "unknown wrap mechanism '%.64s' "
+                       "(expected CKM_AES_KEY_WRAP_PAD or CKM_AES_KEY_WRAP)",
+                       name);
+}
+
+static h2a_mech s_mech_of(h2a_wrapmech m)
+{
+    return m == H2A_WRAP_AES_KW ? H2A_MECH_AES_KW : H2A_MECH_AES_KWP;
+}
+
+/* ------------------------------------------------------------------ */
+/* Wrapping keys                                                       */
+/* ------------------------------------------------------------------ */
+
+const char *h2a_p11_wrapkey_label(const H2A_P11_SECRET *w)
+{
+    return w->label;
+}
+
+CK_OBJECT_HANDLE h2a_p11_wrapkey_handle(const H2A_P11_SECRET *w)
+{
+    return w->h;
+}
+
+void h2a_p11_wrapkey_free(H2A_P11_SECRET *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    free(w->label);
+    free(w);
+}
+
+h2a_err h2a_p11_wrapkey_destroy(H2A_P11_SECRET *w)
+{
+    CK_FUNCTION_LIST *fl;
+    h2a_err err = H2A_OK;
+
+    if (w == NULL) {
+        return H2A_OK;
+    }
+    fl = h2a_token_functions(h2a_session_token(w->s));
+    if (H2A_P11_CALL(fl, C_DestroyObject, h2a_session_handle(w->s), w->h) !=
+        CKR_OK) {
+        err = h2a_p11_fail("destroying wrapping key '%s'", w->label);
+    }
+    h2a_p11_wrapkey_free(w);
+    return err;
+}
+
+static h2a_err s_secret_new(H2A_SESSION *s, CK_OBJECT_HANDLE h,
+                            const char *label, H2A_P11_SECRET **out)
+{
+    H2A_P11_SECRET *w = calloc(1, sizeof(*w));
+
+    if (w == NULL || (w->label = strdup(label)) == NULL) {
+        free(w);
+        return h2a_err_set(H2A_ERR_NOMEM, "out of memory");
+    }
+    w->s = s;
+    w->h = h;
+    *out = w;
+    return H2A_OK;
+}
+
+static h2a_err s_find_secret(H2A_SESSION *s, const char *label,
+                             CK_OBJECT_HANDLE *h, size_t *n)
+{
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_ATTRIBUTE tmpl[] = {
+        H2A_ATTR(CKA_CLASS, &cls),
+        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
+    };
+
+    return h2a_p11_find(s, tmpl, 2, h, 1, n);
+}
+
+h2a_err h2a_p11_wrapkey_generate(H2A_SESSION *s, const char *label,
+                                 H2A_P11_SECRET **out)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ULONG value_len = 32;
+    CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    char why[160];
+    size_t n = 0;
+    h2a_err err;
+
+    *out = NULL;
+    H2A_ENSURE(label != NULL && label[0] != '\0', H2A_ERR_INPUT,
+               "wrapping key label is empty");
+    H2A_ENSURE(strlen(label) <= 128, H2A_ERR_INPUT,
+               "wrapping key label is longer than 128 bytes");
+    snprintf(why, sizeof(why), "generating AES-256 wrapping key '%s'", label);
+    H2A_GUARD(h2a_token_require_mech(h2a_session_token(s), H2A_MECH_AES_KEYGEN,
+                                     why));
+    H2A_GUARD(s_find_secret(s, label, &h, &n));
+    H2A_ENSURE(n == 0, H2A_ERR_INPUT, "wrapping key label '%s': a secret key "
+               "with this label already exists on the token; hsm2acm does "
+               "not replace it", label);
+    CK_ATTRIBUTE tmpl[] = {
+        H2A_ATTR(CKA_CLASS, &cls),
+        H2A_ATTR(CKA_KEY_TYPE, &kt),
+        H2A_ATTR(CKA_VALUE_LEN, &value_len),
+        H2A_ATTR(CKA_TOKEN, &s_true),
+        H2A_ATTR(CKA_PRIVATE, &s_true),
+        H2A_ATTR(CKA_SENSITIVE, &s_true),
+        /* Never leaves the token: only what it wraps does. */
+        H2A_ATTR(CKA_EXTRACTABLE, &s_false),
+        H2A_ATTR(CKA_WRAP, &s_true),
+        H2A_ATTR(CKA_UNWRAP, &s_true),
+        H2A_ATTR(CKA_ENCRYPT, &s_false),
+        H2A_ATTR(CKA_DECRYPT, &s_false),
+        H2A_ATTR(CKA_SIGN, &s_false),
+        H2A_ATTR(CKA_VERIFY, &s_false),
+        H2A_ATTR(CKA_DERIVE, &s_false),
+        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
+    };
+    if (H2A_P11_CALL(fl, C_GenerateKey, h2a_session_handle(s), &mech, tmpl,
+                     sizeof(tmpl) / sizeof(tmpl[0]), &h) != CKR_OK) {
+        return h2a_p11_fail("%s", why);
+    }
+    err = s_secret_new(s, h, label, out);
+    if (err != H2A_OK) {
+        (void)H2A_P11_CALL(fl, C_DestroyObject, h2a_session_handle(s), h);
+        return err;
+    }
+    H2A_LOG_INFO("generated AES-256 wrapping key '%s'", label);
+    return H2A_OK;
+}
+
+h2a_err h2a_p11_wrapkey_find(H2A_SESSION *s, const char *label,
+                             H2A_P11_SECRET **out)
+{
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    CK_ULONG kt = 0;
+    size_t n = 0;
+
+    *out = NULL;
+    H2A_ENSURE(label != NULL && label[0] != '\0', H2A_ERR_INPUT,
+               "wrapping key label is empty");
+    H2A_GUARD(s_find_secret(s, label, &h, &n));
+    H2A_ENSURE(n > 0, H2A_ERR_TOKEN, "object not found: no secret key with "
+               "label '%s' on the token (create it with hsm2acm wrapkey "
+               "create)", label);
+    H2A_ENSURE(n == 1, H2A_ERR_TOKEN, "%zu secret keys have label '%s'; "
+               "exactly one must", n, label);
+    H2A_GUARD(h2a_p11_attr_ulong(s, h, CKA_KEY_TYPE, &kt));
+    H2A_ENSURE(kt == CKK_AES, H2A_ERR_TOKEN, "secret key '%s' is not an AES "
+               "key (CKA_KEY_TYPE 0x%lx)", label, (unsigned long)kt);
+    return s_secret_new(s, h, label, out);
+}
+
+h2a_err h2a_p11_wrapkey_kcv(H2A_P11_SECRET *w, char out[7])
+{
+    uint8_t *v = NULL;
+    size_t len = 0;
+    h2a_err err;
+
+    out[0] = '\0';
+    err = h2a_p11_attr_get(w->s, w->h, CKA_CHECK_VALUE, false,
+                           "CKA_CHECK_VALUE", &v, &len);
+    if (err != H2A_OK) {
+        return h2a_err_prefix(err, "wrapping key '%s': the token gives no key "
+                              "check value: ", w->label);
+    }
+    if (len < 3) {
+        h2a_p11_attr_free(v, len, false);
+        return h2a_err_set(H2A_ERR_TOKEN, "wrapping key '%s': CKA_CHECK_VALUE "
+                           "has %zu bytes, expected 3", w->label, len);
+    }
+    h2a_hex_encode(v, 3, out);
+    h2a_p11_attr_free(v, len, false);
+    return H2A_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Wrap                                                                */
+/* ------------------------------------------------------------------ */
+
+static h2a_err s_pick_wrap_mech(H2A_TOKEN *tok, h2a_wrapmech *out)
+{
+    h2a_mech_info mi;
+
+    H2A_GUARD(h2a_token_mech_info(tok, H2A_MECH_AES_KWP, &mi));
+    if (mi.present && mi.can_wrap) {
+        *out = H2A_WRAP_AES_KWP;
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_token_mech_info(tok, H2A_MECH_AES_KW, &mi));
+    if (mi.present && mi.can_wrap) {
+        *out = H2A_WRAP_AES_KW;
+        return H2A_OK;
+    }
+    return h2a_err_set(H2A_ERR_TOKEN, "the token can wrap with neither "
+                       "CKM_AES_KEY_WRAP_PAD nor CKM_AES_KEY_WRAP (needed to "
+                       "export a private key wrapped)");
+}
+
+static h2a_err s_wrap_failed(CK_RV rv, const char *wlabel, const char *klabel)
+{
+    switch (rv) {
+    case CKR_KEY_NOT_WRAPPABLE:
+        return h2a_err_prefix(H2A_ERR_TOKEN, "wrapping key '%s' with '%s': "
+                              "the key is CKA_WRAP_WITH_TRUSTED and '%s' is "
+                              "not a trusted (CKA_TRUSTED) key: ", klabel,
+                              wlabel, wlabel);
+    case CKR_KEY_UNEXTRACTABLE:
+        return h2a_err_prefix(H2A_ERR_TOKEN, "wrapping key '%s': it was "
+                              "generated with CKA_EXTRACTABLE false and can "
+                              "never leave the token: ", klabel);
+    default:
+        return h2a_p11_fail("wrapping key '%s' with '%s'", klabel, wlabel);
+    }
+}
+
+h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
+                     h2a_wrapmech *mech_used, h2a_buf *out)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(w->s));
+    CK_SESSION_HANDLE sh = h2a_session_handle(w->s);
+    CK_MECHANISM mech = {0, NULL, 0};
+    CK_ULONG len = 0;
+    size_t off = out->len;
+    h2a_wrapmech wm;
+    CK_RV rv;
+
+    H2A_GUARD(s_pick_wrap_mech(h2a_session_token(w->s), &wm));
+    mech.mechanism = h2a_mech_ckm(s_mech_of(wm));
+    rv = H2A_P11_CALL(fl, C_WrapKey, sh, &mech, w->h,
+                      h2a_p11_key_priv_handle(k), NULL, &len);
+    if (rv != CKR_OK) {
+        return s_wrap_failed(rv, w->label, h2a_p11_key_label(k));
+    }
+    H2A_GUARD(h2a_buf_reserve(out, off + len));
+    rv = H2A_P11_CALL(fl, C_WrapKey, sh, &mech, w->h,
+                      h2a_p11_key_priv_handle(k), out->data + off, &len);
+    if (rv != CKR_OK) {
+        return s_wrap_failed(rv, w->label, h2a_p11_key_label(k));
+    }
+    out->len = off + len;
+    *mech_used = wm;
+    H2A_LOG_DBG("wrapped key '%s' with '%s' (%s, %lu bytes)",
+                h2a_p11_key_label(k), w->label, h2a_wrapmech_name(wm),
+                (unsigned long)len);
+    return H2A_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Unwrap                                                              */
+/* ------------------------------------------------------------------ */
+
+/* A BIGNUM from a secure attribute buffer, itself in the secure heap. */
+static h2a_err s_secure_bn(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                           CK_ATTRIBUTE_TYPE t, const char *what, BIGNUM **out)
+{
+    uint8_t *v = NULL;
+    size_t len = 0;
+    h2a_err err;
+
+    *out = NULL;
+    err = h2a_p11_attr_get(s, obj, t, true, what, &v, &len);
+    if (err != H2A_OK) {
+        return err;
+    }
+    *out = BN_secure_new();
+    if (*out == NULL || BN_bin2bn(v, (int)len, *out) == NULL) {
+        BN_clear_free(*out);
+        *out = NULL;
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of secure memory for %s", what);
+    }
+    h2a_p11_attr_free(v, len, true);
+    return err;
+}
+
+static h2a_err s_fromdata_keypair(const char *alg, OSSL_PARAM_BLD *bld,
+                                  EVP_PKEY **out)
+{
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+    h2a_err err = H2A_OK;
+
+    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) <= 0) {
+        err = h2a_err_openssl(H2A_ERR_TOKEN, "the unwrapped key's components "
+                              "do not form a valid key");
+    }
+    /* Frees (and wipes) the secure part holding the private numbers. */
+    OSSL_PARAM_free(params);
+    EVP_PKEY_CTX_free(ctx);
+    return err;
+}
+
+static h2a_err s_rsa_private(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                             EVP_PKEY **out)
+{
+    static const struct {
+        CK_ATTRIBUTE_TYPE attr;
+        const char *name;
+        const char *param;
+    } parts[8] = {
+        {CKA_MODULUS, "CKA_MODULUS", OSSL_PKEY_PARAM_RSA_N},
+        {CKA_PUBLIC_EXPONENT, "CKA_PUBLIC_EXPONENT", OSSL_PKEY_PARAM_RSA_E},
+        {CKA_PRIVATE_EXPONENT, "CKA_PRIVATE_EXPONENT", OSSL_PKEY_PARAM_RSA_D},
+        {CKA_PRIME_1, "CKA_PRIME_1", OSSL_PKEY_PARAM_RSA_FACTOR1},
+        {CKA_PRIME_2, "CKA_PRIME_2", OSSL_PKEY_PARAM_RSA_FACTOR2},
+        {CKA_EXPONENT_1, "CKA_EXPONENT_1", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+        {CKA_EXPONENT_2, "CKA_EXPONENT_2", OSSL_PKEY_PARAM_RSA_EXPONENT2},
+        {CKA_COEFFICIENT, "CKA_COEFFICIENT", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
+    };
+    BIGNUM *bn[8] = {NULL};
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    h2a_err err = H2A_OK;
+
+    if (bld == NULL) {
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < 8; i++) {
+        err = s_secure_bn(s, obj, parts[i].attr, parts[i].name, &bn[i]);
+        if (err != H2A_OK) {
+            goto done;
+        }
+        if (!OSSL_PARAM_BLD_push_BN(bld, parts[i].param, bn[i])) {
+            err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    err = s_fromdata_keypair("RSA", bld, out);
+done:
+    OSSL_PARAM_BLD_free(bld);
+    for (size_t i = 0; i < 8; i++) {
+        BN_clear_free(bn[i]);
+    }
+    return err;
+}
+
+/* The private object has no CKA_EC_POINT and OpenSSL 3.0 will not derive it. */
+static h2a_err s_ec_point(int nid, const BIGNUM *priv, uint8_t *pt,
+                          size_t *pt_len)
+{
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
+    EC_POINT *p = g ? EC_POINT_new(g) : NULL;
+    BN_CTX *ctx = BN_CTX_secure_new();
+    h2a_err err = H2A_OK;
+    size_t n;
+
+    if (g == NULL || p == NULL || ctx == NULL ||
+        EC_POINT_mul(g, p, priv, NULL, NULL, ctx) != 1) {
+        err = h2a_err_openssl(H2A_ERR_INTERNAL, "computing the EC public point");
+        goto done;
+    }
+    n = EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, pt, *pt_len,
+                           ctx);
+    if (n == 0) {
+        err = h2a_err_openssl(H2A_ERR_INTERNAL, "encoding the EC public point");
+        goto done;
+    }
+    *pt_len = n;
+done:
+    BN_CTX_free(ctx);
+    EC_POINT_free(p);
+    EC_GROUP_free(g);
+    return err;
+}
+
+static h2a_err s_ec_private(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+                            h2a_keytype type, EVP_PKEY **out)
+{
+    uint8_t *params = NULL;
+    size_t params_len = 0;
+    BIGNUM *d = NULL;
+    uint8_t pt[1 + 2 * 66];
+    size_t pt_len = sizeof(pt);
+    OSSL_PARAM_BLD *bld = NULL;
+    int nid = h2a_keytype_curve_nid(type);
+    h2a_err err;
+
+    err = h2a_p11_attr_get(s, obj, CKA_EC_PARAMS, false, "CKA_EC_PARAMS",
+                           &params, &params_len);
+    if (err != H2A_OK) {
+        goto done;
+    }
+    if (h2a_p11_ec_params_type(params, params_len) != type) {
+        err = h2a_err_set(H2A_ERR_TOKEN, "the unwrapped key is not on the "
+                          "curve of %s", h2a_keytype_cli_name(type));
+        goto done;
+    }
+    err = s_secure_bn(s, obj, CKA_VALUE, "CKA_VALUE", &d);
+    if (err == H2A_OK) {
+        err = s_ec_point(nid, d, pt, &pt_len);
+    }
+    if (err != H2A_OK) {
+        goto done;
+    }
+    bld = OSSL_PARAM_BLD_new();
+    if (bld == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                         OBJ_nid2sn(nid), 0) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+                                          pt_len)) {
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    err = s_fromdata_keypair("EC", bld, out);
+done:
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(d);
+    h2a_p11_attr_free(params, params_len, false);
+    return err;
+}
+
+static h2a_err s_unwrap_failed(CK_RV rv, const char *wlabel)
+{
+    switch (rv) {
+    case CKR_GENERAL_ERROR:
+    case CKR_FUNCTION_FAILED:
+    case CKR_WRAPPED_KEY_INVALID:
+    case CKR_WRAPPED_KEY_LEN_RANGE:
+    case CKR_ENCRYPTED_DATA_INVALID:
+    case CKR_ENCRYPTED_DATA_LEN_RANGE:
+    case CKR_TEMPLATE_INCONSISTENT:
+        return h2a_err_prefix(H2A_ERR_TOKEN, "unwrapping with '%s': the "
+                              "wrapped key could not be unwrapped (corrupt "
+                              "blob or wrong wrapping key): ", wlabel);
+    default:
+        return h2a_p11_fail("unwrapping with '%s'", wlabel);
+    }
+}
+
+h2a_err h2a_p11_unwrap_private(H2A_SESSION *s, H2A_P11_SECRET *w,
+                               h2a_wrapmech mech, h2a_keytype type,
+                               const uint8_t *blob, size_t blob_len,
+                               EVP_PKEY **out)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
+    CK_SESSION_HANDLE sh = h2a_session_handle(s);
+    CK_MECHANISM ck_mech = {0, NULL, 0};
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = h2a_keytype_is_rsa(type) ? CKK_RSA : CKK_EC;
+    CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+    h2a_mech_info mi;
+    EVP_PKEY *pk = NULL;
+    h2a_keytype got = H2A_KT_NONE;
+    h2a_err err = H2A_OK;
+    CK_RV rv;
+
+    *out = NULL;
+    H2A_ENSURE(type > H2A_KT_NONE && type < H2A_KT__COUNT, H2A_ERR_INPUT,
+               "unwrap: unknown key type %d", (int)type);
+    H2A_ENSURE(mech == H2A_WRAP_AES_KWP || mech == H2A_WRAP_AES_KW,
+               H2A_ERR_INPUT, "unwrap: unknown wrap mechanism %d", (int)mech);
+    H2A_ENSURE(blob != NULL && blob_len >= 16 && blob_len <= H2A_MAX_BLOB,
+               H2A_ERR_INPUT, "unwrap: a wrapped key blob is 16..%d bytes, "
+               "not %zu", H2A_MAX_BLOB, blob_len);
+    H2A_GUARD(h2a_token_mech_info(h2a_session_token(s), s_mech_of(mech), &mi));
+    H2A_ENSURE(mi.present && mi.can_unwrap, H2A_ERR_TOKEN,
+               "token lacks mechanism %s for unwrapping, needed to unwrap a "
+               "%s key with '%s'", h2a_wrapmech_name(mech),
+               h2a_keytype_cli_name(type), w->label);
+    ck_mech.mechanism = h2a_mech_ckm(s_mech_of(mech));
+    /*
+     * A session object (gone when the session closes, never on disk) that
+     * is not sensitive, so its components can be read exactly once.
+     */
+    CK_ATTRIBUTE tmpl[] = {
+        H2A_ATTR(CKA_CLASS, &cls),
+        H2A_ATTR(CKA_KEY_TYPE, &kt),
+        H2A_ATTR(CKA_TOKEN, &s_false),
+        H2A_ATTR(CKA_PRIVATE, &s_true),
+        H2A_ATTR(CKA_SENSITIVE, &s_false),
+        H2A_ATTR(CKA_EXTRACTABLE, &s_true),
+        H2A_ATTR(CKA_SIGN, &s_true),
+    };
+    rv = H2A_P11_CALL(fl, C_UnwrapKey, sh, &ck_mech, w->h, (CK_BYTE *)blob,
+                      (CK_ULONG)blob_len, tmpl, sizeof(tmpl) / sizeof(tmpl[0]),
+                      &obj);
+    if (rv != CKR_OK) {
+        err = s_unwrap_failed(rv, w->label);
+        obj = CK_INVALID_HANDLE;
+        goto done;
+    }
+    if (h2a_keytype_is_rsa(type)) {
+        err = s_rsa_private(s, obj, &pk);
+    } else {
+        err = s_ec_private(s, obj, type, &pk);
+    }
+    if (err != H2A_OK) {
+        goto done;
+    }
+    if (h2a_keytype_from_pkey(pk, &got) != H2A_OK || got != type) {
+        err = h2a_err_set(H2A_ERR_TOKEN, "the unwrapped key is %s, not the "
+                          "expected %s",
+                          got != H2A_KT_NONE ? h2a_keytype_cli_name(got)
+                                             : "an unsupported type",
+                          h2a_keytype_cli_name(type));
+        goto done;
+    }
+    *out = pk;
+    pk = NULL;
+done:
+    /* On every path: the plaintext key object must not outlive this call. */
+    if (obj != CK_INVALID_HANDLE) {
+        char saved[1024];
+        snprintf(saved, sizeof(saved), "%s", h2a_err_msg());
+        if (H2A_P11_CALL(fl, C_DestroyObject, sh, obj) != CKR_OK) {
+            H2A_LOG_ERR("could not destroy the unwrapped session object: %s",
+                        h2a_err_msg());
+            if (err == H2A_OK) {
+                err = h2a_p11_fail("destroying the unwrapped session object");
+                EVP_PKEY_free(*out);
+                *out = NULL;
+            }
+        } else {
+            (void)h2a_err_set(err, "%s", saved);
+        }
+    }
+    EVP_PKEY_free(pk);
+    return err;
+}
