@@ -81,7 +81,7 @@ struct p11_kit_uri;
 typedef struct {
     char *module_path;
     h2a_pin_src_kind pin_kind;
-    char *pin_ref; /* path or environment variable name */
+    char *src_ref; /* path or environment variable name */
     bool has_label, has_serial, has_manufacturer, has_model, has_slot_id;
     char label[33];
     char serial[17];

@@ -123,8 +123,8 @@ static h2a_err s_parse_pin_source(const char *src, h2a_p11_uri *out)
             }
         }
     }
-    out->pin_ref = strdup(ref);
-    H2A_ENSURE(out->pin_ref != NULL, H2A_ERR_NOMEM, "out of memory");
+    out->src_ref = strdup(ref);
+    H2A_ENSURE(out->src_ref != NULL, H2A_ERR_NOMEM, "out of memory");
     return H2A_OK;
 }
 
@@ -199,7 +199,7 @@ void h2a_p11_uri_cleanup(h2a_p11_uri *u)
         return;
     }
     free(u->module_path);
-    free(u->pin_ref);
+    free(u->src_ref);
     if (u->p11uri != NULL) {
         p11_kit_uri_free(u->p11uri);
     }
@@ -296,10 +296,10 @@ h2a_err h2a_p11_pin_read(const h2a_p11_uri *u, char pin[H2A_MAX_PIN + 1],
     OPENSSL_cleanse(pin, H2A_MAX_PIN + 1);
     switch (u->pin_kind) {
     case H2A_PIN_SRC_FILE:
-        err = s_pin_from_file(u->pin_ref, pin, &n);
+        err = s_pin_from_file(u->src_ref, pin, &n);
         break;
     case H2A_PIN_SRC_ENV:
-        err = s_pin_from_env(u->pin_ref, pin, &n);
+        err = s_pin_from_env(u->src_ref, pin, &n);
         break;
     case H2A_PIN_SRC_NONE:
     default:
@@ -311,7 +311,7 @@ h2a_err h2a_p11_pin_read(const h2a_p11_uri *u, char pin[H2A_MAX_PIN + 1],
     }
     if (n > H2A_MAX_PIN) {
         err = h2a_err_set(H2A_ERR_INPUT, "pin-source %s:%s: the PIN is longer "
-                          "than %d bytes", kind, u->pin_ref, H2A_MAX_PIN);
+                          "than %d bytes", kind, u->src_ref, H2A_MAX_PIN);
         goto done;
     }
     /* One trailing newline (echo, editors) is not part of the PIN. */
@@ -323,12 +323,12 @@ h2a_err h2a_p11_pin_read(const h2a_p11_uri *u, char pin[H2A_MAX_PIN + 1],
     }
     if (n == 0) {
         err = h2a_err_set(H2A_ERR_INPUT, "pin-source %s:%s: the PIN is empty",
-                          kind, u->pin_ref);
+                          kind, u->src_ref);
         goto done;
     }
     if (memchr(pin, '\0', n) != NULL) {
         err = h2a_err_set(H2A_ERR_INPUT, "pin-source %s:%s: the PIN contains "
-                          "a NUL byte", kind, u->pin_ref);
+                          "a NUL byte", kind, u->src_ref);
         goto done;
     }
     pin[n] = '\0';

@@ -27,7 +27,7 @@ static void test_full_uri(void **state)
         &u));
     assert_string_equal(u.module_path, MOD);
     assert_int_equal(u.pin_kind, H2A_PIN_SRC_FILE);
-    assert_string_equal(u.pin_ref, "/run/hsm2acm/pin");
+    assert_string_equal(u.src_ref, "/run/hsm2acm/pin");
     assert_true(u.has_label);
     assert_string_equal(u.label, "hsm2acm");
     assert_true(u.has_serial);
@@ -57,20 +57,20 @@ static void test_minimal_and_pin_forms(void **state)
     assert_false(u.has_label);
     assert_false(u.has_slot_id);
     assert_int_equal(u.pin_kind, H2A_PIN_SRC_ENV);
-    assert_string_equal(u.pin_ref, "HSM2ACM_PIN");
+    assert_string_equal(u.src_ref, "HSM2ACM_PIN");
     h2a_p11_uri_cleanup(&u);
 
     /* A bare absolute path is a file. */
     H2A_ASSERT_OK(h2a_p11_uri_parse(
         "pkcs11:token=a?module-path=" MOD "&pin-source=/etc/hsm2acm/pin", &u));
     assert_int_equal(u.pin_kind, H2A_PIN_SRC_FILE);
-    assert_string_equal(u.pin_ref, "/etc/hsm2acm/pin");
+    assert_string_equal(u.src_ref, "/etc/hsm2acm/pin");
     h2a_p11_uri_cleanup(&u);
 
     /* file:///path (URL form). */
     H2A_ASSERT_OK(h2a_p11_uri_parse(
         "pkcs11:token=a?module-path=" MOD "&pin-source=file:///x/pin", &u));
-    assert_string_equal(u.pin_ref, "/x/pin");
+    assert_string_equal(u.src_ref, "/x/pin");
     h2a_p11_uri_cleanup(&u);
 }
 
