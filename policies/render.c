@@ -47,14 +47,15 @@ static h2a_err s_join(const struct h2a_strlist *l, const char *empty, h2a_buf *b
     return h2a_buf_terminate(b);
 }
 
-/* Allowed key types (or CloudFront's), sorted by ACM name, into `b`. */
+/* Allowed key types (for CloudFront: those it accepts too), sorted, into `b`. */
 static h2a_err s_keytypes(const H2A_POLICY *p, bool cloudfront, h2a_buf *b)
 {
     struct h2a_strlist l = {NULL, 0};
     h2a_err rv = H2A_OK;
 
     for (int t = H2A_KT_RSA_2048; t < H2A_KT__COUNT && rv == H2A_OK; t++) {
-        bool on = cloudfront ? h2a_pol_cloudfront_keytype((h2a_keytype)t) : p->key_alg[t];
+        /* Effective: what the policy allows and the service accepts. */
+        bool on = p->key_alg[t] && (!cloudfront || h2a_pol_cloudfront_keytype((h2a_keytype)t));
 
         if (on) {
             rv = h2a_strlist_push(&l, h2a_keytype_acm_name((h2a_keytype)t));
@@ -152,7 +153,8 @@ static h2a_err s_lines(const H2A_POLICY *p, struct h2a_strlist *lines, h2a_buf *
     H2A_GUARD(s_keytypes(p, true, v));
     H2A_GUARD(s_line(lines, "targets.cloudfront.key_algorithms", (const char *)v->data));
     H2A_GUARD(s_line(lines, "targets.cloudfront.region", "us-east-1"));
-    H2A_GUARD(s_line(lines, "targets.elb.key_algorithms", "(every key_algorithms entry)"));
+    H2A_GUARD(s_keytypes(p, false, v));
+    H2A_GUARD(s_line(lines, "targets.elb.key_algorithms", (const char *)v->data));
     snprintf(num, sizeof(num), "%d", p->version);
     return s_line(lines, "version", num);
 }

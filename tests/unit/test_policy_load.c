@@ -112,9 +112,9 @@ static void test_full_file(void **state)
         "san.allow_wildcards = true\n"
         "san.dns_suffixes = example.com, example.net\n"
         "san.max_names = 5\n"
-        "targets.cloudfront.key_algorithms = EC_prime256v1, RSA_2048, RSA_3072, RSA_4096\n"
+        "targets.cloudfront.key_algorithms = EC_prime256v1, RSA_3072, RSA_4096\n"
         "targets.cloudfront.region = us-east-1\n"
-        "targets.elb.key_algorithms = (every key_algorithms entry)\n"
+        "targets.elb.key_algorithms = EC_prime256v1, RSA_3072, RSA_4096\n"
         "version = 1\n";
     H2A_POLICY *p = NULL;
     h2a_buf r;
