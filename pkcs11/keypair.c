@@ -261,7 +261,7 @@ static h2a_err s_check_keygen_mech(H2A_TOKEN *tok, h2a_keytype type,
                                           : H2A_MECH_EC_KEYGEN;
     h2a_mech_info mi;
     unsigned long bits = (unsigned long)h2a_keytype_bits(type);
-    char why[160];
+    char why[256];
 
     snprintf(why, sizeof(why), "generating %s key '%s'",
              h2a_keytype_cli_name(type), label);

@@ -132,8 +132,8 @@ h2a_err h2a_p11_sign_digest(H2A_P11_KEY *k, h2a_sigscheme scheme, int md_nid,
     CK_FUNCTION_LIST *fl;
     CK_SESSION_HANDLE sh;
     CK_OBJECT_HANDLE priv;
-    char why[160];
-    h2a_mech m;
+    char why[256];
+    h2a_mech m = H2A_MECH_RSA_PKCS;
 
     H2A_ENSURE(k != NULL && digest != NULL && sig != NULL && sig_len != NULL,
                H2A_ERR_INTERNAL, "h2a_p11_sign_digest: missing argument");

@@ -153,7 +153,7 @@ h2a_err h2a_p11_wrapkey_generate(H2A_SESSION *s, const char *label,
     CK_ULONG value_len = 32;
     CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-    char why[160];
+    char why[256];
     size_t n = 0;
     h2a_err err;
 
@@ -293,7 +293,7 @@ h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
     CK_MECHANISM mech = {0, NULL, 0};
     CK_ULONG len = 0;
     size_t off = out->len;
-    h2a_wrapmech wm;
+    h2a_wrapmech wm = H2A_WRAP_AES_KWP;
     CK_RV rv;
 
     H2A_GUARD(s_pick_wrap_mech(h2a_session_token(w->s), &wm));

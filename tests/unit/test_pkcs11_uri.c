@@ -142,7 +142,7 @@ static const char *s_tmpfile(const char *content, size_t len)
 static h2a_err s_read_pin_from(const char *src, char *pin, size_t *len)
 {
     h2a_p11_uri u;
-    char uri[512];
+    char uri[1024];
     h2a_err e;
 
     snprintf(uri, sizeof(uri), "pkcs11:token=x?module-path=" MOD
