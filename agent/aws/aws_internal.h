@@ -231,6 +231,9 @@ h2a_err h2a_cred_from_file(const char *path, const char *profile,
 h2a_err h2a_split_argv(const char *cmd, char ***out_argv,
                        size_t *out_argc) H2A_MUST_USE;
 void h2a_argv_free(char **argv);
+/* Run a credential_process (no shell, 60 s timeout, 64 KiB output). */
+h2a_err h2a_cred_run_process(const char *what, const char *cmd,
+                             struct h2a_aws_credentials **out) H2A_MUST_USE;
 
 /* Credentials shared by a ctx and its clones, refreshed under a lock. */
 struct h2a_cred_state;
@@ -245,7 +248,7 @@ const char *h2a_aws_partition(const char *region);
 bool h2a_aws_region_valid(const char *region);
 
 struct h2a_endpoint {
-    char url[512];         /* "https://acm.eu-west-1.amazonaws.com/" */
+    char url[600];         /* "https://acm.eu-west-1.amazonaws.com/" */
     char scheme[8];
     char host_header[300]; /* host[:port] as sent and signed */
     char path[256];
@@ -263,6 +266,38 @@ h2a_err h2a_aws_endpoint_resolve(h2a_aws_service svc, const char *region,
 const char *h2a_aws_service_env_suffix(h2a_aws_service svc);
 const char *h2a_aws_service_config_key(h2a_aws_service svc);
 const char *h2a_aws_service_target_prefix(h2a_aws_service svc);
+
+/* ------------------------------------------------------------------ */
+/* Raw calls (client.c), for the typed wrappers                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * awsJson call with a body already serialised. `secret_request`: the body
+ * holds key material (never logged, caller keeps it in a secure buffer).
+ * The reply body (2xx) is appended to `reply`, which the caller initialised
+ * (secure for secret replies). Empty 2xx replies are allowed here.
+ */
+h2a_err h2a_aws_raw_json_call(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *region,
+                              const char *op, const uint8_t *body, size_t body_len,
+                              bool secret_request, h2a_buf *reply) H2A_MUST_USE;
+/*
+ * awsQuery (STS) call; `form` is the urlencoded body (Action, Version, ...).
+ * `creds` NULL: the ctx's credentials; `unsigned_call`: no signature
+ * (AssumeRoleWithWebIdentity).
+ */
+h2a_err h2a_aws_query_call(H2A_AWS_CTX *ctx, const char *region, const char *op,
+                           const char *form, const struct h2a_aws_credentials *creds,
+                           bool unsigned_call, h2a_buf *reply) H2A_MUST_USE;
+/* Parse a 2xx awsJson reply into an object; malformed → H2A_ERR_AWS. */
+h2a_err h2a_aws_parse_reply(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
+                            const h2a_buf *reply, json_object **out) H2A_MUST_USE;
+/* Record a protocol violation in the ctx error and return H2A_ERR_AWS. */
+h2a_err h2a_aws_malformed(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
+                          const char *fmt, ...) H2A_PRINTF(4, 5);
+/* Append s to b with application/x-www-form-urlencoded escaping. */
+h2a_err h2a_form_append(h2a_buf *b, const char *name, const char *value) H2A_MUST_USE;
+/* STS credentials from an AssumeRole*-Response body (wiped in place). */
+h2a_err h2a_sts_parse_credentials(h2a_buf *body, struct h2a_aws_credentials **out) H2A_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* Test hooks                                                          */

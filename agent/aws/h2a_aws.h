@@ -109,6 +109,17 @@ struct h2a_aws_config {
 };
 
 /*
+ * Fill `out` (zeroed first) from the "aws" object of hsm2acm's JSON
+ * configuration: region, profile, credentials_file, ca_bundle, max_attempts,
+ * endpoint_url, endpoints {acm, secrets_manager, sts, organizations,
+ * acm_pca}, connect_timeout_ms, timeout_ms. Other keys are left to the
+ * caller. The strings point into `aws`, which must outlive `out`. A wrong
+ * type is H2A_ERR_INPUT naming "aws.<key>". `aws` NULL gives an empty config.
+ */
+h2a_err h2a_aws_config_from_json(json_object *aws,
+                                 struct h2a_aws_config *out) H2A_MUST_USE;
+
+/*
  * Build a client from `cfg` (may be NULL: environment only) and the
  * environment. Checks the configuration (unknown profile, bad endpoint URL,
  * unreadable credentials/CA file...) but does not contact AWS. Free with
