@@ -25,12 +25,8 @@ class Fault:
 
 
 FAULT_KINDS = {"throttle", "http500", "http503", "delay", "drop", "drop_after", "quota",
-               "error", "garbage", "truncate", "crash"}
+               "error", "garbage", "truncate", "crash", "exception"}
 
-
-def fault_status(fault):
-    return {"throttle": 400, "quota": 400, "http500": 500, "http503": 503,
-            "error": fault.status, "garbage": 200}.get(fault.kind, 200)
 
 
 def fault_error(fault, service, query):
@@ -58,3 +54,15 @@ def fault_error(fault, service, query):
                         sender=False)
     return AwsError(fault.code or "InternalFailure", fault.message or "injected fault",
                     fault.status, sender=fault.status < 500)
+
+
+def fault_outcome(fault, service, query):
+    """(status, error code) for the call log; status 0 when no response was sent."""
+    if fault.kind in ("drop", "truncate", "crash", "exception"):
+        return 0, fault.kind
+    if fault.kind == "garbage":
+        return 200, "garbage"
+    if fault.kind in ("delay", "drop_after"):
+        return None, None
+    err = fault_error(fault, service, query)
+    return err.status, err.code

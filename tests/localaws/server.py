@@ -25,12 +25,27 @@ from urllib.parse import parse_qsl, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import model  # noqa: E402
-import sigv4check  # noqa: E402
 import tlsgen  # noqa: E402
 from errors import AwsError  # noqa: E402
-from faults import fault_error, fault_status  # noqa: E402
+from faults import fault_error, fault_outcome  # noqa: E402
 from state import State  # noqa: E402
+
+# botocore and cryptography take ~1 s to import: they are loaded by a
+# background thread once the ports listen (see warm_up), and on first use.
+model = None
+sigv4check = None
+
+
+def warm_up():
+    global model, sigv4check
+    import model as _model
+    import sigv4check as _sigv4check
+    import services  # noqa: F401  (acm, pca, ... pull in cryptography)
+    import control  # noqa: F401
+    import metadata  # noqa: F401
+    for name in ("acm", "secretsmanager", "sts", "organizations", "acm-pca"):
+        _model.service_model(name)
+    model, sigv4check = _model, _sigv4check
 
 MAX_BODY = 8 * 1024 * 1024
 
@@ -65,8 +80,11 @@ class App:
         self.started = time.time()
         self.https_port = None
         self.http_port = None
+
+    @property
+    def services(self):
         import services
-        self.services = services
+        return services
 
     def take_fault(self, service, operation):
         with self.lock:
@@ -168,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.request_id = str(uuid.uuid4())
+        if model is None:
+            warm_up()
         try:
             try:
                 body = self._read_body()
@@ -230,6 +250,8 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if kind == "crash":
             os._exit(9)
+        if kind == "exception":
+            raise RuntimeError("injected handler exception")
         if kind == "garbage":
             self.send(200, fault.body or "<html>this is not what the protocol promises",
                       "text/html", {"x-amzn-RequestId": self.request_id})
@@ -301,10 +323,10 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.app.take_fault(service, operation)
         if fault is not None:
             entry["fault"] = fault.kind
+            entry["account"], entry["region"], entry["access_key"] = sigv4check.peek(
+                self.app.state, self.headers.items())
             if self._apply_fault(fault, service, False):
-                entry["status"] = 0 if fault.kind in ("drop", "truncate") else \
-                    fault_status(fault)
-                entry["error"] = fault.kind
+                entry["status"], entry["error"] = fault_outcome(fault, service, False)
                 return
         try:
             ident, region = sigv4check.verify(
@@ -367,10 +389,10 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.app.take_fault("sts", operation)
         if fault is not None:
             entry["fault"] = fault.kind
+            entry["account"], entry["region"], entry["access_key"] = sigv4check.peek(
+                self.app.state, self.headers.items())
             if self._apply_fault(fault, "sts", True):
-                entry["status"] = 0 if fault.kind in ("drop", "truncate") else \
-                    fault_status(fault)
-                entry["error"] = fault.kind
+                entry["status"], entry["error"] = fault_outcome(fault, "sts", True)
                 return
         try:
             if form.get("Version") != smodel.api_version:
@@ -475,15 +497,18 @@ def main(argv=None):
     sys.stderr.write("localaws: https://%s:%d http://%s:%s state=%s\n"
                      % (args.host, app.https_port, args.host, app.http_port, args.state_dir))
     sys.stderr.flush()
+    threading.Thread(target=warm_up, daemon=True).start()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(3600):
         pass
-    for s in servers:
-        s.shutdown()
-    return 0
+    # Every change is on disk once its call answered; wait for a write in
+    # progress, then leave at once (no 0.5 s shutdown polling).
+    with app.state.lock:
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

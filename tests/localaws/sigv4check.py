@@ -140,3 +140,21 @@ def verify(state, method, path, headers, body, signing_name, allowed_regions=Non
         raise AwsError(c.expired, "The security token included in the request is expired",
                        400)
     return ident, region
+
+
+def peek(state, headers):
+    """(account, region, access key) named by the Authorization header, unverified.
+
+    Only for the call log of calls that a fault answered before authentication.
+    """
+    for name, value in headers:
+        if name.lower() == "authorization":
+            m = _AUTH_RE.match(value.strip())
+            if not m:
+                return None, None, None
+            parts = m.group(1).split("/")
+            if len(parts) != 5:
+                return None, None, None
+            ident = creds.lookup(state, parts[0])
+            return (ident.account if ident else None), parts[2], parts[0]
+    return None, None, None

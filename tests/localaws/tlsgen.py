@@ -4,11 +4,6 @@ import datetime
 import ipaddress
 import os
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 
 def _write(path, data, mode=0o644):
     tmp = path + ".tmp"
@@ -25,9 +20,13 @@ def ensure(tls_dir):
     cert_path = os.path.join(tls_dir, "server.pem")
     key_path = os.path.join(tls_dir, "server.key")
     if all(os.path.exists(p) for p in (ca_path, cert_path, key_path)):
-        cert = x509.load_pem_x509_certificate(open(cert_path, "rb").read())
-        if cert.not_valid_after > datetime.datetime.utcnow() + datetime.timedelta(days=1):
-            return ca_path, cert_path, key_path
+        # Made for 825 days; delete the directory to make new ones.
+        return ca_path, cert_path, key_path
+    # Imported here: cryptography costs startup time that a reused CA avoids.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
     now = datetime.datetime.utcnow()
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hsm2acm tests"),
