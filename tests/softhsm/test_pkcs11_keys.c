@@ -339,6 +339,77 @@ static void test_find_and_list(void **state)
     H2A_ASSERT_OK(h2a_p11_key_destroy(b));
 }
 
+/* Two private keys with one label: find refuses and says how many. */
+static void test_find_ambiguous(void **state)
+{
+    H2A_P11_KEY *a = NULL, *b = NULL, *k = NULL;
+    CK_FUNCTION_LIST *fl = h2a_token_functions(s_tok);
+    CK_ATTRIBUTE lab = {CKA_LABEL, (void *)"t-amb-a", 7};
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, H2A_KT_EC_P256, "t-amb-a",
+                                           0, &a));
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, H2A_KT_EC_P256, "t-amb-b",
+                                           0, &b));
+    assert_int_equal(fl->C_SetAttributeValue(h2a_session_handle(s_sess),
+                                             h2a_p11_key_priv_handle(b), &lab,
+                                             1),
+                     CKR_OK);
+    H2A_ASSERT_ERR(h2a_p11_key_find(s_sess, "t-amb-a", NULL, 0, &k),
+                   H2A_ERR_TOKEN, "2 private keys with label 't-amb-a'");
+    assert_null(k);
+    /* The id still tells them apart. */
+    {
+        size_t id_len = 0;
+        const uint8_t *id = h2a_p11_key_id(b, &id_len);
+        H2A_ASSERT_OK(h2a_p11_key_find(s_sess, NULL, id, id_len, &k));
+        assert_int_equal(EVP_PKEY_eq(h2a_p11_key_public(k),
+                                     h2a_p11_key_public(b)), 1);
+        h2a_p11_key_free(k);
+    }
+    H2A_ASSERT_OK(h2a_p11_key_destroy(a));
+    H2A_ASSERT_OK(h2a_p11_key_destroy(b));
+}
+
+/* A token without the signing mechanism: a clear error naming it. */
+static void test_sign_without_mechanism(void **state)
+{
+    H2A_TOKEN *tok2 = NULL;
+    H2A_SESSION *s2 = NULL;
+    H2A_P11_KEY *k = NULL, *k2 = NULL;
+    size_t id_len = 0;
+    const uint8_t *id;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, H2A_KT_RSA_2048, "t-nomech",
+                                           0, &k));
+    id = h2a_p11_key_id(k, &id_len);
+    H2A_ASSERT_OK(h2a_token_open(getenv("H2A_TEST_TOKEN_URI"), &tok2));
+    H2A_ASSERT_OK(h2a_session_open(tok2, &s2));
+    H2A_ASSERT_OK(h2a_p11_key_find(s2, NULL, id, id_len, &k2));
+    h2a_token_mech_pretend_absent(tok2, H2A_MECH_RSA_PSS);
+    H2A_ASSERT_ERR(s_sign_as(k2, H2A_SIG_RSA_PSS, NID_sha256, 32),
+                   H2A_ERR_TOKEN, "lacks mechanism CKM_RSA_PKCS_PSS, needed "
+                                  "for RSA-PSS signatures with key 't-nomech'");
+    /* PKCS#1 v1.5 still works on the same handle. */
+    H2A_ASSERT_OK(s_sign_as(k2, H2A_SIG_RSA_PKCS1, NID_sha256, 32));
+    h2a_token_mech_pretend_absent(tok2, H2A_MECH_RSA_KEYGEN);
+    {
+        H2A_P11_KEY *k3 = NULL;
+        size_t before = s_count();
+        H2A_ASSERT_ERR(h2a_p11_keypair_generate(s2, H2A_KT_RSA_2048, "t-nogen",
+                                                0, &k3),
+                       H2A_ERR_TOKEN, "lacks mechanism "
+                                      "CKM_RSA_PKCS_KEY_PAIR_GEN, needed for "
+                                      "generating rsa:2048 key 't-nogen'");
+        assert_int_equal(s_count(), before);
+    }
+    h2a_p11_key_free(k2);
+    h2a_session_close(s2);
+    h2a_token_close(tok2);
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +422,8 @@ int main(void)
         cmocka_unit_test(test_rollback_after_generate),
         cmocka_unit_test(test_label_taken_and_bad_input),
         cmocka_unit_test(test_find_and_list),
+        cmocka_unit_test(test_find_ambiguous),
+        cmocka_unit_test(test_sign_without_mechanism),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
