@@ -48,6 +48,8 @@ static int s_key_cmp(const void *a, const void *b)
 
 static h2a_err s_frame_close(const char *json, struct s_frame *f, size_t *err_off)
 {
+    h2a_err rv = H2A_OK;
+
     if (f->n > 1) {
         qsort(f->keys, f->n, sizeof(f->keys[0]), s_key_cmp);
         for (size_t i = 1; i < f->n; i++) {
@@ -56,15 +58,16 @@ static h2a_err s_frame_close(const char *json, struct s_frame *f, size_t *err_of
                                                                      : f->keys[i - 1].p;
 
                 *err_off = (size_t)(later - json);
-                return h2a_err_set(H2A_ERR_INPUT, "key \"%.*s\" appears twice in one object",
-                                   (int)(f->keys[i].len > 64 ? 64 : f->keys[i].len),
-                                   f->keys[i].p);
+                rv = h2a_err_set(H2A_ERR_INPUT, "key \"%.*s\" appears twice in one object",
+                                 (int)(f->keys[i].len > 64 ? 64 : f->keys[i].len),
+                                 f->keys[i].p);
+                break;
             }
         }
     }
     OPENSSL_free(f->keys);
     memset(f, 0, sizeof(*f));
-    return H2A_OK;
+    return rv;
 }
 
 static h2a_err s_key_push(struct s_frame *f, const char *p, size_t len)
