@@ -48,6 +48,10 @@ const char *h2a_jv_path(char *buf, size_t n, const char *path,
 h2a_err h2a_jv_str(json_object *obj, const char *path, const char *key,
                    bool required, size_t min, size_t max,
                    char **out) H2A_MUST_USE;
+/* Same, but line breaks (\n, \r) are allowed: PEM text. */
+h2a_err h2a_jv_text(json_object *obj, const char *path, const char *key,
+                    bool required, size_t min, size_t max,
+                    char **out) H2A_MUST_USE;
 /* Integer member in [min, max]; absent keeps *out unless `required`. */
 h2a_err h2a_jv_int(json_object *obj, const char *path, const char *key,
                    bool required, long long min, long long max,

@@ -107,8 +107,17 @@ h2a_err h2a_jv_only_keys(json_object *obj, const char *path,
     return H2A_OK;
 }
 
+static h2a_err s_text_ok2(const char *field, const char *s, size_t len,
+                          size_t min, size_t max, bool multiline);
+
 static h2a_err s_text_ok(const char *field, const char *s, size_t len,
                          size_t min, size_t max)
+{
+    return s_text_ok2(field, s, len, min, max, false);
+}
+
+static h2a_err s_text_ok2(const char *field, const char *s, size_t len,
+                          size_t min, size_t max, bool multiline)
 {
     if (len < min) {
         return h2a_err_set(H2A_ERR_INPUT, "%s: %s", field,
@@ -121,6 +130,9 @@ static h2a_err s_text_ok(const char *field, const char *s, size_t len,
         return h2a_err_set(H2A_ERR_INPUT, "%s: contains a NUL byte", field);
     }
     for (size_t i = 0; i < len; i++) {
+        if (multiline && (s[i] == '\n' || s[i] == '\r')) {
+            continue;
+        }
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
             return h2a_err_set(H2A_ERR_INPUT, "%s: contains a control character",
                                field);
@@ -129,8 +141,25 @@ static h2a_err s_text_ok(const char *field, const char *s, size_t len,
     return H2A_OK;
 }
 
+static h2a_err s_str(json_object *obj, const char *path, const char *key,
+                     bool required, size_t min, size_t max, bool multiline,
+                     char **out);
+
 h2a_err h2a_jv_str(json_object *obj, const char *path, const char *key,
                    bool required, size_t min, size_t max, char **out)
+{
+    return s_str(obj, path, key, required, min, max, false, out);
+}
+
+h2a_err h2a_jv_text(json_object *obj, const char *path, const char *key,
+                    bool required, size_t min, size_t max, char **out)
+{
+    return s_str(obj, path, key, required, min, max, true, out);
+}
+
+static h2a_err s_str(json_object *obj, const char *path, const char *key,
+                     bool required, size_t min, size_t max, bool multiline,
+                     char **out)
 {
     char p[256];
     json_object *v = NULL;
@@ -150,7 +179,7 @@ h2a_err h2a_jv_str(json_object *obj, const char *path, const char *key,
     }
     s = json_object_get_string(v);
     len = (size_t)json_object_get_string_len(v);
-    H2A_GUARD(s_text_ok(p, s, len, min, max));
+    H2A_GUARD(s_text_ok2(p, s, len, min, max, multiline));
     copy = strdup(s);
     if (copy == NULL) {
         return h2a_err_set(H2A_ERR_NOMEM, "%s", p);

@@ -85,7 +85,7 @@ typedef struct {
 void h2a_jreq_free(h2a_jreq *r);
 void h2a_jtargets_free(h2a_jtarget *t, size_t n);
 /* Replace a string field (NULL allowed). */
-h2a_err h2a_jset(char **field, const char *value) H2A_MUST_USE;
+h2a_err h2a_jset(char **field, const char *value); /* only fails on ENOMEM */
 
 /* Create the state directory (0700) and open/create the database (0600). */
 h2a_err h2a_journal_open(const char *state_dir, H2A_JOURNAL **out) H2A_MUST_USE;

@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "enroll/enroll_int.h"
+#include "enroll/h2a_envelope.h"
+
+/*
+ * Steps 5-7 for one target: stage the wrapped key in Secrets Manager,
+ * import into ACM from what was staged, then delete the staging secret.
+ * Each step is journaled before the next; a crash anywhere is finished by
+ * `resume` without a second key, secret or import.
+ */
+
+#define H2A_MAX_TAGS 50
+
+struct s_tags {
+    struct h2a_aws_tag t[H2A_MAX_TAGS];
+    size_t n;
+    char idx[24];
+    char expiry[24];
+};
+
+static void s_own_tags(h2a_run *r, size_t i, struct s_tags *tg, bool user, long long expiry)
+{
+    const h2a_target *t = &r->req->targets[i];
+
+    tg->n = 0;
+    snprintf(tg->idx, sizeof(tg->idx), "%zu", i);
+    tg->t[tg->n++] = (struct h2a_aws_tag){H2A_TAG_MARKER, "true"};
+    tg->t[tg->n++] = (struct h2a_aws_tag){H2A_TAG_REQUEST, r->req->id};
+    tg->t[tg->n++] = (struct h2a_aws_tag){H2A_TAG_TARGET, tg->idx};
+    if (expiry > 0) {
+        snprintf(tg->expiry, sizeof(tg->expiry), "%lld", expiry);
+        tg->t[tg->n++] = (struct h2a_aws_tag){H2A_TAG_EXPIRY, tg->expiry};
+    }
+    for (size_t k = 0; user && k < t->n_tags && tg->n < H2A_MAX_TAGS; k++) {
+        tg->t[tg->n++] = (struct h2a_aws_tag){t->tags[k].key, t->tags[k].value};
+    }
+}
+
+static h2a_err s_put(h2a_run *r, size_t i)
+{
+    return h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
+}
+
+static void s_timing(h2a_run *r, size_t i)
+{
+    char buf[160];
+
+    snprintf(buf, sizeof(buf), "{\"stage\":%lld,\"import\":%lld,\"cleanup\":%lld}",
+             r->tt_ms[i][H2A_TT_STAGE], r->tt_ms[i][H2A_TT_IMPORT],
+             r->tt_ms[i][H2A_TT_CLEANUP]);
+    (void)h2a_jset(&r->jt[i].timings, buf);
+}
+
+static h2a_err s_envelope(h2a_run *r, size_t i, h2a_buf *out)
+{
+    const h2a_target *t = &r->req->targets[i];
+    h2a_envelope e = {0};
+    h2a_err rv;
+
+    h2a_buf_init(&e.wrapped, 0);
+    rv = h2a_keygen_wrap(r->wrap, r->key, &e.mech, &e.wrapped);
+    if (rv == H2A_OK) {
+        e.format_version = H2A_ENVELOPE_VERSION;
+        e.wrap_key_label = (char *)r->cfg->wrap_key;
+        e.kcv = r->kcv;
+        e.key_type = r->kt;
+        e.certificate = r->jr->cert_pem;
+        e.chain = r->jr->chain_pem;
+        e.request_id = r->req->id;
+        e.target_index = i;
+        e.region = t->region;
+        e.account = r->jt[i].account;
+        e.certificate_arn = t->certificate_arn;
+        rv = h2a_envelope_build(&e, out);
+    }
+    h2a_buf_free(&e.wrapped);
+    return rv;
+}
+
+/* Step 5. */
+static h2a_err s_stage(h2a_run *r, size_t i, h2a_acct *a)
+{
+    const h2a_target *t = &r->req->targets[i];
+    struct h2a_sm_create in = {0};
+    struct s_tags tg;
+    char token[H2A_CRT_LEN + 1], desc[200];
+    h2a_buf name;
+    json_object *resp = NULL, *v = NULL;
+    long long t0 = h2a_enroll_now_ms();
+    long long expiry = (long long)time(NULL) + r->cfg->staging.ttl_seconds;
+    h2a_err rv;
+
+    h2a_buf_init(&name, 0);
+    h2a_buf_free(&r->staged[i]);
+    h2a_buf_init(&r->staged[i], 0);
+    rv = h2a_request_secret_name(r->req, r->cfg->staging.prefix, i, &name);
+    if (rv == H2A_OK) {
+        rv = h2a_request_client_token(r->req, i, token);
+    }
+    if (rv == H2A_OK) {
+        rv = s_envelope(r, i, &r->staged[i]);
+    }
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    s_own_tags(r, i, &tg, false, expiry);
+    snprintf(desc, sizeof(desc), "hsm2acm staging: wrapped key for request %s target %zu; "
+             "deleted after import", r->req->id, i);
+    in.name = (const char *)name.data;
+    in.client_request_token = token;
+    in.kms_key_id = r->cfg->staging.kms_key_id;
+    in.secret_string = &r->staged[i];
+    in.description = desc;
+    in.tags = tg.t;
+    in.n_tags = tg.n;
+    rv = h2a_sm_create_secret(a->ctx, t->region, &in, &resp);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    r->staged_here[i] = true;
+    h2a_enroll_crash_point("stage", (long)i);
+    rv = h2a_jset(&r->jt[i].secret_name, (const char *)name.data);
+    if (rv == H2A_OK && json_object_object_get_ex(resp, "ARN", &v)) {
+        rv = h2a_jset(&r->jt[i].secret_arn, json_object_get_string(v));
+    }
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    r->jt[i].secret_expiry = expiry;
+    r->jt[i].state = H2A_JS_STAGED;
+    r->jt[i].resume_from = H2A_JS_NONE;
+    r->tt_ms[i][H2A_TT_STAGE] = h2a_enroll_now_ms() - t0;
+    s_timing(r, i);
+    rv = s_put(r, i);
+    h2a_enroll_audit(r, (long)i, "stage", rv == H2A_OK ? "ok" : "failed", NULL,
+                     r->jt[i].secret_name, NULL);
+done:
+    json_object_put(resp);
+    h2a_buf_free(&name);
+    return rv;
+}
+
+static h2a_err s_x509_from_pem(const char *pem, X509 **out)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+
+    *out = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    if (*out == NULL) {
+        return h2a_err_openssl(H2A_ERR_VERIFY, "certificate served by ACM is not PEM");
+    }
+    return H2A_OK;
+}
+
+/* Does `arn` serve our certificate (serial and token public key)? */
+static h2a_err s_serves_ours(h2a_run *r, h2a_acct *a, const char *region, const char *arn,
+                             bool *yes)
+{
+    char *pem = NULL, *chain = NULL;
+    X509 *x = NULL;
+    h2a_err rv;
+
+    *yes = false;
+    rv = h2a_acm_get_certificate(a->ctx, region, arn, &pem, &chain);
+    if (rv == H2A_OK) {
+        rv = s_x509_from_pem(pem, &x);
+    }
+    if (rv == H2A_OK) {
+        *yes = ASN1_INTEGER_cmp(X509_get0_serialNumber(x),
+                                X509_get0_serialNumber(r->cert)) == 0 &&
+               EVP_PKEY_eq(X509_get0_pubkey(x), h2a_p11_key_public(r->key)) == 1;
+    }
+    X509_free(x);
+    free(pem);
+    free(chain);
+    return rv;
+}
+
+/*
+ * New imports carrying our request id and target index tags. With `keep`
+ * NULL: the first one that serves our certificate goes to *arn_out. With
+ * `keep` set: every OTHER one is deleted (a duplicate from a retried call).
+ */
+static h2a_err s_scan_imports(h2a_run *r, size_t i, h2a_acct *a, const char *keep,
+                              char **arn_out);
+
+static h2a_err s_dedupe(h2a_run *r, size_t i, h2a_acct *a, const char *keep)
+{
+    return s_scan_imports(r, i, a, keep, NULL);
+}
+
+/* A new import made by an interrupted run: find it by our tags. */
+static h2a_err s_find_import(h2a_run *r, size_t i, h2a_acct *a, char **arn_out)
+{
+    const h2a_target *t = &r->req->targets[i];
+
+    *arn_out = NULL;
+    if (t->certificate_arn != NULL && !r->jt[i].new_arn) {
+        bool yes = false;
+
+        H2A_GUARD(s_serves_ours(r, a, t->region, t->certificate_arn, &yes));
+        if (yes) {
+            *arn_out = strdup(t->certificate_arn);
+        }
+        return H2A_OK;
+    }
+    return s_scan_imports(r, i, a, NULL, arn_out);
+}
+
+static h2a_err s_scan_imports(h2a_run *r, size_t i, h2a_acct *a, const char *keep,
+                              char **arn_out)
+{
+    const h2a_target *t = &r->req->targets[i];
+    json_object *list = NULL;
+    char idx[24];
+    char *dummy = NULL;
+    h2a_err rv;
+
+    if (arn_out == NULL) {
+        arn_out = &dummy;
+    }
+    *arn_out = NULL;
+    snprintf(idx, sizeof(idx), "%zu", i);
+    H2A_GUARD(h2a_acm_list_certificates(a->ctx, t->region, NULL, &list));
+    rv = H2A_OK;
+    for (size_t k = 0; rv == H2A_OK && *arn_out == NULL && k < json_object_array_length(list);
+         k++) {
+        json_object *arnv = NULL, *tags = NULL;
+        const char *arn;
+        bool req_ok = false, idx_ok = false;
+
+        if (!json_object_object_get_ex(json_object_array_get_idx(list, k), "CertificateArn",
+                                       &arnv)) {
+            continue;
+        }
+        arn = json_object_get_string(arnv);
+        rv = h2a_acm_list_tags(a->ctx, t->region, arn, &tags);
+        for (size_t m = 0; rv == H2A_OK && m < json_object_array_length(tags); m++) {
+            json_object *tag = json_object_array_get_idx(tags, m), *kk = NULL, *vv = NULL;
+
+            if (!json_object_object_get_ex(tag, "Key", &kk) ||
+                !json_object_object_get_ex(tag, "Value", &vv)) {
+                continue;
+            }
+            if (strcmp(json_object_get_string(kk), H2A_TAG_REQUEST) == 0 &&
+                strcmp(json_object_get_string(vv), r->req->id) == 0) {
+                req_ok = true;
+            }
+            if (strcmp(json_object_get_string(kk), H2A_TAG_TARGET) == 0 &&
+                strcmp(json_object_get_string(vv), idx) == 0) {
+                idx_ok = true;
+            }
+        }
+        json_object_put(tags);
+        if (rv == H2A_OK && req_ok && idx_ok && keep != NULL) {
+            if (strcmp(arn, keep) != 0) {
+                H2A_LOG_WARN("targets[%zu]: deleting duplicate import %s", i, arn);
+                rv = h2a_acm_delete_certificate(a->ctx, t->region, arn);
+                h2a_enroll_audit(r, (long)i, "dedupe", rv == H2A_OK ? "ok" : "failed", arn,
+                                 NULL, "duplicate new import from a retried call");
+            }
+        } else if (rv == H2A_OK && req_ok && idx_ok) {
+            bool yes = false;
+
+            rv = s_serves_ours(r, a, t->region, arn, &yes);
+            if (rv == H2A_OK && yes) {
+                *arn_out = strdup(arn);
+            }
+        }
+    }
+    json_object_put(list);
+    free(dummy);
+    return rv;
+}
+
+/* Read the staged value back and check it is what hsm2acm staged. */
+static h2a_err s_read_staged(h2a_run *r, size_t i, h2a_acct *a, h2a_envelope *e)
+{
+    const h2a_target *t = &r->req->targets[i];
+    h2a_buf val;
+    h2a_err rv;
+    const char *id = r->jt[i].secret_arn != NULL ? r->jt[i].secret_arn : r->jt[i].secret_name;
+
+    h2a_buf_init_secure(&val, H2A_ENVELOPE_MAX + 1);
+    rv = h2a_sm_get_secret_value(a->ctx, t->region, id, &val, NULL);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    if (r->staged_here[i] &&
+        (val.len != r->staged[i].len || !h2a_ct_equal(val.data, r->staged[i].data, val.len))) {
+        rv = h2a_err_set(H2A_ERR_VERIFY, "staging secret %s does not hold what was staged",
+                         id);
+        goto done;
+    }
+    rv = h2a_envelope_parse((const char *)val.data, val.len, e);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    if (strcmp(e->request_id, r->req->id) != 0 || e->target_index != i ||
+        strcmp(e->region, t->region) != 0 || e->key_type != r->kt ||
+        strcmp(e->wrap_key_label, r->cfg->wrap_key) != 0 || strcmp(e->kcv, r->kcv) != 0 ||
+        strcmp(e->certificate, r->jr->cert_pem) != 0 ||
+        strcmp(e->chain, r->jr->chain_pem != NULL ? r->jr->chain_pem : "") != 0) {
+        rv = h2a_err_set(H2A_ERR_VERIFY,
+                         "staging secret %s is not the value staged for request %s target %zu "
+                         "(request, target, key type, wrap key %s/%s or certificate differ)",
+                         id, r->req->id, i, r->cfg->wrap_key, r->kcv);
+    }
+done:
+    h2a_buf_free(&val);
+    return rv;
+}
+
+/* Step 6. */
+static h2a_err s_import(h2a_run *r, size_t i, h2a_acct *a)
+{
+    const h2a_target *t = &r->req->targets[i];
+    h2a_envelope e = {0};
+    h2a_buf pem;
+    struct h2a_acm_import in = {0};
+    struct s_tags tg;
+    char *arn = NULL;
+    bool reimport = t->certificate_arn != NULL && !r->jt[i].new_arn;
+    bool yes = false;
+    long long t0 = h2a_enroll_now_ms();
+    struct h2a_aws_stats before = {0}, after = {0};
+    h2a_err rv = H2A_OK;
+
+    h2a_buf_init_secure(&pem, 8192);
+    if (r->resumed) {
+        /* An import that happened but was not journaled: never import twice. */
+        rv = s_find_import(r, i, a, &arn);
+        if (rv != H2A_OK) {
+            goto done;
+        }
+        if (arn != NULL) {
+            H2A_LOG_INFO("targets[%zu]: ACM already serves this certificate at %s", i, arn);
+            goto imported;
+        }
+    }
+    rv = s_read_staged(r, i, a, &e);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    rv = h2a_keygen_unwrap_pem(r->sess, r->wrap, e.mech, r->kt, e.wrapped.data,
+                               e.wrapped.len, h2a_p11_key_public(r->key), &pem);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    h2a_enroll_crash_point("unwrap", (long)i);
+    in.certificate_pem = r->jr->cert_pem;
+    in.chain_pem = (r->jr->chain_pem != NULL && r->jr->chain_pem[0] != '\0')
+                       ? r->jr->chain_pem : NULL;
+    in.private_key_pem = &pem;
+    if (reimport) {
+        in.certificate_arn = t->certificate_arn;
+    } else {
+        s_own_tags(r, i, &tg, true, 0);
+        in.tags = tg.t;
+        in.n_tags = tg.n;
+    }
+    h2a_aws_ctx_stats(a->ctx, &before);
+    rv = h2a_acm_import_certificate(a->ctx, t->region, &in, &arn);
+    h2a_buf_free(&pem); /* the plaintext key is gone from here on */
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    h2a_enroll_crash_point("import", (long)i);
+    h2a_aws_ctx_stats(a->ctx, &after);
+    if (!reimport && after.retries > before.retries) {
+        /* A retried new import may have run twice (reply lost): keep one. */
+        rv = s_dedupe(r, i, a, arn);
+        if (rv != H2A_OK) {
+            goto done;
+        }
+    }
+    if (reimport) {
+        /* ACM takes no Tags with a reimport; tag afterwards. */
+        s_own_tags(r, i, &tg, true, 0);
+        rv = h2a_acm_add_tags(a->ctx, t->region, arn, tg.t, tg.n);
+        if (rv != H2A_OK) {
+            goto done;
+        }
+    }
+imported:
+    rv = s_serves_ours(r, a, t->region, arn, &yes);
+    if (rv == H2A_OK && !yes) {
+        rv = h2a_err_set(H2A_ERR_VERIFY, "after ImportCertificate, %s does not serve serial %s "
+                         "with the token key", arn, r->jr->serial);
+    }
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    if (h2a_jset(&r->jt[i].imported_arn, arn) != H2A_OK ||
+        h2a_jset(&r->jt[i].serial, r->jr->serial) != H2A_OK) {
+        rv = H2A_ERR_NOMEM;
+        goto done;
+    }
+    r->jt[i].state = H2A_JS_IMPORTED;
+    r->jt[i].resume_from = H2A_JS_NONE;
+    r->tt_ms[i][H2A_TT_IMPORT] = h2a_enroll_now_ms() - t0;
+    s_timing(r, i);
+    rv = s_put(r, i);
+    h2a_enroll_audit(r, (long)i, "import", rv == H2A_OK ? "ok" : "failed", arn, NULL,
+                     reimport ? "reimport" : "new");
+done:
+    h2a_buf_free(&pem);
+    h2a_envelope_cleanup(&e);
+    free(arn);
+    return rv;
+}
+
+/* Delete a staging secret and wait until DescribeSecret says it is gone. */
+static h2a_err s_delete_secret(h2a_acct *a, const char *region, const char *id,
+                               const char *crash_point, long idx)
+{
+    json_object *d = NULL;
+
+    H2A_GUARD(h2a_sm_delete_secret(a->ctx, region, id, true));
+    if (crash_point != NULL) {
+        h2a_enroll_crash_point(crash_point, idx);
+    }
+    /* Force deletion is asynchronous on AWS: poll for up to ~10 s. */
+    for (int k = 0; k < 40; k++) {
+        h2a_err rv = h2a_sm_describe_secret(a->ctx, region, id, &d);
+
+        json_object_put(d);
+        d = NULL;
+        if (rv != H2A_OK) {
+            if (h2a_aws_last_error_is(a->ctx, "ResourceNotFoundException")) {
+                h2a_err_clear();
+                return H2A_OK;
+            }
+            return rv;
+        }
+        usleep(250000);
+    }
+    return h2a_err_set(H2A_ERR_AWS, "secretsmanager: %s still exists after DeleteSecret", id);
+}
+
+/* Step 7. */
+static h2a_err s_cleanup(h2a_run *r, size_t i, h2a_acct *a)
+{
+    long long t0 = h2a_enroll_now_ms();
+    const char *id = r->jt[i].secret_arn != NULL ? r->jt[i].secret_arn : r->jt[i].secret_name;
+    h2a_err rv = H2A_OK;
+
+    if (id != NULL) {
+        rv = s_delete_secret(a, r->req->targets[i].region, id, "cleanup", (long)i);
+    }
+    if (rv != H2A_OK) {
+        return rv;
+    }
+    r->jt[i].state = H2A_JS_CLEANED;
+    r->jt[i].resume_from = H2A_JS_NONE;
+    (void)h2a_jset(&r->jt[i].error, NULL);
+    r->tt_ms[i][H2A_TT_CLEANUP] = h2a_enroll_now_ms() - t0;
+    s_timing(r, i);
+    rv = s_put(r, i);
+    h2a_enroll_audit(r, (long)i, "cleanup", rv == H2A_OK ? "ok" : "failed",
+                     r->jt[i].imported_arn, r->jt[i].secret_name, NULL);
+    return rv;
+}
+
+static h2a_err s_fail_target(h2a_run *r, size_t i, h2a_acct *a, h2a_err rv,
+                             const char *step, h2a_jstate reached)
+{
+    char msg[1024];
+
+    snprintf(msg, sizeof(msg), "%s", h2a_err_msg());
+    /*
+     * Nothing half-made: if the import did not happen, the staging secret
+     * goes again now (best effort) and the target returns to `issued`, so
+     * resume re-stages it with the same token and value.
+     */
+    if (reached == H2A_JS_STAGED && a != NULL && r->jt[i].secret_name != NULL) {
+        const char *id = r->jt[i].secret_arn != NULL ? r->jt[i].secret_arn
+                                                      : r->jt[i].secret_name;
+
+        if (s_delete_secret(a, r->req->targets[i].region, id, NULL, -1) == H2A_OK) {
+            h2a_enroll_audit(r, (long)i, "unstage", "ok", NULL, r->jt[i].secret_name, NULL);
+            reached = H2A_JS_ISSUED;
+            (void)h2a_jset(&r->jt[i].secret_name, NULL);
+            (void)h2a_jset(&r->jt[i].secret_arn, NULL);
+            r->jt[i].secret_expiry = 0;
+        } else {
+            H2A_LOG_WARN("targets[%zu]: staging secret %s stays until resume or sweep: %s",
+                         i, id, h2a_err_msg());
+        }
+    }
+    r->jt[i].state = H2A_JS_FAILED;
+    r->jt[i].resume_from = reached;
+    (void)h2a_jset(&r->jt[i].error, msg);
+    if (s_put(r, i) != H2A_OK) {
+        H2A_LOG_ERR("journal: %s", h2a_err_msg());
+    }
+    h2a_enroll_audit(r, (long)i, step, "failed", r->jt[i].imported_arn, r->jt[i].secret_name,
+                     msg);
+    return h2a_err_set(rv, "%s", msg);
+}
+
+h2a_err h2a_enroll_deliver_target(h2a_run *r, size_t i)
+{
+    const h2a_target *t = &r->req->targets[i];
+    h2a_acct *a = NULL;
+    h2a_jstate st = r->jt[i].state == H2A_JS_FAILED ? r->jt[i].resume_from : r->jt[i].state;
+    h2a_err rv;
+
+    if (st < H2A_JS_ISSUED) {
+        st = H2A_JS_ISSUED;
+    }
+    rv = h2a_enroll_acct(r, t->account, t->region, &a);
+    if (rv != H2A_OK) {
+        return s_fail_target(r, i, NULL, rv, "stage", st);
+    }
+    if (st == H2A_JS_ISSUED) {
+        rv = s_stage(r, i, a);
+        if (rv != H2A_OK) {
+            return s_fail_target(r, i, a, rv, "stage", st);
+        }
+        st = H2A_JS_STAGED;
+    }
+    if (st == H2A_JS_STAGED) {
+        rv = s_import(r, i, a);
+        if (rv != H2A_OK) {
+            return s_fail_target(r, i, a, rv, "import", st);
+        }
+        st = H2A_JS_IMPORTED;
+    }
+    if (st == H2A_JS_IMPORTED) {
+        rv = s_cleanup(r, i, a);
+        if (rv != H2A_OK) {
+            return s_fail_target(r, i, a, rv, "cleanup", st);
+        }
+    }
+    return H2A_OK;
+}

@@ -1,0 +1,1089 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "enroll/enroll_int.h"
+#include "issuers/h2a_issuer.h"
+
+long long h2a_enroll_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Test-only fault points for the crash tests. HSM2ACM_TEST_CRASH_AT is a
+ * comma-separated list of "<point>" or "<point>@<target index>"; the
+ * process kills itself with SIGKILL there (no cleanup, like a power cut).
+ * Points, each right AFTER the side effect and BEFORE it is journaled:
+ * validate, keygen, csr, issue, stage, unwrap, import, cleanup.
+ */
+void h2a_enroll_crash_point(const char *point, long target)
+{
+    const char *env = getenv("HSM2ACM_TEST_CRASH_AT");
+    char buf[256], want[64];
+    char *save = NULL;
+
+    if (env == NULL || env[0] == '\0') {
+        return;
+    }
+    snprintf(buf, sizeof(buf), "%s", env);
+    snprintf(want, sizeof(want), "%s@%ld", point, target);
+    for (char *tok = strtok_r(buf, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, point) == 0 || (target >= 0 && strcmp(tok, want) == 0)) {
+            H2A_LOG_WARN("HSM2ACM_TEST_CRASH_AT: crashing at %s", point);
+            raise(SIGKILL);
+        }
+    }
+}
+
+void h2a_enroll_key_label(const char *id, char out[65])
+{
+    size_t n = strlen(id);
+
+    if (n <= 60) {
+        snprintf(out, 65, "h2a-%s", id);
+    } else {
+        /* Long ids: a prefix plus a hash keeps labels unique and <= 64. */
+        uint8_t md[32];
+        unsigned int mdn = 0;
+        char hex[65];
+
+        EVP_Digest(id, n, md, &mdn, EVP_sha256(), NULL);
+        h2a_hex_encode(md, 8, hex);
+        snprintf(out, 65, "h2a-%.43s-%.16s", id, hex);
+    }
+}
+
+void h2a_enroll_audit(h2a_run *r, long target, const char *step, const char *outcome,
+                      const char *arn, const char *secret, const char *detail)
+{
+    h2a_audit_event ev = {0};
+    const h2a_target *t = NULL;
+    const h2a_acct *a = NULL;
+
+    if (r->audit == NULL) {
+        return;
+    }
+    ev.request_id = r->req != NULL ? r->req->id : NULL;
+    ev.requester = r->req != NULL ? r->req->requester : NULL;
+    ev.target = target;
+    if (target >= 0 && r->req != NULL && (size_t)target < r->req->n_targets) {
+        t = &r->req->targets[target];
+        ev.region = t->region;
+        for (size_t i = 0; i < r->n_accts; i++) {
+            const char *acc = r->accts[i].account;
+
+            if ((acc == NULL && t->account == NULL) ||
+                (acc != NULL && t->account != NULL && strcmp(acc, t->account) == 0)) {
+                a = &r->accts[i];
+            }
+        }
+    } else if (r->n_accts > 0) {
+        a = &r->accts[0];
+    }
+    if (a != NULL && a->have_id) {
+        ev.account = a->id.account;
+        ev.caller = a->id.arn;
+    }
+    ev.key_id = r->key_id[0] != '\0' ? r->key_id : NULL;
+    ev.kcv = r->kcv[0] != '\0' ? r->kcv : NULL;
+    ev.arn = arn;
+    ev.secret = secret;
+    ev.serial = r->jr != NULL ? r->jr->serial : NULL;
+    ev.step = step;
+    ev.outcome = outcome;
+    ev.detail = detail;
+    if (h2a_audit_write(r->audit, &ev) != H2A_OK) {
+        H2A_LOG_ERR("audit: %s", h2a_err_msg());
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* AWS contexts and identities                                         */
+/* ------------------------------------------------------------------ */
+
+h2a_err h2a_enroll_aws_open(h2a_run *r)
+{
+    struct h2a_aws_config ac = {0};
+    const h2a_aws_conf *c = &r->cfg->aws;
+
+    if (r->aws != NULL) {
+        return H2A_OK;
+    }
+    ac.region = c->region;
+    ac.profile = c->profile;
+    ac.credentials_file = c->credentials_file;
+    ac.ca_bundle = c->ca_bundle;
+    ac.max_attempts = (int)c->max_attempts;
+    ac.endpoint_url[H2A_AWS_SVC_ACM] = c->endpoint_acm;
+    ac.endpoint_url[H2A_AWS_SVC_SECRETS_MANAGER] = c->endpoint_secretsmanager;
+    ac.endpoint_url[H2A_AWS_SVC_STS] = c->endpoint_sts;
+    return h2a_aws_ctx_new(&ac, &r->aws);
+}
+
+static const char *s_partition(const char *region)
+{
+    if (strncmp(region, "cn-", 3) == 0) {
+        return "aws-cn";
+    }
+    if (strncmp(region, "us-gov-", 7) == 0) {
+        return "aws-us-gov";
+    }
+    return "aws";
+}
+
+static h2a_err s_identity(h2a_acct *a, const char *region)
+{
+    if (a->have_id) {
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_sts_get_caller_identity(a->ctx, region, &a->id));
+    a->have_id = true;
+    return H2A_OK;
+}
+
+h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
+                        h2a_acct **out)
+{
+    h2a_acct *base, *a;
+    char role_arn[256], session[65];
+    struct h2a_aws_assume_role ar = {0};
+
+    *out = NULL;
+    H2A_GUARD(h2a_enroll_aws_open(r));
+    if (r->n_accts == 0) {
+        r->accts[0].ctx = r->aws;
+        r->n_accts = 1;
+    }
+    base = &r->accts[0];
+    H2A_GUARD(s_identity(base, region));
+    if (account == NULL || (strcmp(account, base->id.account) == 0 &&
+                            r->cfg->aws.role_name == NULL)) {
+        *out = base;
+        return H2A_OK;
+    }
+    for (size_t i = 1; i < r->n_accts; i++) {
+        if (strcmp(r->accts[i].account, account) == 0) {
+            *out = &r->accts[i];
+            return H2A_OK;
+        }
+    }
+    if (r->cfg->aws.role_name == NULL) {
+        return h2a_err_set(H2A_ERR_INPUT,
+                           "aws.role_name: needed to reach account %s (the configured "
+                           "credentials are account %s)", account, base->id.account);
+    }
+    if (r->n_accts >= sizeof(r->accts) / sizeof(r->accts[0])) {
+        return h2a_err_set(H2A_ERR_INTERNAL, "too many accounts");
+    }
+    a = &r->accts[r->n_accts];
+    a->account = strdup(account);
+    if (a->account == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "account");
+    }
+    r->n_accts++;
+    snprintf(role_arn, sizeof(role_arn), "arn:%s:iam::%s:role/%s", s_partition(region),
+             account, r->cfg->aws.role_name);
+    snprintf(session, sizeof(session), "hsm2acm-%.56s", r->req->id);
+    ar.role_arn = role_arn;
+    ar.session_name = session;
+    ar.external_id = r->cfg->aws.external_id;
+    ar.region = region;
+    H2A_GUARD(h2a_aws_ctx_assume_role(r->aws, &ar, &a->ctx));
+    a->own = true;
+    H2A_GUARD(s_identity(a, region));
+    if (strcmp(a->id.account, account) != 0) {
+        return h2a_err_set(H2A_ERR_AWS, "assumed %s but STS says account %s", role_arn,
+                           a->id.account);
+    }
+    *out = a;
+    return H2A_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Token                                                               */
+/* ------------------------------------------------------------------ */
+
+h2a_err h2a_enroll_token_open(h2a_run *r)
+{
+    if (r->sess != NULL) {
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_token_open(r->cfg->token, &r->tok));
+    H2A_GUARD(h2a_session_open(r->tok, &r->sess));
+    H2A_GUARD(h2a_p11_provider_load(NULL));
+    if (r->wrap == NULL) {
+        h2a_err rv = h2a_p11_wrapkey_find(r->sess, r->cfg->wrap_key, &r->wrap);
+
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "wrap_key '%s' (make it with 'hsm2acm wrapkey "
+                                      "create'): ", r->cfg->wrap_key);
+        }
+        H2A_GUARD(h2a_p11_wrapkey_kcv(r->wrap, r->kcv));
+    }
+    return H2A_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Step 1: validate, policy, reimport pre-checks, authorization        */
+/* ------------------------------------------------------------------ */
+
+static void s_csr_req(const h2a_run *r, struct h2a_csr_req *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->subject = r->req->subject;
+    c->dns = (const char *const *)r->req->dns;
+    c->n_dns = r->req->n_dns;
+    c->ip = (const char *const *)r->req->ip;
+    c->n_ip = r->req->n_ip;
+    c->key_usage = r->req->key_usage != 0 ? r->req->key_usage
+                                          : h2a_policy_csr_key_usage(r->policy, r->kt);
+    c->ext_key_usage = r->req->ext_key_usage != 0 ? r->req->ext_key_usage
+                                                  : h2a_policy_csr_ext_key_usage(r->policy);
+    c->md_nid = r->req->md_nid;
+}
+
+static h2a_err s_policy_checks(h2a_run *r)
+{
+    const h2a_request *q = r->req;
+    int md = q->md_nid != 0 ? q->md_nid : h2a_keytype_default_md_nid(r->kt);
+
+    H2A_GUARD(h2a_policy_check_keytype(r->policy, r->kt));
+    H2A_GUARD(h2a_policy_check_digest(r->policy, md));
+    for (size_t i = 0; i < q->n_targets; i++) {
+        h2a_err rv = h2a_policy_check_target(r->policy, r->kt, q->targets[i].region,
+                                             h2a_service_name(q->targets[i].service));
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "targets[%zu]: ", i);
+        }
+    }
+    return H2A_OK;
+}
+
+/* Checks that need neither AWS nor the token. */
+static h2a_err s_validate_local(h2a_run *r)
+{
+    const h2a_request *q = r->req;
+    struct h2a_csr_req c;
+
+    if (h2a_config_issuer(r->cfg, q->issuer) == NULL) {
+        return h2a_err_set(H2A_ERR_INPUT, "issuer: '%s' is not configured (config issuers)",
+                           q->issuer);
+    }
+    s_csr_req(r, &c);
+    H2A_GUARD(h2a_csr_validate(&c));
+    H2A_GUARD(h2a_policy_check_names(r->policy, (const char *const *)q->dns, q->n_dns,
+                                     (const char *const *)q->ip, q->n_ip));
+    if (q->n_dns == 0) {
+        return h2a_err_set(H2A_ERR_POLICY,
+                           "dns: at least one DNS name is required (ACM needs a domain "
+                           "name; a reimport cannot remove all of them)");
+    }
+    if (!q->inherit) {
+        H2A_GUARD(s_policy_checks(r));
+    }
+    return H2A_OK;
+}
+
+/* Step 1, part that needs AWS: identities, authorization, DescribeCertificate. */
+static h2a_err s_validate_aws(h2a_run *r)
+{
+    const h2a_request *q = r->req;
+    h2a_keytype inherited = H2A_KT_NONE;
+    size_t inherited_from = 0;
+
+    for (size_t i = 0; i < q->n_targets; i++) {
+        const h2a_target *t = &q->targets[i];
+        h2a_acct *a = NULL;
+        h2a_err rv = h2a_enroll_acct(r, t->account, t->region, &a);
+
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "targets[%zu]: ", i);
+        }
+        rv = h2a_policy_check_authorization(r->policy, q->requester,
+                                            (const char *const *)q->dns, q->n_dns,
+                                            a->id.account);
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "targets[%zu]: ", i);
+        }
+        if (h2a_jset(&r->jt[i].account, a->id.account) != H2A_OK) {
+            return H2A_ERR_NOMEM;
+        }
+    }
+    for (size_t i = 0; i < q->n_targets; i++) {
+        const h2a_target *t = &q->targets[i];
+        h2a_acct *a = NULL;
+        json_object *detail = NULL;
+        h2a_cert_usage cur = {0};
+        h2a_keytype kt = H2A_KT_NONE;
+        h2a_err rv;
+
+        if (t->certificate_arn == NULL) {
+            continue;
+        }
+        H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
+        rv = h2a_acm_describe_certificate(a->ctx, t->region, t->certificate_arn, &detail);
+        if (rv == H2A_OK) {
+            rv = h2a_enroll_usage_from_describe(detail, &cur);
+        }
+        if (rv == H2A_OK) {
+            rv = h2a_reimport_check_describe(t->certificate_arn, &cur,
+                                             q->inherit ? H2A_KT_NONE : r->kt, &kt);
+        }
+        json_object_put(detail);
+        h2a_cert_usage_cleanup(&cur);
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "targets[%zu]: ", i);
+        }
+        if (q->inherit) {
+            if (inherited != H2A_KT_NONE && inherited != kt) {
+                return h2a_err_set(H2A_ERR_POLICY,
+                                   "key: 'inherit' is ambiguous: targets[%zu] is %s but "
+                                   "targets[%zu] is %s", inherited_from,
+                                   h2a_keytype_acm_name(inherited), i,
+                                   h2a_keytype_acm_name(kt));
+            }
+            inherited = kt;
+            inherited_from = i;
+        }
+    }
+    if (q->inherit) {
+        r->kt = inherited;
+        H2A_GUARD(s_policy_checks(r));
+    }
+    return H2A_OK;
+}
+
+/*
+ * Reimport pre-check before the token is touched: what the CSR asks for
+ * against what DescribeCertificate says the ARN holds. Incompatible →
+ * refuse, or (policy on_incompatible: new-arn) import under a new ARN.
+ */
+static h2a_err s_reimport_precheck(h2a_run *r)
+{
+    const h2a_request *q = r->req;
+    struct h2a_csr_req c;
+
+    s_csr_req(r, &c);
+    for (size_t i = 0; i < q->n_targets; i++) {
+        const h2a_target *t = &q->targets[i];
+        h2a_acct *a = NULL;
+        json_object *detail = NULL;
+        h2a_cert_usage cur = {0}, next = {0};
+        h2a_err rv;
+
+        if (t->certificate_arn == NULL) {
+            continue;
+        }
+        H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
+        rv = h2a_acm_describe_certificate(a->ctx, t->region, t->certificate_arn, &detail);
+        if (rv == H2A_OK) {
+            rv = h2a_enroll_usage_from_describe(detail, &cur);
+        }
+        if (rv == H2A_OK) {
+            rv = h2a_cert_usage_from_request(r->policy, r->kt, (const char *const *)q->dns,
+                                             q->n_dns, &next);
+        }
+        if (rv == H2A_OK) {
+            next.has_ku = c.key_usage != 0;
+            next.ku = c.key_usage;
+            next.has_eku = c.ext_key_usage != 0;
+            next.eku = c.ext_key_usage;
+            rv = h2a_reimport_check_cert(t->certificate_arn, &cur, &next);
+        }
+        json_object_put(detail);
+        h2a_cert_usage_cleanup(&cur);
+        h2a_cert_usage_cleanup(&next);
+        if (rv == H2A_ERR_POLICY &&
+            h2a_policy_on_incompatible(r->policy) == H2A_ON_INCOMPATIBLE_NEW_ARN) {
+            H2A_LOG_WARN("targets[%zu]: %s; policy on_incompatible=new-arn: importing "
+                         "under a new ARN", i, h2a_err_msg());
+            r->jt[i].new_arn = true;
+            h2a_err_clear();
+            continue;
+        }
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "targets[%zu]: ", i);
+        }
+    }
+    return H2A_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Journal rows                                                        */
+/* ------------------------------------------------------------------ */
+
+static h2a_err s_new_rows(h2a_run *r)
+{
+    h2a_buf body;
+    char label[65];
+    h2a_err rv;
+
+    r->jr = calloc(1, sizeof(*r->jr));
+    r->jt = calloc(r->req->n_targets, sizeof(*r->jt));
+    if (r->jr == NULL || r->jt == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "journal");
+    }
+    r->njt = r->req->n_targets;
+    h2a_buf_init(&body, 0);
+    rv = h2a_request_canonical(r->req, &body);
+    h2a_enroll_key_label(r->req->id, label);
+    if (rv == H2A_OK) {
+        r->jr->state = H2A_JS_VALIDATED;
+        if (h2a_jset(&r->jr->id, r->req->id) != H2A_OK ||
+            h2a_jset(&r->jr->body_hash, r->hash) != H2A_OK ||
+            h2a_jset(&r->jr->body, (const char *)body.data) != H2A_OK ||
+            h2a_jset(&r->jr->requester, r->req->requester) != H2A_OK ||
+            h2a_jset(&r->jr->key_label, label) != H2A_OK) {
+            rv = H2A_ERR_NOMEM;
+        }
+    }
+    for (size_t i = 0; rv == H2A_OK && i < r->njt; i++) {
+        const h2a_target *t = &r->req->targets[i];
+
+        r->jt[i].idx = i;
+        r->jt[i].state = H2A_JS_VALIDATED;
+        if (h2a_jset(&r->jt[i].region, t->region) != H2A_OK ||
+            h2a_jset(&r->jt[i].account, t->account) != H2A_OK ||
+            h2a_jset(&r->jt[i].certificate_arn, t->certificate_arn) != H2A_OK) {
+            rv = H2A_ERR_NOMEM;
+        }
+    }
+    h2a_buf_free(&body);
+    return rv;
+}
+
+static h2a_err s_put_req(h2a_run *r)
+{
+    return h2a_journal_put_request(r->journal, r->jr);
+}
+
+/* Move the request and every target still behind it to `st`. */
+static h2a_err s_advance(h2a_run *r, h2a_jstate st)
+{
+    r->jr->state = st;
+    H2A_GUARD(s_put_req(r));
+    for (size_t i = 0; i < r->njt; i++) {
+        if (r->jt[i].state < st) {
+            r->jt[i].state = st;
+            H2A_GUARD(h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]));
+        }
+    }
+    return H2A_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Steps 2-4: key, CSR, issue, verify                                  */
+/* ------------------------------------------------------------------ */
+
+static h2a_err s_keygen(h2a_run *r)
+{
+    long long t0 = h2a_enroll_now_ms();
+    h2a_err rv;
+
+    if (r->jr->state >= H2A_JS_KEY_GENERATED && r->jr->key_id != NULL) {
+        rv = h2a_keygen_find_by_id_hex(r->sess, r->jr->key_id, &r->key);
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "journal says key %s exists: ", r->jr->key_id);
+        }
+        snprintf(r->key_id, sizeof(r->key_id), "%s", r->jr->key_id);
+        return H2A_OK;
+    }
+    /*
+     * The label was journaled before generation: a key with it is the one a
+     * crashed run made but could not journal. Adopt it, never make a second.
+     */
+    rv = h2a_p11_key_find(r->sess, r->jr->key_label, NULL, 0, &r->key);
+    if (rv == H2A_OK) {
+        if (h2a_p11_key_type(r->key) != r->kt) {
+            return h2a_err_set(H2A_ERR_STATE,
+                               "token key '%s' exists with type %s, request wants %s",
+                               r->jr->key_label, h2a_keytype_cli_name(h2a_p11_key_type(r->key)),
+                               h2a_keytype_cli_name(r->kt));
+        }
+        H2A_LOG_INFO("adopting token key '%s' from an interrupted run", r->jr->key_label);
+        r->key_made_here = r->resumed; /* still ours to destroy on a refusal */
+    } else {
+        h2a_err_clear();
+        H2A_GUARD(h2a_keygen_generate(r->sess, r->kt, r->jr->key_label,
+                                      r->cfg->trusted_wrap, &r->key));
+        r->key_made_here = true;
+        h2a_enroll_crash_point("keygen", -1);
+    }
+    H2A_GUARD(h2a_keygen_key_id_hex(r->key, r->key_id));
+    H2A_GUARD(h2a_jset(&r->jr->key_id, r->key_id));
+    H2A_GUARD(s_advance(r, H2A_JS_KEY_GENERATED));
+    r->t_ms[H2A_T_KEYGEN] = h2a_enroll_now_ms() - t0;
+    h2a_enroll_audit(r, -1, "keygen", "ok", NULL, NULL, r->jr->key_label);
+    return H2A_OK;
+}
+
+static h2a_err s_x509_pem(X509 *x, h2a_buf *out)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *p = NULL;
+    long n;
+    h2a_err rv;
+
+    if (b == NULL || PEM_write_bio_X509(b, x) != 1) {
+        BIO_free(b);
+        return h2a_err_openssl(H2A_ERR_INTERNAL, "certificate PEM");
+    }
+    n = BIO_get_mem_data(b, &p);
+    rv = h2a_buf_append(out, p, (size_t)n);
+    BIO_free(b);
+    return rv;
+}
+
+static h2a_err s_cert_facts(h2a_run *r)
+{
+    h2a_buf leaf, chain;
+    BIGNUM *bn = NULL;
+    char *hex = NULL;
+    struct tm tm;
+    char when[32];
+    h2a_err rv;
+
+    h2a_buf_init(&leaf, 0);
+    h2a_buf_init(&chain, 0);
+    rv = s_x509_pem(r->cert, &leaf);
+    for (int i = 0; rv == H2A_OK && i < sk_X509_num(r->chain); i++) {
+        rv = s_x509_pem(sk_X509_value(r->chain, i), &chain);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_buf_terminate(&leaf);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_buf_terminate(&chain);
+    }
+    if (rv == H2A_OK) {
+        bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(r->cert), NULL);
+        hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+        if (hex == NULL || ASN1_TIME_to_tm(X509_get0_notAfter(r->cert), &tm) != 1) {
+            rv = h2a_err_openssl(H2A_ERR_VERIFY, "certificate serial/notAfter");
+        }
+    }
+    if (rv == H2A_OK) {
+        for (char *p = hex; *p != '\0'; p++) {
+            *p = (char)((*p >= 'A' && *p <= 'F') ? *p - 'A' + 'a' : *p);
+        }
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (h2a_jset(&r->jr->cert_pem, (const char *)leaf.data) != H2A_OK ||
+            h2a_jset(&r->jr->chain_pem, chain.len > 0 ? (const char *)chain.data : "") != H2A_OK ||
+            h2a_jset(&r->jr->serial, hex) != H2A_OK ||
+            h2a_jset(&r->jr->not_after, when) != H2A_OK) {
+            rv = H2A_ERR_NOMEM;
+        }
+    }
+    OPENSSL_free(hex);
+    BN_free(bn);
+    h2a_buf_free(&leaf);
+    h2a_buf_free(&chain);
+    return rv;
+}
+
+static h2a_err s_load_issued(h2a_run *r)
+{
+    h2a_buf all;
+    h2a_err rv;
+
+    h2a_buf_init(&all, 0);
+    rv = h2a_buf_append_str(&all, r->jr->cert_pem != NULL ? r->jr->cert_pem : "");
+    if (rv == H2A_OK && r->jr->chain_pem != NULL) {
+        rv = h2a_buf_append_str(&all, r->jr->chain_pem);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_issuer_parse_pem_chain("journal", (const char *)all.data, all.len,
+                                        &r->cert, &r->chain);
+        if (rv != H2A_OK) {
+            rv = h2a_err_prefix(H2A_ERR_STATE, "journal certificate: ");
+        }
+    }
+    h2a_buf_free(&all);
+    return rv;
+}
+
+static h2a_err s_issue(h2a_run *r)
+{
+    struct h2a_csr_req c;
+    X509_REQ *csr = NULL;
+    h2a_issue_ctx ic = {0};
+    long long t0 = h2a_enroll_now_ms();
+    h2a_err rv;
+
+    if (r->jr->state >= H2A_JS_ISSUED) {
+        return s_load_issued(r);
+    }
+    s_csr_req(r, &c);
+    rv = h2a_csr_make_req(r->key, &c, &csr);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    r->t_ms[H2A_T_CSR] = h2a_enroll_now_ms() - t0;
+    h2a_enroll_crash_point("csr", -1);
+    rv = s_advance(r, H2A_JS_CSR_SIGNED);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    t0 = h2a_enroll_now_ms();
+    ic.conf = h2a_config_issuer(r->cfg, r->req->issuer);
+    if (ic.conf == NULL) {
+        rv = h2a_err_set(H2A_ERR_INPUT, "issuer: '%s' is not configured", r->req->issuer);
+        goto done;
+    }
+    ic.state_dir = r->cfg->state_dir;
+    ic.session = r->sess;
+    ic.request_id = r->req->id;
+    ic.requester = r->req->requester;
+    rv = h2a_issuer_issue(&ic, csr, &r->cert, &r->chain);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    r->t_ms[H2A_T_ISSUE] = h2a_enroll_now_ms() - t0;
+    h2a_enroll_crash_point("issue", -1);
+    rv = s_cert_facts(r);
+done:
+    X509_REQ_free(csr);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Failure handling                                                    */
+/* ------------------------------------------------------------------ */
+
+bool h2a_enroll_anything_staged(const h2a_run *r)
+{
+    for (size_t i = 0; i < r->njt; i++) {
+        h2a_jstate s = r->jt[i].state == H2A_JS_FAILED ? r->jt[i].resume_from
+                                                        : r->jt[i].state;
+        if (s >= H2A_JS_STAGED || r->jt[i].imported_arn != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool s_terminal(h2a_err e)
+{
+    return e == H2A_ERR_INPUT || e == H2A_ERR_USAGE || e == H2A_ERR_POLICY ||
+           e == H2A_ERR_ISSUER || e == H2A_ERR_VERIFY;
+}
+
+/* A failure in steps 2-4: terminal ones roll back the key; others stay resumable. */
+static h2a_err s_fail_early(h2a_run *r, h2a_err rv, const char *step)
+{
+    char msg[1024];
+
+    snprintf(msg, sizeof(msg), "%s", h2a_err_msg());
+    if (r->jr == NULL) {
+        return rv;
+    }
+    (void)h2a_jset(&r->jr->error, msg);
+    (void)h2a_jset(&r->jr->failed_step, step);
+    if (s_terminal(rv) && !h2a_enroll_anything_staged(r)) {
+        if (r->key != NULL) {
+            h2a_err drv = h2a_p11_key_destroy(r->key);
+
+            r->key = NULL;
+            if (drv != H2A_OK) {
+                H2A_LOG_ERR("could not destroy key '%s': %s", r->jr->key_label,
+                            h2a_err_msg());
+            } else {
+                h2a_enroll_audit(r, -1, "key_destroyed", "ok", NULL, NULL,
+                                 r->jr->key_label);
+            }
+        }
+        r->jr->state = H2A_JS_FAILED;
+        for (size_t i = 0; i < r->njt; i++) {
+            r->jt[i].resume_from = r->jt[i].state;
+            r->jt[i].state = H2A_JS_FAILED;
+            if (h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]) != H2A_OK) {
+                H2A_LOG_ERR("journal: %s", h2a_err_msg());
+            }
+        }
+    }
+    if (h2a_journal_put_request(r->journal, r->jr) != H2A_OK) {
+        H2A_LOG_ERR("journal: %s", h2a_err_msg());
+    }
+    h2a_err_set(rv, "%s", msg);
+    h2a_enroll_audit(r, -1, step, s_terminal(rv) ? "refused" : "failed", NULL, NULL, msg);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+/* ------------------------------------------------------------------ */
+
+static h2a_err s_output(h2a_run *r, h2a_buf *out)
+{
+    static const char *const tnames[H2A_T__COUNT] = {"validate", "keygen", "csr", "issue",
+                                                      "verify"};
+    json_object *o = json_object_new_object();
+    json_object *arr = json_object_new_array();
+    const char *txt;
+    h2a_err rv = H2A_OK;
+
+    if (o == NULL || arr == NULL) {
+        json_object_put(o);
+        json_object_put(arr);
+        return h2a_err_set(H2A_ERR_NOMEM, "output");
+    }
+    json_object_object_add(o, "id", json_object_new_string(r->req->id));
+    for (size_t i = 0; i < r->njt; i++) {
+        const h2a_jtarget *t = &r->jt[i];
+        json_object *jt = json_object_new_object();
+        json_object *tm = NULL;
+
+        json_object_object_add(jt, "region", json_object_new_string(t->region));
+        json_object_object_add(jt, "account", t->account ? json_object_new_string(t->account) : NULL);
+        json_object_object_add(jt, "certificate_arn",
+                               t->imported_arn ? json_object_new_string(t->imported_arn) : NULL);
+        json_object_object_add(jt, "serial", t->serial ? json_object_new_string(t->serial) : NULL);
+        json_object_object_add(jt, "not_after",
+                               r->jr->not_after ? json_object_new_string(r->jr->not_after) : NULL);
+        json_object_object_add(jt, "key_id", r->jr->key_id ? json_object_new_string(r->jr->key_id) : NULL);
+        json_object_object_add(jt, "kcv", r->jr->kcv ? json_object_new_string(r->jr->kcv) : NULL);
+        if (t->new_arn) {
+            json_object_object_add(jt, "new_arn", json_object_new_boolean(1));
+        }
+        json_object_object_add(jt, "state", json_object_new_string(h2a_jstate_name(t->state)));
+        if (t->timings != NULL) {
+            tm = json_tokener_parse(t->timings);
+        }
+        if (tm == NULL) {
+            tm = json_object_new_object();
+        }
+        for (int k = 0; k < H2A_T__COUNT; k++) {
+            if (r->t_ms[k] > 0 && !json_object_object_get_ex(tm, tnames[k], NULL)) {
+                json_object_object_add(tm, tnames[k], json_object_new_int64(r->t_ms[k]));
+            }
+        }
+        json_object_object_add(jt, "timings_ms", tm);
+        json_object_array_add(arr, jt);
+    }
+    json_object_object_add(o, "targets", arr);
+    txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (txt == NULL) {
+        rv = h2a_err_set(H2A_ERR_NOMEM, "output");
+    } else {
+        rv = h2a_buf_append_str(out, txt);
+        if (rv == H2A_OK) {
+            rv = h2a_buf_terminate(out);
+        }
+    }
+    json_object_put(o);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* The run                                                             */
+/* ------------------------------------------------------------------ */
+
+static void s_run_cleanup(h2a_run *r)
+{
+    for (size_t i = 0; i < H2A_REQUEST_MAX_TARGETS; i++) {
+        h2a_buf_free(&r->staged[i]);
+    }
+    X509_free(r->cert);
+    sk_X509_pop_free(r->chain, X509_free);
+    h2a_p11_key_free(r->key);
+    h2a_p11_wrapkey_free(r->wrap);
+    h2a_session_close(r->sess);
+    h2a_token_close(r->tok);
+    for (size_t i = 0; i < r->n_accts; i++) {
+        if (r->accts[i].own) {
+            h2a_aws_ctx_free(r->accts[i].ctx);
+        }
+        free(r->accts[i].account);
+    }
+    h2a_aws_ctx_free(r->aws);
+    h2a_jreq_free(r->jr);
+    h2a_jtargets_free(r->jt, r->njt);
+    h2a_request_free(r->req);
+    h2a_policy_free(r->policy);
+    h2a_audit_close(r->audit);
+    h2a_journal_close(r->journal);
+}
+
+/* One enrollment per request id at a time, across processes. */
+static h2a_err s_lock(const h2a_config *cfg, const char *id, int *fd_out)
+{
+    char path[4300];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/locks", cfg->state_dir);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        return h2a_err_set(H2A_ERR_STATE, "%s: %s", path, strerror(errno));
+    }
+    snprintf(path, sizeof(path), "%s/locks/%s.lock", cfg->state_dir, id);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return h2a_err_set(H2A_ERR_STATE, "%s: %s", path, strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return h2a_err_set(H2A_ERR_STATE, "request '%s' is being worked on by another "
+                           "hsm2acm process (%s)", id, path);
+    }
+    *fd_out = fd;
+    return H2A_OK;
+}
+
+static h2a_err s_load_existing(h2a_run *r, const char *id, bool *found)
+{
+    *found = false;
+    H2A_GUARD(h2a_journal_get(r->journal, id, &r->jr, &r->jt, &r->njt));
+    if (r->jr != NULL) {
+        *found = true;
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_steps(h2a_run *r, h2a_buf *out)
+{
+    h2a_err rv, first = H2A_OK;
+    char first_msg[1024] = "";
+    long long t0;
+
+    /* Steps 2-4. */
+    rv = h2a_enroll_token_open(r);
+    if (rv != H2A_OK) {
+        return s_fail_early(r, rv, "token");
+    }
+    if (r->jr->kcv == NULL) {
+        H2A_GUARD(h2a_jset(&r->jr->kcv, r->kcv));
+        H2A_GUARD(s_put_req(r));
+    }
+    rv = s_keygen(r);
+    if (rv != H2A_OK) {
+        return s_fail_early(r, rv, "keygen");
+    }
+    rv = s_issue(r);
+    if (rv != H2A_OK) {
+        return s_fail_early(r, rv, r->jr->state < H2A_JS_CSR_SIGNED ? "csr" : "issue");
+    }
+    t0 = h2a_enroll_now_ms();
+    rv = h2a_enroll_verify(r);
+    if (rv != H2A_OK) {
+        return s_fail_early(r, rv, "verify");
+    }
+    r->t_ms[H2A_T_VERIFY] = h2a_enroll_now_ms() - t0;
+    if (r->jr->state < H2A_JS_ISSUED) {
+        h2a_err_clear();
+        (void)h2a_jset(&r->jr->error, NULL);
+        rv = s_advance(r, H2A_JS_ISSUED);
+        if (rv != H2A_OK) {
+            return rv;
+        }
+        h2a_enroll_audit(r, -1, "issue", "ok", NULL, NULL, r->req->issuer);
+    }
+    /* Steps 5-7, target by target; one failure does not stop the others. */
+    for (size_t i = 0; i < r->njt; i++) {
+        if (r->jt[i].state == H2A_JS_CLEANED) {
+            continue;
+        }
+        rv = h2a_enroll_deliver_target(r, i);
+        if (rv != H2A_OK && first == H2A_OK) {
+            first = rv;
+            snprintf(first_msg, sizeof(first_msg), "targets[%zu]: %s", i, h2a_err_msg());
+        }
+    }
+    if (first != H2A_OK) {
+        (void)h2a_jset(&r->jr->error, first_msg);
+        (void)s_put_req(r);
+        return h2a_err_set(first, "%s", first_msg);
+    }
+    (void)h2a_jset(&r->jr->error, NULL);
+    (void)h2a_jset(&r->jr->failed_step, NULL);
+    H2A_GUARD(s_advance(r, H2A_JS_CLEANED));
+    h2a_enroll_audit(r, -1, "done", "ok", NULL, NULL, NULL);
+    return s_output(r, out);
+}
+
+static bool s_all_cleaned(const h2a_run *r)
+{
+    for (size_t i = 0; i < r->njt; i++) {
+        if (r->jt[i].state != H2A_JS_CLEANED) {
+            return false;
+        }
+    }
+    return r->njt > 0;
+}
+
+static h2a_err s_fresh(h2a_run *r)
+{
+    long long t0 = h2a_enroll_now_ms();
+    h2a_err rv;
+
+    r->kt = r->req->key;
+    h2a_jreq_free(r->jr);
+    h2a_jtargets_free(r->jt, r->njt);
+    r->jr = NULL;
+    r->jt = NULL;
+    r->njt = 0;
+    H2A_GUARD(s_new_rows(r));
+    rv = s_validate_local(r);
+    if (rv == H2A_OK) {
+        rv = s_validate_aws(r);
+    }
+    if (rv == H2A_OK) {
+        rv = s_reimport_precheck(r);
+    }
+    if (rv != H2A_OK) {
+        char msg[1024];
+
+        snprintf(msg, sizeof(msg), "%s", h2a_err_msg());
+        h2a_enroll_audit(r, -1, "validate", s_terminal(rv) ? "refused" : "failed", NULL,
+                         NULL, msg);
+        h2a_err_set(rv, "%s", msg);
+        return rv;
+    }
+    /* The token last: a refusal above never touched it. */
+    rv = h2a_enroll_token_open(r);
+    if (rv != H2A_OK) {
+        return rv;
+    }
+    H2A_GUARD(h2a_jset(&r->jr->key_type, h2a_keytype_cli_name(r->kt)));
+    H2A_GUARD(h2a_jset(&r->jr->kcv, r->kcv));
+    H2A_GUARD(h2a_journal_insert(r->journal, r->jr, r->jt, r->njt));
+    r->t_ms[H2A_T_VALIDATE] = h2a_enroll_now_ms() - t0;
+    h2a_enroll_audit(r, -1, "validate", "ok", NULL, NULL, NULL);
+    h2a_enroll_crash_point("validate", -1);
+    return H2A_OK;
+}
+
+static h2a_err s_continue(h2a_run *r)
+{
+    h2a_err rv;
+
+    r->resumed = true;
+    if (r->jr->key_type == NULL || h2a_keytype_parse(r->jr->key_type, &r->kt) != H2A_OK) {
+        return h2a_err_set(H2A_ERR_STATE, "journal: request '%s' has no key type", r->jr->id);
+    }
+    /* Identities again (audit, account ids); no new checks on a resumed request. */
+    for (size_t i = 0; i < r->req->n_targets; i++) {
+        h2a_acct *a = NULL;
+
+        rv = h2a_enroll_acct(r, r->req->targets[i].account, r->req->targets[i].region, &a);
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "targets[%zu]: ", i);
+        }
+    }
+    h2a_enroll_audit(r, -1, "resume", "ok", NULL, NULL, h2a_jstate_name(r->jr->state));
+    return H2A_OK;
+}
+
+h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
+                       const char *resume_id, h2a_buf *out)
+{
+    h2a_run *r = calloc(1, sizeof(*r));
+    h2a_err rv;
+    bool found = false;
+    int lock = -1;
+    const char *id = req != NULL ? req->id : resume_id;
+
+    if (r == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "enroll");
+    }
+    r->cfg = cfg;
+    rv = h2a_journal_open(cfg->state_dir, &r->journal);
+    if (rv == H2A_OK) {
+        rv = s_lock(cfg, id, &lock);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_audit_open(cfg->audit.file, cfg->audit.syslog, &r->audit);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_policy_load(cfg->policy, &r->policy);
+    }
+    if (rv == H2A_OK) {
+        rv = s_load_existing(r, id, &found);
+    }
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    if (req == NULL) {
+        /* resume: the request comes from the journal. */
+        if (!found) {
+            rv = h2a_err_set(H2A_ERR_STATE, "no journal entry for request id '%s' in %s",
+                             id, cfg->state_dir);
+            goto done;
+        }
+        rv = h2a_request_parse(r->jr->body, strlen(r->jr->body), &r->req);
+        if (rv != H2A_OK) {
+            rv = h2a_err_prefix(H2A_ERR_STATE, "journal body of '%s': ", id);
+            goto done;
+        }
+        if (r->jr->state == H2A_JS_FAILED) {
+            rv = h2a_err_set(H2A_ERR_STATE,
+                             "request '%s' failed at step %s and was rolled back (%s); "
+                             "run 'hsm2acm enroll' with the request again to start over",
+                             id, r->jr->failed_step ? r->jr->failed_step : "?",
+                             r->jr->error ? r->jr->error : "no message");
+            goto done;
+        }
+    } else {
+        h2a_buf body;
+
+        h2a_buf_init(&body, 0);
+        rv = h2a_request_canonical(req, &body);
+        if (rv == H2A_OK) {
+            rv = h2a_request_parse((const char *)body.data, body.len, &r->req);
+        }
+        h2a_buf_free(&body);
+        if (rv != H2A_OK) {
+            goto done;
+        }
+    }
+    rv = h2a_request_hash(r->req, r->hash);
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    if (found && strcmp(r->jr->body_hash, r->hash) != 0) {
+        rv = h2a_err_set(H2A_ERR_STATE,
+                         "id: '%s' was already used for a different request (journal %s); "
+                         "a request id names exactly one request", id, cfg->state_dir);
+        goto done;
+    }
+    if (found && r->jr->state != H2A_JS_FAILED) {
+        if (s_all_cleaned(r)) {
+            /* Done before: idempotent, report what was delivered. */
+            rv = s_output(r, out);
+            goto done;
+        }
+        rv = s_continue(r);
+    } else {
+        rv = s_fresh(r);
+    }
+    if (rv == H2A_OK) {
+        rv = s_steps(r, out);
+    }
+done:
+    s_run_cleanup(r);
+    free(r);
+    if (lock >= 0) {
+        close(lock);
+    }
+    return rv;
+}
