@@ -50,6 +50,12 @@ def _route(app, method, path, q, body):
     if path == "/_control/health":
         return 200, {"ok": True, "https_port": app.https_port, "http_port": app.http_port,
                      "pid": os.getpid(), "uptime": time.time() - app.started}
+    if path == "/_control/stats":
+        with app.lock:
+            if method == "DELETE":
+                for k in app.stats:
+                    app.stats[k] = 0
+            return 200, dict(app.stats)
     if path == "/_control/faults":
         if method == "POST":
             from faults import FAULT_KINDS, Fault
@@ -88,11 +94,21 @@ def _route(app, method, path, q, body):
         with app.lock:
             app.faults = []
             app.calls = []
+            for k in app.stats:
+                app.stats[k] = 0
         return 200, {"reset": True}
     if path == "/_control/acm":
         account, region = _acct_region(q)
         with st.lock:
             return 200, {"certificates": acm.control_list(st, account, region)}
+    if path == "/_control/acm/config" and method == "POST":
+        style = body.get("key_algorithm_style", "enum")
+        if style not in ("enum", "hyphen"):
+            raise BadRequest("field 'key_algorithm_style': expected 'enum' or 'hyphen'")
+        with st.lock:
+            st.data["acm_config"] = {"key_algorithm_style": style}
+            st.save()
+        return 200, st.data["acm_config"]
     if path == "/_control/acm/inuse" and method == "POST":
         arn = _need(body, "arn")
         users = _need(body, "in_use_by", list)

@@ -80,6 +80,14 @@ class App:
         self.started = time.time()
         self.https_port = None
         self.http_port = None
+        self.stats = {"https_connections": 0, "http_connections": 0, "requests": 0}
+        self._conn_seq = 0
+
+    def new_connection(self, tls):
+        with self.lock:
+            self._conn_seq += 1
+            self.stats["https_connections" if tls else "http_connections"] += 1
+            return self._conn_seq
 
     @property
     def services(self):
@@ -101,6 +109,7 @@ class App:
 
     def record(self, entry):
         with self.lock:
+            self.stats["requests"] += 1
             self.calls.append(entry)
             if len(self.calls) > 20000:
                 del self.calls[:10000]
@@ -135,6 +144,10 @@ class Handler(BaseHTTPRequestHandler):
     @property
     def app(self):
         return self.server.app
+
+    def setup(self):
+        super().setup()
+        self.conn_id = self.server.app.new_connection(self.server.ssl_ctx is not None)
 
     def _read_body(self):
         te = self.headers.get("Transfer-Encoding", "")
@@ -211,6 +224,14 @@ class Handler(BaseHTTPRequestHandler):
                 import metadata
                 status, ctype, out, hdrs = metadata.handle(self.app, self.command, path,
                                                           self.headers, body)
+                self.app.record({"service": "ecs" if path.startswith("/ecs/") else "imds",
+                                 "operation": "%s %s" % (self.command, path),
+                                 "time": time.time(), "status": status,
+                                 "error": None if status < 400 else str(status),
+                                 "account": None, "region": None, "access_key": None,
+                                 "request_id": self.request_id, "connection": self.conn_id,
+                                 "has_token": bool(self.headers.get(
+                                     "X-aws-ec2-metadata-token"))})
                 self.send(status, out, ctype, hdrs)
                 return
             target = self.headers.get("X-Amz-Target")
@@ -301,7 +322,8 @@ class Handler(BaseHTTPRequestHandler):
         service = JSON_TARGETS.get(prefix)
         entry = {"service": service or prefix, "operation": operation, "time": time.time(),
                  "account": None, "region": None, "status": None, "error": None,
-                 "request_id": self.request_id, "access_key": None}
+                 "request_id": self.request_id, "access_key": None,
+                 "connection": self.conn_id}
         try:
             self._json_call(service, operation, body, entry)
         finally:
@@ -369,7 +391,8 @@ class Handler(BaseHTTPRequestHandler):
         operation = form.get("Action", "")
         entry = {"service": "sts", "operation": operation, "time": time.time(),
                  "account": None, "region": None, "status": None, "error": None,
-                 "request_id": self.request_id, "access_key": None}
+                 "request_id": self.request_id, "access_key": None,
+                 "connection": self.conn_id}
         try:
             self._query_call(operation, form, body, entry)
         finally:

@@ -339,6 +339,16 @@ class AcmTest(unittest.TestCase):
         self.refused("ResourceNotFoundException", self.acm.delete_certificate,
                      CertificateArn=arn)
 
+    def test_key_algorithm_style_knob(self):
+        key = cached_key("ec256")
+        arn = self.imp(make_cert(key), key)
+        self.aws.ctl("POST", "/_control/acm/config", {"key_algorithm_style": "hyphen"})
+        d = self.acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        self.assertEqual(d["KeyAlgorithm"], "EC-prime256v1")
+        self.aws.ctl("POST", "/_control/acm/config", {"key_algorithm_style": "enum"})
+        d = self.acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        self.assertEqual(d["KeyAlgorithm"], "EC_prime256v1")
+
     def test_error_shape_is_lowercase_message(self):
         st, body, hdrs = self.aws.raw_json("acm", "DescribeCertificate", {
             "CertificateArn": "arn:aws:acm:eu-west-1:111111111111:certificate/"

@@ -376,6 +376,7 @@ class CoreTest(unittest.TestCase):
     # -- transport ---------------------------------------------------------------------------
 
     def test_keep_alive(self):
+        self.aws.ctl("DELETE", "/_control/stats")
         c = http.client.HTTPSConnection("127.0.0.1", self.aws.https_port, context=self.aws.ssl)
         body = json.dumps({"CertificateArn": ARN0}).encode()
         socks = set()
@@ -388,6 +389,12 @@ class CoreTest(unittest.TestCase):
             socks.add(id(c.sock))
         self.assertEqual(len(socks), 1)
         c.close()
+        # The server saw one connection for the five calls (one TLS handshake).
+        calls = self.aws.ctl("GET", "/_control/calls?operation=DescribeCertificate")["calls"]
+        self.assertEqual(len(calls), 5)
+        self.assertEqual(len({x["connection"] for x in calls}), 1)
+        stats = self.aws.ctl("GET", "/_control/stats")
+        self.assertEqual(stats["requests"], 5)
 
     # -- credential endpoints ----------------------------------------------------------------
 
@@ -415,6 +422,10 @@ class CoreTest(unittest.TestCase):
         st, _, _ = self.aws.request("GET", "/latest/meta-data/iam/security-credentials/",
                                     http_port=True, headers={"X-aws-ec2-metadata-token": "forged"})
         self.assertEqual(st, 401)
+        imds = self.aws.ctl("GET", "/_control/calls?service=imds")["calls"]
+        self.assertEqual([(x["operation"].split(" ")[0], x["status"], x["has_token"]) for x in imds],
+                         [("GET", 401, False), ("PUT", 400, False), ("PUT", 200, False),
+                          ("GET", 200, True), ("GET", 200, True), ("GET", 401, True)])
 
     def test_ecs(self):
         st, _, data = self.aws.request("GET", "/ecs/credentials", http_port=True)
