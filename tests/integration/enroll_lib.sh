@@ -75,10 +75,44 @@ enr_objects() {
         --login --pin "$H2A_TEST_USER_PIN" --list-objects 2>/dev/null | grep -c '^[A-Z][a-z]* Key Object' || true
 }
 
-# The public key (PEM, SPKI) of the token key a request made, from the journal's key id.
-enr_token_pub() {
-    local id_hex=$1
+# enr_token_has_key ID_HEX: the token holds a private key with that CKA_ID.
+enr_token_has_key() {
     pkcs11-tool --module "$H2A_SOFTHSM_MODULE" --token-label "$H2A_TEST_TOKEN_LABEL" \
-        --login --pin "$H2A_TEST_USER_PIN" --read-object --type pubkey --id "$id_hex" 2>/dev/null |
-        openssl pkey -pubin -inform DER -outform PEM
+        --login --pin "$H2A_TEST_USER_PIN" --list-objects --type privkey 2>/dev/null |
+        grep -q "ID: *$1\$"
+}
+
+# enr_check_acm_key ARN KEY_ID_HEX [ACCOUNT [REGION]]: the key ACM holds for ARN
+# (read through the control interface) is the token key with that CKA_ID:
+# hsm2acm sets CKA_ID to the RFC 5280 key identifier (SHA-1 of the public key
+# bits) of the token's public key, so the ids must agree; and the certificate
+# ACM serves carries the same public key.
+enr_check_acm_key() {
+    local arn=$1 kid=$2 acct=${3:-111111111111} region=${4:-eu-west-1}
+    enr_token_has_key "$kid" || enr_fail "no token private key with id $kid"
+    enr_acm "$acct" "$region" >"$ENR_DIR/acm.json"
+    $PY - "$ENR_DIR/acm.json" "$arn" "$kid" <<'PYEOF' || enr_fail "ACM key check for $arn"
+import hashlib, json, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization as ser
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+acm, arn, kid = sys.argv[1:4]
+certs = [c for c in json.load(open(acm))["certificates"] if c["arn"] == arn]
+assert len(certs) == 1, "ARN %s not in ACM" % arn
+c = certs[0]
+def bits(pub):
+    if isinstance(pub, ec.EllipticCurvePublicKey):
+        return pub.public_bytes(ser.Encoding.X962, ser.PublicFormat.UncompressedPoint)
+    return pub.public_bytes(ser.Encoding.DER, ser.PublicFormat.PKCS1)
+key = ser.load_pem_private_key(c["private_key_pem"].encode(), None)
+assert hashlib.sha1(bits(key.public_key())).hexdigest() == kid, "ACM holds a key other than token key " + kid
+cert = x509.load_pem_x509_certificate(c["certificate_pem"].encode())
+assert bits(cert.public_key()) == bits(key.public_key()), "served certificate does not match the key"
+print("ok", arn, c["serial"])
+PYEOF
+}
+
+# enr_json FILE EXPR: evaluate a Python expression on the JSON in FILE (as `d`).
+enr_json() {
+    $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"
 }
