@@ -132,7 +132,8 @@ static h2a_err s_module_load(const char *path, struct h2a_module **out)
 
     *out = NULL;
     if (stat(path, &st) != 0) {
-        return h2a_err_set(H2A_ERR_TOKEN, "PKCS#11 module %s: %s", path,
+        return h2a_err_set(H2A_ERR_TOKEN, "PKCS#11 module %s: %s (check "
+                           "module-path in the token URI)", path,
                            strerror(errno));
     }
     m = calloc(1, sizeof(*m));
