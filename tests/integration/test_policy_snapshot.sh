@@ -77,6 +77,36 @@ grep -qx 'min_rsa_bits = 3072' "$work/sample.out" || fail "sample: min_rsa_bits 
 grep -qx 'authorization.team-web.accounts = 123456789012' "$work/sample.out" ||
     fail "sample: authorization not shown"
 
+# --- --config: the policy `enroll --config` would use (path relative to the config). ---
+mkdir -p "$work/conf"
+cp "$snap/sample.json" "$work/conf/pol.json"
+cat >"$work/conf/config.json" <<EOF
+{"token": "pkcs11:token=x?module-path=$H2A_SOFTHSM_MODULE&pin-source=file:$work/conf/pin",
+ "wrap_key": "hsm2acm-wrap", "state_dir": "$work/conf/state", "policy": "pol.json",
+ "issuers": {"ops-ca": {"type": "command", "argv": ["/bin/cat"], "timeout_seconds": 60}},
+ "aws": {"region": "eu-west-1"},
+ "staging": {"prefix": "hsm2acm/staging/", "kms_key_id": null, "ttl_seconds": 3600}}
+EOF
+run config policy show --config "$work/conf/config.json"
+expect_rc config 0
+head -n 1 "$work/config.out" | grep -qF "(source: $work/conf/pol.json)" ||
+    fail "config: source line is not the config's policy: $(head -n 1 "$work/config.out")"
+diff <(tail -n +2 "$snap/sample.txt") <(tail -n +2 "$work/config.out") >/dev/null ||
+    fail "config: policy from --config differs from the sample snapshot"
+sed 's/ "policy": "pol.json",//' "$work/conf/config.json" >"$work/conf/nopolicy.json"
+run config_default policy show --config "$work/conf/nopolicy.json"
+expect_rc config_default 0
+diff <(tail -n +2 "$snap/default.txt") <(tail -n +2 "$work/config_default.out") >/dev/null ||
+    fail "config_default: a config without policy should show the built-in default"
+printf '{"san": {"allow_ip": "no"}}' >"$work/conf/pol.json"
+run config_bad policy show --config "$work/conf/config.json"
+expect_rc config_bad 2
+expect_err config_bad 'san.allow_ip: expected true or false'
+expect_no_out config_bad
+run both policy show --config "$work/conf/config.json" --policy "$snap/sample.json"
+expect_rc both 2
+expect_err both 'give --policy or --config, not both'
+
 # --- Bad policy files: exit 2, the key named, nothing on stdout. ---
 bad() {
     local name=$1 json=$2 needle=$3
@@ -117,7 +147,7 @@ expect_no_out missing
 # --- Usage. ---
 run help policy --help
 expect_rc help 0
-grep -qF 'hsm2acm policy show [--policy FILE]' "$work/help.out" || fail "help: no usage line"
+grep -qF 'hsm2acm policy show [--policy FILE | --config FILE]' "$work/help.out" || fail "help: no usage line"
 grep -qF '3  refused by policy' "$work/help.out" || fail "help: no exit code table"
 run show_help policy show --help
 expect_rc show_help 0
