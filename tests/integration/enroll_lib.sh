@@ -116,3 +116,51 @@ PYEOF
 enr_json() {
     $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1" "$2"
 }
+
+# enr_aws ARGS...: the real AWS CLI against the local endpoint.
+enr_aws() {
+    /usr/bin/aws --endpoint-url "$H2A_LOCALAWS_URL" --ca-bundle "$H2A_LOCALAWS_CA" --region "${ENR_REGION:-eu-west-1}" "$@"
+}
+
+# enr_import_openssl NAME KEYSPEC EXTS [DNS]: make a key and a CA-signed certificate with
+# openssl (KEYSPEC: "ec:prime256v1" or "rsa:2048"; EXTS: openssl -addext lines joined
+# by ';', e.g. "extendedKeyUsage=serverAuth,codeSigning"), import it with the AWS CLI
+# (as a team would today), print the ARN.
+enr_import_openssl() {
+    local name=$1 spec=$2 exts=$3 dns=${4:-legacy.example.com}
+    local d="$ENR_DIR/ossl-$name" alg=${spec%%:*} arg=${spec#*:}
+    mkdir -p "$d"
+    local keyopt=(-newkey "rsa:$arg")
+    [ "$alg" = ec ] && keyopt=(-newkey ec -pkeyopt "ec_paramgen_curve:$arg")
+    openssl req -x509 "${keyopt[@]}" -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 30 \
+        -subj "/CN=openssl test CA $name" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+    local addext=(-addext "subjectAltName=DNS:$dns")
+    local IFS=';' e
+    for e in $exts; do addext+=(-addext "$e"); done
+    unset IFS
+    openssl req -new "${keyopt[@]}" -nodes -keyout "$d/leaf.key" -out "$d/leaf.csr" \
+        -subj "/CN=$dns" "${addext[@]}" 2>/dev/null
+    openssl x509 -req -in "$d/leaf.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -days 20 -copy_extensions copyall -out "$d/leaf.pem" 2>/dev/null
+    enr_aws acm import-certificate --certificate "fileb://$d/leaf.pem" \
+        --private-key "fileb://$d/leaf.key" --certificate-chain "fileb://$d/ca.pem" \
+        --query CertificateArn --output text
+}
+
+# enr_expect_fail CODE NEEDLE CMD...: CMD must exit CODE with NEEDLE on stderr.
+enr_expect_fail() {
+    local code=$1 needle=$2 rc
+    shift 2
+    set +e
+    "$@" >"$ENR_DIR/last.out" 2>"$ENR_DIR/last.err"
+    rc=$?
+    set -e
+    [ "$rc" = "$code" ] || enr_fail "$*: exit $rc, expected $code: $(cat "$ENR_DIR/last.err")"
+    grep -qF -- "$needle" "$ENR_DIR/last.err" ||
+        enr_fail "$*: message lacks '$needle': $(cat "$ENR_DIR/last.err")"
+}
+
+enr_cert_count() {
+    enr_acm "${1:-111111111111}" "${2:-eu-west-1}" |
+        $PY -c 'import json,sys; print(len(json.load(sys.stdin)["certificates"]))'
+}
