@@ -437,6 +437,7 @@ h2a_err h2a_aws_creds_from_json(h2a_buf *body, const char *what, bool need_versi
     json_object *v;
     bool has_token = false;
     bool has_st = false;
+    bool has_secret = false;
     const char *akid;
     const char *exp;
     time_t expiration = 0;
@@ -445,7 +446,7 @@ h2a_err h2a_aws_creds_from_json(h2a_buf *body, const char *what, bool need_versi
     *out = NULL;
     h2a_buf_init_secure(&secret, 0);
     h2a_buf_init_secure(&token, 0);
-    rv = h2a_json_take_string(body, "SecretAccessKey", &secret, NULL);
+    rv = h2a_json_take_string(body, "SecretAccessKey", &secret, &has_secret);
     if (rv == H2A_OK) {
         rv = h2a_json_take_string(body, "Token", &token, &has_token);
     }
@@ -478,8 +479,9 @@ h2a_err h2a_aws_creds_from_json(h2a_buf *body, const char *what, bool need_versi
                          "not a string", what);
         goto done;
     }
-    if (secret.len == 0) {
-        rv = h2a_err_set(H2A_ERR_AWS, "%s: credentials document: SecretAccessKey empty", what);
+    if (!has_secret || secret.len == 0) {
+        rv = h2a_err_set(H2A_ERR_AWS, "%s: credentials document: SecretAccessKey missing or "
+                         "empty", what);
         goto done;
     }
     exp = s_jget_str(rest, "Expiration");
