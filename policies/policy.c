@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sys/stat.h>
+
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
@@ -828,6 +830,7 @@ h2a_err h2a_policy_load(const char *path, H2A_POLICY **out)
 {
     h2a_err rv;
     h2a_buf b;
+    struct stat st;
 
     *out = NULL;
     if (path == NULL) {
@@ -836,10 +839,21 @@ h2a_err h2a_policy_load(const char *path, H2A_POLICY **out)
     if (path[0] == '\0') {
         return h2a_err_set(H2A_ERR_INPUT, "policy: the file name is empty");
     }
+    /*
+     * A policy anyone can rewrite protects nothing: refuse it, as sshd's
+     * StrictModes does for authorized_keys. Group write is the admin's call.
+     */
+    if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH) != 0 && !S_ISCHR(st.st_mode)) {
+        return h2a_err_set(H2A_ERR_INPUT,
+                           "policy %s: is writable by every user (mode %04o), so anyone "
+                           "could weaken it; run chmod o-w on it",
+                           path, (unsigned)(st.st_mode & 07777));
+    }
     h2a_buf_init(&b, H2A_POLICY_MAX_FILE_BYTES);
     rv = h2a_file_read(path, &b);
     if (rv != H2A_OK) {
-        if (b.len >= H2A_POLICY_MAX_FILE_BYTES) {
+        /* Data was read, so the file opened: the read stopped at the limit. */
+        if (b.len > 0 && b.len + 4096 >= H2A_POLICY_MAX_FILE_BYTES) {
             rv = h2a_err_set(H2A_ERR_INPUT,
                              "policy %s: larger than the limit of %u bytes (1 MiB)", path,
                              H2A_POLICY_MAX_FILE_BYTES);

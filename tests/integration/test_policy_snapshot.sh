@@ -131,6 +131,14 @@ bad bad_account '{"authorization": {"t": {"dns_suffixes": ["*"], "accounts": ["1
 bad dup_key '{"san": {"allow_ip": false, "allow_ip": true}}' 'key "allow_ip" appears twice'
 bad on_incompat '{"on_incompatible": "ignore"}' "on_incompatible: 'ignore' is not one of"
 
+# World-writable: anyone could weaken it.
+printf '{}' >"$work/ww.json"
+chmod 0666 "$work/ww.json"
+run ww policy show --policy "$work/ww.json"
+expect_rc ww 2
+expect_err ww 'is writable by every user'
+expect_no_out ww
+
 # Over 1 MiB.
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$work/big.json"
 run big policy show --policy "$work/big.json"

@@ -4,6 +4,7 @@
 /* Policy files: the default, every key, and every way a file can be bad. */
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/obj_mac.h>
@@ -370,6 +371,14 @@ static void test_load_file(void **state)
     fclose(f);
     H2A_ASSERT_OK(h2a_policy_load(path, &p));
     assert_string_equal(h2a_policy_origin(p), path);
+    h2a_policy_free(p);
+    /* World-writable: refused; group-writable: the admin's call. */
+    assert_int_equal(chmod(path, 0666), 0);
+    H2A_ASSERT_ERR(h2a_policy_load(path, &p), H2A_ERR_INPUT,
+                   "is writable by every user (mode 0666)");
+    assert_null(p);
+    assert_int_equal(chmod(path, 0664), 0);
+    H2A_ASSERT_OK(h2a_policy_load(path, &p));
     H2A_ASSERT_OK(h2a_policy_check_names(p, NULL, 0, (const char *const[]){"10.0.0.1"}, 1));
     h2a_policy_free(p);
 
