@@ -18,6 +18,7 @@ CK_RV h2a_p11_call_done(const char *fn, CK_RV rv)
     char buf[40];
     const char *name = h2a_p11_ckr_name(rv, buf);
 
+    (void)ERR_pop_to_mark();
     H2A_LOG_DBG("%s -> %s", fn, name);
     if (rv != CKR_OK) {
         (void)h2a_err_set(H2A_ERR_TOKEN, "%s: %s (0x%lx)", fn, name,

@@ -28,6 +28,8 @@
 #include <p11-kit-1/p11-kit/pkcs11.h>
 #endif
 
+#include <openssl/err.h>
+
 #include "h2a_pkcs11.h"
 
 /* Longest PIN accepted from a pin-source (bytes, without the newline). */
@@ -43,17 +45,23 @@ const char *h2a_p11_ckr_name(CK_RV rv, char buf[40]);
 const char *h2a_p11_rv_str(CK_RV rv);
 
 /*
- * Called by H2A_P11_CALL after every C_* call: logs "C_Foo -> CKR_X" at
- * debug level and, when rv != CKR_OK, sets the thread's error message to
- * "C_Foo: CKR_X (0x..)". Returns rv unchanged.
+ * Called by H2A_P11_CALL after every C_* call: drops whatever the module
+ * left on this thread's OpenSSL error queue during the call (back to the
+ * mark set before it), logs "C_Foo -> CKR_X" at debug level and, when
+ * rv != CKR_OK, sets the thread's error message to "C_Foo: CKR_X (0x..)".
+ * Returns rv unchanged.
  */
 CK_RV h2a_p11_call_done(const char *fn, CK_RV rv);
 
 /*
  * Call `fn` from the function list `fl` (a CK_FUNCTION_LIST *):
  *   rv = H2A_P11_CALL(fl, C_SignInit, sess, &mech, obj);
+ * Modules built on OpenSSL (SoftHSM2) share our libcrypto and its
+ * per-thread error queue; their internal errors are not ours, so they are
+ * removed (ERR_set_mark before, ERR_pop_to_mark after).
  */
-#define H2A_P11_CALL(fl, fn, ...) h2a_p11_call_done(#fn, (fl)->fn(__VA_ARGS__))
+#define H2A_P11_CALL(fl, fn, ...)                                         \
+    ((void)ERR_set_mark(), h2a_p11_call_done(#fn, (fl)->fn(__VA_ARGS__)))
 
 /*
  * After a failed H2A_P11_CALL: H2A_ERR_TOKEN with the message

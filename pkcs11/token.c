@@ -158,6 +158,7 @@ static h2a_err s_module_load(const char *path, struct h2a_module **out)
                           "no C_GetFunctionList", path);
         goto done;
     }
+    (void)ERR_set_mark();
     rv = h2a_p11_call_done("C_GetFunctionList", get_list(&m->fl));
     if (rv != CKR_OK || m->fl == NULL) {
         err = h2a_p11_fail("PKCS#11 module %s", path);
@@ -172,7 +173,7 @@ static h2a_err s_module_load(const char *path, struct h2a_module **out)
      * leaves its failure on our OpenSSL error queue; those errors would be
      * reported against whatever OpenSSL call fails next.
      */
-    ERR_clear_error();
+    ERR_clear_error(); /* H2A_P11_CALL dropped them already; be explicit */
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         /* Someone else in the process owns initialisation; share it. */
         m->we_initialized = false;

@@ -238,7 +238,8 @@ static h2a_err s_pin_from_file(const char *path, char *pin, size_t *len)
 {
     struct stat st;
     size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* Symlinks are fine: Kubernetes and systemd credentials use them. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
         return h2a_err_set(H2A_ERR_INPUT, "pin-source file:%s: cannot open: %s",
