@@ -85,16 +85,18 @@ h2a_localaws_start() {
 h2a_localaws_stop() {
     local pid=${H2A_LOCALAWS_PID:-}
     [ -n "$pid" ] || return 0
+    # Every command may fail harmlessly (the server may be gone already); under
+    # `set -e` in an EXIT trap an unguarded failure would change the exit status.
     if kill -0 "$pid" 2>/dev/null; then
-        kill "$pid" 2>/dev/null
+        kill "$pid" 2>/dev/null || true
         local i
-        for i in $(seq 1 50); do
+        for i in $(seq 1 100); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.05
         done
-        kill -9 "$pid" 2>/dev/null
+        kill -9 "$pid" 2>/dev/null || true
     fi
-    wait "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || true
     unset H2A_LOCALAWS_PID
     return 0
 }
