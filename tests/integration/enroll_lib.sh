@@ -158,9 +158,26 @@ enr_expect_fail() {
     [ "$rc" = "$code" ] || enr_fail "$*: exit $rc, expected $code: $(cat "$ENR_DIR/last.err")"
     grep -qF -- "$needle" "$ENR_DIR/last.err" ||
         enr_fail "$*: message lacks '$needle': $(cat "$ENR_DIR/last.err")"
+    echo "  ok (exit $rc): $(head -c 300 "$ENR_DIR/last.err")"
 }
 
 enr_cert_count() {
     enr_acm "${1:-111111111111}" "${2:-eu-west-1}" |
         $PY -c 'import json,sys; print(len(json.load(sys.stdin)["certificates"]))'
+}
+
+# enr_config_with OUT PATCH_JSON: ENR_CONFIG with top-level members replaced/added
+# (objects are merged one level deep, e.g. '{"issuers":{"bad":{...}}}').
+enr_config_with() {
+    $PY - "$ENR_CONFIG" "$1" "$2" <<'PYEOF'
+import json, sys
+base, out, patch = sys.argv[1:4]
+c = json.load(open(base))
+for k, v in json.loads(patch).items():
+    if isinstance(v, dict) and isinstance(c.get(k), dict):
+        c[k].update(v)
+    else:
+        c[k] = v
+json.dump(c, open(out, "w"), indent=1)
+PYEOF
 }
