@@ -125,6 +125,16 @@ H2A_API h2a_err h2a_policy_check_target(const H2A_POLICY *p, h2a_keytype kt,
                                         const char *region,
                                         const char *service_hint) H2A_MUST_USE;
 
+/*
+ * KeyUsage / EKU bits a CSR for `kt` asks for (e.g. from --key-usage), when
+ * they differ from the policy's csr defaults. Refused (H2A_ERR_POLICY):
+ * CERTIFICATE_SIGNING and CRL_SIGNING (what ACM serves is a TLS leaf, never
+ * a CA), KEY_ENCIPHERMENT / DATA_ENCIPHERMENT on an EC key (RFC 5480 s3),
+ * KEY_AGREEMENT on an RSA key, and the ACM-only ANY / CUSTOM bits.
+ */
+H2A_API h2a_err h2a_policy_check_usage(const H2A_POLICY *p, h2a_keytype kt, unsigned ku,
+                                       unsigned eku) H2A_MUST_USE;
+
 /* ------------------------------------------------------------------ */
 /* Accessors                                                           */
 /* ------------------------------------------------------------------ */

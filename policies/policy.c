@@ -568,6 +568,12 @@ static h2a_err s_parse_usage_list(const char *key, json_object *v, bool eku, uns
                                "%s[%zu]: %s names no extension value a CSR can ask for",
                                key, i, name);
         }
+        if (!eku && (bit == H2A_KU_CERTIFICATE_SIGNING || bit == H2A_KU_CRL_SIGNING)) {
+            return h2a_err_set(H2A_ERR_INPUT,
+                               "%s[%zu]: %s is refused: a certificate for ACM is a TLS "
+                               "leaf, never a CA",
+                               key, i, name);
+        }
         if ((*out & bit) != 0) {
             return h2a_err_set(H2A_ERR_INPUT, "%s[%zu]: %s is listed twice", key, i, name);
         }

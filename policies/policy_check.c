@@ -175,6 +175,40 @@ h2a_err h2a_policy_check_digest(const H2A_POLICY *p, int md_nid)
 }
 
 /* ------------------------------------------------------------------ */
+/* Requested KeyUsage / EKU                                            */
+/* ------------------------------------------------------------------ */
+
+h2a_err h2a_policy_check_usage(const H2A_POLICY *p, h2a_keytype kt, unsigned ku, unsigned eku)
+{
+    const char *name = h2a_keytype_acm_name(kt);
+    unsigned bad;
+
+    H2A_ENSURE(p != NULL, H2A_ERR_INTERNAL, "policy: not loaded");
+    H2A_ENSURE(name != NULL, H2A_ERR_INPUT, "key type: none given");
+    bad = ku & (H2A_KU_CERTIFICATE_SIGNING | H2A_KU_CRL_SIGNING | H2A_KU_ANY | H2A_KU_CUSTOM);
+    if (bad != 0) {
+        return h2a_err_set(H2A_ERR_POLICY,
+                           "policy: KeyUsage %s is refused: a certificate for ACM is a TLS "
+                           "leaf, never a CA",
+                           h2a_ku_acm_name(bad & -bad));
+    }
+    bad = ku & ~h2a_pol_ku_for_keytype(ku, kt);
+    if (bad != 0) {
+        return h2a_err_set(H2A_ERR_POLICY,
+                           "policy: KeyUsage %s does not fit a %s key (RFC 5480: "
+                           "encipherment for RSA only, key agreement for EC only)",
+                           h2a_ku_acm_name(bad & -bad), name);
+    }
+    bad = eku & (H2A_EKU_ANY | H2A_EKU_CUSTOM);
+    if (bad != 0) {
+        return h2a_err_set(H2A_ERR_POLICY,
+                           "policy: ExtendedKeyUsage %s cannot be requested",
+                           h2a_eku_acm_name(bad & -bad));
+    }
+    return H2A_OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* SANs                                                                */
 /* ------------------------------------------------------------------ */
 

@@ -320,6 +320,9 @@ static void test_csr_names(void **state)
     s_bad("{\"csr\": {\"key_usage\": [\"DIGITAL_SIGNATURE\", \"SIGN\"]}}",
           "csr.key_usage[1]: KeyUsage name 'SIGN' is unknown");
     s_bad("{\"csr\": {\"key_usage\": [\"ANY\"]}}", "csr.key_usage[0]: ANY names no extension");
+    s_bad("{\"csr\": {\"key_usage\": [\"DIGITAL_SIGNATURE\", \"CERTIFICATE_SIGNING\"]}}",
+          "csr.key_usage[1]: CERTIFICATE_SIGNING is refused: a certificate for ACM is a TLS leaf");
+    s_bad("{\"csr\": {\"key_usage\": [\"CRL_SIGNING\"]}}", "csr.key_usage[0]: CRL_SIGNING is refused");
     s_bad("{\"csr\": {\"extended_key_usage\": [\"serverAuth\"]}}",
           "csr.extended_key_usage[0]: ExtendedKeyUsage name 'serverAuth' is unknown");
     s_bad("{\"csr\": {\"extended_key_usage\": [\"NONE\"]}}",

@@ -288,6 +288,37 @@ static void test_null_policy(void **state)
     h2a_policy_free(NULL);
 }
 
+static void test_check_usage(void **state)
+{
+    H2A_POLICY *p = s_pol(NULL);
+    unsigned srv = H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_policy_check_usage(p, H2A_KT_RSA_2048,
+                                         H2A_KU_DIGITAL_SIGNATURE | H2A_KU_KEY_ENCIPHERMENT,
+                                         srv | H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION));
+    H2A_ASSERT_OK(h2a_policy_check_usage(p, H2A_KT_EC_P384,
+                                         H2A_KU_DIGITAL_SIGNATURE | H2A_KU_KEY_AGREEMENT, srv));
+    H2A_ASSERT_OK(h2a_policy_check_usage(p, H2A_KT_EC_P256, 0, 0));
+    H2A_ASSERT_ERR(h2a_policy_check_usage(p, H2A_KT_EC_P256,
+                                          H2A_KU_DIGITAL_SIGNATURE | H2A_KU_KEY_ENCIPHERMENT,
+                                          srv),
+                   H2A_ERR_POLICY, "KeyUsage KEY_ENCIPHERMENT does not fit a EC_prime256v1 key");
+    H2A_ASSERT_ERR(h2a_policy_check_usage(p, H2A_KT_RSA_3072, H2A_KU_KEY_AGREEMENT, srv),
+                   H2A_ERR_POLICY, "KeyUsage KEY_AGREEMENT does not fit a RSA_3072 key");
+    H2A_ASSERT_ERR(h2a_policy_check_usage(p, H2A_KT_RSA_3072,
+                                          H2A_KU_DIGITAL_SIGNATURE | H2A_KU_CERTIFICATE_SIGNING,
+                                          srv),
+                   H2A_ERR_POLICY, "KeyUsage CERTIFICATE_SIGNING is refused");
+    H2A_ASSERT_ERR(h2a_policy_check_usage(p, H2A_KT_EC_P521, H2A_KU_CRL_SIGNING, srv),
+                   H2A_ERR_POLICY, "KeyUsage CRL_SIGNING is refused");
+    H2A_ASSERT_ERR(h2a_policy_check_usage(p, H2A_KT_EC_P521, H2A_KU_DIGITAL_SIGNATURE,
+                                          srv | H2A_EKU_ANY),
+                   H2A_ERR_POLICY, "ExtendedKeyUsage ANY cannot be requested");
+    H2A_ASSERT_ERR(h2a_policy_check_usage(p, H2A_KT_NONE, 0, 0), H2A_ERR_INPUT, "key type");
+    h2a_policy_free(p);
+}
+
 static void test_usage_names(void **state)
 {
     unsigned bit = 0;
@@ -326,7 +357,7 @@ int main(void)
         cmocka_unit_test(test_names_default),  cmocka_unit_test(test_names_syntax),
         cmocka_unit_test(test_names_suffixes), cmocka_unit_test(test_authorization),
         cmocka_unit_test(test_target),         cmocka_unit_test(test_null_policy),
-        cmocka_unit_test(test_usage_names),
+        cmocka_unit_test(test_usage_names),    cmocka_unit_test(test_check_usage),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
