@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+
+/*
+ * The client against an in-process HTTP server on loopback that plays a
+ * script of replies: keep-alive, retries (counts and exact backoff with an
+ * injected RNG and clock), no retry on quota/validation errors, and every
+ * kind of broken reply (not JSON, truncated, wrong types, oversized, huge
+ * numbers, dropped connections, timeouts). Runs under ASan in CI.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "h2a_test.h"
+#include "aws/aws_internal.h"
+
+extern char **environ;
+
+enum { M_NORMAL = 0, M_DROP, M_TRUNCATE, M_HUGE, M_DELAY };
+
+struct canned {
+    int status;
+    const char *body;
+    int mode;
+    long delay_ms;
+};
+
+#define MAX_SCRIPT 64
+
+static struct {
+    pthread_mutex_t mu;
+    struct canned script[MAX_SCRIPT];
+    int n;
+    int next;
+    int requests;
+    int accepts;
+    char last_target[128];
+    char last_auth[512];
+    char last_token[256];
+    char last_body[8192];
+    int listen_fd;
+    int port;
+    volatile int stop;
+    pthread_t thread;
+} S;
+
+static long s_delays[16];
+static int s_n_delays;
+
+static void s_play(int status, const char *body, int mode, long delay_ms)
+{
+    pthread_mutex_lock(&S.mu);
+    assert_true(S.n < MAX_SCRIPT);
+    S.script[S.n++] = (struct canned){status, body, mode, delay_ms};
+    pthread_mutex_unlock(&S.mu);
+}
+
+static void s_reset_script(void)
+{
+    pthread_mutex_lock(&S.mu);
+    S.n = 0;
+    S.next = 0;
+    S.requests = 0;
+    S.accepts = 0;
+    S.last_target[0] = '\0';
+    S.last_body[0] = '\0';
+    pthread_mutex_unlock(&S.mu);
+    s_n_delays = 0;
+}
+
+static void s_header(const char *hdrs, const char *name, char *out, size_t n)
+{
+    const char *p = strcasestr(hdrs, name);
+
+    out[0] = '\0';
+    if (p != NULL) {
+        const char *v = p + strlen(name);
+        const char *e = strstr(v, "\r\n");
+        while (*v == ' ') {
+            v++;
+        }
+        snprintf(out, n, "%.*s", (int)(e != NULL ? e - v : (long)strlen(v)), v);
+    }
+}
+
+static void s_send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0) {
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Serve one connection until the peer closes or the script says drop. */
+static void s_serve_buf(int fd, char *buf);
+static void s_serve(int fd)
+{
+    char *b = malloc(1 << 16);
+
+    if (b != NULL) {
+        s_serve_buf(fd, b);
+        free(b);
+    }
+}
+
+static void s_serve_buf(int fd, char *buf)
+{
+    size_t have = 0;
+
+    for (;;) {
+        char *end;
+        size_t hlen;
+        long clen;
+        char tmp[64];
+        struct canned c = {200, "{}", M_NORMAL, 0};
+        char head[512];
+
+        while ((end = memmem(buf, have, "\r\n\r\n", 4)) == NULL) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            ssize_t r;
+            if (S.stop || poll(&p, 1, 100) < 0) {
+                return;
+            }
+            if (!(p.revents & (POLLIN | POLLHUP))) {
+                continue;
+            }
+            r = recv(fd, buf + have, (1 << 16) - 1 - have, 0);
+            if (r <= 0) {
+                return;
+            }
+            have += (size_t)r;
+        }
+        hlen = (size_t)(end - buf) + 4;
+        buf[hlen - 1] = '\0';
+        s_header(buf, "content-length:", tmp, sizeof(tmp));
+        clen = strtol(tmp, NULL, 10);
+        while (have < hlen + (size_t)clen) {
+            ssize_t r = recv(fd, buf + have, (1 << 16) - 1 - have, 0);
+            if (r <= 0) {
+                return;
+            }
+            have += (size_t)r;
+        }
+        pthread_mutex_lock(&S.mu);
+        S.requests++;
+        s_header(buf, "x-amz-target:", S.last_target, sizeof(S.last_target));
+        s_header(buf, "authorization:", S.last_auth, sizeof(S.last_auth));
+        s_header(buf, "x-amz-security-token:", S.last_token, sizeof(S.last_token));
+        snprintf(S.last_body, sizeof(S.last_body), "%.*s", (int)clen, buf + hlen);
+        if (S.next < S.n) {
+            c = S.script[S.next++];
+        }
+        pthread_mutex_unlock(&S.mu);
+        memmove(buf, buf + hlen + (size_t)clen, have - hlen - (size_t)clen);
+        have -= hlen + (size_t)clen;
+
+        if (c.mode == M_DROP) {
+            return;
+        }
+        if (c.mode == M_DELAY) {
+            struct timespec ts = {c.delay_ms / 1000, (c.delay_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (c.mode == M_HUGE) {
+            static char chunk[65536]; /* read-only after memset */
+            size_t total = 9u << 20;
+            memset(chunk, ' ', sizeof(chunk));
+            snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                     "x-amzn-RequestId: rid-huge\r\n\r\n", total);
+            s_send_all(fd, head, strlen(head));
+            for (size_t sent = 0; sent < total; sent += sizeof(chunk)) {
+                s_send_all(fd, chunk, sizeof(chunk));
+            }
+            return;
+        }
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d X\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                 "x-amzn-RequestId: rid-%d\r\nContent-Length: %zu\r\n\r\n",
+                 c.status, S.requests,
+                 strlen(c.body) + (c.mode == M_TRUNCATE ? 100 : 0));
+        s_send_all(fd, head, strlen(head));
+        s_send_all(fd, c.body, strlen(c.body));
+        if (c.mode == M_TRUNCATE) {
+            return;
+        }
+    }
+}
+
+static void *s_conn_thread(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+
+    s_serve(fd);
+    close(fd);
+    return NULL;
+}
+
+static void *s_server(void *arg)
+{
+    (void)arg;
+    while (!S.stop) {
+        struct pollfd p = {.fd = S.listen_fd, .events = POLLIN};
+        int fd;
+        if (poll(&p, 1, 100) <= 0) {
+            continue;
+        }
+        fd = accept(S.listen_fd, NULL, NULL);
+        if (fd < 0) {
+            continue;
+        }
+        pthread_mutex_lock(&S.mu);
+        S.accepts++;
+        pthread_mutex_unlock(&S.mu);
+        {
+            /* One thread per connection: a delayed reply must not block the next. */
+            pthread_t t;
+            pthread_attr_t at;
+            pthread_attr_init(&at);
+            pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+            if (pthread_create(&t, &at, s_conn_thread, (void *)(intptr_t)fd) != 0) {
+                close(fd);
+            }
+            pthread_attr_destroy(&at);
+        }
+    }
+    return NULL;
+}
+
+static double s_rand_one(void *arg)
+{
+    (void)arg;
+    return 1.0;
+}
+
+static void s_fake_sleep(void *arg, long ms)
+{
+    (void)arg;
+    if (s_n_delays < 16) {
+        s_delays[s_n_delays++] = ms;
+    }
+}
+
+static void s_clear_aws_env(void)
+{
+    for (bool again = true; again;) {
+        again = false;
+        for (char **e = environ; *e != NULL; e++) {
+            if (strncmp(*e, "AWS_", 4) == 0) {
+                char name[128];
+                snprintf(name, sizeof(name), "%.*s", (int)(strchr(*e, '=') - *e), *e);
+                unsetenv(name);
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+static int s_group_setup(void **state)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    char url[64];
+
+    (void)state;
+    pthread_mutex_init(&S.mu, NULL);
+    S.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(S.listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(S.listen_fd, 16) != 0 ||
+        getsockname(S.listen_fd, (struct sockaddr *)&a, &al) != 0) {
+        return -1;
+    }
+    S.port = ntohs(a.sin_port);
+    pthread_create(&S.thread, NULL, s_server, NULL);
+    s_clear_aws_env();
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", S.port);
+    setenv("AWS_ENDPOINT_URL", url, 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "testsecretkey", 1);
+    setenv("AWS_SESSION_TOKEN", "testsessiontoken", 1);
+    setenv("AWS_REGION", "eu-west-1", 1);
+    setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+    setenv("HSM2ACM_AWS_TIMEOUT_MS", "1500", 1);
+    return 0;
+}
+
+static int s_group_teardown(void **state)
+{
+    (void)state;
+    S.stop = 1;
+    pthread_join(S.thread, NULL);
+    close(S.listen_fd);
+    s_clear_aws_env();
+    return 0;
+}
+
+static H2A_AWS_CTX *s_ctx(void)
+{
+    H2A_AWS_CTX *ctx = NULL;
+
+    s_reset_script();
+    H2A_ASSERT_OK(h2a_aws_ctx_new(NULL, &ctx));
+    h2a_aws_ctx_set_hooks(ctx, s_rand_one, s_fake_sleep, NULL);
+    return ctx;
+}
+
+static const char s_detail[] = "{\"Certificate\":{\"CertificateArn\":\"arn:aws:acm:eu-west-1:1:"
+                               "certificate/x\",\"KeyAlgorithm\":\"EC_prime256v1\"}}";
+
+static void test_keepalive_one_connection(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    struct h2a_aws_stats st;
+
+    (void)state;
+    for (int i = 0; i < 5; i++) {
+        json_object *d = NULL;
+        s_play(200, s_detail, M_NORMAL, 0);
+        H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+        json_object_put(d);
+    }
+    h2a_aws_ctx_stats(ctx, &st);
+    assert_int_equal(st.calls, 5);
+    assert_int_equal(st.http_requests, 5);
+    assert_int_equal(st.tls_connects, 1);
+    assert_int_equal(st.endpoints, 1);
+    assert_int_equal(S.accepts, 1);
+    assert_string_equal(S.last_target, "CertificateManager.DescribeCertificate");
+    /* Signed with the session token, as botocore does. */
+    assert_non_null(strstr(S.last_auth, "AWS4-HMAC-SHA256 Credential=AKIDTEST/"));
+    assert_non_null(strstr(S.last_auth, "/eu-west-1/acm/aws4_request, SignedHeaders="
+                                        "content-type;host;x-amz-date;x-amz-security-token;"
+                                        "x-amz-target, Signature="));
+    assert_string_equal(S.last_token, "testsessiontoken");
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_retry_throttle_then_ok(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *d = NULL;
+    struct h2a_aws_stats st;
+
+    (void)state;
+    s_play(400, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", 0, 0);
+    s_play(503, "{\"__type\":\"ServiceUnavailable\"}", 0, 0);
+    s_play(200, s_detail, 0, 0);
+    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+    json_object_put(d);
+    assert_int_equal(S.requests, 3);
+    /* rand = 1: the full backoff, 1 s then 2 s. */
+    assert_int_equal(s_n_delays, 2);
+    assert_int_equal(s_delays[0], 1000);
+    assert_int_equal(s_delays[1], 2000);
+    h2a_aws_ctx_stats(ctx, &st);
+    assert_int_equal(st.retries, 2);
+    assert_string_equal(h2a_aws_last_error(ctx)->code, "");
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_retry_exhausted(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *d = NULL;
+    const struct h2a_aws_error *e;
+
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        s_play(500, "{\"__type\":\"InternalFailure\",\"message\":\"boom\"}", 0, 0);
+    }
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                   "acm DescribeCertificate: HTTP 500 InternalFailure: boom (request id rid-3) "
+                   "after 3 attempts");
+    e = h2a_aws_last_error(ctx);
+    assert_int_equal(e->attempts, 3);
+    assert_int_equal(e->http_status, 500);
+    assert_string_equal(e->service, "acm");
+    assert_string_equal(e->operation, "DescribeCertificate");
+    assert_string_equal(e->request_id, "rid-3");
+    assert_int_equal(S.requests, 3);
+    assert_null(d);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_max_attempts_env(void **state)
+{
+    H2A_AWS_CTX *ctx;
+    json_object *d = NULL;
+
+    (void)state;
+    setenv("AWS_MAX_ATTEMPTS", "5", 1);
+    ctx = s_ctx();
+    for (int i = 0; i < 5; i++) {
+        s_play(400, "{\"__type\":\"Throttling\"}", 0, 0);
+    }
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                   "after 5 attempts");
+    assert_int_equal(S.requests, 5);
+    assert_int_equal(s_n_delays, 4);
+    assert_int_equal(s_delays[3], 8000);
+    unsetenv("AWS_MAX_ATTEMPTS");
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_no_retry_quota_and_4xx(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    h2a_buf key;
+    char *arn = NULL;
+    struct h2a_acm_import in;
+    json_object *d = NULL;
+
+    (void)state;
+    h2a_buf_init_secure(&key, 0);
+    H2A_ASSERT_OK(h2a_buf_append_str(&key, "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE "
+                                           "KEY-----\n"));
+    memset(&in, 0, sizeof(in));
+    in.certificate_pem = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+    in.private_key_pem = &key;
+    s_play(400, "{\"__type\":\"LimitExceededException\",\"message\":\"quota\"}", 0, 0);
+    H2A_ASSERT_ERR(h2a_acm_import_certificate(ctx, NULL, &in, &arn), H2A_ERR_AWS,
+                   "HTTP 400 LimitExceededException: quota");
+    assert_int_equal(S.requests, 1);
+    assert_true(h2a_aws_last_error_is(ctx, "LimitExceededException"));
+    /* The key went base64-encoded in PrivateKey, never as PEM text. */
+    assert_non_null(strstr(S.last_body, "\"PrivateKey\":\"LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0t"));
+    assert_null(strstr(S.last_body, "BEGIN PRIVATE KEY"));
+    assert_null(strstr(S.last_body, "Tags"));
+
+    s_reset_script();
+    s_play(400, "{\"__type\":\"com.amazonaws.acm#ValidationException:http://x\","
+                "\"message\":\"nope\"}", 0, 0);
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                   "HTTP 400 ValidationException: nope (request id rid-1)");
+    assert_int_equal(S.requests, 1);
+    assert_int_equal(h2a_aws_last_error(ctx)->attempts, 1);
+
+    /* Tags on a reimport: refused before anything is sent. */
+    s_reset_script();
+    {
+        struct h2a_aws_tag t = {"k", "v"};
+        in.certificate_arn = "arn:aws:acm:eu-west-1:1:certificate/x";
+        in.tags = &t;
+        in.n_tags = 1;
+        H2A_ASSERT_ERR(h2a_acm_import_certificate(ctx, NULL, &in, &arn), H2A_ERR_INPUT,
+                       "reimport");
+        assert_int_equal(S.requests, 0);
+    }
+    h2a_buf_free(&key);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_malformed_replies(void **state)
+{
+    static const struct {
+        const char *body;
+        const char *want;
+    } cases[] = {
+        {"<html>busy</html>", "not JSON"},
+        {"{\"Certificate\":{\"CertificateArn\":", "truncated"},
+        {"", "empty reply"},
+        {"[1,2]", "not an object"},
+        {"{\"Certificate\":\"a string\"}", "Certificate: expected an object"},
+        {"{\"Certificate\":null}", "Certificate: expected an object"},
+        {"{} {}", "trailing"},
+        {"{\"Certificate\":{}}x", "trailing"},
+    };
+    H2A_AWS_CTX *ctx = s_ctx();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_object *d = NULL;
+        s_reset_script();
+        s_play(200, cases[i].body, 0, 0);
+        H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                       cases[i].want);
+        assert_null(d);
+        assert_true(h2a_aws_last_error(ctx)->malformed);
+        /* A broken 200 is not retried (it may have had effects). */
+        assert_int_equal(S.requests, 1);
+    }
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_huge_numbers_and_deep_nesting(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *d = NULL;
+    char deep[2100];
+    size_t n = 0;
+
+    (void)state;
+    s_play(200, "{\"Certificate\":{\"NotAfter\":1e99999,\"Serial\":"
+                "123456789012345678901234567890123456789012345678901234567890}}", 0, 0);
+    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+    json_object_put(d);
+    /* Nesting beyond the parser's depth limit is refused, not recursed into. */
+    n += (size_t)snprintf(deep, sizeof(deep), "{\"Certificate\":");
+    for (int i = 0; i < 1000; i++) {
+        deep[n++] = '[';
+    }
+    for (int i = 0; i < 1000; i++) {
+        deep[n++] = ']';
+    }
+    deep[n++] = '}';
+    deep[n] = '\0';
+    s_reset_script();
+    s_play(200, deep, 0, 0);
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS, "not JSON");
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_oversized_reply(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *d = NULL;
+
+    (void)state;
+    s_play(200, "", M_HUGE, 0);
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                   "reply larger than 8388608 bytes");
+    assert_int_equal(S.requests, 1);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_truncated_and_dropped(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *d = NULL;
+    const struct h2a_aws_error *e;
+
+    (void)state;
+    /* Dropped then truncated: both transient, the third attempt works. */
+    s_play(200, "", M_DROP, 0);
+    s_play(200, s_detail, M_TRUNCATE, 0);
+    s_play(200, s_detail, 0, 0);
+    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+    json_object_put(d);
+    d = NULL;
+    assert_int_equal(S.requests, 3);
+    assert_int_equal(s_n_delays, 2);
+
+    s_reset_script();
+    /*
+     * libcurl itself re-sends once when a kept-alive connection turns out
+     * dead before any reply byte, so script more drops than attempts.
+     */
+    for (int i = 0; i < 6; i++) {
+        s_play(200, "", M_DROP, 0);
+    }
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                   "acm DescribeCertificate: network error after 3 attempts");
+    e = h2a_aws_last_error(ctx);
+    assert_true(e->network);
+    assert_int_equal(e->http_status, 0);
+    assert_int_equal(e->attempts, 3);
+    assert_true(S.requests >= 3 && S.requests <= 6);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_timeout_retried(void **state)
+{
+    H2A_AWS_CTX *ctx;
+    json_object *d = NULL;
+
+    (void)state;
+    setenv("HSM2ACM_AWS_TIMEOUT_MS", "300", 1);
+    ctx = s_ctx();
+    s_play(200, s_detail, M_DELAY, 700);
+    s_play(200, s_detail, 0, 0);
+    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+    json_object_put(d);
+    assert_int_equal(s_n_delays, 1);
+    setenv("HSM2ACM_AWS_TIMEOUT_MS", "1500", 1);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_list_pagination(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *l = NULL;
+
+    (void)state;
+    s_play(200, "{\"CertificateSummaryList\":[{\"CertificateArn\":\"a\"}],\"NextToken\":\"t1\"}",
+           0, 0);
+    s_play(200, "{\"CertificateSummaryList\":[],\"NextToken\":\"t2\"}", 0, 0);
+    s_play(200, "{\"CertificateSummaryList\":[{\"CertificateArn\":\"b\"},"
+                "{\"CertificateArn\":\"c\"}]}", 0, 0);
+    H2A_ASSERT_OK(h2a_acm_list_certificates(ctx, NULL, NULL, &l));
+    assert_int_equal(json_object_array_length(l), 3);
+    assert_int_equal(S.requests, 3);
+    /* The last request carried the token and all seven key types. */
+    assert_non_null(strstr(S.last_body, "\"NextToken\":\"t2\""));
+    assert_non_null(strstr(S.last_body, "\"keyTypes\":[\"RSA_1024\",\"RSA_2048\",\"RSA_3072\","
+                                        "\"RSA_4096\",\"EC_prime256v1\",\"EC_secp384r1\","
+                                        "\"EC_secp521r1\"]"));
+    json_object_put(l);
+    l = NULL;
+
+    s_reset_script();
+    s_play(200, "{\"CertificateSummaryList\":[],\"NextToken\":\"same\"}", 0, 0);
+    s_play(200, "{\"CertificateSummaryList\":[],\"NextToken\":\"same\"}", 0, 0);
+    H2A_ASSERT_ERR(h2a_acm_list_certificates(ctx, NULL, NULL, &l), H2A_ERR_AWS,
+                   "NextToken repeats");
+    s_reset_script();
+    s_play(200, "{\"CertificateSummaryList\":5}", 0, 0);
+    H2A_ASSERT_ERR(h2a_acm_list_certificates(ctx, NULL, NULL, &l), H2A_ERR_AWS,
+                   "expected an array");
+    s_reset_script();
+    s_play(200, "{\"CertificateSummaryList\":[7]}", 0, 0);
+    H2A_ASSERT_ERR(h2a_acm_list_certificates(ctx, NULL, NULL, &l), H2A_ERR_AWS,
+                   "CertificateSummaryList[0]: expected an object");
+    s_reset_script();
+    s_play(200, "{\"CertificateSummaryList\":[],\"NextToken\":9}", 0, 0);
+    H2A_ASSERT_ERR(h2a_acm_list_certificates(ctx, NULL, NULL, &l), H2A_ERR_AWS,
+                   "NextToken: expected a string");
+    assert_null(l);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_secret_value(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    h2a_buf sec;
+    json_object *meta = NULL;
+    json_object *v;
+
+    (void)state;
+    h2a_buf_init_secure(&sec, 0);
+    s_play(200, "{\"ARN\":\"arn:s\",\"Name\":\"n\",\"VersionId\":\"v1\","
+                "\"SecretString\":\"{\\\"wrapped\\\":\\\"AAAA\\\"}\",\"VersionStages\":[\"AWSCURRENT\"]}",
+           0, 0);
+    H2A_ASSERT_OK(h2a_sm_get_secret_value(ctx, NULL, "n", &sec, &meta));
+    H2A_ASSERT_OK(h2a_buf_terminate(&sec));
+    assert_string_equal((const char *)sec.data, "{\"wrapped\":\"AAAA\"}");
+    assert_false(json_object_object_get_ex(meta, "SecretString", &v));
+    assert_true(json_object_object_get_ex(meta, "VersionId", &v));
+    assert_string_equal(S.last_target, "secretsmanager.GetSecretValue");
+    json_object_put(meta);
+    meta = NULL;
+
+    s_reset_script();
+    h2a_buf_reset(&sec);
+    s_play(200, "{\"ARN\":\"arn:s\",\"SecretString\":42}", 0, 0);
+    H2A_ASSERT_ERR(h2a_sm_get_secret_value(ctx, NULL, "n", &sec, &meta), H2A_ERR_AWS,
+                   "expected a string");
+    assert_int_equal(sec.len, 0);
+    s_reset_script();
+    s_play(200, "{\"ARN\":\"arn:s\",\"SecretBinary\":\"AAAA\"}", 0, 0);
+    H2A_ASSERT_ERR(h2a_sm_get_secret_value(ctx, NULL, "n", &sec, &meta), H2A_ERR_AWS,
+                   "no SecretString");
+    s_reset_script();
+    s_play(400, "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets Manager "
+                "can't find the specified secret.\"}", 0, 0);
+    H2A_ASSERT_ERR(h2a_sm_get_secret_value(ctx, NULL, "n", &sec, &meta), H2A_ERR_AWS,
+                   "secretsmanager GetSecretValue: HTTP 400 ResourceNotFoundException: Secrets "
+                   "Manager can't find");
+    h2a_buf_free(&sec);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_create_secret_body(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    h2a_buf sec;
+    struct h2a_sm_create in;
+    struct h2a_aws_tag tags[2] = {{"hsm2acm:request", "r1"}, {"hsm2acm:expires", "123"}};
+    json_object *out = NULL;
+
+    (void)state;
+    h2a_buf_init_secure(&sec, 0);
+    H2A_ASSERT_OK(h2a_buf_append_str(&sec, "{\"k\":\"v\\\"\n\"}"));
+    memset(&in, 0, sizeof(in));
+    in.name = "hsm2acm/staging/r1-0";
+    in.client_request_token = "0123456789abcdef0123456789abcdef";
+    in.kms_key_id = "alias/x";
+    in.secret_string = &sec;
+    in.tags = tags;
+    in.n_tags = 2;
+    s_play(200, "{\"ARN\":\"arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCdEf\",\"Name\":\"x\","
+                "\"VersionId\":\"0123456789abcdef0123456789abcdef\"}", 0, 0);
+    H2A_ASSERT_OK(h2a_sm_create_secret(ctx, NULL, &in, &out));
+    {
+        json_object *sent = json_tokener_parse(S.last_body);
+        json_object *v;
+        assert_non_null(sent);
+        assert_true(json_object_object_get_ex(sent, "SecretString", &v));
+        assert_string_equal(json_object_get_string(v), "{\"k\":\"v\\\"\n\"}");
+        assert_true(json_object_object_get_ex(sent, "ClientRequestToken", &v));
+        assert_true(json_object_object_get_ex(sent, "KmsKeyId", &v));
+        assert_true(json_object_object_get_ex(sent, "Tags", &v));
+        assert_int_equal(json_object_array_length(v), 2);
+        json_object_put(sent);
+    }
+    json_object_put(out);
+    in.client_request_token = "short";
+    H2A_ASSERT_ERR(h2a_sm_create_secret(ctx, NULL, &in, &out), H2A_ERR_INPUT,
+                   "client_request_token");
+    h2a_buf_free(&sec);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_sts_replies(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    struct h2a_aws_identity id;
+
+    (void)state;
+    s_play(200, "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                "<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/u</Arn>"
+                "<UserId>AIDA1</UserId><Account>123456789012</Account>"
+                "</GetCallerIdentityResult></GetCallerIdentityResponse>", 0, 0);
+    H2A_ASSERT_OK(h2a_sts_get_caller_identity(ctx, NULL, &id));
+    assert_string_equal(id.account, "123456789012");
+    assert_string_equal(id.arn, "arn:aws:iam::123456789012:user/u");
+    assert_string_equal(S.last_body, "Action=GetCallerIdentity&Version=2011-06-15");
+    assert_string_equal(S.last_target, "");
+    s_reset_script();
+    s_play(200, "{\"json\":\"not xml\"}", 0, 0);
+    H2A_ASSERT_ERR(h2a_sts_get_caller_identity(ctx, NULL, &id), H2A_ERR_AWS, "malformed reply");
+    s_reset_script();
+    s_play(200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Account></Account>"
+                "</GetCallerIdentityResult></GetCallerIdentityResponse>", 0, 0);
+    H2A_ASSERT_ERR(h2a_sts_get_caller_identity(ctx, NULL, &id), H2A_ERR_AWS, "Account and Arn");
+    s_reset_script();
+    s_play(403, "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>"
+                "<Message>The security token included in the request is invalid.</Message>"
+                "</Error><RequestId>sts-rid</RequestId></ErrorResponse>", 0, 0);
+    H2A_ASSERT_ERR(h2a_sts_get_caller_identity(ctx, NULL, &id), H2A_ERR_AWS,
+                   "sts GetCallerIdentity: HTTP 403 InvalidClientTokenId: The security token "
+                   "included in the request is invalid.");
+    assert_int_equal(S.requests, 1);
+    s_reset_script();
+    s_play(400, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message>"
+                "</Error></ErrorResponse>", 0, 0);
+    s_play(200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>a</Arn>"
+                "<Account>1</Account></GetCallerIdentityResult></GetCallerIdentityResponse>", 0, 0);
+    H2A_ASSERT_OK(h2a_sts_get_caller_identity(ctx, NULL, &id));
+    assert_int_equal(S.requests, 2);
+    h2a_aws_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keepalive_one_connection),
+        cmocka_unit_test(test_retry_throttle_then_ok),
+        cmocka_unit_test(test_retry_exhausted),
+        cmocka_unit_test(test_max_attempts_env),
+        cmocka_unit_test(test_no_retry_quota_and_4xx),
+        cmocka_unit_test(test_malformed_replies),
+        cmocka_unit_test(test_huge_numbers_and_deep_nesting),
+        cmocka_unit_test(test_oversized_reply),
+        cmocka_unit_test(test_truncated_and_dropped),
+        cmocka_unit_test(test_timeout_retried),
+        cmocka_unit_test(test_list_pagination),
+        cmocka_unit_test(test_secret_value),
+        cmocka_unit_test(test_create_secret_body),
+        cmocka_unit_test(test_sts_replies),
+    };
+    return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
+}
