@@ -11,6 +11,7 @@
  * back from the default provider's signature to ours.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -470,11 +471,58 @@ static int s_prov_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 static pthread_mutex_t s_load_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * Providers we loaded, unloaded at exit: OSSL_PROVIDER_load hands out a
+ * reference that OPENSSL_cleanup does not drop, and a leak checker would
+ * rightly flag it. Our atexit handler is registered after OpenSSL's, so it
+ * runs before OPENSSL_cleanup. A library context given to
+ * h2a_p11_provider_load must live until exit.
+ */
+#define H2A_PROV_MAX_LOADED 16
+static OSSL_PROVIDER *s_loaded[H2A_PROV_MAX_LOADED];
+static size_t s_nloaded;
+static bool s_atexit_done;
+
+static void s_unload_all(void)
+{
+    pthread_mutex_lock(&s_load_lock);
+    while (s_nloaded > 0) {
+        OSSL_PROVIDER_unload(s_loaded[--s_nloaded]);
+    }
+    pthread_mutex_unlock(&s_load_lock);
+}
+
+static h2a_err s_load_one(OSSL_LIB_CTX *libctx, const char *name)
+{
+    OSSL_PROVIDER *p;
+
+    if (s_nloaded == H2A_PROV_MAX_LOADED) {
+        return h2a_err_set(H2A_ERR_INTERNAL, "provider %s: too many library contexts", name);
+    }
+    p = OSSL_PROVIDER_load(libctx, name);
+    if (p == NULL) {
+        return h2a_err_openssl(H2A_ERR_INTERNAL, name);
+    }
+    s_loaded[s_nloaded++] = p;
+    if (!s_atexit_done) {
+        s_atexit_done = atexit(s_unload_all) == 0;
+    }
+    return H2A_OK;
+}
+
 h2a_err h2a_p11_provider_load(OSSL_LIB_CTX *libctx)
 {
     h2a_err rv = H2A_OK;
 
     pthread_mutex_lock(&s_load_lock);
+    /* Asking first also activates OpenSSL's fallback (default) provider. */
+    if (!OSSL_PROVIDER_available(libctx, "default")) {
+        rv = s_load_one(libctx, "default");
+        if (rv != H2A_OK) {
+            h2a_err_prefix(rv, "loading OpenSSL's default provider: ");
+            goto done;
+        }
+    }
     if (OSSL_PROVIDER_available(libctx, H2A_PROV_NAME)) {
         goto done;
     }
@@ -482,15 +530,9 @@ h2a_err h2a_p11_provider_load(OSSL_LIB_CTX *libctx)
     if (!OSSL_PROVIDER_add_builtin(libctx, H2A_PROV_NAME, s_prov_init)) {
         ERR_clear_error();
     }
-    if (OSSL_PROVIDER_load(libctx, H2A_PROV_NAME) == NULL) {
-        rv = h2a_err_openssl(H2A_ERR_INTERNAL, "loading the built-in provider " H2A_PROV_NAME);
-        goto done;
-    }
-    /* Loading any provider explicitly switches off the implicit default. */
-    if (!OSSL_PROVIDER_available(libctx, "default") &&
-        OSSL_PROVIDER_load(libctx, "default") == NULL) {
-        rv = h2a_err_openssl(H2A_ERR_INTERNAL, "loading OpenSSL's default provider");
-        goto done;
+    rv = s_load_one(libctx, H2A_PROV_NAME);
+    if (rv != H2A_OK) {
+        h2a_err_prefix(rv, "loading the built-in provider: ");
     }
 done:
     pthread_mutex_unlock(&s_load_lock);
