@@ -49,7 +49,8 @@ typedef struct h2a_policy H2A_POLICY;
  * Every key is validated: unknown keys (typos must never weaken a policy),
  * wrong types, unknown or refused algorithm names (RSA_1024), empty lists,
  * self-contradictions, bad DNS suffixes, account ids that are not 12
- * digits, files over H2A_POLICY_MAX_FILE_BYTES. Each gives H2A_ERR_INPUT
+ * digits, duplicate keys, files over H2A_POLICY_MAX_FILE_BYTES, files every
+ * user may write (anyone could weaken them). Each gives H2A_ERR_INPUT
  * with "policy FILE: KEY.PATH: what was expected". On success `*out` is a
  * new policy the caller frees with h2a_policy_free(); on failure it is NULL.
  */
