@@ -216,7 +216,7 @@ H2A_API h2a_err h2a_keygen_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
 /*
  * Unwrap `blob` (made by h2a_keygen_wrap with `mech`) into a session object
  * and return the private key as unencrypted PKCS#8 PEM
- * ("-----BEGIN PRIVATE KEY-----"), appended to `out_pem`, which MUST have
+ * (PEM label "PRIVATE KEY"), appended to `out_pem`, which MUST have
  * been made with h2a_buf_init_secure() (else H2A_ERR_INTERNAL): the PEM is
  * written through a BIO_s_secmem() and copied into the secure buffer, and
  * never exists in ordinary heap memory. `expect_pub` (required) is the

@@ -22,7 +22,7 @@ hits=$(grep -Hn -E '\b(sprintf|strcpy|strcat|gets|atoi|atol)\(' $src)
 hits=$(grep -Hn -E 'RTLD_DEEPBIND' $src)
 [ -n "$hits" ] && report "RTLD_DEEPBIND breaks ASan" "$hits"
 
-hits=$(grep -Hln -E 'pkcs11\.h' $src | grep -v -E '^pkcs11/')
+hits=$(grep -Hln -E '[<"/]pkcs11(t|f)?\.h' $src | grep -v -E '^pkcs11/')
 [ -n "$hits" ] && report "pkcs11.h outside pkcs11/" "$hits"
 
 keys=$(git grep -l -E -- '-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----' | grep -v -E '^tests/|^docs/|\.md$')
