@@ -29,8 +29,9 @@ def _bucket(ctx):
     return ctx["app"].state.bucket("acm", ctx["account"], ctx["region"])
 
 
-def _save(ctx):
-    ctx["app"].state.save()
+def _save(ctx, arn):
+    """Log the one changed (or deleted) certificate record."""
+    ctx["app"].state.commit("acm", "%s/%s" % (ctx["account"], ctx["region"]), arn)
 
 
 def _find(ctx, arn):
@@ -212,7 +213,7 @@ def op_ImportCertificate(ctx, p):
         rec["history"].append({"serial": rec["serial"], "imported_at": rec["imported_at"]})
     rec.update({"certificate_pem": cert_pem, "chain_pem": chain_pem, "key_pem": key_pem,
                 "imported_at": now, "serial": certs.serial_colon(cert.serial_number)})
-    _save(ctx)
+    _save(ctx, arn)
     return {"CertificateArn": arn}
 
 
@@ -355,7 +356,7 @@ def _match_ku(wanted, have):
 def op_AddTagsToCertificate(ctx, p):
     rec = _find(ctx, p["CertificateArn"])
     rec["tags"] = _check_tags(p["Tags"], rec["tags"])
-    _save(ctx)
+    _save(ctx, rec["arn"])
     return {}
 
 
@@ -365,7 +366,7 @@ def op_RemoveTagsFromCertificate(ctx, p):
     keys = {t["Key"] for t in p["Tags"] if "Value" not in t}
     rec["tags"] = [t for t in rec["tags"] if t["Key"] not in keys
                    and (t["Key"], t.get("Value")) not in drop]
-    _save(ctx)
+    _save(ctx, rec["arn"])
     return {}
 
 
@@ -380,7 +381,7 @@ def op_DeleteCertificate(ctx, p):
         raise AwsError("ResourceInUseException", "Certificate %s is in use by %s."
                        % (rec["arn"], ", ".join(rec["in_use_by"])))
     del _bucket(ctx)[rec["arn"]]
-    _save(ctx)
+    _save(ctx, rec["arn"])
     return {}
 
 

@@ -84,9 +84,10 @@ def issue_temporary(state, account, arn, role_id, duration, save=True):
                if v["expires"] < time.time() - 86400]
         for k in old:
             del state.data["tempcreds"][k]
+            state.commit("tempcreds", k)
         state.data["tempcreds"][akid] = rec
         if save:
-            state.save()
+            state.commit("tempcreds", akid)
     return {"AccessKeyId": akid, "SecretAccessKey": secret, "SessionToken": token,
             "Expiration": expires}
 

@@ -50,7 +50,8 @@ def _credentials(app, kind):
         c["role_name"] = cfg["role_name"]
         c["issued"] = now
         state.data["cache_" + kind] = c
-        state.save()
+        state.commit("tempcreds", c["AccessKeyId"])
+        state.commit("cache_" + kind)
         return cfg, c
 
 

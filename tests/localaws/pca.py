@@ -144,7 +144,8 @@ def op_IssueCertificate(ctx, p):
     arn = "%s/certificate/%x" % (ca["arn"], cert.serial_number)
     ca["issued"][arn] = {"pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
                          "token": token, "time": now_t, "polled": False}
-    ctx["app"].state.save()
+    ctx["app"].state.commit("pca", "%s/%s" % (ctx["account"], ctx["region"]), ca["arn"],
+                            "issued", arn)
     return {"CertificateArn": arn}
 
 
@@ -156,7 +157,8 @@ def op_GetCertificate(ctx, p):
                        % p["CertificateArn"])
     if not it["polled"]:
         it["polled"] = True
-        ctx["app"].state.save()
+        ctx["app"].state.commit("pca", "%s/%s" % (ctx["account"], ctx["region"]), ca["arn"],
+                                "issued", p["CertificateArn"])
         raise AwsError("RequestInProgressException", "The request is in progress and the "
                        "certificate is not yet available.")
     return {"Certificate": it["pem"], "CertificateChain": ca["cert_pem"]}

@@ -23,6 +23,10 @@ def _bucket(ctx):
     return ctx["app"].state.bucket("secrets", ctx["account"], ctx["region"])
 
 
+def _save(ctx, rec):
+    ctx["app"].state.commit("secrets", "%s/%s" % (ctx["account"], ctx["region"]), rec["arn"])
+
+
 def _live(ctx):
     return [r for r in _bucket(ctx).values() if not r.get("force_deleted")]
 
@@ -93,7 +97,7 @@ def op_CreateSecret(ctx, p):
         rec["versions"][token] = {"value": value, "stages": ["AWSCURRENT"], "created": now}
         out["VersionId"] = token
     _bucket(ctx)[arn] = rec
-    ctx["app"].state.save()
+    _save(ctx, rec)
     return out
 
 
@@ -172,7 +176,7 @@ def op_DeleteSecret(ctx, p):
         rec["deletion_date"] = now
         for v in rec["versions"].values():
             v["value"] = None  # the value is gone; the record stays for the control view
-        ctx["app"].state.save()
+        _save(ctx, rec)
         return {"ARN": rec["arn"], "Name": rec["name"], "DeletionDate": now}
     if rec.get("deleted_date"):
         raise AwsError("InvalidRequestException", "You can't perform this operation on the "
@@ -180,7 +184,7 @@ def op_DeleteSecret(ctx, p):
     days = 30 if window is None else window
     rec["deleted_date"] = now
     rec["deletion_date"] = now + days * 86400
-    ctx["app"].state.save()
+    _save(ctx, rec)
     return {"ARN": rec["arn"], "Name": rec["name"], "DeletionDate": rec["deletion_date"]}
 
 
@@ -188,7 +192,7 @@ def op_RestoreSecret(ctx, p):
     rec = _find(ctx, p["SecretId"])
     rec["deleted_date"] = None
     rec["deletion_date"] = None
-    ctx["app"].state.save()
+    _save(ctx, rec)
     return {"ARN": rec["arn"], "Name": rec["name"]}
 
 

@@ -467,5 +467,34 @@ class PersistenceTest(unittest.TestCase):
             aws.close()
 
 
+class CrashPersistenceTest(unittest.TestCase):
+    def test_state_survives_kill_9_and_torn_log_line(self):
+        import signal
+        aws = testlib.LocalAws()
+        try:
+            key = cached_key("ec256")
+            arn = aws.client("acm").import_certificate(
+                Certificate=pem(make_cert(key)), PrivateKey=pem(key))["CertificateArn"]
+            aws.client("acm").add_tags_to_certificate(CertificateArn=arn,
+                                                      Tags=[{"Key": "t", "Value": "1"}])
+            aws.client("secretsmanager").create_secret(Name="gone", SecretString="v")
+            aws.client("secretsmanager").delete_secret(SecretId="gone",
+                                                       ForceDeleteWithoutRecovery=True)
+            aws.stop(sig=signal.SIGKILL)
+            # A change that was being written when the process died.
+            with open(os.path.join(aws.state_dir, "state.log"), "a") as f:
+                f.write('{"p":["acm","111111111111/eu-west-1"')
+            aws.start()
+            acm = aws.client("acm")
+            self.assertEqual(acm.list_tags_for_certificate(CertificateArn=arn)["Tags"],
+                             [{"Key": "t", "Value": "1"}])
+            with self.assertRaises(ClientError):
+                aws.client("secretsmanager").describe_secret(SecretId="gone")
+            (s,) = aws.ctl("GET", "/_control/secrets")["secrets"]
+            self.assertTrue(s["force_deleted"])
+        finally:
+            aws.close()
+
+
 if __name__ == "__main__":
     unittest.main()
