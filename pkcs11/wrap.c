@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
+#include <openssl/x509.h>
 
 #include "internal.h"
 
@@ -362,46 +363,129 @@ static h2a_err s_fromdata_keypair(const char *alg, OSSL_PARAM_BLD *bld,
     return err;
 }
 
+/* DER length octets for `n` (n < 65536: an RSA-16384 key is well below). */
+static size_t s_der_len(size_t n, uint8_t *out)
+{
+    if (n < 0x80) {
+        if (out != NULL) {
+            out[0] = (uint8_t)n;
+        }
+        return 1;
+    }
+    if (n < 0x100) {
+        if (out != NULL) {
+            out[0] = 0x81;
+            out[1] = (uint8_t)n;
+        }
+        return 2;
+    }
+    if (out != NULL) {
+        out[0] = 0x82;
+        out[1] = (uint8_t)(n >> 8);
+        out[2] = (uint8_t)n;
+    }
+    return 3;
+}
+
+/*
+ * DER INTEGER of an unsigned big-endian value; returns its size, writes it
+ * when `out` is not NULL.
+ */
+static size_t s_der_uint(const uint8_t *v, size_t len, uint8_t *out)
+{
+    size_t body;
+    size_t off = 0;
+    bool pad;
+
+    while (len > 0 && v[0] == 0) {
+        v++;
+        len--;
+    }
+    pad = len == 0 || (v[0] & 0x80) != 0;
+    body = len + (pad ? 1 : 0);
+    if (out == NULL) {
+        return 1 + s_der_len(body, NULL) + body;
+    }
+    out[off++] = 0x02;
+    off += s_der_len(body, out + off);
+    if (pad) {
+        out[off++] = 0x00;
+    }
+    memcpy(out + off, v, len);
+    return off + len;
+}
+
+/*
+ * RSA: the components become a PKCS#1 RSAPrivateKey DER in the secure heap,
+ * decoded by OpenSSL. Its ASN.1 decoder puts the private numbers in secure
+ * BIGNUMs; EVP_PKEY_fromdata would put them on the ordinary heap (OpenSSL
+ * 3.0's RSA import copies into plain BIGNUMs; test_pkcs11_wrap checks).
+ */
 static h2a_err s_rsa_private(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
                              EVP_PKEY **out)
 {
     static const struct {
         CK_ATTRIBUTE_TYPE attr;
         const char *name;
-        const char *param;
     } parts[8] = {
-        {CKA_MODULUS, "CKA_MODULUS", OSSL_PKEY_PARAM_RSA_N},
-        {CKA_PUBLIC_EXPONENT, "CKA_PUBLIC_EXPONENT", OSSL_PKEY_PARAM_RSA_E},
-        {CKA_PRIVATE_EXPONENT, "CKA_PRIVATE_EXPONENT", OSSL_PKEY_PARAM_RSA_D},
-        {CKA_PRIME_1, "CKA_PRIME_1", OSSL_PKEY_PARAM_RSA_FACTOR1},
-        {CKA_PRIME_2, "CKA_PRIME_2", OSSL_PKEY_PARAM_RSA_FACTOR2},
-        {CKA_EXPONENT_1, "CKA_EXPONENT_1", OSSL_PKEY_PARAM_RSA_EXPONENT1},
-        {CKA_EXPONENT_2, "CKA_EXPONENT_2", OSSL_PKEY_PARAM_RSA_EXPONENT2},
-        {CKA_COEFFICIENT, "CKA_COEFFICIENT", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
+        {CKA_MODULUS, "CKA_MODULUS"},
+        {CKA_PUBLIC_EXPONENT, "CKA_PUBLIC_EXPONENT"},
+        {CKA_PRIVATE_EXPONENT, "CKA_PRIVATE_EXPONENT"},
+        {CKA_PRIME_1, "CKA_PRIME_1"},
+        {CKA_PRIME_2, "CKA_PRIME_2"},
+        {CKA_EXPONENT_1, "CKA_EXPONENT_1"},
+        {CKA_EXPONENT_2, "CKA_EXPONENT_2"},
+        {CKA_COEFFICIENT, "CKA_COEFFICIENT"},
     };
-    BIGNUM *bn[8] = {NULL};
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    static const uint8_t version0[] = {0x02, 0x01, 0x00};
+    uint8_t *v[8] = {NULL};
+    size_t vlen[8] = {0};
+    uint8_t *der = NULL;
+    size_t body = sizeof(version0), total = 0, off = 0;
+    const unsigned char *p;
     h2a_err err = H2A_OK;
 
-    if (bld == NULL) {
-        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
-        goto done;
-    }
     for (size_t i = 0; i < 8; i++) {
-        err = s_secure_bn(s, obj, parts[i].attr, parts[i].name, &bn[i]);
+        err = h2a_p11_attr_get(s, obj, parts[i].attr, true, parts[i].name,
+                               &v[i], &vlen[i]);
         if (err != H2A_OK) {
             goto done;
         }
-        if (!OSSL_PARAM_BLD_push_BN(bld, parts[i].param, bn[i])) {
-            err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
-            goto done;
-        }
+        body += s_der_uint(v[i], vlen[i], NULL);
     }
-    err = s_fromdata_keypair("RSA", bld, out);
-done:
-    OSSL_PARAM_BLD_free(bld);
+    if (body >= 0x10000) {
+        err = h2a_err_set(H2A_ERR_TOKEN, "the unwrapped RSA key is too large "
+                          "(%zu bytes of components)", body);
+        goto done;
+    }
+    total = 1 + s_der_len(body, NULL) + body;
+    der = OPENSSL_secure_malloc(total);
+    if (der == NULL) {
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of secure memory for the "
+                          "unwrapped RSA key");
+        goto done;
+    }
+    der[off++] = 0x30;
+    off += s_der_len(body, der + off);
+    memcpy(der + off, version0, sizeof(version0));
+    off += sizeof(version0);
     for (size_t i = 0; i < 8; i++) {
-        BN_clear_free(bn[i]);
+        off += s_der_uint(v[i], vlen[i], der + off);
+    }
+    p = der;
+    *out = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)total);
+    if (*out == NULL || p != der + total) {
+        EVP_PKEY_free(*out);
+        *out = NULL;
+        err = h2a_err_openssl(H2A_ERR_TOKEN, "the unwrapped key's RSA "
+                              "components do not form a valid key");
+    }
+done:
+    if (der != NULL) {
+        OPENSSL_secure_clear_free(der, total);
+    }
+    for (size_t i = 0; i < 8; i++) {
+        h2a_p11_attr_free(v[i], vlen[i], true);
     }
     return err;
 }

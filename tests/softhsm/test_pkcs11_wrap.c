@@ -147,7 +147,7 @@ static void s_roundtrip(h2a_keytype t, const char *label)
     h2a_buf blob;
     h2a_wrapmech used = 0;
     EVP_PKEY *priv = NULL;
-    size_t before;
+    size_t before, secure_before;
 
     h2a_buf_init(&blob, 0);
     H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, t, label, 0, &k));
@@ -155,8 +155,11 @@ static void s_roundtrip(h2a_keytype t, const char *label)
     H2A_ASSERT_OK(h2a_p11_wrap(s_wk, k, &used, &blob));
     assert_int_equal(used, H2A_WRAP_AES_KWP);
     assert_true(blob.len >= 72);
+    secure_before = CRYPTO_secure_used();
     H2A_ASSERT_OK(h2a_p11_unwrap_private(s_sess, s_wk, used, t, blob.data,
                                          blob.len, &priv));
+    /* The private numbers live in the secure heap while the key does. */
+    assert_true(CRYPTO_secure_used() > secure_before);
     /* The session object is gone again. */
     assert_int_equal(s_count(), before);
     assert_int_equal(EVP_PKEY_eq(priv, h2a_p11_key_public(k)), 1);
@@ -168,6 +171,8 @@ static void s_roundtrip(h2a_keytype t, const char *label)
     }
     EVP_PKEY_free(priv);
     priv = NULL;
+    /* ... and nothing of it stays there once freed. */
+    assert_int_equal(CRYPTO_secure_used(), secure_before);
 
     /* The same blob as the wrong type: refused, nothing left behind. */
     H2A_ASSERT_ERR(h2a_p11_unwrap_private(s_sess, s_wk, used,
