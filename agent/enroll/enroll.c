@@ -177,8 +177,7 @@ h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
     }
     base = &r->accts[0];
     H2A_GUARD(s_identity(base, region));
-    if (account == NULL || (strcmp(account, base->id.account) == 0 &&
-                            r->cfg->aws.role_name == NULL)) {
+    if (account == NULL || strcmp(account, base->id.account) == 0) {
         *out = base;
         return H2A_OK;
     }
@@ -204,7 +203,7 @@ h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
     r->n_accts++;
     snprintf(role_arn, sizeof(role_arn), "arn:%s:iam::%s:role/%s", s_partition(region),
              account, r->cfg->aws.role_name);
-    snprintf(session, sizeof(session), "hsm2acm-%.56s", r->req->id);
+    snprintf(session, sizeof(session), "hsm2acm-%.56s", r->req != NULL ? r->req->id : "sweep");
     ar.role_arn = role_arn;
     ar.session_name = session;
     ar.external_id = r->cfg->aws.external_id;
