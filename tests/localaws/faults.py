@@ -15,6 +15,9 @@ class Fault:
         self.code = spec.get("code")
         self.message = spec.get("message")
         self.body = spec.get("body")
+        self.status_given = "status" in spec
+        self.content_type = spec.get("content_type")
+        self.size = int(spec.get("size", 0))
 
     def matches(self, service, operation):
         return (self.service in ("*", service)) and (self.operation in ("*", operation))
@@ -25,7 +28,7 @@ class Fault:
 
 
 FAULT_KINDS = {"throttle", "http500", "http503", "delay", "drop", "drop_after", "quota",
-               "error", "garbage", "truncate", "crash", "exception"}
+               "error", "garbage", "truncate", "crash", "exception", "oversized"}
 
 
 
@@ -60,8 +63,8 @@ def fault_outcome(fault, service, query):
     """(status, error code) for the call log; status 0 when no response was sent."""
     if fault.kind in ("drop", "truncate", "crash", "exception"):
         return 0, fault.kind
-    if fault.kind == "garbage":
-        return 200, "garbage"
+    if fault.kind in ("garbage", "oversized"):
+        return (fault.status if fault.status_given else 200), fault.kind
     if fault.kind in ("delay", "drop_after"):
         return None, None
     err = fault_error(fault, service, query)

@@ -141,6 +141,54 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._dispatch()
 
+    def do_CONNECT(self):
+        """A forward proxy for HTTPS_PROXY tests (plain HTTP port, loopback targets only)."""
+        self.request_id = str(uuid.uuid4())
+        host, _, port = self.path.rpartition(":")
+        host = host.strip("[]")
+        entry = {"service": "proxy", "operation": "CONNECT %s" % self.path, "time": time.time(),
+                 "status": None, "error": None, "account": None, "region": None,
+                 "access_key": None, "request_id": self.request_id, "connection": self.conn_id}
+        try:
+            if self.server.ssl_ctx is not None or host not in ("127.0.0.1", "localhost", "::1") \
+                    or not port.isdigit():
+                entry["status"] = 403
+                self.close_connection = True
+                self.send(403, "CONNECT only to loopback, on the plain HTTP port\n", "text/plain")
+                return
+            try:
+                upstream = socket.create_connection((host, int(port)), timeout=10)
+            except OSError as exc:
+                entry["status"] = 502
+                self.close_connection = True
+                self.send(502, "cannot connect: %s\n" % exc, "text/plain")
+                return
+            entry["status"] = 200
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            self.close_connection = True
+            self._relay(self.connection, upstream)
+        finally:
+            self.app.record(entry)
+
+    def _relay(self, client, upstream):
+        import select
+        socks = [client, upstream]
+        try:
+            while True:
+                ready, _, _ = select.select(socks, [], [], 300)
+                if not ready:
+                    return
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (upstream if s is client else client).sendall(data)
+        except OSError:
+            return
+        finally:
+            upstream.close()
+
     @property
     def app(self):
         return self.server.app
@@ -213,6 +261,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             parts = urlsplit(self.path)
             path = parts.path
+            self.sign_path = path + ("?" + parts.query if parts.query else "")
             if path.startswith("/_control/") or path == "/_control":
                 if self.client_address[0] not in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
                     self.send(403, json.dumps({"error": "control interface is loopback only"}))
@@ -276,8 +325,29 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "exception":
             raise RuntimeError("injected handler exception")
         if kind == "garbage":
-            self.send(200, fault.body or "<html>this is not what the protocol promises",
-                      "text/html", {"x-amzn-RequestId": self.request_id})
+            self.send(fault.status if fault.status_given else 200,
+                      fault.body or "<html>this is not what the protocol promises",
+                      fault.content_type or "text/html", {"x-amzn-RequestId": self.request_id})
+            return True
+        if kind == "oversized":
+            # A well-formed reply far larger than any real one (default 64 MiB).
+            pad = fault.size or (64 << 20)
+            head = b'{"pad": "'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(head) + pad + 2))
+            self.send_header("x-amzn-RequestId", self.request_id)
+            self.end_headers()
+            try:
+                self.wfile.write(head)
+                chunk = b"x" * (1 << 20)
+                left = pad
+                while left > 0:
+                    self.wfile.write(chunk[:min(left, len(chunk))])
+                    left -= min(left, len(chunk))
+                self.wfile.write(b'"}')
+            except OSError:
+                self.close_connection = True  # the client gave up reading: expected
             return True
         if kind == "truncate":
             payload = (fault.body or '{"Certificate": {"CertificateArn": "arn:aws:acm:').encode()
@@ -354,7 +424,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
         try:
             ident, region = sigv4check.verify(
-                self.app.state, "POST", self.path, self.headers.items(), body,
+                self.app.state, "POST", self.sign_path, self.headers.items(), body,
                 smodel.signing_name, ALLOWED_REGIONS.get(service), query=False)
             entry["account"] = ident.account
             entry["region"] = region
@@ -431,7 +501,7 @@ class Handler(BaseHTTPRequestHandler):
                 region = "us-east-1"
             else:
                 ident, region = sigv4check.verify(
-                    self.app.state, "POST", self.path, self.headers.items(), body, "sts",
+                    self.app.state, "POST", self.sign_path, self.headers.items(), body, "sts",
                     None, query=True)
                 entry["account"] = ident.account
                 entry["access_key"] = ident.access_key

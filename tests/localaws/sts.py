@@ -60,6 +60,10 @@ def op_AssumeRole(ctx, params):
                        "sts:AssumeRole on resource: %s" % (ctx["identity"].arn,
                                                           params["RoleArn"]), 403)
     duration = int(params.get("DurationSeconds", 3600))
+    caller = ctx["identity"]
+    if caller.token is not None and ":assumed-role/" in caller.arn and duration > 3600:
+        raise AwsError("ValidationError", "The requested DurationSeconds exceeds the 1 hour "
+                       "session limit for roles assumed by role chaining.")
     extra = "    <PackedPolicySize>0</PackedPolicySize>\n" if params.get("Policy") else ""
     return _credentials_xml(ctx, account, role_name, params["RoleSessionName"], duration,
                             cfg, extra)

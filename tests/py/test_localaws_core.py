@@ -367,6 +367,51 @@ class CoreTest(unittest.TestCase):
         (call,) = self.aws.ctl("GET", "/_control/calls?operation=ImportCertificate")["calls"]
         self.assertEqual((call["status"], call["error"]), (0, "drop_after"))
 
+    def test_fault_malformed_replies(self):
+        self.fault(service="acm", operation="*", kind="garbage", status=200,
+                   content_type="application/x-amz-json-1.1",
+                   body='{"Certificate": {"CertificateArn": 5}}')
+        st, b, hdrs = self.describe()
+        self.assertEqual((st, b, hdrs["content-type"]),
+                         (200, {"Certificate": {"CertificateArn": 5}}, "application/x-amz-json-1.1"))
+        self.fault(service="acm", operation="*", kind="oversized", size=3 << 20)
+        st, _, data = self.aws.request("POST", "/", b"{}", self.aws.signed_headers(
+            "acm", b"{}", target="CertificateManager.ListCertificates"))
+        self.assertEqual((st, len(data)), (200, (3 << 20) + 11))
+        self.assertEqual(json.loads(data)["pad"], "x" * (3 << 20))
+
+    def test_connect_proxy(self):
+        c = http.client.HTTPSConnection("127.0.0.1", self.aws.http_port, context=self.aws.ssl)
+        c.set_tunnel("127.0.0.1", self.aws.https_port)
+        body = b"Action=GetCallerIdentity&Version=2011-06-15"
+        h = self.aws.signed_headers("sts", body)
+        c.request("POST", "/", body=body, headers=h)
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"<Account>111111111111</Account>", r.read())
+        c.close()
+        (p,) = self.aws.ctl("GET", "/_control/calls?service=proxy")["calls"]
+        self.assertEqual((p["operation"], p["status"]),
+                         ("CONNECT 127.0.0.1:%d" % self.aws.https_port, 200))
+        # Only loopback targets.
+        c = http.client.HTTPConnection("127.0.0.1", self.aws.http_port)
+        c.request("CONNECT", "example.com:443")
+        self.assertEqual(c.getresponse().status, 403)
+        c.close()
+
+    def test_role_chaining_limit(self):
+        c = self.aws.client("sts").assume_role(RoleArn="arn:aws:iam::222222222222:role/a",
+                                               RoleSessionName="one")["Credentials"]
+        chained = self.aws.client("sts", creds=c)
+        with self.assertRaises(ClientError) as cm:
+            chained.assume_role(RoleArn="arn:aws:iam::333333333333:role/b",
+                                RoleSessionName="two", DurationSeconds=7200)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationError")
+        out = chained.assume_role(RoleArn="arn:aws:iam::333333333333:role/b",
+                                  RoleSessionName="two", DurationSeconds=3600)
+        self.assertEqual(out["AssumedRoleUser"]["Arn"],
+                         "arn:aws:sts::333333333333:assumed-role/b/two")
+
     def test_handler_exception_is_500(self):
         self.fault(service="acm", operation="*", kind="exception")
         st, b, _ = self.describe()
