@@ -33,26 +33,6 @@ h2a_err h2a_keygen_label_check(const char *field, const char *label)
     return H2A_OK;
 }
 
-struct s_label_hit {
-    const char *label;
-    bool found;
-    char id_hex[H2A_KEY_ID_HEX_MAX];
-};
-
-static void s_label_cb(void *arg, const uint8_t *id, size_t id_len, const char *label,
-                       h2a_keytype type)
-{
-    struct s_label_hit *h = arg;
-
-    (void)type;
-    if (!h->found && label != NULL && strcmp(label, h->label) == 0) {
-        h->found = true;
-        if (id_len * 2 < sizeof(h->id_hex)) {
-            h2a_hex_encode(id, id_len, h->id_hex);
-        }
-    }
-}
-
 static h2a_err s_probe(H2A_SESSION *s, h2a_keytype type)
 {
     H2A_TOKEN *tok = h2a_session_token(s);
@@ -79,17 +59,11 @@ static h2a_err s_probe(H2A_SESSION *s, h2a_keytype type)
 h2a_err h2a_keygen_generate(H2A_SESSION *s, h2a_keytype type, const char *label,
                             bool wrap_with_trusted, H2A_P11_KEY **out)
 {
-    struct s_label_hit hit = {label, false, ""};
-
     *out = NULL;
     H2A_ENSURE(s != NULL, H2A_ERR_INTERNAL, "h2a_keygen_generate: no session");
     H2A_ENSURE(type > H2A_KT_NONE && type < H2A_KT__COUNT, H2A_ERR_INPUT,
                "type: not a key type hsm2acm generates");
     H2A_GUARD(h2a_keygen_label_check("label", label));
-    H2A_GUARD(h2a_p11_key_list(s, s_label_cb, &hit));
-    H2A_ENSURE(!hit.found, H2A_ERR_INPUT,
-               "label: the token already has a key labelled '%s' (id %s); choose another "
-               "label", label, hit.id_hex[0] != '\0' ? hit.id_hex : "?");
     H2A_GUARD(s_probe(s, type));
     return h2a_p11_keypair_generate(s, type, label,
                                     wrap_with_trusted ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u, out);

@@ -30,7 +30,7 @@ echo "== labels"
 kg_expect 2 "--label: label is 65 bytes" "$B" keygen --token "$U" --type ec:P-256 \
     --label "$(printf 'a%.0s' $(seq 65))"
 kg_expect 2 "--label: empty" "$B" keygen --token "$U" --type ec:P-256 --label ""
-kg_expect 2 "already has a key labelled 'existing'" "$B" keygen --token "$U" --type ec:P-256 \
+kg_expect 2 "label 'existing': a private key with this label already exists" "$B" keygen --token "$U" --type ec:P-256 \
     --label existing
 
 echo "== usage"

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+
+/*
+ * Benchmark helper (not a test): the token floor. N rounds of
+ * C_GenerateKeyPair (token objects, the same attributes hsm2acm sets) plus
+ * ONE C_Sign of a SHA-256 digest, straight through the PKCS#11 function
+ * list; nothing else. Each pair is destroyed after it is timed.
+ *
+ * usage: bench_floor MODULE TOKEN_LABEL PIN TYPE N     TYPE: rsa:BITS | ec:P-256|P-384|P-521
+ */
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <p11-kit/pkcs11.h>
+
+static double s_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+#define CK(call)                                                                            \
+    do {                                                                                    \
+        CK_RV rv_ = (call);                                                                 \
+        if (rv_ != CKR_OK) {                                                                \
+            fprintf(stderr, "bench_floor: %s -> 0x%lx\n", #call, (unsigned long)rv_);       \
+            return 1;                                                                       \
+        }                                                                                   \
+    } while (0)
+
+int main(int argc, char **argv)
+{
+    static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    static const CK_BYTE p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+    static const CK_BYTE p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+    /* DigestInfo prefix for SHA-256 (RFC 8017), then 32 digest bytes. */
+    CK_BYTE di[51] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+                      0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+    CK_C_GetFunctionList gfl;
+    CK_FUNCTION_LIST *f;
+    CK_SLOT_ID slots[64];
+    CK_ULONG nslots = 64, bits;
+    CK_SESSION_HANDLE s = 0;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG exp_len = 3;
+    CK_BYTE exp[] = {1, 0, 1};
+    bool rsa;
+    int n, found = 0;
+    void *mod;
+
+    if (argc != 6 || (n = atoi(argv[5])) <= 0) {
+        fprintf(stderr, "usage: bench_floor MODULE TOKEN PIN TYPE N\n");
+        return 2;
+    }
+    rsa = strncmp(argv[4], "rsa:", 4) == 0;
+    bits = rsa ? strtoul(argv[4] + 4, NULL, 10) : 0;
+    mod = dlopen(argv[1], RTLD_NOW);
+    if (mod == NULL || (gfl = (CK_C_GetFunctionList)dlsym(mod, "C_GetFunctionList")) == NULL) {
+        fprintf(stderr, "bench_floor: cannot load %s\n", argv[1]);
+        return 1;
+    }
+    CK(gfl(&f));
+    CK(f->C_Initialize(NULL));
+    CK(f->C_GetSlotList(CK_TRUE, slots, &nslots));
+    for (CK_ULONG i = 0; i < nslots && !found; i++) {
+        CK_TOKEN_INFO ti;
+        char label[33];
+
+        CK(f->C_GetTokenInfo(slots[i], &ti));
+        memcpy(label, ti.label, 32);
+        label[32] = '\0';
+        for (int j = 31; j >= 0 && label[j] == ' '; j--) {
+            label[j] = '\0';
+        }
+        if (strcmp(label, argv[2]) == 0) {
+            CK(f->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s));
+            found = 1;
+        }
+    }
+    if (!found) {
+        fprintf(stderr, "bench_floor: no token %s\n", argv[2]);
+        return 1;
+    }
+    CK(f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)argv[3], strlen(argv[3])));
+    for (int i = 0; i < n; i++) {
+        CK_MECHANISM gen = {rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0};
+        CK_MECHANISM sign = {rsa ? CKM_RSA_PKCS : CKM_ECDSA, NULL, 0};
+        const CK_BYTE *curve = strcmp(argv[4], "ec:P-384") == 0   ? p384
+                               : strcmp(argv[4], "ec:P-521") == 0 ? p521
+                                                                  : p256;
+        CK_ULONG curve_len = curve == p256 ? sizeof(p256) : sizeof(p384);
+        CK_ATTRIBUTE pub[] = {
+            {CKA_TOKEN, &yes, sizeof(yes)},   {CKA_VERIFY, &yes, sizeof(yes)},
+            {CKA_ENCRYPT, &no, sizeof(no)},   {CKA_WRAP, &no, sizeof(no)},
+            {rsa ? CKA_MODULUS_BITS : CKA_EC_PARAMS, rsa ? (void *)&bits : (void *)curve,
+             rsa ? sizeof(bits) : curve_len},
+            {CKA_PUBLIC_EXPONENT, exp, exp_len},
+        };
+        CK_ATTRIBUTE priv[] = {
+            {CKA_TOKEN, &yes, sizeof(yes)},     {CKA_PRIVATE, &yes, sizeof(yes)},
+            {CKA_SENSITIVE, &yes, sizeof(yes)}, {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+            {CKA_SIGN, &yes, sizeof(yes)},      {CKA_DECRYPT, &no, sizeof(no)},
+            {CKA_UNWRAP, &no, sizeof(no)},      {CKA_DERIVE, &no, sizeof(no)},
+        };
+        CK_OBJECT_HANDLE hpub, hpriv;
+        CK_BYTE sig[1024];
+        CK_ULONG siglen = sizeof(sig);
+        double t0, t1;
+
+        t0 = s_now_ms();
+        CK(f->C_GenerateKeyPair(s, &gen, pub, rsa ? 6 : 5, priv, 8, &hpub, &hpriv));
+        CK(f->C_SignInit(s, &sign, hpriv));
+        CK(f->C_Sign(s, rsa ? di : di + 19, rsa ? sizeof(di) : 32, sig, &siglen));
+        t1 = s_now_ms();
+        printf("%.3f\n", t1 - t0);
+        CK(f->C_DestroyObject(s, hpriv));
+        CK(f->C_DestroyObject(s, hpub));
+    }
+    f->C_Logout(s);
+    f->C_CloseSession(s);
+    f->C_Finalize(NULL);
+    return 0;
+}
