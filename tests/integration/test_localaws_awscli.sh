@@ -8,15 +8,22 @@ SRC=${H2A_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRC/tests/lib/localaws.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); exec("print(" + sys.argv[1] + ")")' "$1"; }
 
+# Variables from the caller's environment must not leak into the test.
+export AWS_PROFILE=leaked AWS_SESSION_TOKEN=leaked AWS_ROLE_ARN=leaked
 h2a_localaws_start
 trap h2a_localaws_stop EXIT
+[ -z "${AWS_PROFILE:-}${AWS_SESSION_TOKEN:-}${AWS_ROLE_ARN:-}" ] || fail "AWS_* leaked through h2a_localaws_start"
+[ -f "$AWS_CONFIG_FILE" ] && [ ! -s "$AWS_CONFIG_FILE" ] || fail "AWS_CONFIG_FILE is not an empty file"
+[ "$AWS_REGION" = eu-west-1 ] && [ "$AWS_ENDPOINT_URL" = "$H2A_LOCALAWS_URL" ] || fail "endpoint env"
+[ "$(h2a_localaws_ctl GET /_control/health | jget 'd["https_port"]')" = "${H2A_LOCALAWS_URL##*:}" ] \
+    || fail "h2a_localaws_ctl health"
 work=$H2A_LOCALAWS_STATE_DIR/cli
 mkdir -p "$work"
 
 aws() { /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" --ca-bundle "$AWS_CA_BUNDLE" \
         --output json "$@"; }
-jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); exec("print(" + sys.argv[1] + ")")' "$1"; }
 
 # STS
 who=$(aws sts get-caller-identity)

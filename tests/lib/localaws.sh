@@ -2,7 +2,9 @@
 # Sourced by tests: runs the local AWS endpoint (tests/localaws/server.py).
 #
 #   h2a_localaws_start [STATE_DIR]   start it, wait until it listens, export the AWS_* env
-#   h2a_localaws_stop                stop it (safe to call twice; use in an EXIT trap)
+#   h2a_localaws_stop                stop it (safe to call twice; use in an EXIT trap); a state
+#                                    dir that start created itself is removed unless
+#                                    H2A_KEEP_LOCALAWS is set
 #   h2a_localaws_ctl METHOD PATH [JSON]   call the control interface, print the JSON reply
 #   h2a_localaws_use_account ACCOUNT       switch AWS_ACCESS_KEY_ID/SECRET to a test account
 #
@@ -30,8 +32,10 @@ h2a_localaws_use_account() {
 
 h2a_localaws_start() {
     local dir=${1:-}
+    H2A_LOCALAWS_OWN_DIR=
     if [ -z "$dir" ]; then
         dir=$(mktemp -d "${TMPDIR:-/tmp}/h2a-localaws.XXXXXX") || return 1
+        H2A_LOCALAWS_OWN_DIR=$dir
     fi
     mkdir -p "$dir" || return 1
     local ready="$dir/ready.json" log="$dir/server.log"
@@ -98,6 +102,11 @@ h2a_localaws_stop() {
     fi
     wait "$pid" 2>/dev/null || true
     unset H2A_LOCALAWS_PID
+    # A directory start made itself goes too, unless H2A_KEEP_LOCALAWS is set.
+    if [ -n "${H2A_LOCALAWS_OWN_DIR:-}" ] && [ -z "${H2A_KEEP_LOCALAWS:-}" ]; then
+        rm -rf "$H2A_LOCALAWS_OWN_DIR"
+    fi
+    H2A_LOCALAWS_OWN_DIR=
     return 0
 }
 

@@ -195,6 +195,13 @@ def op_ImportCertificate(ctx, p):
     chain_pem = None
     if p.get("CertificateChain") is not None:
         chain_pem = _check_chain(cert, base64.b64decode(p["CertificateChain"]))
+        cfg = ctx["app"].state.data.get("acm_config") or {}
+        if cfg.get("enforce_issuer_key_algorithm"):
+            issuer = certs.load_pem_certs(chain_pem)[0][0]
+            if certs.key_algorithm(issuer.public_key())[:2] != \
+                    certs.key_algorithm(cert.public_key())[:2]:
+                raise V("The cryptographic algorithm of an imported certificate must match "
+                        "the algorithm of the signing CA.")
     if old is not None:
         _check_reimport(old, cert)
     tags = _check_tags(p.get("Tags"))

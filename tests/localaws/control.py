@@ -102,13 +102,20 @@ def _route(app, method, path, q, body):
         with st.lock:
             return 200, {"certificates": acm.control_list(st, account, region)}
     if path == "/_control/acm/config" and method == "POST":
-        style = body.get("key_algorithm_style", "enum")
-        if style not in ("enum", "hyphen"):
-            raise BadRequest("field 'key_algorithm_style': expected 'enum' or 'hyphen'")
+        cfg = dict(st.data.get("acm_config") or {})
+        bad = set(body) - {"key_algorithm_style", "enforce_issuer_key_algorithm"}
+        if bad:
+            raise BadRequest("unknown fields %s" % sorted(bad))
+        if "key_algorithm_style" in body:
+            if body["key_algorithm_style"] not in ("enum", "hyphen"):
+                raise BadRequest("field 'key_algorithm_style': expected 'enum' or 'hyphen'")
+            cfg["key_algorithm_style"] = body["key_algorithm_style"]
+        if "enforce_issuer_key_algorithm" in body:
+            cfg["enforce_issuer_key_algorithm"] = bool(body["enforce_issuer_key_algorithm"])
         with st.lock:
-            st.data["acm_config"] = {"key_algorithm_style": style}
+            st.data["acm_config"] = cfg
             st.save()
-        return 200, st.data["acm_config"]
+        return 200, cfg
     if path == "/_control/acm/inuse" and method == "POST":
         arn = _need(body, "arn")
         users = _need(body, "in_use_by", list)

@@ -493,8 +493,8 @@ class Handler(BaseHTTPRequestHandler):
             if form.get("Version") != smodel.api_version:
                 raise AwsError("InvalidAction", "Could not find operation %s for version %s"
                                % (operation, form.get("Version", "NO_VERSION_SPECIFIED")))
-            params = model.parse_query("sts", operation, form)
-            model.validate("sts", operation, params, query=True)
+            # Authenticate first, then validate, as AWS does.  AssumeRoleWithWebIdentity
+            # may come unsigned (the token is the credential).
             unsigned = operation == "AssumeRoleWithWebIdentity"
             ident, region = None, None
             if unsigned and "authorization" not in {k.lower() for k in self.headers.keys()}:
@@ -506,6 +506,8 @@ class Handler(BaseHTTPRequestHandler):
                 entry["account"] = ident.account
                 entry["access_key"] = ident.access_key
             entry["region"] = region
+            params = model.parse_query("sts", operation, form)
+            model.validate("sts", operation, params, query=True)
             ctx = {"identity": ident, "account": ident.account if ident else None,
                    "region": region, "app": self.app}
             result_xml = self.app.services.call("sts", operation, ctx, params)

@@ -173,6 +173,19 @@ class AcmTest(unittest.TestCase):
         self.refused("ValidationException", self.acm.import_certificate, Certificate=pem(leaf),
                      PrivateKey=pem(key), CertificateChain=b"not pem")
 
+    def test_issuer_key_algorithm_knob(self):
+        ca_key = cached_key("rsa2048")
+        ca = make_cert(ca_key, cn="h2a test issuer", sans=(), ca=True)
+        key = cached_key("ec256")
+        leaf = make_cert(key, issuer_key=ca_key, issuer_name=ca.subject)
+        self.imp(leaf, key, CertificateChain=pem(ca))  # default: allowed
+        self.aws.ctl("POST", "/_control/acm/config", {"enforce_issuer_key_algorithm": True})
+        msg = self.refused("ValidationException", self.imp, leaf, key, CertificateChain=pem(ca))
+        self.assertIn("algorithm of the signing CA", msg)
+        rsa_leaf_key = cached_key("rsa2048", 1)
+        self.imp(make_cert(rsa_leaf_key, issuer_key=ca_key, issuer_name=ca.subject),
+                 rsa_leaf_key, CertificateChain=pem(ca))
+
     # -- reimport ----------------------------------------------------------------------------
 
     def _base(self, kind="ec256", ku=KU_EC, eku=(SERVER_AUTH, CLIENT_AUTH)):
