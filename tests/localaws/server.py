@@ -228,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         # Headers and body leave in one write: two small segments would meet the
         # client's delayed ACK (~40 ms per call with keep-alive).
         self._headers_buffer.append(b"\r\n")

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """Helpers for tests/py/test_localaws_*.py: run the server, sign raw requests, make certs."""
+import atexit
 import base64
 import datetime
 import http.client
@@ -11,6 +12,7 @@ import signal
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 
@@ -41,10 +43,12 @@ def shared_tls_dir():
     global _TLS_DIR
     if _TLS_DIR is None:
         _TLS_DIR = tempfile.mkdtemp(prefix="h2a-localaws-tls-")
+        atexit.register(shutil.rmtree, _TLS_DIR, True)
     return _TLS_DIR
 
 
 _SESSION = None
+_CLIENT_LOCK = threading.Lock()
 
 
 def _session():
@@ -119,6 +123,10 @@ class LocalAws:
         if creds is not None:
             akid, secret, token = creds["AccessKeyId"], creds["SecretAccessKey"], \
                 creds.get("SessionToken")
+        with _CLIENT_LOCK:  # botocore sessions are not thread-safe while creating clients
+            return self._create(service, region, akid, secret, token)
+
+    def _create(self, service, region, akid, secret, token):
         return _session().create_client(service, region_name=region, endpoint_url=self.url,
                                verify=self.ca, aws_access_key_id=akid,
                                aws_secret_access_key=secret, aws_session_token=token,

@@ -441,6 +441,33 @@ class CoreTest(unittest.TestCase):
         stats = self.aws.ctl("GET", "/_control/stats")
         self.assertEqual(stats["requests"], 5)
 
+    def test_concurrent_clients(self):
+        import threading
+        key = cached_key("ec256")
+        cert, kpem = pem(make_cert(key)), pem(key)
+        self.fault(service="acm", operation="ImportCertificate", kind="throttle", count=3)
+        errors, arns = [], []
+
+        def work(i):
+            acm, sm = self.aws.client("acm"), self.aws.client("secretsmanager")
+            for j in range(5):
+                try:
+                    arn = acm.import_certificate(Certificate=cert, PrivateKey=kpem)["CertificateArn"]
+                    acm.describe_certificate(CertificateArn=arn)
+                    sm.create_secret(Name="c%d-%d" % (i, j), SecretString="x")
+                    arns.append(arn)
+                except ClientError as exc:
+                    errors.append(exc.response["Error"]["Code"])
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, ["ThrottlingException"] * 3)
+        self.assertEqual(len(set(arns)), 27)
+        self.assertEqual(len(self.aws.ctl("GET", "/_control/acm")["certificates"]), 27)
+        self.assertEqual(len(self.aws.ctl("GET", "/_control/secrets")["secrets"]), 27)
+
     # -- credential endpoints ----------------------------------------------------------------
 
     def test_imds_v2(self):
