@@ -316,9 +316,7 @@ static h2a_err s_cn_dns(const char *subject, char *cn, size_t n)
 static h2a_err s_csr_precheck(const struct s_csr_args *a, struct h2a_csr_req *req,
                               H2A_POLICY **pol)
 {
-    const char *names[H2A_CSR_MAX_ARGS + 1];
     char cn[H2A_RDN_VALUE_MAX + 1];
-    size_t n = 0;
 
     req->subject = a->subject;
     req->dns = a->dns;
@@ -340,22 +338,18 @@ static h2a_err s_csr_precheck(const struct s_csr_args *a, struct h2a_csr_req *re
     if (req->md_nid != 0) {
         H2A_GUARD(h2a_policy_check_digest(*pol, req->md_nid));
     }
+    H2A_GUARD(h2a_policy_check_names(*pol, a->dns, a->n_dns, a->ip, a->n_ip));
+    /* A DNS-name CN ends up in the certificate too: same SAN rules. */
     H2A_GUARD(s_cn_dns(a->subject, cn, sizeof(cn)));
-    for (size_t i = 0; i < a->n_dns; i++) {
-        names[n++] = a->dns[i];
-    }
-    /* The CN is checked too unless it repeats a SAN (no duplicate error). */
     if (cn[0] != '\0') {
-        bool dup = false;
+        const char *one[1] = {cn};
+        h2a_err rv = h2a_policy_check_names(*pol, one, 1, NULL, 0);
 
-        for (size_t i = 0; i < a->n_dns; i++) {
-            dup = dup || strcasecmp(a->dns[i], cn) == 0;
-        }
-        if (!dup) {
-            names[n++] = cn;
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "subject CN: ");
         }
     }
-    return h2a_policy_check_names(*pol, names, n, a->ip, a->n_ip);
+    return H2A_OK;
 }
 
 /* Checks that need the key's type, then defaults from the policy. */
