@@ -320,12 +320,13 @@ static void test_acm_lifecycle(void **state)
     json_object_put(ctl);
 
     /* AWS's own refusal comes back with its code. */
-    in.certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/"
-                         "00000000-0000-0000-0000-000000000000";
-    H2A_ASSERT_ERR(h2a_acm_import_certificate(ctx, NULL, &in, &arn2 /* untouched on error */),
-                   H2A_ERR_AWS, "ImportCertificate: HTTP 400 ResourceNotFoundException");
     free(arn2);
     arn2 = NULL;
+    in.certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/"
+                         "00000000-0000-0000-0000-000000000000";
+    H2A_ASSERT_ERR(h2a_acm_import_certificate(ctx, NULL, &in, &arn2),
+                   H2A_ERR_AWS, "ImportCertificate: HTTP 400 ResourceNotFoundException");
+    assert_null(arn2);
 
     H2A_ASSERT_OK(h2a_acm_list_certificates(ctx, NULL, NULL, &l));
     assert_int_equal(json_object_array_length(l), 1);
