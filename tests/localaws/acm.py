@@ -14,6 +14,7 @@ from cryptography.x509.oid import NameOID
 
 import certs
 from errors import AwsError
+from server_util import partition
 
 MAX_IMPORTED = 2500
 DEFAULT_PAGE = 3  # small on purpose: clients must follow NextToken
@@ -211,7 +212,8 @@ def op_ImportCertificate(ctx, p):
     if old is None:
         if sum(1 for r in bucket.values() if r["type"] == "IMPORTED") >= MAX_IMPORTED:
             raise AwsError("LimitExceededException", "The certificate quota has been exceeded.")
-        arn = "arn:aws:acm:%s:%s:certificate/%s" % (ctx["region"], ctx["account"], uuid.uuid4())
+        arn = "arn:%s:acm:%s:%s:certificate/%s" % (partition(ctx["region"]), ctx["region"],
+                                                   ctx["account"], uuid.uuid4())
         rec = {"arn": arn, "type": "IMPORTED", "created_at": now, "in_use_by": [],
                "tags": tags, "history": [], "account": ctx["account"], "region": ctx["region"]}
         bucket[arn] = rec
@@ -452,7 +454,7 @@ def control_amazon_issued(state, account, region, body):
                                                   x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
                            False)
             .sign(ca_key, hashes.SHA256()))
-    arn = "arn:aws:acm:%s:%s:certificate/%s" % (region, account, uuid.uuid4())
+    arn = "arn:%s:acm:%s:%s:certificate/%s" % (partition(region), region, account, uuid.uuid4())
     t = time.time()
     rec = {"arn": arn, "type": "AMAZON_ISSUED", "created_at": t, "imported_at": t,
            "in_use_by": list(body.get("in_use_by", [])), "tags": [], "history": [],

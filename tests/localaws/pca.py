@@ -6,6 +6,7 @@ The first GetCertificate for a new certificate answers RequestInProgressExceptio
 """
 import base64
 import datetime
+import re
 import time
 import uuid
 
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from errors import AwsError
+from server_util import partition
 
 DEFAULT_CA_ID = "11111111-2222-3333-4444-555555555555"
 _HASH = {"SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
@@ -27,7 +29,8 @@ def _bucket(state, account, region):
 
 def _new_ca(state, account, region, ca_id=None, key_algorithm="EC_prime256v1"):
     ca_id = ca_id or str(uuid.uuid4())
-    arn = "arn:aws:acm-pca:%s:%s:certificate-authority/%s" % (region, account, ca_id)
+    arn = "arn:%s:acm-pca:%s:%s:certificate-authority/%s" % (partition(region), region, account,
+                                                             ca_id)
     if key_algorithm.startswith("RSA"):
         key = rsa.generate_private_key(65537, int(key_algorithm.split("_")[1]))
     else:
@@ -59,11 +62,11 @@ def _ca(ctx, arn):
     state = ctx["app"].state
     b = _bucket(state, ctx["account"], ctx["region"])
     rec = b.get(arn)
-    if rec is None and arn == "arn:aws:acm-pca:%s:%s:certificate-authority/%s" % (
-            ctx["region"], ctx["account"], DEFAULT_CA_ID):
+    if rec is None and arn == "arn:%s:acm-pca:%s:%s:certificate-authority/%s" % (
+            partition(ctx["region"]), ctx["region"], ctx["account"], DEFAULT_CA_ID):
         rec = _new_ca(state, ctx["account"], ctx["region"], DEFAULT_CA_ID)
     if rec is None:
-        if not arn.startswith("arn:aws:acm-pca:"):
+        if not re.match(r"^arn:aws[a-z-]*:acm-pca:", arn):
             raise AwsError("InvalidArnException", "The ARN %s is not valid." % arn)
         raise AwsError("ResourceNotFoundException", "Could not find certificate authority "
                        "%s." % arn)

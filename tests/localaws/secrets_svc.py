@@ -11,6 +11,7 @@ import string
 import time
 
 from errors import AwsError
+from server_util import partition
 
 DEFAULT_PAGE = 3  # small on purpose: clients must follow NextToken
 _KMS_RE = re.compile(
@@ -87,7 +88,8 @@ def op_CreateSecret(ctx, p):
                        "%s already exists." % name)
     now = time.time()
     suffix = "".join(random.choice(_ALNUM) for _ in range(6))
-    arn = "arn:aws:secretsmanager:%s:%s:secret:%s-%s" % (ctx["region"], ctx["account"], name,
+    arn = "arn:%s:secretsmanager:%s:%s:secret:%s-%s" % (partition(ctx["region"]), ctx["region"],
+                                                        ctx["account"], name,
                                                          suffix)
     rec = {"arn": arn, "name": name, "description": p.get("Description"), "kms_key_id": kms,
            "tags": list(p.get("Tags") or []), "created": now, "last_changed": now,
@@ -167,8 +169,8 @@ def op_DeleteSecret(ctx, p):
             # AWS answers a forced delete of a missing secret without an error.
             sid = p["SecretId"]
             name = sid.split(":secret:", 1)[1][:-7] if ":secret:" in sid else sid
-            arn = sid if sid.startswith("arn:") else "arn:aws:secretsmanager:%s:%s:secret:%s" \
-                % (ctx["region"], ctx["account"], sid)
+            arn = sid if sid.startswith("arn:") else "arn:%s:secretsmanager:%s:%s:secret:%s" \
+                % (partition(ctx["region"]), ctx["region"], ctx["account"], sid)
             return {"ARN": arn, "Name": name, "DeletionDate": now}
         raise
     if force:

@@ -88,6 +88,22 @@ class AcmTest(unittest.TestCase):
         self.refused("ResourceNotFoundException", other_region.describe_certificate,
                      CertificateArn=arn)
 
+    def test_partitions_and_regions(self):
+        key = cached_key("ec256")
+        for region, prefix in (("cn-north-1", "arn:aws-cn:acm:cn-north-1:"),
+                               ("us-gov-west-1", "arn:aws-us-gov:acm:us-gov-west-1:"),
+                               ("ap-southeast-2", "arn:aws:acm:ap-southeast-2:")):
+            acm = self.aws.client("acm", region=region)
+            arn = acm.import_certificate(Certificate=pem(make_cert(key)),
+                                         PrivateKey=pem(key))["CertificateArn"]
+            self.assertTrue(arn.startswith(prefix + "111111111111:certificate/"), arn)
+            self.assertEqual(acm.describe_certificate(CertificateArn=arn)["Certificate"]["CertificateArn"], arn)
+            held = self.aws.ctl("GET", "/_control/acm?region=" + region)["certificates"]
+            self.assertEqual([c["arn"] for c in held], [arn])
+        sm = self.aws.client("secretsmanager", region="cn-north-1")
+        self.assertTrue(sm.create_secret(Name="p", SecretString="x")["ARN"].startswith(
+            "arn:aws-cn:secretsmanager:cn-north-1:111111111111:secret:p-"))
+
     def test_all_seven_key_algorithms(self):
         names = {"rsa1024": "RSA_1024", "rsa2048": "RSA_2048", "rsa3072": "RSA_3072",
                  "rsa4096": "RSA_4096", "ec256": "EC_prime256v1", "ec384": "EC_secp384r1",
