@@ -117,6 +117,14 @@ echo "== --out writes the same kind of PEM, atomically, and nothing on stdout"
 check_csr "$KG_TMP/out.pem" "$KG_TMP/k-ec-P-256.json" ecdsa-with-SHA256 "CN = out.example.com"
 ls "$KG_TMP" | grep -q '\.tmp' && kg_fail "temporary file left behind"
 
+echo "== exactly one C_Sign per CSR (the debug log names every C_* call)"
+for key in k-ec-P-256 k-rsa-2048; do
+    HSM2ACM_LOG=debug "$B" csr --token "$U" --key "$key" --subject CN=one.example.com \
+        >/dev/null 2>"$KG_TMP/debug.log" || kg_fail "$key: csr with debug log"
+    n_sign=$(grep -c 'C_Sign ->' "$KG_TMP/debug.log" || true)
+    [ "$n_sign" = 1 ] || kg_fail "$key: $n_sign C_Sign calls for one CSR"
+done
+
 echo "== a CSR for one key never carries another key"
 cmp -s <(openssl req -in "$KG_TMP/k-ec-P-256.pem" -pubkey -noout) \
     <(openssl req -in "$KG_TMP/k-ec-P-384.pem" -pubkey -noout) && kg_fail "two keys look equal"
