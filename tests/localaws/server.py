@@ -397,7 +397,8 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"service": service or prefix, "operation": operation, "time": time.time(),
                  "account": None, "region": None, "status": None, "error": None,
                  "request_id": self.request_id, "access_key": None,
-                 "connection": self.conn_id}
+                 "connection": self.conn_id,
+                 "user_agent": self.headers.get("User-Agent")}
         try:
             self._json_call(service, operation, body, entry)
         finally:
@@ -439,6 +440,7 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(params, dict):
                 raise AwsError("SerializationException",
                                "Start of structure or map found where not expected.")
+            entry["params"] = redact(params)
             model.validate(service, operation, params)
             ctx = {"identity": ident, "account": ident.account, "region": region,
                    "app": self.app}
@@ -466,7 +468,8 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"service": "sts", "operation": operation, "time": time.time(),
                  "account": None, "region": None, "status": None, "error": None,
                  "request_id": self.request_id, "access_key": None,
-                 "connection": self.conn_id}
+                 "connection": self.conn_id,
+                 "user_agent": self.headers.get("User-Agent")}
         try:
             self._query_call(operation, form, body, entry)
         finally:
@@ -509,6 +512,7 @@ class Handler(BaseHTTPRequestHandler):
                 entry["access_key"] = ident.access_key
             entry["region"] = region
             params = model.parse_query("sts", operation, form)
+            entry["params"] = redact(params)
             model.validate("sts", operation, params, query=True)
             ctx = {"identity": ident, "account": ident.account if ident else None,
                    "region": region, "app": self.app}
@@ -527,6 +531,20 @@ class Handler(BaseHTTPRequestHandler):
                % (operation, STS_NS, operation, result_xml, operation, self.request_id,
                   operation))
         self.send(200, xml, "text/xml", {"x-amzn-RequestId": self.request_id})
+
+
+REDACT = {"PrivateKey", "SecretString", "SecretBinary", "Certificate", "CertificateChain",
+          "Csr", "WebIdentityToken", "SessionToken", "SecretAccessKey", "Policy"}
+
+
+def redact(obj):
+    """Request parameters for the call log: secrets and bulky blobs replaced by their size."""
+    if isinstance(obj, dict):
+        return {k: ("<redacted %d chars>" % len(v) if isinstance(v, str) else "<redacted>")
+                if k in REDACT else redact(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redact(v) for v in obj]
+    return obj
 
 
 class Server(ThreadingHTTPServer):

@@ -86,7 +86,8 @@ def op_AssumeRoleWithWebIdentity(ctx, params):
     token = params["WebIdentityToken"]
     registered = ctx["app"].state.data.get("webtokens") or []
     if registered:
-        ok = token in registered
+        # Token files often end with a newline; compare what the token is.
+        ok = token.strip() in [t.strip() for t in registered]
     else:
         ok = _looks_like_jwt(token)
     if not ok:

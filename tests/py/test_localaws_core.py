@@ -335,6 +335,25 @@ class CoreTest(unittest.TestCase):
         self.assertEqual(calls[0]["fault"], "throttle")
         self.assertEqual(calls[0]["account"], "111111111111")
 
+    def test_call_log_params_are_redacted(self):
+        key = cached_key("ec256")
+        self.aws.client("acm").import_certificate(Certificate=pem(make_cert(key)),
+                                                  PrivateKey=pem(key),
+                                                  Tags=[{"Key": "k", "Value": "v"}])
+        self.aws.client("secretsmanager").create_secret(Name="n", SecretString="TOPSECRET",
+                                                        ClientRequestToken="t" * 32)
+        calls = self.aws.ctl("GET", "/_control/calls")["calls"]
+        text = json.dumps(calls)
+        self.assertNotIn("PRIVATE KEY", text)
+        self.assertNotIn("TOPSECRET", text)
+        self.assertNotIn(base64.b64encode(pem(key)).decode()[:40], text)
+        imp = [c for c in calls if c["operation"] == "ImportCertificate"][0]
+        self.assertEqual(imp["params"]["Tags"], [{"Key": "k", "Value": "v"}])
+        self.assertTrue(imp["params"]["PrivateKey"].startswith("<redacted"))
+        self.assertIn("Botocore", imp["user_agent"])
+        cs = [c for c in calls if c["operation"] == "CreateSecret"][0]
+        self.assertEqual(cs["params"]["ClientRequestToken"], "t" * 32)
+
     def test_fault_after(self):
         self.fault(service="acm", operation="DescribeCertificate", kind="http500", after=1)
         self.assertEqual(self.describe()[0], 400)
