@@ -235,6 +235,33 @@ static void test_kcv_known_key(void **state)
     assert_string_equal(kcv, want);
 }
 
+/* --wrap-with-trusted: the attribute is set, and the token enforces it. */
+static void test_wrap_with_trusted(void **state)
+{
+    struct fixture *f = *state;
+    H2A_P11_KEY *k = NULL, *plain = NULL;
+    h2a_buf blob;
+    h2a_wrapmech mech = 0;
+    bool wwt = false;
+
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "wwt", true, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-wwt", false, &plain));
+    H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_WRAP_WITH_TRUSTED,
+                                    &wwt));
+    assert_true(wwt);
+    H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(plain),
+                                    CKA_WRAP_WITH_TRUSTED, &wwt));
+    assert_false(wwt);
+    /* The test's wrapping key is not CKA_TRUSTED: SoftHSM2 must refuse. */
+    h2a_buf_init(&blob, 0);
+    H2A_ASSERT_ERR(h2a_keygen_wrap(f->w, k, &mech, &blob), H2A_ERR_TOKEN,
+                   "CKR_KEY_NOT_WRAPPABLE");
+    assert_int_equal(blob.len, 0);
+    h2a_buf_free(&blob);
+    H2A_ASSERT_OK(h2a_p11_key_destroy(plain));
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_kw_fallback),
         cmocka_unit_test(test_unwrap_refusals),
         cmocka_unit_test(test_kcv_known_key),
+        cmocka_unit_test(test_wrap_with_trusted),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
