@@ -262,6 +262,34 @@ static void test_wrap_with_trusted(void **state)
     H2A_ASSERT_OK(h2a_p11_key_destroy(k));
 }
 
+/* Keys are found again by the hex CKA_ID that keygen prints (resume). */
+static void test_find_by_id_hex(void **state)
+{
+    struct fixture *f = *state;
+    H2A_P11_KEY *k = NULL, *again = NULL;
+    char id[H2A_KEY_ID_HEX_MAX];
+    h2a_buf json;
+
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P384, "by-id", false, &k));
+    H2A_ASSERT_OK(h2a_keygen_key_id_hex(k, id));
+    assert_int_equal(strlen(id), 40);
+    H2A_ASSERT_OK(h2a_keygen_find_by_id_hex(f->sess, id, &again));
+    assert_string_equal(h2a_p11_key_label(again), "by-id");
+    assert_int_equal(EVP_PKEY_eq(h2a_p11_key_public(again), h2a_p11_key_public(k)), 1);
+    h2a_buf_init(&json, 0);
+    H2A_ASSERT_OK(h2a_keygen_key_json(again, &json));
+    assert_non_null(strstr((const char *)json.data, id));
+    assert_non_null(strstr((const char *)json.data, "\"key_algorithm\": \"EC_secp384r1\""));
+    h2a_buf_free(&json);
+    h2a_p11_key_free(again);
+    H2A_ASSERT_ERR(h2a_keygen_find_by_id_hex(f->sess, "xyz", &again), H2A_ERR_INPUT, "key id");
+    H2A_ASSERT_ERR(h2a_keygen_find_by_id_hex(f->sess, "", &again), H2A_ERR_INPUT, "key id");
+    assert_null(again);
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+    assert_int_not_equal(h2a_keygen_find_by_id_hex(f->sess, id, &again), H2A_OK);
+    assert_null(again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_unwrap_refusals),
         cmocka_unit_test(test_kcv_known_key),
         cmocka_unit_test(test_wrap_with_trusted),
+        cmocka_unit_test(test_find_by_id_hex),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
