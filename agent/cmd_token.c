@@ -183,7 +183,8 @@ done:
 static void s_csr_help(FILE *out)
 {
     fprintf(out,
-            "Usage: hsm2acm csr --token URI --key LABEL --subject SUBJECT [--dns NAME]...\n"
+            "Usage: hsm2acm csr --token URI --key LABEL|--key-id HEX --subject SUBJECT\n"
+            "                   [--dns NAME]...\n"
             "                   [--ip ADDR]... [--digest sha256|sha384|sha512] [--pss]\n"
             "                   [--key-usage LIST] [--eku LIST] [--policy FILE] [--out FILE]\n"
             "\n"
@@ -193,6 +194,7 @@ static void s_csr_help(FILE *out)
             "Options:\n"
             "%s"
             "  --key LABEL    CKA_LABEL of the key pair (see hsm2acm keygen)\n"
+            "  --key-id HEX   or its CKA_ID, the \"id\" that keygen printed\n"
             "  --subject S    'CN=www.example.com,O=Example,C=DE' (RFC 4514 order, most\n"
             "                 specific first) or '/C=DE/O=Example/CN=www.example.com'\n"
             "                 (openssl -subj order); '\\' escapes ',' '/' '+' '='.\n"
@@ -216,7 +218,7 @@ static void s_csr_help(FILE *out)
 }
 
 struct s_csr_args {
-    const char *uri, *key, *subject, *digest, *ku, *eku, *policy, *out;
+    const char *uri, *key, *key_id, *subject, *digest, *ku, *eku, *policy, *out;
     const char *dns[H2A_CSR_MAX_ARGS];
     const char *ip[H2A_CSR_MAX_ARGS];
     size_t n_dns, n_ip;
@@ -232,6 +234,7 @@ static int s_csr_parse(int argc, char **argv, struct s_csr_args *a, bool *help)
         {"pss", no_argument, NULL, 'P'},           {"key-usage", required_argument, NULL, 'u'},
         {"eku", required_argument, NULL, 'e'},     {"policy", required_argument, NULL, 'p'},
         {"out", required_argument, NULL, 'o'},     {"help", no_argument, NULL, 'h'},
+        {"key-id", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -245,6 +248,9 @@ static int s_csr_parse(int argc, char **argv, struct s_csr_args *a, bool *help)
             break;
         case 'k':
             a->key = optarg;
+            break;
+        case 'I':
+            a->key_id = optarg;
             break;
         case 's':
             a->subject = optarg;
@@ -289,8 +295,9 @@ static int s_csr_parse(int argc, char **argv, struct s_csr_args *a, bool *help)
     if (optind < argc) {
         return h2a_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
     }
-    if (a->uri == NULL || a->key == NULL || a->subject == NULL) {
-        return h2a_cli_usage_error(argv[0], "--token, --key and --subject are required");
+    if (a->uri == NULL || (a->key == NULL) == (a->key_id == NULL) || a->subject == NULL) {
+        return h2a_cli_usage_error(argv[0], "--token, --subject and one of --key or --key-id "
+                                            "are required");
     }
     return 0;
 }
@@ -332,6 +339,19 @@ static h2a_err s_csr_precheck(const struct s_csr_args *a, struct h2a_csr_req *re
     }
     if (a->eku != NULL) {
         H2A_GUARD(h2a_csr_eku_parse("--eku", a->eku, &req->ext_key_usage));
+    }
+    if (a->key_id != NULL) {
+        h2a_buf id;
+        h2a_err rv;
+
+        h2a_buf_init(&id, 64);
+        rv = h2a_hex_decode(a->key_id, &id);
+        if (rv == H2A_OK && id.len == 0) {
+            rv = H2A_ERR_INPUT;
+        }
+        h2a_buf_free(&id);
+        H2A_ENSURE(rv == H2A_OK, H2A_ERR_INPUT, "--key-id: '%.130s' is not 1..64 bytes of hex",
+                   a->key_id);
     }
     H2A_GUARD(h2a_csr_validate(req));
     H2A_GUARD(h2a_policy_load(a->policy, pol));
@@ -398,7 +418,8 @@ int h2a_cmd_csr(int argc, char **argv)
         goto done;
     }
     if ((rv = s_open(a.uri, &tok, &sess)) != H2A_OK ||
-        (rv = h2a_p11_key_find(sess, a.key, NULL, 0, &key)) != H2A_OK ||
+        (rv = a.key != NULL ? h2a_p11_key_find(sess, a.key, NULL, 0, &key)
+                            : h2a_keygen_find_by_id_hex(sess, a.key_id, &key)) != H2A_OK ||
         (rv = s_csr_keycheck(pol, &a, h2a_p11_key_type(key), &req)) != H2A_OK ||
         (rv = h2a_csr_make(key, &req, &pem)) != H2A_OK) {
         goto done;

@@ -125,6 +125,11 @@ for key in k-ec-P-256 k-rsa-2048; do
     [ "$n_sign" = 1 ] || kg_fail "$key: $n_sign C_Sign calls for one CSR"
 done
 
+echo "== --key-id selects the key by the id keygen printed"
+"$B" csr --token "$U" --key-id "$(kg_json "$KG_TMP/k-ec-P-521.json" id)" --subject CN=id.example.com \
+    >"$KG_TMP/byid.pem"
+check_csr "$KG_TMP/byid.pem" "$KG_TMP/k-ec-P-521.json" ecdsa-with-SHA512 "CN = id.example.com"
+
 echo "== a CSR for one key never carries another key"
 cmp -s <(openssl req -in "$KG_TMP/k-ec-P-256.pem" -pubkey -noout) \
     <(openssl req -in "$KG_TMP/k-ec-P-384.pem" -pubkey -noout) && kg_fail "two keys look equal"

@@ -126,6 +126,10 @@ kg_expect 2 "--eku: unknown ExtendedKeyUsage name" "$B" csr --token "$U" --key e
 kg_expect 2 "pss: RSA-PSS needs an RSA key" "$B" csr --token "$U" --key existing \
     --subject CN=a.example.com --pss
 kg_expect 4 "no-such-key" "$B" csr --token "$U" --key no-such-key --subject CN=a.example.com
+kg_expect 2 "one of --key or --key-id" "$B" csr --token "$U" --key existing --key-id 00 \
+    --subject CN=a.example.com
+kg_expect 2 "--key-id: 'zz' is not" "$B" csr --token "$NOMOD" --key-id zz --subject CN=a.example.com
+kg_expect 4 "0011" "$B" csr --token "$U" --key-id 0011 --subject CN=a.example.com
 # A failed csr with --out leaves no file behind.
 kg_expect 4 "no-such-key" "$B" csr --token "$U" --key no-such-key --subject CN=a.example.com \
     --out "$KG_TMP/never.pem"
