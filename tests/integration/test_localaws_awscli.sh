@@ -94,8 +94,8 @@ desc=$(aws acm describe-certificate --certificate-arn "$ec_arn")
 re_arn=$(aws acm import-certificate --certificate-arn "$ec_arn" --certificate "fileb://$work/ec.crt" \
          --private-key "fileb://$work/ec.key" | jget 'd["CertificateArn"]')
 [ "$re_arn" = "$ec_arn" ] || fail "reimport arn $re_arn"
-aws acm get-certificate --certificate-arn "$ec_arn" | jget 'd["Certificate"]' | grep -q "BEGIN CERTIFICATE" \
-    || fail "get-certificate"
+got=$(aws acm get-certificate --certificate-arn "$ec_arn" | jget 'd["Certificate"]')
+[[ $got == *"BEGIN CERTIFICATE"* ]] || fail "get-certificate: $got"
 
 # Secrets Manager (the CLI fills ClientRequestToken itself).
 sec=$(aws secretsmanager create-secret --name hsm2acm/staging/cli --secret-string '{"k":"v"}' \
@@ -117,9 +117,19 @@ if aws secretsmanager get-secret-value --secret-id "$sec_arn" >/dev/null 2>&1; t
     fail "secret still readable after force delete"
 fi
 
-# What the CLI did is in the call log, all signed by account 111111111111.
+# A restart keeps the state and the URL.
+url_before=$AWS_ENDPOINT_URL pid_before=$H2A_LOCALAWS_PID
+h2a_localaws_restart
+[ "$AWS_ENDPOINT_URL" = "$url_before" ] && [ "$H2A_LOCALAWS_PID" != "$pid_before" ] || fail "restart"
+[ "$(aws acm describe-certificate --certificate-arn "$ec_arn" | jget 'd["Certificate"]["CertificateArn"]')" = "$ec_arn" ] \
+    || fail "certificate lost across restart"
+
+# What the CLI did is in the call log (since the restart), all signed by account 111111111111.
+aws acm import-certificate --certificate-arn "$ec_arn" --certificate "fileb://$work/ec.crt" \
+    --private-key "fileb://$work/ec.key" >/dev/null
 calls=$(h2a_localaws_ctl GET /_control/calls)
 n_import=$(jget 'sum(1 for c in d["calls"] if c["operation"] == "ImportCertificate" and c["status"] == 200)' <<<"$calls")
-[ "$n_import" = 3 ] || fail "ImportCertificate calls: $n_import"
+[ "$n_import" = 1 ] || fail "ImportCertificate calls: $n_import"
+[ "$(jget 'sorted({c["account"] for c in d["calls"]})' <<<"$calls")" = "['111111111111']" ] || fail "accounts"
 
 echo "PASS test_localaws_awscli"

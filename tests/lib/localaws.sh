@@ -5,6 +5,7 @@
 #   h2a_localaws_stop                stop it (safe to call twice; use in an EXIT trap); a state
 #                                    dir that start created itself is removed unless
 #                                    H2A_KEEP_LOCALAWS is set
+#   h2a_localaws_restart             stop and start again: same state dir, same ports
 #   h2a_localaws_ctl METHOD PATH [JSON]   call the control interface, print the JSON reply
 #   h2a_localaws_use_account ACCOUNT       switch AWS_ACCESS_KEY_ID/SECRET to a test account
 #
@@ -40,7 +41,8 @@ h2a_localaws_start() {
     mkdir -p "$dir" || return 1
     local ready="$dir/ready.json" log="$dir/server.log"
     rm -f "$ready"
-    "$H2A_LOCALAWS_PY" "$H2A_LOCALAWS_SERVER" --state-dir "$dir" --port 0 --http-port 0 \
+    "$H2A_LOCALAWS_PY" "$H2A_LOCALAWS_SERVER" --state-dir "$dir" \
+        --port "${H2A_LOCALAWS_PORT:-0}" --http-port "${H2A_LOCALAWS_HTTP_PORT:-0}" \
         --ready-file "$ready" >>"$log" 2>&1 &
     local pid=$! i
     for i in $(seq 1 200); do
@@ -108,6 +110,19 @@ h2a_localaws_stop() {
     fi
     H2A_LOCALAWS_OWN_DIR=
     return 0
+}
+
+# h2a_localaws_restart: stop and start again on the same state dir and the same ports
+# (the state persists; endpoint URLs in configs stay valid).  The AWS_* variables are
+# exported afresh for account 111111111111.
+h2a_localaws_restart() {
+    local dir=${H2A_LOCALAWS_STATE_DIR:?h2a_localaws_restart: not started}
+    local own=${H2A_LOCALAWS_OWN_DIR:-}
+    local port=${H2A_LOCALAWS_URL##*:} http_port=${H2A_LOCALAWS_HTTP_URL##*:}
+    H2A_LOCALAWS_OWN_DIR=  # keep the directory across the restart
+    h2a_localaws_stop
+    H2A_LOCALAWS_PORT=$port H2A_LOCALAWS_HTTP_PORT=$http_port h2a_localaws_start "$dir" || return 1
+    H2A_LOCALAWS_OWN_DIR=$own
 }
 
 # h2a_localaws_ctl METHOD PATH [JSON]: e.g.
