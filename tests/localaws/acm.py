@@ -108,6 +108,9 @@ def _check_cert(cert, key):
         raise V("The certificate has expired: NotAfter is %s." % cert.not_valid_after.isoformat())
     if len(cert.issuer) == 0:
         raise V("The certificate's Issuer field must not be empty.")
+    for url in certs.ocsp_urls(cert):
+        if len(url) > 1000:
+            raise V("The OCSP authority URL must not exceed 1000 characters.")
     return alg
 
 

@@ -193,3 +193,11 @@ def public_pem(pub):
                             serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+
+
+def ocsp_urls(cert):
+    aia = _ext(cert, ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    if aia is None:
+        return []
+    return [d.access_location.value for d in aia
+            if d.access_method == x509.oid.AuthorityInformationAccessOID.OCSP]

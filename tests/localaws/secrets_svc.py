@@ -52,8 +52,14 @@ def _value(p):
     return None
 
 
+_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@!-]+$")
+
+
 def op_CreateSecret(ctx, p):
     name = p["Name"]
+    if not _NAME_RE.match(name):
+        raise AwsError("ValidationException", "Invalid name. Must be a valid name containing "
+                       "alphanumeric characters, or any of the following: -/_+=.@!")
     token = p.get("ClientRequestToken")
     if p.get("SecretString") is not None and p.get("SecretBinary") is not None:
         raise AwsError("InvalidParameterException", "You can't specify both a binary secret "

@@ -173,6 +173,25 @@ class AcmTest(unittest.TestCase):
         noissuer = make_cert(key, empty_issuer=True)
         self.assertIn("Issuer", self.refused("ValidationException", self.imp, noissuer, key))
 
+    def test_ocsp_url_length(self):
+        from cryptography import x509
+        key = cached_key("ec256")
+        def with_ocsp(url):
+            issuer = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "i")])
+            now = datetime.datetime.utcnow()
+            return (x509.CertificateBuilder().subject_name(issuer).issuer_name(issuer)
+                    .public_key(key.public_key()).serial_number(7)
+                    .not_valid_before(now - datetime.timedelta(hours=1))
+                    .not_valid_after(now + datetime.timedelta(days=1))
+                    .add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+                        x509.oid.AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(url))]), False)
+                    .sign(key, testlib.hashes.SHA256()))
+        self.imp(with_ocsp("http://ocsp.example.com/" + "a" * 900), key)
+        msg = self.refused("ValidationException", self.imp,
+                           with_ocsp("http://ocsp.example.com/" + "a" * 1000), key)
+        self.assertIn("OCSP", msg)
+
     def test_chain(self):
         ca_key = cached_key("ec384")
         ca = make_cert(ca_key, cn="h2a test issuer", sans=(), ca=True)

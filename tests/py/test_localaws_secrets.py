@@ -89,6 +89,12 @@ class SecretsTest(unittest.TestCase):
         self.assertEqual(body["__type"], "InvalidParameterException")
         self.assertEqual(self.aws.ctl("GET", "/_control/secrets")["secrets"], [])
 
+    def test_bad_name(self):
+        msg = self.refused("ValidationException", self.sm.create_secret, Name="has space",
+                           SecretString="x", ClientRequestToken=TOKEN_A)
+        self.assertIn("Invalid name", msg)
+        self.assertEqual(self.aws.ctl("GET", "/_control/secrets")["secrets"], [])
+
     def test_bad_kms_key(self):
         self.refused("InvalidParameterException", self.sm.create_secret, Name="k",
                      SecretString="x", KmsKeyId="not a key")
