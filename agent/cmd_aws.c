@@ -21,6 +21,7 @@ struct s_opts {
     const char *config;
     const char *statuses[16];
     size_t n_statuses;
+    long repeat;
     bool help;
 };
 
@@ -37,7 +38,9 @@ static const char s_acm_usage[] =
     "list      every certificate of every key type (all seven) and status, all\n"
     "          pages, as a JSON array of CertificateSummary objects; --status\n"
     "          (repeatable) limits it to ISSUED, EXPIRED, ...\n"
-    "describe  the CertificateDetail of ARN as JSON\n";
+    "describe  the CertificateDetail of ARN as JSON\n"
+    "          (--repeat N: benchmark aid, N calls on one connection, the\n"
+    "          last result printed and connection statistics on stderr)\n";
 
 static const char s_common_help[] =
     "\nOptions:\n"
@@ -56,6 +59,7 @@ static int s_parse(int argc, char **argv, bool allow_status, struct s_opts *o)
         {"region", required_argument, NULL, 'r'}, {"profile", required_argument, NULL, 'p'},
         {"config", required_argument, NULL, 'c'}, {"status", required_argument, NULL, 's'},
         {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"repeat", required_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -83,6 +87,14 @@ static int s_parse(int argc, char **argv, bool allow_status, struct s_opts *o)
         case 'v':
             h2a_log_set_level(H2A_LOG_DEBUG);
             break;
+        case 'n': {
+            char *e = NULL;
+            o->repeat = strtol(optarg, &e, 10);
+            if (e == NULL || *e != '\0' || o->repeat < 1 || o->repeat > 1000000) {
+                return h2a_cli_usage_error(argv[0], "--repeat '%s': expected 1..1000000", optarg);
+            }
+            break;
+        }
         case 'h':
             o->help = true;
             break;
@@ -226,7 +238,18 @@ int h2a_cmd_acm(int argc, char **argv)
         o.statuses[o.n_statuses] = NULL;
         rv = h2a_acm_list_certificates(ctx, NULL, o.n_statuses > 0 ? o.statuses : NULL, &out);
     } else if (rv == H2A_OK) {
-        rv = h2a_acm_describe_certificate(ctx, NULL, argv[optind + 1], &out);
+        for (long i = 0; rv == H2A_OK && i < (o.repeat > 0 ? o.repeat : 1); i++) {
+            json_object_put(out);
+            out = NULL;
+            rv = h2a_acm_describe_certificate(ctx, NULL, argv[optind + 1], &out);
+        }
+        if (o.repeat > 0) {
+            struct h2a_aws_stats st;
+            h2a_aws_ctx_stats(ctx, &st);
+            fprintf(stderr, "{\"calls\": %ld, \"http_requests\": %ld, \"retries\": %ld, "
+                    "\"tls_connects\": %ld, \"endpoints\": %ld}\n", st.calls, st.http_requests,
+                    st.retries, st.tls_connects, st.endpoints);
+        }
     }
     if (rv == H2A_OK) {
         s_print(out);

@@ -98,7 +98,7 @@ static h2a_err s_state_new(struct h2a_cred_provider *prov, struct h2a_cred_state
 }
 
 struct s_conn {
-    char origin[320]; /* scheme://host[:port] */
+    char url[600]; /* the endpoint URL: one handle (and connection) each */
     CURL *h;
     bool used;
 };
@@ -591,12 +591,10 @@ static void s_slist_free_wiped(struct curl_slist *l)
 
 static CURL *s_conn_for(H2A_AWS_CTX *ctx, const struct h2a_endpoint *ep)
 {
-    char origin[320];
     int free_slot = -1;
 
-    snprintf(origin, sizeof(origin), "%s://%s", ep->scheme, ep->host_header);
     for (int i = 0; i < S_MAX_CONNS; i++) {
-        if (ctx->conns[i].h != NULL && strcmp(ctx->conns[i].origin, origin) == 0) {
+        if (ctx->conns[i].h != NULL && strcmp(ctx->conns[i].url, ep->url) == 0) {
             return ctx->conns[i].h;
         }
         if (ctx->conns[i].h == NULL && free_slot < 0) {
@@ -613,7 +611,20 @@ static CURL *s_conn_for(H2A_AWS_CTX *ctx, const struct h2a_endpoint *ep)
     if (ctx->conns[free_slot].h == NULL) {
         return NULL;
     }
-    snprintf(ctx->conns[free_slot].origin, sizeof(ctx->conns[free_slot].origin), "%s", origin);
+    {
+        CURL *h = ctx->conns[free_slot].h;
+        s_apply_tls(h, ctx->set);
+        curl_easy_setopt(h, CURLOPT_URL, ep->url);
+        /* http:// only for endpoints someone configured explicitly. */
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, ep->explicit_endpoint ? "http,https" : "https");
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ctx->set->connect_timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ctx->set->timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_write_cb);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s_header_cb);
+    }
+    snprintf(ctx->conns[free_slot].url, sizeof(ctx->conns[free_slot].url), "%s", ep->url);
     ctx->stats.endpoints++;
     return ctx->conns[free_slot].h;
 }
@@ -1300,21 +1311,11 @@ static h2a_err s_send(H2A_AWS_CTX *ctx, const struct s_req *r, h2a_buf *reply,
         return h2a_err_set(H2A_ERR_NOMEM, "curl handle");
     }
     H2A_GUARD(s_sign(ctx, r, &hdrs));
-    curl_easy_reset(h);
-    s_apply_tls(h, ctx->set);
-    curl_easy_setopt(h, CURLOPT_URL, r->ep->url);
-    /* http:// only for endpoints someone configured explicitly. */
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, r->ep->explicit_endpoint ? "http,https" : "https");
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    /* Options that never change for this endpoint were set when it was opened. */
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ctx->set->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ctx->set->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s_header_cb);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
     at->cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &at->status);
