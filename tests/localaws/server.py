@@ -38,11 +38,11 @@ sigv4check = None
 
 def warm_up():
     global model, sigv4check
+    import importlib
     import model as _model
     import sigv4check as _sigv4check
-    import services  # noqa: F401  (acm, pca, ... pull in cryptography)
-    import control  # noqa: F401
-    import metadata  # noqa: F401
+    for name in ("services", "control", "metadata"):  # services pulls in cryptography
+        importlib.import_module(name)
     for name in ("acm", "secretsmanager", "sts", "organizations", "acm-pca"):
         _model.service_model(name)
     model, sigv4check = _model, _sigv4check

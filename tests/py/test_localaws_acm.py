@@ -8,7 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "localaws"))
 import testlib  # noqa: E402
-from testlib import CLIENT_AUTH, CODE_SIGNING, SERVER_AUTH, b64, cached_key, make_cert, pem  # noqa: E402
+from testlib import CLIENT_AUTH, CODE_SIGNING, SERVER_AUTH, cached_key, make_cert, pem  # noqa: E402
 
 from botocore.exceptions import ClientError  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
