@@ -15,6 +15,9 @@ class Fault:
         self.code = spec.get("code")
         self.message = spec.get("message")
         self.body = spec.get("body")
+        if spec.get("body_b64") is not None:
+            import base64
+            self.body = base64.b64decode(spec["body_b64"])  # arbitrary bytes
         self.status_given = "status" in spec
         self.content_type = spec.get("content_type")
         self.size = int(spec.get("size", 0))

@@ -393,6 +393,11 @@ class CoreTest(unittest.TestCase):
         st, b, hdrs = self.describe()
         self.assertEqual((st, b, hdrs["content-type"]),
                          (200, {"Certificate": {"CertificateArn": 5}}, "application/x-amz-json-1.1"))
+        self.fault(service="acm", operation="*", kind="garbage", status=400,
+                   body_b64=base64.b64encode(b'{"__type": "\xff\xfe"}').decode())
+        st, _, data = self.aws.request("POST", "/", b"{}", self.aws.signed_headers(
+            "acm", b"{}", target="CertificateManager.ListCertificates"))
+        self.assertEqual((st, data), (400, b'{"__type": "\xff\xfe"}'))
         self.fault(service="acm", operation="*", kind="oversized", size=3 << 20)
         st, _, data = self.aws.request("POST", "/", b"{}", self.aws.signed_headers(
             "acm", b"{}", target="CertificateManager.ListCertificates"))
