@@ -66,7 +66,7 @@ h2a_localaws_start() {
         "$ready")
     # Nothing from the real environment may leak into a test.
     local v
-    for v in $(env | sed -n 's/^\(AWS_[A-Za-z0-9_]*\)=.*/\1/p'); do
+    for v in $(compgen -v AWS_); do
         unset "$v"
     done
     export H2A_LOCALAWS_PID=$pid
