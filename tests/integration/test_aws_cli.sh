@@ -155,6 +155,11 @@ printf '{"aws":{"region":5}}\n' >"$T/badcfg.json"
 run badcfg 2 "$H2A_BIN" acm list --config "$T/badcfg.json"
 expect_in badcfg "$T/badcfg.err" "aws.region"
 
+# HTTPS_PROXY / NO_PROXY are honoured (libcurl's environment handling is left on).
+HTTPS_PROXY=http://127.0.0.1:9 run proxy_used 5 "$H2A_BIN" aws whoami
+expect_in proxy_used "$T/proxy_used.err" "network error"
+HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1 run proxy_bypassed 0 "$H2A_BIN" aws whoami
+
 # No secret in any log line of this file's runs.
 for s in h2aLocalSecret11111111111111111111111111 "Signature=" "Authorization"; do
     if grep -qF -- "$s" "$T/all.err"; then

@@ -134,6 +134,38 @@ chmod +x "$T/cred-proc.sh"
 AWS_PROFILE=two whoami_is env_beats_profile 111111111111 ":user/h2a-test"
 whoami_is flag_beats_env 222222222222 ":user/h2a-test" --profile two
 
+# --- temporary credentials are refreshed before they expire -------------------
+# A credential_process that counts its runs; credentials expiring within the
+# 5-minute margin are fetched again for every call, long-lived ones once.
+cat >"$T/counting-proc.sh" <<'SH'
+#!/bin/sh
+echo run >>"$(dirname "$0")/proc-runs"
+exp=$(date -u -d "+$1 seconds" +%Y-%m-%dT%H:%M:%SZ)
+echo "{\"Version\": 1, \"AccessKeyId\": \"AKIAH2ALOCAL22222222\", \"Expiration\": \"$exp\","
+echo " \"SecretAccessKey\": \"h2aLocalSecret22222222222222222222222222\"}"
+SH
+chmod +x "$T/counting-proc.sh"
+cat >>"$AWS_CONFIG_FILE" <<CFG
+[profile shortlived]
+credential_process = $T/counting-proc.sh 120
+[profile longlived]
+credential_process = $T/counting-proc.sh 3600
+CFG
+mkcert refresh "ec -pkeyopt ec_paramgen_curve:P-256" refresh.example.com
+h2a_localaws_use_account 222222222222
+RARN=$(/usr/bin/aws --endpoint-url "$H2A_LOCALAWS_URL" acm import-certificate \
+    --certificate "fileb://$T/refresh.pem" --private-key "fileb://$T/refresh.key" \
+    --query CertificateArn --output text)
+h2a_localaws_use_account 111111111111
+rm -f "$T/proc-runs"
+run refresh_short 0 "$H2A_BIN" acm describe "$RARN" --profile shortlived --repeat 3
+[ "$(wc -l <"$T/proc-runs")" = 3 ] ||
+    fail "short-lived credentials: $(wc -l <"$T/proc-runs") fetches for 3 calls, wanted 3"
+rm -f "$T/proc-runs"
+run refresh_long 0 "$H2A_BIN" acm describe "$RARN" --profile longlived --repeat 3
+[ "$(wc -l <"$T/proc-runs")" = 1 ] ||
+    fail "long-lived credentials: $(wc -l <"$T/proc-runs") fetches for 3 calls, wanted 1"
+
 # --- hsm2acm's own credentials_file (keys in a file, never argv) -------------
 printf '{"AccessKeyId":"AKIAH2ALOCAL33333333","SecretAccessKey":"h2aLocalSecret33333333333333333333333333"}\n' >"$T/keys.json"
 printf '{"aws":{"credentials_file":"%s"}}\n' "$T/keys.json" >"$T/cfg-keys.json"
