@@ -225,6 +225,20 @@ class CoreTest(unittest.TestCase):
         with self.assertRaises(ClientError):
             sts.assume_role(RoleArn=arn, RoleSessionName="s1", ExternalId="ext-43")
         sts.assume_role(RoleArn=arn, RoleSessionName="s1", ExternalId="ext-42")
+        self.aws.ctl("POST", "/_control/roles", {"account": "333333333333", "role_name": "shut",
+                                                 "deny": True})
+        with self.assertRaises(ClientError) as cm:
+            sts.assume_role(RoleArn="arn:aws:iam::333333333333:role/shut", RoleSessionName="s1")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
+        self.aws.ctl("POST", "/_control/roles", {"account": "333333333333", "role_name": "short",
+                                                 "max_session": 1800})
+        with self.assertRaises(ClientError) as cm:
+            sts.assume_role(RoleArn="arn:aws:iam::333333333333:role/short", RoleSessionName="s1",
+                            DurationSeconds=3600)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationError")
+        with self.assertRaises(ClientError) as cm:
+            sts.assume_role(RoleArn="arn:aws:iam::999999999999:role/x", RoleSessionName="s1")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
 
     def test_web_identity(self):
         def call(token):
@@ -522,6 +536,26 @@ class CoreTest(unittest.TestCase):
         self.assertEqual([(x["operation"].split(" ")[0], x["status"], x["has_token"]) for x in imds],
                          [("GET", 401, False), ("PUT", 400, False), ("PUT", 200, False),
                           ("GET", 200, True), ("GET", 200, True), ("GET", 401, True)])
+
+    def test_imds_disabled_and_short_credentials(self):
+        self.aws.ctl("POST", "/_control/imds", {"enabled": False})
+        st, _, _ = self.aws.request("PUT", "/latest/api/token", http_port=True, headers={
+            "X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        self.assertEqual(st, 404)
+        self.aws.ctl("POST", "/_control/imds", {"enabled": True, "role_name": "short",
+                                                "duration_seconds": 120, "account": "222222222222"})
+        _, _, tok = self.aws.request("PUT", "/latest/api/token", http_port=True, headers={
+            "X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        h = {"X-aws-ec2-metadata-token": tok.decode()}
+        _, _, data = self.aws.request("GET", "/latest/meta-data/iam/security-credentials/short",
+                                      http_port=True, headers=h)
+        c = json.loads(data)
+        exp = datetime.datetime.strptime(c["Expiration"], "%Y-%m-%dT%H:%M:%SZ")
+        left = (exp - datetime.datetime.utcnow()).total_seconds()
+        self.assertTrue(100 < left <= 120, left)
+        st, _, _ = self.aws.request("GET", "/latest/meta-data/iam/security-credentials/other",
+                                    http_port=True, headers=h)
+        self.assertEqual(st, 404)
 
     def test_ecs(self):
         st, _, data = self.aws.request("GET", "/ecs/credentials", http_port=True)
