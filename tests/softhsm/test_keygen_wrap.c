@@ -290,6 +290,32 @@ static void test_find_by_id_hex(void **state)
     assert_null(again);
 }
 
+/* A token without the needed mechanism: named in the error, nothing made. */
+static void test_missing_mechanism(void **state)
+{
+    struct fixture *f = *state;
+    H2A_P11_KEY *k = NULL;
+    size_t before = 0, after = 0;
+
+    H2A_ASSERT_OK(h2a_session_object_count(f->sess, &before));
+    h2a_token_mech_pretend_absent(f->tok, H2A_MECH_ECDSA);
+    H2A_ASSERT_ERR(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-ecdsa", false, &k),
+                   H2A_ERR_TOKEN, "CKM_ECDSA");
+    h2a_token_mech_pretend_absent(f->tok, H2A_MECH_RSA_KEYGEN);
+    H2A_ASSERT_ERR(h2a_keygen_generate(f->sess, H2A_KT_RSA_2048, "no-rsa", false, &k),
+                   H2A_ERR_TOKEN, "CKM_RSA_PKCS_KEY_PAIR_GEN");
+    assert_null(k);
+    H2A_ASSERT_OK(h2a_session_object_count(f->sess, &after));
+    assert_int_equal(before, after);
+    /* Reopen: a fresh token handle has a fresh mechanism cache. */
+    h2a_p11_wrapkey_free(f->w);
+    h2a_session_close(f->sess);
+    h2a_token_close(f->tok);
+    H2A_ASSERT_OK(h2a_token_open(h2a_test_env("H2A_TEST_TOKEN_URI"), &f->tok));
+    H2A_ASSERT_OK(h2a_session_open(f->tok, &f->sess));
+    H2A_ASSERT_OK(h2a_p11_wrapkey_find(f->sess, "known", &f->w));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_kcv_known_key),
         cmocka_unit_test(test_wrap_with_trusted),
         cmocka_unit_test(test_find_by_id_hex),
+        cmocka_unit_test(test_missing_mechanism),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
