@@ -41,9 +41,14 @@ h2a_localaws_start() {
     mkdir -p "$dir" || return 1
     local ready="$dir/ready.json" log="$dir/server.log"
     rm -f "$ready"
+    # The server exits when this shell is gone (a killed test leaves no orphan);
+    # call start from the test's own shell, not from $(...) or a pipeline, or set
+    # H2A_LOCALAWS_DETACH=1.
+    local tie=--exit-with-parent
+    [ -n "${H2A_LOCALAWS_DETACH:-}" ] && tie=
     "$H2A_LOCALAWS_PY" "$H2A_LOCALAWS_SERVER" --state-dir "$dir" \
         --port "${H2A_LOCALAWS_PORT:-0}" --http-port "${H2A_LOCALAWS_HTTP_PORT:-0}" \
-        --ready-file "$ready" >>"$log" 2>&1 &
+        --ready-file "$ready" $tie >>"$log" 2>&1 &
     local pid=$! i
     for i in $(seq 1 200); do
         [ -s "$ready" ] && break

@@ -585,6 +585,9 @@ def main(argv=None):
                     help="plain HTTP port for IMDS/ECS (0: any free port, -1: none)")
     ap.add_argument("--ready-file", help="JSON with ports, CA bundle and pid, once listening")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="exit when the process that started it is gone (no orphan servers "
+                         "after a killed test)")
     args = ap.parse_args(argv)
 
     tls_dir = args.tls_dir or os.path.join(args.state_dir, "tls")
@@ -620,8 +623,10 @@ def main(argv=None):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    while not stop.wait(3600):
-        pass
+    parent = os.getppid()
+    while not stop.wait(1.0 if args.exit_with_parent else 3600):
+        if args.exit_with_parent and os.getppid() != parent:
+            break
     # Every change is on disk once its call answered; wait for a write in
     # progress, then leave at once (no 0.5 s shutdown polling).
     with app.state.lock:

@@ -77,7 +77,8 @@ class LocalAws:
         self.log = open(os.path.join(self.state_dir, "server.log"), "ab")
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", SERVER, "--state-dir", self.state_dir, "--tls-dir",
-             shared_tls_dir(), "--ready-file", ready], stdout=self.log, stderr=self.log)
+             shared_tls_dir(), "--ready-file", ready, "--exit-with-parent"],
+            stdout=self.log, stderr=self.log)
         deadline = time.time() + 15
         while not os.path.exists(ready):
             if self.proc.poll() is not None:
