@@ -18,7 +18,7 @@ static const char *const s_top_keys[] = {
     "aws", "staging", "audit", NULL};
 static const char *const s_aws_keys[] = {
     "region", "profile", "credentials_file", "role_name", "external_id",
-    "ca_bundle", "max_attempts", "endpoints", NULL};
+    "ca_bundle", "max_attempts", "timeout_seconds", "endpoints", NULL};
 static const char *const s_endpoint_keys[] = {"acm", "secretsmanager", "sts", NULL};
 static const char *const s_staging_keys[] = {"prefix", "kms_key_id", "ttl_seconds", NULL};
 static const char *const s_audit_keys[] = {"file", "syslog", NULL};
@@ -248,6 +248,7 @@ static h2a_err s_aws(json_object *top, const char *base_dir, h2a_config *c)
     H2A_GUARD(h2a_jv_str(o, "aws", "ca_bundle", false, 1, H2A_PATH_MAX, &a->ca_bundle));
     H2A_GUARD(s_resolve("aws.ca_bundle", base_dir, &a->ca_bundle));
     H2A_GUARD(h2a_jv_int(o, "aws", "max_attempts", false, 1, 20, &a->max_attempts));
+    H2A_GUARD(h2a_jv_int(o, "aws", "timeout_seconds", false, 1, 300, &a->timeout_seconds));
     if (json_object_object_get_ex(o, "endpoints", &ep) && ep != NULL) {
         H2A_GUARD(h2a_jv_require_object(ep, "aws.endpoints"));
         H2A_GUARD(h2a_jv_only_keys(ep, "aws.endpoints", s_endpoint_keys));

@@ -42,6 +42,7 @@ typedef struct {
     char *external_id;
     char *ca_bundle;
     long long max_attempts; /* 0: AWS default / environment */
+    long long timeout_seconds; /* per attempt; 0: the AWS layer's default */
     char *endpoint_acm;
     char *endpoint_secretsmanager;
     char *endpoint_sts;

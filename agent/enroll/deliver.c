@@ -376,8 +376,13 @@ static h2a_err s_import(h2a_run *r, size_t i, h2a_acct *a)
     }
     h2a_enroll_crash_point("import", (long)i);
     h2a_aws_ctx_stats(a->ctx, &after);
-    if (!reimport && after.retries > before.retries) {
-        /* A retried new import may have run twice (reply lost): keep one. */
+    if (!reimport && (after.retries > before.retries ||
+                      after.tls_connects > before.tls_connects)) {
+        /*
+         * A retried new import may have run twice (reply lost): keep one.
+         * A new connection counts too: libcurl silently re-sends a request
+         * whose reused connection died, which the retry counter never sees.
+         */
         rv = s_dedupe(r, i, a, arn);
         if (rv != H2A_OK) {
             goto done;

@@ -77,9 +77,11 @@ enr_objects() {
 
 # enr_token_has_key ID_HEX: the token holds a private key with that CKA_ID.
 enr_token_has_key() {
-    pkcs11-tool --module "$H2A_SOFTHSM_MODULE" --token-label "$H2A_TEST_TOKEN_LABEL" \
-        --login --pin "$H2A_TEST_USER_PIN" --list-objects --type privkey 2>/dev/null |
-        grep -q "ID: *$1\$"
+    # Read everything first: `grep -q` in a pipe would SIGPIPE pkcs11-tool (pipefail).
+    local objs
+    objs=$(pkcs11-tool --module "$H2A_SOFTHSM_MODULE" --token-label "$H2A_TEST_TOKEN_LABEL" \
+        --login --pin "$H2A_TEST_USER_PIN" --list-objects --type privkey 2>/dev/null)
+    grep -q "ID: *$1\$" <<<"$objs"
 }
 
 # enr_check_acm_key ARN KEY_ID_HEX [ACCOUNT [REGION]]: the key ACM holds for ARN

@@ -57,7 +57,7 @@ static void test_full(void **state)
         "   \"validity_days\":30}},"
         " \"aws\":{\"region\":\"eu-west-1\",\"profile\":\"p\",\"credentials_file\":\"creds\","
         "   \"role_name\":\"hsm2acm-delivery\",\"external_id\":\"ext-1\",\"ca_bundle\":\"/ca.pem\","
-        "   \"max_attempts\":5,\"endpoints\":{\"acm\":\"https://127.0.0.1:1\","
+        "   \"max_attempts\":5,\"timeout_seconds\":7,\"endpoints\":{\"acm\":\"https://127.0.0.1:1\","
         "   \"secretsmanager\":\"https://127.0.0.1:2\",\"sts\":\"https://127.0.0.1:3\"}},"
         " \"staging\":{\"prefix\":\"x/y/\",\"kms_key_id\":\"alias/k\",\"ttl_seconds\":600},"
         " \"audit\":{\"file\":\"/var/log/a.log\",\"syslog\":true}}");
@@ -84,6 +84,7 @@ static void test_full(void **state)
     assert_string_equal(c->aws.credentials_file, "/etc/hsm2acm/creds");
     assert_string_equal(c->aws.role_name, "hsm2acm-delivery");
     assert_int_equal(c->aws.max_attempts, 5);
+    assert_int_equal(c->aws.timeout_seconds, 7);
     assert_string_equal(c->aws.endpoint_sts, "https://127.0.0.1:3");
     assert_string_equal(c->staging.prefix, "x/y/");
     assert_string_equal(c->staging.kms_key_id, "alias/k");
@@ -142,6 +143,7 @@ static void test_errors_name_the_key(void **state)
     BAD("{" TOK ",\"aws\":{\"region\":\"eu west\"}}", "aws.region:");
     BAD("{" TOK ",\"aws\":{\"max_attempts\":0}}", "aws.max_attempts: must be between 1 and 20");
     BAD("{" TOK ",\"aws\":{\"max_attempts\":1.5}}", "aws.max_attempts: expected an integer");
+    BAD("{" TOK ",\"aws\":{\"timeout_seconds\":0}}", "aws.timeout_seconds: must be between 1 and 300");
     BAD("{" TOK ",\"aws\":{\"role_name\":\"a b\"}}", "aws.role_name:");
     BAD("{" TOK ",\"aws\":{\"endpoints\":{\"acm\":\"ftp://x.example\"}}}",
         "aws.endpoints.acm: 'ftp://x.example' must start with https://");
