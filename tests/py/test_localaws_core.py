@@ -622,6 +622,15 @@ class CrashPersistenceTest(unittest.TestCase):
                 aws.client("secretsmanager").describe_secret(SecretId="gone")
             (s,) = aws.ctl("GET", "/_control/secrets")["secrets"]
             self.assertTrue(s["force_deleted"])
+            # The crash fault ends the server in the middle of a call.
+            aws.ctl("POST", "/_control/faults", {"service": "acm", "operation": "ListCertificates",
+                                                 "kind": "crash"})
+            with self.assertRaises(Exception):
+                acm.list_certificates()
+            self.assertEqual(aws.proc.wait(10), 9)
+            aws.start()
+            self.assertEqual(aws.client("acm").describe_certificate(
+                CertificateArn=arn)["Certificate"]["CertificateArn"], arn)
         finally:
             aws.close()
 
