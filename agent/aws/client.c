@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -87,6 +88,10 @@ static h2a_err s_state_new(struct h2a_cred_provider *prov, struct h2a_cred_state
     struct h2a_cred_state *st = calloc(1, sizeof(*st));
 
     if (st == NULL) {
+        if (prov != NULL && prov->source_state != NULL) {
+            s_state_unref(prov->source_state);
+            prov->source_state = NULL;
+        }
         h2a_cred_provider_free(prov);
         return h2a_err_set(H2A_ERR_NOMEM, "credential state");
     }
@@ -372,7 +377,9 @@ static h2a_err s_ctx_alloc(struct s_settings *set, struct h2a_cred_state *st,
 static pthread_once_t s_curl_once = PTHREAD_ONCE_INIT;
 static void s_curl_init(void)
 {
+    /* Both libraries need one global init before threads use them. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    xmlInitParser();
 }
 
 h2a_err h2a_aws_ctx_new(const struct h2a_aws_config *cfg_in, H2A_AWS_CTX **out_ctx)
