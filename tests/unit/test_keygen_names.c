@@ -222,13 +222,44 @@ static void test_pkcs8_padding_rules(void **state)
     EVP_PKEY_free(pk);
 }
 
+/*
+ * Parser robustness: many random strings over the characters that matter
+ * (separators, escapes, '=', '+', spaces, high bytes). Each must either
+ * parse or fail with H2A_ERR_INPUT; ASan/UBSan builds catch any overrun.
+ */
+static void test_subject_random(void **state)
+{
+    static const char alphabet[] = ",/\\=+ CNOaz.0-\xc3\xa9\x01";
+    char text[48];
+    unsigned seed = 12345;
+
+    (void)state;
+    for (int i = 0; i < 20000; i++) {
+        size_t len = (seed = seed * 1103515245u + 12345u) % (sizeof(text) - 1);
+        X509_NAME *n = NULL;
+        h2a_err rv;
+
+        for (size_t j = 0; j < len; j++) {
+            seed = seed * 1103515245u + 12345u;
+            text[j] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        text[len] = '\0';
+        rv = h2a_subject_parse("subject", text, &n);
+        assert_true(rv == H2A_OK || rv == H2A_ERR_INPUT);
+        assert_true((rv == H2A_OK) == (n != NULL));
+        X509_NAME_free(n);
+        rv = h2a_dns_name_check("dns[0]", text);
+        assert_true(rv == H2A_OK || rv == H2A_ERR_INPUT);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subject_forms), cmocka_unit_test(test_subject_bad),
         cmocka_unit_test(test_dns),           cmocka_unit_test(test_validate),
         cmocka_unit_test(test_names),         cmocka_unit_test(test_label),
-        cmocka_unit_test(test_pkcs8_padding_rules),
+        cmocka_unit_test(test_pkcs8_padding_rules), cmocka_unit_test(test_subject_random),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
