@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Benchmark (not a test): full enrollment (key in the token, CSR, issue,
+# wrapped staging in Secrets Manager, ACM import, staging deleted) for P-256
+# and RSA-2048 against the local AWS endpoint, in one run, with ratios:
+#   hsm2acm   `hsm2acm enroll` per request (whole process: start, token login,
+#             policy, STS identity, keygen, CSR, local CA, stage, import, cleanup)
+#   manual    today's pipeline: pkcs11-tool --keypairgen; openssl req with the
+#             pkcs11 engine; openssl x509 -req as the CA; /usr/bin/aws
+#             secretsmanager create-secret; aws acm import-certificate; aws
+#             secretsmanager delete-secret. (The token key is sensitive, so
+#             the pipeline cannot export it: its import uploads a software key
+#             of the same type, which costs the CLI the same.)
+#   floor     the same token operations and the same HTTP calls with nothing
+#             around them: C_GenerateKeyPair + C_Sign straight through PKCS#11
+#             (tests/bench/bench_floor.c) plus 7 pre-signed HTTPS calls on one
+#             keep-alive connection (Python http.client), the calls an
+#             enrollment makes (GetCallerIdentity, CreateSecret, GetSecretValue,
+#             ImportCertificate, GetCertificate, DeleteSecret, DescribeSecret),
+#             timed as DescribeCertificate round trips. Wrap/unwrap and the CA
+#             signature are not in the floor (a few ms), so it is a lower bound.
+#
+# Usage: tests/bench/bench_enroll.sh [N] [N_MANUAL]   (defaults 10 and 3)
+# Needs a build: H2A_BIN (default build/agent/hsm2acm).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+N=${1:-10}
+NM=${2:-3}
+H2A_BIN=${H2A_BIN:-$here/build/agent/hsm2acm}
+PY=/usr/bin/python3
+MODULE=${H2A_SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+[ -x "$H2A_BIN" ] || { echo "bench_enroll: no hsm2acm at $H2A_BIN (set H2A_BIN)" >&2; exit 2; }
+T=$(mktemp -d)
+. "$here/tests/lib/localaws.sh"
+h2a_localaws_start "$T/aws" >/dev/null
+trap 'h2a_localaws_stop; rm -rf "$T"' EXIT
+
+# Token.
+mkdir -p "$T/tokens"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" >"$T/softhsm2.conf"
+export SOFTHSM2_CONF="$T/softhsm2.conf"
+softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 >/dev/null
+printf 1234 >"$T/pin"; chmod 600 "$T/pin"
+URI="pkcs11:token=bench?module-path=$MODULE&pin-source=file:$T/pin"
+"$H2A_BIN" wrapkey create --token "$URI" >/dev/null
+cat >"$T/config.json" <<JSON
+{"token": "$URI", "state_dir": "$T/state",
+ "issuers": {"demo": {"type": "local"}},
+ "aws": {"region": "eu-west-1"}}
+JSON
+req() { # req ID KEY
+    printf '{"id":"%s","subject":"CN=bench.example.com","dns":["bench.example.com"],"key":"%s","issuer":"demo","requester":"bench","targets":[{"region":"eu-west-1"}]}' "$1" "$2" >"$T/$1.json"
+}
+now() { date +%s.%N; }
+ms() { echo "1000 * ($2 - $1)" | bc -l; }
+
+# Warm-up: makes the local CA keys, fills caches.
+for kt in ec:P-256 rsa:2048; do
+    req "warm-${kt/:/-}" "$kt"
+    "$H2A_BIN" enroll --config "$T/config.json" "$T/warm-${kt/:/-}.json" >/dev/null
+done
+
+# Floor helpers.
+cc -std=gnu11 -O2 -o "$T/bench_floor" "$here/tests/bench/bench_floor.c" -ldl $(pkg-config --cflags p11-kit-1)
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/fk.pem" \
+    -out "$T/fc.pem" -days 30 -subj /CN=floor.example.com -addext subjectAltName=DNS:floor.example.com 2>/dev/null
+FARN=$(/usr/bin/aws --endpoint-url "$H2A_LOCALAWS_URL" acm import-certificate \
+    --certificate "fileb://$T/fc.pem" --private-key "fileb://$T/fk.pem" --query CertificateArn --output text)
+cat >"$T/http_floor.py" <<'PYEOF'
+import http.client, json, os, ssl, sys, time, urllib.parse
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+url, ca, arn, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+u = urllib.parse.urlparse(url)
+body = json.dumps({"CertificateArn": arn}).encode()
+req = AWSRequest(method="POST", url=url + "/", data=body, headers={
+    "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "CertificateManager.DescribeCertificate"})
+SigV4Auth(Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]),
+          "acm", os.environ["AWS_REGION"]).add_auth(req)
+headers = dict(req.headers.items())
+conn = http.client.HTTPSConnection(u.hostname, u.port, context=ssl.create_default_context(cafile=ca))
+conn.request("POST", "/", body=body, headers=headers); r = conn.getresponse(); r.read()
+t0 = time.perf_counter()
+for _ in range(n):
+    conn.request("POST", "/", body=body, headers=headers); r = conn.getresponse(); r.read()
+    assert r.status == 200
+print(1000 * (time.perf_counter() - t0) / n)
+PYEOF
+http_ms=$("$PY" "$T/http_floor.py" "$H2A_LOCALAWS_URL" "$AWS_CA_BUNDLE" "$FARN" 50)
+
+# Manual pipeline pieces: a software CA, engine config.
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" \
+    -out "$T/ca.pem" -days 30 -subj "/CN=manual CA" 2>/dev/null
+openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$T/carsa.key" \
+    -out "$T/carsa.pem" -days 30 -subj "/CN=manual RSA CA" 2>/dev/null
+aws_cli() { /usr/bin/aws --endpoint-url "$H2A_LOCALAWS_URL" --region eu-west-1 "$@"; }
+
+manual_once() { # manual_once KT I
+    local kt=$1 i=$2 label="manual-$1-$2" gen ca cakey swkey
+    if [ "$kt" = ec ]; then gen=(--key-type EC:prime256v1); ca=$T/ca.pem; cakey=$T/ca.key; swkey=(ec -pkeyopt ec_paramgen_curve:P-256)
+    else gen=(--key-type rsa:2048); ca=$T/carsa.pem; cakey=$T/carsa.key; swkey=(rsa:2048); fi
+    pkcs11-tool --module "$MODULE" --token-label bench --login --pin 1234 --keypairgen "${gen[@]}" \
+        --label "$label" --id "$(printf '%04x' "$i")" >/dev/null 2>&1
+    OPENSSL_CONF=/dev/null openssl req -new -engine pkcs11 -keyform engine \
+        -key "pkcs11:token=bench;object=$label;type=private;pin-value=1234" \
+        -subj "/CN=bench.example.com" -addext subjectAltName=DNS:bench.example.com -out "$T/m.csr" 2>/dev/null
+    openssl x509 -req -in "$T/m.csr" -CA "$ca" -CAkey "$cakey" -CAcreateserial -days 30 \
+        -copy_extensions copyall -out "$T/m.pem" 2>/dev/null
+    # (Not timed separately: a software key of the same type for the import.)
+    aws_cli secretsmanager create-secret --name "manual/$label" \
+        --secret-string "$(head -c 900 /dev/urandom | base64 -w0)" >/dev/null
+    # The token key cannot be exported, so a software key/cert pair stands in.
+    aws_cli acm import-certificate --certificate "fileb://$T/sw-$kt.pem" \
+        --private-key "fileb://$T/sw-$kt.key" --certificate-chain "fileb://$T/sw-$kt-ca.pem" >/dev/null
+    aws_cli secretsmanager delete-secret --secret-id "manual/$label" --force-delete-without-recovery >/dev/null
+}
+for kt in ec rsa; do
+    if [ $kt = ec ]; then ca=$T/ca.pem; cakey=$T/ca.key; k=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+    else ca=$T/carsa.pem; cakey=$T/carsa.key; k=(-newkey rsa:2048); fi
+    openssl req -new "${k[@]}" -nodes -keyout "$T/sw-$kt.key" -out "$T/sw.csr" -subj /CN=bench.example.com \
+        -addext subjectAltName=DNS:bench.example.com 2>/dev/null
+    openssl x509 -req -in "$T/sw.csr" -CA "$ca" -CAkey "$cakey" -CAcreateserial -days 30 \
+        -copy_extensions copyall -out "$T/sw-$kt.pem" 2>/dev/null
+    cp "$ca" "$T/sw-$kt-ca.pem"
+done
+
+printf 'bench_enroll: full enrollment against localaws (%s), SoftHSM2 token\n' "$H2A_LOCALAWS_URL"
+printf '  HTTP floor: %.2f ms per signed call on a keep-alive connection\n' "$http_ms"
+for kt in ec:P-256 rsa:2048; do
+    short=${kt%%:*}
+    # hsm2acm
+    t0=$(now)
+    for i in $(seq 1 "$N"); do
+        req "b-$short-$i" "$kt"
+        "$H2A_BIN" enroll --config "$T/config.json" "$T/b-$short-$i.json" >/dev/null
+    done
+    t1=$(now)
+    h_ms=$(echo "$(ms "$t0" "$t1") / $N" | bc -l)
+    # manual
+    t0=$(now)
+    for i in $(seq 1 "$NM"); do manual_once "$short" "$i"; done
+    t1=$(now)
+    m_ms=$(echo "$(ms "$t0" "$t1") / $NM" | bc -l)
+    # floor: token keygen + sign, plus 7 HTTP calls
+    tok_ms=$("$T/bench_floor" "$MODULE" bench 1234 "$kt" "$N" | $PY -c 'import sys; v=[float(x) for x in sys.stdin.read().split()]; print(sum(v)/len(v))')
+    f_ms=$(echo "$tok_ms + 7 * $http_ms" | bc -l)
+    printf '  %-8s hsm2acm %8.1f ms | manual %8.1f ms | floor %7.1f ms (token %.1f + 7 calls)\n' \
+        "$kt" "$h_ms" "$m_ms" "$f_ms" "$tok_ms"
+    printf '           manual / hsm2acm = %6.1fx (target >= 20x for P-256) ; hsm2acm / floor = %5.2fx (target <= 1.3x)\n' \
+        "$(echo "$m_ms / $h_ms" | bc -l)" "$(echo "$h_ms / $f_ms" | bc -l)"
+done
