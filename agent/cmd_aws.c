@@ -14,6 +14,7 @@
 
 #include "aws/h2a_aws.h"
 #include "cli.h"
+#include "config/h2a_config.h"
 
 struct s_opts {
     const char *region;
@@ -46,7 +47,9 @@ static const char s_common_help[] =
     "\nOptions:\n"
     "  --region R     AWS region (beats AWS_REGION, AWS_DEFAULT_REGION, the profile)\n"
     "  --profile P    shared config/credentials profile (beats AWS_PROFILE)\n"
-    "  --config FILE  hsm2acm configuration; its \"aws\" object is used\n"
+    "  --config FILE  hsm2acm configuration; its \"aws\" object is used as by\n"
+    "                 'enroll' (region, profile, credentials_file, ca_bundle,\n"
+    "                 max_attempts, timeout_seconds, endpoints)\n"
     "                 (default: HSM2ACM_CONFIG if set)\n"
     "  --verbose      debug logging (never shows secrets or Authorization headers)\n"
     "\nCredentials, endpoints and the CA bundle also come from the standard AWS\n"
@@ -106,47 +109,41 @@ static int s_parse(int argc, char **argv, bool allow_status, struct s_opts *o)
     return 0;
 }
 
-/* The ctx from --config's "aws" object (or HSM2ACM_CONFIG) and the flags. */
+/*
+ * The ctx from the flags and, with --config (or HSM2ACM_CONFIG), the "aws"
+ * object of hsm2acm's configuration, read by the same loader and mapped the
+ * same way as for `enroll`, so both see one AWS setup.
+ */
 static h2a_err s_ctx(const struct s_opts *o, H2A_AWS_CTX **out)
 {
     const char *path = o->config != NULL ? o->config : getenv("HSM2ACM_CONFIG");
-    json_object *root = NULL;
-    json_object *aws = NULL;
+    h2a_config *conf = NULL;
     struct h2a_aws_config cfg;
     h2a_err rv = H2A_OK;
 
     *out = NULL;
+    memset(&cfg, 0, sizeof(cfg));
     if (path != NULL && path[0] != '\0') {
-        h2a_buf b;
-        h2a_buf_init(&b, 1u << 20);
-        rv = h2a_file_read(path, &b);
-        if (rv == H2A_OK) {
-            rv = h2a_buf_terminate(&b);
+        rv = h2a_config_load(path, &conf);
+        if (rv != H2A_OK) {
+            return rv;
         }
-        if (rv == H2A_OK) {
-            root = json_tokener_parse((const char *)b.data);
-            if (root == NULL || !json_object_is_type(root, json_type_object)) {
-                rv = h2a_err_set(H2A_ERR_INPUT, "config %s: expected a JSON object", path);
-            }
-        } else {
-            rv = h2a_err_prefix(H2A_ERR_INPUT, "config %s: ", path);
-        }
-        h2a_buf_free(&b);
-        if (rv == H2A_OK) {
-            (void)json_object_object_get_ex(root, "aws", &aws);
-        }
+        cfg.region = conf->aws.region;
+        cfg.profile = conf->aws.profile;
+        cfg.credentials_file = conf->aws.credentials_file;
+        cfg.ca_bundle = conf->aws.ca_bundle;
+        cfg.max_attempts = (int)conf->aws.max_attempts;
+        cfg.timeout_ms = (long)conf->aws.timeout_seconds * 1000L;
+        cfg.endpoint_url[H2A_AWS_SVC_ACM] = conf->aws.endpoint_acm;
+        cfg.endpoint_url[H2A_AWS_SVC_SECRETS_MANAGER] = conf->aws.endpoint_secretsmanager;
+        cfg.endpoint_url[H2A_AWS_SVC_STS] = conf->aws.endpoint_sts;
     }
-    if (rv == H2A_OK) {
-        rv = h2a_aws_config_from_json(aws, &cfg);
+    cfg.region_override = o->region;
+    if (o->profile != NULL) {
+        cfg.profile = o->profile;
     }
-    if (rv == H2A_OK) {
-        cfg.region_override = o->region;
-        if (o->profile != NULL) {
-            cfg.profile = o->profile;
-        }
-        rv = h2a_aws_ctx_new(&cfg, out);
-    }
-    json_object_put(root);
+    rv = h2a_aws_ctx_new(&cfg, out);
+    h2a_config_free(conf);
     return rv;
 }
 

@@ -226,6 +226,13 @@ h2a_err h2a_aws_config_from_json(json_object *aws, struct h2a_aws_config *out)
     out->max_attempts = (int)ma;
     H2A_GUARD(s_cfg_long(aws, "connect_timeout_ms", 1, 600000, &out->connect_timeout_ms));
     H2A_GUARD(s_cfg_long(aws, "timeout_ms", 1, 3600000, &out->timeout_ms));
+    {
+        long ts = 0;
+        H2A_GUARD(s_cfg_long(aws, "timeout_seconds", 1, 3600, &ts));
+        if (ts > 0) {
+            out->timeout_ms = ts * 1000L;
+        }
+    }
     if (json_object_object_get_ex(aws, "endpoints", &eps) &&
         !json_object_is_type(eps, json_type_null)) {
         if (!json_object_is_type(eps, json_type_object)) {
@@ -235,7 +242,8 @@ h2a_err h2a_aws_config_from_json(json_object *aws, struct h2a_aws_config *out)
         {
             int i;
             for (i = 0; i < H2A_AWS_SVC__COUNT; i++) {
-                if (strcmp(k, s_svcs[i].config_key) == 0) {
+                /* Both the SDK config key and the signing name are accepted. */
+                if (strcmp(k, s_svcs[i].config_key) == 0 || strcmp(k, s_svcs[i].name) == 0) {
                     break;
                 }
             }

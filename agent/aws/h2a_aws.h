@@ -111,8 +111,9 @@ struct h2a_aws_config {
 /*
  * Fill `out` (zeroed first) from the "aws" object of hsm2acm's JSON
  * configuration: region, profile, credentials_file, ca_bundle, max_attempts,
- * endpoint_url, endpoints {acm, secrets_manager, sts, organizations,
- * acm_pca}, connect_timeout_ms, timeout_ms. Other keys are left to the
+ * endpoint_url, endpoints {acm, secrets_manager|secretsmanager, sts,
+ * organizations, acm_pca|acm-pca}, connect_timeout_ms, timeout_ms or
+ * timeout_seconds. Other keys are left to the
  * caller. The strings point into `aws`, which must outlive `out`. A wrong
  * type is H2A_ERR_INPUT naming "aws.<key>". `aws` NULL gives an empty config.
  */

@@ -148,10 +148,11 @@ AWS_ENDPOINT_URL_ACM=https://127.0.0.1:9 run ep_other 0 "$H2A_BIN" aws whoami
 AWS_ENDPOINT_URL=$H2A_LOCALAWS_HTTP_URL run ep_http 0 "$H2A_BIN" aws whoami
 AWS_ENDPOINT_URL=ftp://127.0.0.1 run ep_bad 2 "$H2A_BIN" aws whoami
 # --config FILE: its "aws" object (endpoint, region).
-printf '{"aws":{"region":"us-west-2","endpoints":{"acm":"%s"}}}\n' "$H2A_LOCALAWS_URL" >"$T/cfg.json"
+printf '{"token":"pkcs11:token=unused","aws":{"region":"us-west-2","endpoints":{"acm":"%s"}}}\n' \
+    "$H2A_LOCALAWS_URL" >"$T/cfg.json"
 (unset AWS_REGION AWS_DEFAULT_REGION; run cfg 0 "$H2A_BIN" acm list --config "$T/cfg.json") || FAILS=$((FAILS + 1))
 [ "$(jget "$T/cfg.out" 'len(j)')" = 0 ] || fail "--config region us-west-2 should list nothing"
-printf '{"aws":{"region":5}}\n' >"$T/badcfg.json"
+printf '{"token":"pkcs11:token=unused","aws":{"region":5}}\n' >"$T/badcfg.json"
 run badcfg 2 "$H2A_BIN" acm list --config "$T/badcfg.json"
 expect_in badcfg "$T/badcfg.err" "aws.region"
 

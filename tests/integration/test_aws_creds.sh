@@ -168,10 +168,10 @@ run refresh_long 0 "$H2A_BIN" acm describe "$RARN" --profile longlived --repeat 
 
 # --- hsm2acm's own credentials_file (keys in a file, never argv) -------------
 printf '{"AccessKeyId":"AKIAH2ALOCAL33333333","SecretAccessKey":"h2aLocalSecret33333333333333333333333333"}\n' >"$T/keys.json"
-printf '{"aws":{"credentials_file":"%s"}}\n' "$T/keys.json" >"$T/cfg-keys.json"
+printf '{"token":"pkcs11:token=unused","aws":{"credentials_file":"%s"}}\n' "$T/keys.json" >"$T/cfg-keys.json"
 whoami_is credentials_file 333333333333 ":user/h2a-test" --config "$T/cfg-keys.json"
 HSM2ACM_CONFIG=$T/cfg-keys.json whoami_is credentials_file_env 333333333333 ":user/h2a-test"
-printf '{"aws":{"credentials_file":"%s"}}\n' "$T/nope.json" >"$T/cfg-nokeys.json"
+printf '{"token":"pkcs11:token=unused","aws":{"credentials_file":"%s"}}\n' "$T/nope.json" >"$T/cfg-nokeys.json"
 run credentials_file_missing 2 "$H2A_BIN" aws whoami --config "$T/cfg-nokeys.json"
 expect_in credentials_file_missing "$T/credentials_file_missing.err" "aws.credentials_file"
 
