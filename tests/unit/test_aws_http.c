@@ -756,6 +756,58 @@ static void test_sts_replies(void **state)
     h2a_aws_ctx_free(ctx);
 }
 
+struct s_worker {
+    H2A_AWS_CTX *ctx;
+    int ok;
+    struct h2a_aws_stats st;
+};
+
+static void *s_worker_run(void *arg)
+{
+    struct s_worker *w = arg;
+
+    for (int i = 0; i < 10; i++) {
+        json_object *d = NULL;
+        if (h2a_acm_describe_certificate(w->ctx, NULL, "arn:x", &d) == H2A_OK) {
+            w->ok++;
+        }
+        json_object_put(d);
+    }
+    h2a_aws_ctx_stats(w->ctx, &w->st);
+    return NULL;
+}
+
+/* Clones in threads share credentials (under a lock), each with its own connection. */
+static void test_clones_in_threads(void **state)
+{
+    H2A_AWS_CTX *base = s_ctx();
+    struct s_worker w[4];
+    pthread_t t[4];
+
+    (void)state;
+    for (int i = 0; i < 40; i++) {
+        s_play(200, s_detail, 0, 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        H2A_ASSERT_OK(h2a_aws_ctx_clone(base, &w[i].ctx));
+    }
+    /* The base may be freed while clones work: they hold references. */
+    h2a_aws_ctx_free(base);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, s_worker_run, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].ok, 10);
+        assert_int_equal(w[i].st.tls_connects, 1);
+        assert_int_equal(w[i].st.endpoints, 1);
+        h2a_aws_ctx_free(w[i].ctx);
+    }
+    assert_int_equal(S.requests, 40);
+    assert_int_equal(S.accepts, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -773,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_secret_value),
         cmocka_unit_test(test_create_secret_body),
         cmocka_unit_test(test_sts_replies),
+        cmocka_unit_test(test_clones_in_threads),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
