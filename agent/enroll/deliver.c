@@ -165,14 +165,14 @@ static h2a_err s_x509_from_pem(const char *pem, X509 **out)
 static h2a_err s_serves_ours(h2a_run *r, h2a_acct *a, const char *region, const char *arn,
                              bool *yes)
 {
-    char *pem = NULL, *chain = NULL;
+    char *cert_text = NULL, *chain = NULL;
     X509 *x = NULL;
     h2a_err rv;
 
     *yes = false;
-    rv = h2a_acm_get_certificate(a->ctx, region, arn, &pem, &chain);
+    rv = h2a_acm_get_certificate(a->ctx, region, arn, &cert_text, &chain);
     if (rv == H2A_OK) {
-        rv = s_x509_from_pem(pem, &x);
+        rv = s_x509_from_pem(cert_text, &x);
     }
     if (rv == H2A_OK) {
         *yes = ASN1_INTEGER_cmp(X509_get0_serialNumber(x),
@@ -180,7 +180,7 @@ static h2a_err s_serves_ours(h2a_run *r, h2a_acct *a, const char *region, const 
                EVP_PKEY_eq(X509_get0_pubkey(x), h2a_p11_key_public(r->key)) == 1;
     }
     X509_free(x);
-    free(pem);
+    free(cert_text);
     free(chain);
     return rv;
 }

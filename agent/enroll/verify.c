@@ -97,15 +97,15 @@ static h2a_err s_reimport_rules(h2a_run *r, size_t i)
 {
     const h2a_target *t = &r->req->targets[i];
     h2a_acct *a = NULL;
-    char *pem = NULL, *chain = NULL;
+    char *cert_text = NULL, *chain = NULL;
     X509 *current = NULL;
     h2a_cert_usage cur = {0}, next = {0};
     h2a_err rv;
 
     H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
-    rv = h2a_acm_get_certificate(a->ctx, t->region, t->certificate_arn, &pem, &chain);
+    rv = h2a_acm_get_certificate(a->ctx, t->region, t->certificate_arn, &cert_text, &chain);
     if (rv == H2A_OK) {
-        rv = s_pem_x509(pem, &current);
+        rv = s_pem_x509(cert_text, &current);
     }
     if (rv == H2A_OK &&
         ASN1_INTEGER_cmp(X509_get0_serialNumber(current), X509_get0_serialNumber(r->cert)) == 0) {
@@ -127,7 +127,7 @@ done:
     h2a_cert_usage_cleanup(&cur);
     h2a_cert_usage_cleanup(&next);
     X509_free(current);
-    free(pem);
+    free(cert_text);
     free(chain);
     return rv;
 }
