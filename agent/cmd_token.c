@@ -387,6 +387,10 @@ static h2a_err s_csr_keycheck(const H2A_POLICY *pol, const struct s_csr_args *a,
     if (a->eku == NULL) {
         req->ext_key_usage = h2a_policy_csr_ext_key_usage(pol);
     }
+    /* Overrides are the caller's words, not the policy's: check them too. */
+    if (a->ku != NULL || a->eku != NULL) {
+        H2A_GUARD(h2a_policy_check_usage(pol, kt, req->key_usage, req->ext_key_usage));
+    }
     return H2A_OK;
 }
 

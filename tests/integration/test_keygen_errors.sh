@@ -123,6 +123,12 @@ kg_expect 2 "--key-usage: unknown KeyUsage name 'SIGNING'" "$B" csr --token "$U"
     --subject CN=a.example.com --key-usage SIGNING
 kg_expect 2 "--eku: unknown ExtendedKeyUsage name" "$B" csr --token "$U" --key existing \
     --subject CN=a.example.com --eku WEB
+# Usage overrides are checked against the policy, like its defaults: a leaf
+# that asks to sign certificates, or an EC key that asks for encipherment.
+kg_expect 3 "CERTIFICATE_SIGNING" "$B" csr --token "$U" --key existing \
+    --subject CN=a.example.com --key-usage DIGITAL_SIGNATURE,CERTIFICATE_SIGNING
+kg_expect 3 "KEY_ENCIPHERMENT" "$B" csr --token "$U" --key existing \
+    --subject CN=a.example.com --key-usage DIGITAL_SIGNATURE,KEY_ENCIPHERMENT
 kg_expect 2 "pss: RSA-PSS needs an RSA key" "$B" csr --token "$U" --key existing \
     --subject CN=a.example.com --pss
 kg_expect 4 "no-such-key" "$B" csr --token "$U" --key no-such-key --subject CN=a.example.com
