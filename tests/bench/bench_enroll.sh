@@ -151,3 +151,30 @@ for kt in ec:P-256 rsa:2048; do
     printf '           manual / hsm2acm = %6.1fx (target >= 20x for P-256) ; hsm2acm / floor = %5.2fx (target <= 1.3x)\n' \
         "$(echo "$m_ms / $h_ms" | bc -l)" "$(echo "$h_ms / $f_ms" | bc -l)"
 done
+
+# Batch: M P-256 requests with --jobs J against J parallel raw keygen loops.
+M=${BATCH_N:-20}
+J=${BATCH_JOBS:-$(nproc)}
+: >"$T/batch.jsonl"
+for i in $(seq 1 "$M"); do
+    printf '{"id":"batch-%s","subject":"CN=bench.example.com","dns":["bench.example.com"],"key":"ec:P-256","issuer":"demo","requester":"bench","targets":[{"region":"eu-west-1"}]}\n' "$i" >>"$T/batch.jsonl"
+done
+cat >"$T/rss.py" <<'PYEOF'
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+dt = time.perf_counter() - t0
+print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PYEOF
+read -r bsec brss < <("$PY" "$T/rss.py" "$H2A_BIN" enroll --config "$T/config.json" --batch "$T/batch.jsonl" --jobs "$J")
+t0=$(now)
+for j in $(seq 1 "$J"); do
+    "$T/bench_floor" "$MODULE" bench 1234 ec:P-256 "$M" >/dev/null &
+done
+wait
+t1=$(now)
+floor_rate=$(echo "$J * $M / ($t1 - $t0)" | bc -l)
+rate=$(echo "$M / $bsec" | bc -l)
+printf '  batch    %d P-256 enrollments, --jobs %d: %.1f/s | raw token keygen+sign, %d processes: %.1f/s | %.0f%% (target >= 80%%)\n' \
+    "$M" "$J" "$rate" "$J" "$floor_rate" "$(echo "100 * $rate / $floor_rate" | bc -l)"
+printf '           peak RSS of one hsm2acm process: %.1f MiB (target <= 32 MiB)\n' "$(echo "$brss / 1024" | bc -l)"

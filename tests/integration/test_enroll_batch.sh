@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# enroll --batch FILE.jsonl --jobs N: worker processes, one result line per
+# request in input order, a bad line reported with its line number and exit
+# code while the others are delivered; then the same batch again is a no-op.
+. "$(dirname "$0")/enroll_lib.sh"
+enr_setup enroll_batch
+
+# Warm-up (local CA made once, not by several workers at the same time).
+enr_request "$ENR_DIR/warm.json" warm ec:P-256 "warm.example.com" '[{"region":"eu-west-1"}]'
+"$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/warm.json" >/dev/null
+
+: >"$ENR_DIR/batch.jsonl"
+for i in 1 2 3 4 5 6; do
+    enr_request "$ENR_DIR/b$i.json" "batch-$i" ec:P-256 "b$i.example.com" '[{"region":"eu-west-1"}]'
+    $PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$ENR_DIR/b$i.json" >>"$ENR_DIR/batch.jsonl"
+    [ "$i" = 3 ] && { echo; echo '{"id":"batch-bad","key":"ec:P-256"}'; } >>"$ENR_DIR/batch.jsonl"
+done
+objs=$(enr_objects)
+set +e
+"$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch.jsonl" --jobs 3 >"$ENR_DIR/batch.out" 2>"$ENR_DIR/batch.err"
+rc=$?
+set -e
+cat "$ENR_DIR/batch.out"
+[ "$rc" = 2 ] || enr_fail "batch exit $rc, expected 2 (the bad line): $(cat "$ENR_DIR/batch.err")"
+$PY - "$ENR_DIR/batch.out" <<'PYEOF' || enr_fail "batch output"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 7, len(rows)
+ids = [r.get("id") for r in rows]
+assert ids[:3] == ["batch-1", "batch-2", "batch-3"] and ids[4:] == ["batch-4", "batch-5", "batch-6"], ids
+bad = rows[3]
+assert bad["line"] == 5 and bad["exit_code"] == 2 and "subject: missing" in bad["error"], bad
+for r in rows[:3] + rows[4:]:
+    assert r["targets"][0]["certificate_arn"].startswith("arn:aws:acm:eu-west-1:"), r
+PYEOF
+[ "$(enr_objects)" = $((objs + 12)) ] || enr_fail "token objects $(enr_objects), expected $((objs + 12))"
+for i in 1 2 3 4 5 6; do
+    arn=$($PY -c "import json; rows=[json.loads(l) for l in open('$ENR_DIR/batch.out')]; print([r for r in rows if r.get('id')=='batch-$i'][0]['targets'][0]['certificate_arn'])")
+    kid=$($PY -c "import json; rows=[json.loads(l) for l in open('$ENR_DIR/batch.out')]; print([r for r in rows if r.get('id')=='batch-$i'][0]['targets'][0]['key_id'])")
+    enr_check_acm_key "$arn" "$kid" >/dev/null
+done
+[ -z "$(enr_secrets)" ] || enr_fail "staging secret left"
+# Again: every request is already done, nothing new is made.
+grep -v batch-bad "$ENR_DIR/batch.jsonl" >"$ENR_DIR/batch2.jsonl"
+"$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch2.jsonl" --jobs 2 >"$ENR_DIR/batch2.out"
+[ "$(enr_objects)" = $((objs + 12)) ] || enr_fail "repeat made keys"
+[ "$(enr_cert_count)" = 7 ] || enr_fail "repeat imported again ($(enr_cert_count))"
+enr_expect_fail 2 "--jobs" "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch2.jsonl" --jobs 0
+enr_expect_fail 2 "--batch takes no REQUEST.json" "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch2.jsonl" x.json
+echo PASS
