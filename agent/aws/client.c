@@ -130,6 +130,7 @@ struct h2a_aws_ctx {
     double (*rand01)(void *);
     void (*sleep_ms)(void *, long);
     void *hook_arg;
+    long clock_offset; /* seconds to add to the local clock (learnt from AWS) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -460,6 +461,7 @@ h2a_err h2a_aws_ctx_clone(H2A_AWS_CTX *ctx, H2A_AWS_CTX **out_ctx)
     (*out_ctx)->rand01 = ctx->rand01;
     (*out_ctx)->sleep_ms = ctx->sleep_ms;
     (*out_ctx)->hook_arg = ctx->hook_arg;
+    (*out_ctx)->clock_offset = ctx->clock_offset;
     return H2A_OK;
 }
 
@@ -522,6 +524,7 @@ struct s_sink {
     bool too_big;
     char request_id[128];
     char errortype[128];
+    time_t server_date;
 };
 
 static size_t s_write_cb(char *p, size_t size, size_t n, void *arg)
@@ -563,6 +566,7 @@ static size_t s_header_cb(char *p, size_t size, size_t n, void *arg)
     static const char rid1[] = "x-amzn-requestid:";
     static const char rid2[] = "x-amz-request-id:";
     static const char et[] = "x-amzn-errortype:";
+    static const char dt[] = "date:";
 
     if (len >= sizeof(rid1) - 1 && strncasecmp(p, rid1, sizeof(rid1) - 1) == 0) {
         s_header_value(p, len, sizeof(rid1) - 1, s->request_id, sizeof(s->request_id));
@@ -571,6 +575,10 @@ static size_t s_header_cb(char *p, size_t size, size_t n, void *arg)
         s_header_value(p, len, sizeof(rid2) - 1, s->request_id, sizeof(s->request_id));
     } else if (len >= sizeof(et) - 1 && strncasecmp(p, et, sizeof(et) - 1) == 0) {
         s_header_value(p, len, sizeof(et) - 1, s->errortype, sizeof(s->errortype));
+    } else if (len >= sizeof(dt) - 1 && strncasecmp(p, dt, sizeof(dt) - 1) == 0) {
+        char v[64];
+        s_header_value(p, len, sizeof(dt) - 1, v, sizeof(v));
+        s->server_date = curl_getdate(v, NULL);
     }
     return len;
 }
@@ -1216,7 +1224,7 @@ static h2a_err s_sign(H2A_AWS_CTX *ctx, const struct s_req *r, struct curl_slist
     h2a_buf_init(&scope, 0);
     h2a_buf_init(&sts, 0);
     h2a_buf_init_secure(&line, 0);
-    h2a_sigv4_dates(time(NULL), amz, d8);
+    h2a_sigv4_dates(time(NULL) + ctx->clock_offset, amz, d8);
     hs[n++] = (struct h2a_http_header){"host", r->ep->host_header};
     hs[n++] = (struct h2a_http_header){"content-type", r->content_type};
     hs[n++] = (struct h2a_http_header){"x-amz-date", amz};
@@ -1303,6 +1311,7 @@ struct s_attempt {
     bool too_big;
     char request_id[128];
     char errortype[128];
+    time_t server_date;
 };
 
 static h2a_err s_send(H2A_AWS_CTX *ctx, const struct s_req *r, h2a_buf *reply,
@@ -1335,6 +1344,7 @@ static h2a_err s_send(H2A_AWS_CTX *ctx, const struct s_req *r, h2a_buf *reply,
     at->too_big = sink.too_big;
     memcpy(at->request_id, sink.request_id, sizeof(at->request_id));
     memcpy(at->errortype, sink.errortype, sizeof(at->errortype));
+    at->server_date = sink.server_date;
     return H2A_OK;
 }
 
@@ -1390,6 +1400,24 @@ h2a_err h2a_aws_malformed(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
     return s_err_raise(ctx);
 }
 
+static bool s_is_skew_error(long status, const char *code)
+{
+    static const char *const codes[] = {
+        "RequestTimeTooSkewed", "RequestExpired", "InvalidSignatureException",
+        "SignatureDoesNotMatch", "AuthFailure", "RequestInTheFuture",
+    };
+
+    if (status != 400 && status != 403) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strcmp(code, codes[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool s_is_timeout(CURLcode cc)
 {
     return cc == CURLE_OPERATION_TIMEDOUT;
@@ -1431,6 +1459,7 @@ static h2a_err s_call(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *region,
     const char *reg = s_first(region, ctx->set->region);
     int taken = 0;
     bool refreshed = false;
+    bool skew_fixed = false;
     h2a_err rv;
 
     ctx->stats.calls++;
@@ -1507,6 +1536,17 @@ static h2a_err s_call(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *region,
                                                &ctx->err);
             }
             kind = h2a_aws_retry_classify(at.status, ctx->err.code, false, false);
+            if (!skew_fixed && s_is_skew_error(at.status, ctx->err.code) && at.server_date > 0 &&
+                labs((long)(at.server_date - time(NULL)) - ctx->clock_offset) > 240 &&
+                attempt < ctx->set->max_attempts) {
+                /* The local clock is off (as the SDKs do): sign with AWS's time. */
+                ctx->clock_offset = (long)(at.server_date - time(NULL));
+                H2A_LOG_WARN("aws: local clock differs from %s's by %ld s; correcting",
+                             h2a_aws_service_name(svc), ctx->clock_offset);
+                skew_fixed = true;
+                ctx->stats.retries++;
+                continue;
+            }
             if (!refreshed && !unsigned_call && creds_override == NULL &&
                 (strcmp(ctx->err.code, "ExpiredToken") == 0 ||
                  strcmp(ctx->err.code, "ExpiredTokenException") == 0 ||

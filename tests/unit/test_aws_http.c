@@ -32,6 +32,7 @@ struct canned {
     const char *body;
     int mode;
     long delay_ms;
+    const char *hdr; /* one extra header line ("Date: ...") or NULL */
 };
 
 #define MAX_SCRIPT 64
@@ -47,6 +48,7 @@ static struct {
     char last_auth[512];
     char last_token[256];
     char last_body[8192];
+    char last_date[32];
     int listen_fd;
     int port;
     volatile int stop;
@@ -60,8 +62,14 @@ static void s_play(int status, const char *body, int mode, long delay_ms)
 {
     pthread_mutex_lock(&S.mu);
     assert_true(S.n < MAX_SCRIPT);
-    S.script[S.n++] = (struct canned){status, body, mode, delay_ms};
+    S.script[S.n++] = (struct canned){status, body, mode, delay_ms, NULL};
     pthread_mutex_unlock(&S.mu);
+}
+
+static void s_play_hdr(int status, const char *body, const char *hdr)
+{
+    s_play(status, body, M_NORMAL, 0);
+    S.script[S.n - 1].hdr = hdr;
 }
 
 static void s_reset_script(void)
@@ -125,7 +133,7 @@ static void s_serve_buf(int fd, char *buf)
         size_t hlen;
         long clen;
         char tmp[64];
-        struct canned c = {200, "{}", M_NORMAL, 0};
+        struct canned c = {200, "{}", M_NORMAL, 0, NULL};
         char head[512];
 
         while ((end = memmem(buf, have, "\r\n\r\n", 4)) == NULL) {
@@ -159,6 +167,7 @@ static void s_serve_buf(int fd, char *buf)
         s_header(buf, "x-amz-target:", S.last_target, sizeof(S.last_target));
         s_header(buf, "authorization:", S.last_auth, sizeof(S.last_auth));
         s_header(buf, "x-amz-security-token:", S.last_token, sizeof(S.last_token));
+        s_header(buf, "x-amz-date:", S.last_date, sizeof(S.last_date));
         snprintf(S.last_body, sizeof(S.last_body), "%.*s", (int)clen, buf + hlen);
         if (S.next < S.n) {
             c = S.script[S.next++];
@@ -188,8 +197,8 @@ static void s_serve_buf(int fd, char *buf)
         }
         snprintf(head, sizeof(head),
                  "HTTP/1.1 %d X\r\nContent-Type: application/x-amz-json-1.1\r\n"
-                 "x-amzn-RequestId: rid-%d\r\nContent-Length: %zu\r\n\r\n",
-                 c.status, S.requests,
+                 "x-amzn-RequestId: rid-%d\r\n%s%sContent-Length: %zu\r\n\r\n",
+                 c.status, S.requests, c.hdr != NULL ? c.hdr : "", c.hdr != NULL ? "\r\n" : "",
                  strlen(c.body) + (c.mode == M_TRUNCATE ? 100 : 0));
         s_send_all(fd, head, strlen(head));
         s_send_all(fd, c.body, strlen(c.body));
@@ -756,6 +765,38 @@ static void test_sts_replies(void **state)
     h2a_aws_ctx_free(ctx);
 }
 
+/* A skewed local clock: the client learns AWS's time from Date and re-signs. */
+static void test_clock_skew_corrected(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *d = NULL;
+    char date[80];
+    char want[17];
+    char d8[9];
+    time_t ahead = time(NULL) + 3600;
+    struct tm tm;
+
+    (void)state;
+    gmtime_r(&ahead, &tm);
+    strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT", &tm);
+    s_play_hdr(403, "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
+                    "expired\"}", date);
+    s_play(200, s_detail, 0, 0);
+    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+    json_object_put(d);
+    assert_int_equal(S.requests, 2);
+    /* The retry was signed an hour ahead (same hour, allowing a tick). */
+    h2a_sigv4_dates(ahead, want, d8);
+    assert_int_equal(strncmp(S.last_date, want, 11), 0);
+    /* A plain signature error without skew is not retried. */
+    s_reset_script();
+    s_play(403, "{\"__type\":\"InvalidSignatureException\",\"message\":\"bad\"}", 0, 0);
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                   "HTTP 403 InvalidSignatureException");
+    assert_int_equal(S.requests, 1);
+    h2a_aws_ctx_free(ctx);
+}
+
 struct s_worker {
     H2A_AWS_CTX *ctx;
     int ok;
@@ -826,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_create_secret_body),
         cmocka_unit_test(test_sts_replies),
         cmocka_unit_test(test_clones_in_threads),
+        cmocka_unit_test(test_clock_skew_corrected),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
