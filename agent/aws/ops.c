@@ -134,6 +134,13 @@ static h2a_err s_dup_out(const char *v, char **out)
     return *out != NULL ? H2A_OK : h2a_err_set(H2A_ERR_NOMEM, "reply member");
 }
 
+/* Free an output string and clear the caller's pointer (certificates, ARNs). */
+static void s_drop(char **p)
+{
+    free(*p);
+    *p = NULL;
+}
+
 static h2a_err s_req_arn(const char *what, const char *arn)
 {
     if (!s_set(arn)) {
@@ -417,8 +424,7 @@ h2a_err h2a_acm_get_certificate(H2A_AWS_CTX *ctx, const char *region, const char
         rv = s_dup_out(chain, out_chain_pem);
     }
     if (rv != H2A_OK) {
-        free(*out_cert_pem);
-        *out_cert_pem = NULL;
+        s_drop(out_cert_pem);
     }
     json_object_put(resp);
     return rv;
@@ -1065,8 +1071,7 @@ h2a_err h2a_pca_get_certificate(H2A_AWS_CTX *ctx, const char *region, const char
         rv = s_dup_out(chain, out_chain_pem);
     }
     if (rv != H2A_OK) {
-        free(*out_cert_pem);
-        *out_cert_pem = NULL;
+        s_drop(out_cert_pem);
     }
     json_object_put(req);
     json_object_put(resp);
