@@ -1464,7 +1464,8 @@ static h2a_err s_call(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *region,
 
     ctx->stats.calls++;
     s_err_reset(ctx, svc, op);
-    if (svc == H2A_AWS_SVC_ORGANIZATIONS && reg == NULL) {
+    if ((svc == H2A_AWS_SVC_ORGANIZATIONS || svc == H2A_AWS_SVC_STS) && reg == NULL) {
+        /* Global services work without a region: us-east-1, as the SDKs do. */
         reg = "us-east-1";
     }
     if ((rv = h2a_aws_endpoint_resolve(svc, reg, ctx->set->endpoint[svc], &ep)) != H2A_OK) {

@@ -30,6 +30,13 @@ if run whoami 0 "$H2A_BIN" aws whoami; then
     ok "whoami"
 fi
 run whoami_region 0 "$H2A_BIN" aws whoami --region us-east-1
+# STS is usable without any region (us-east-1, as the SDKs); ACM is not.
+(unset AWS_REGION AWS_DEFAULT_REGION
+ run whoami_noregion 0 "$H2A_BIN" aws whoami --verbose
+ expect_in whoami_noregion "$T/whoami_noregion.err" "sts GetCallerIdentity"
+ run list_noregion 2 "$H2A_BIN" acm list
+ expect_in list_noregion "$T/list_noregion.err" "acm: no valid AWS region"
+ exit "$FAILS") || FAILS=$((FAILS + 1))
 
 # --- acm list over every key type and page ----------------------------------
 mkcert ec256 "ec -pkeyopt ec_paramgen_curve:P-256" ec256.example.com
