@@ -456,6 +456,47 @@ class CoreTest(unittest.TestCase):
         self.assertEqual((st, b["__type"]), (500, "InternalFailure"))
         self.assertEqual(self.describe()[0], 400)
 
+    def test_malformed_requests_never_hang(self):
+        import socket
+        import ssl as _ssl
+        cases = [
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: CertificateManager.ListCertificates\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 garbage\r\nContent-Length: 2\r\n\r\n{}",
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: CertificateManager.ListCertificates\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 Credential=AKIAH2ALOCAL11111111/2026/x/acm/aws4_request, "
+            b"SignedHeaders=host, Signature=" + b"0" * 64 + b"\r\nX-Amz-Date: nope\r\n"
+            b"Content-Length: 2\r\n\r\n{}",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 4\r\n\r\n\xff\xfe\x00=",
+            b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"\x16\x03\x01garbage-not-http\r\n\r\n",
+        ]
+        for raw in cases:
+            sock = socket.create_connection(("127.0.0.1", self.aws.https_port), timeout=10)
+            tls = self.aws.ssl.wrap_socket(sock, server_hostname="127.0.0.1")
+            tls.sendall(raw)
+            try:
+                reply = tls.recv(4096)
+            except (ConnectionError, _ssl.SSLError):
+                reply = b""
+            tls.close()
+            if b"Error code: 400" in reply and not reply.startswith(b"HTTP/"):
+                continue  # unparseable request line: http.server's HTTP/0.9-style 400 page
+            self.assertTrue(reply == b"" or reply.startswith(b"HTTP/1."), (raw, reply))
+            if reply:
+                status = int(reply.split(b" ")[1])
+                self.assertTrue(400 <= status < 600, (raw, reply[:200]))
+        # Not TLS at all on the HTTPS port.
+        sock = socket.create_connection(("127.0.0.1", self.aws.https_port), timeout=10)
+        sock.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        sock.recv(100)
+        sock.close()
+        self.assertEqual(self.describe()[1]["__type"], "ResourceNotFoundException")
+
     # -- transport ---------------------------------------------------------------------------
 
     def test_keep_alive(self):
