@@ -1197,8 +1197,46 @@ struct s_req {
     const char *target; /* full X-Amz-Target or NULL */
     const uint8_t *body;
     size_t body_len;
+    bool secret; /* body holds key material */
     const struct h2a_aws_credentials *creds; /* NULL: unsigned */
 };
+
+/*
+ * A secret body is streamed from our secure buffer by a read callback, so
+ * libcurl does not copy it into its (re-allocated, never wiped) request
+ * header buffer as it does for small CURLOPT_POSTFIELDS bodies.
+ */
+struct s_reader {
+    const uint8_t *p;
+    size_t len;
+    size_t off;
+};
+
+static size_t s_read_cb(char *buf, size_t size, size_t n, void *arg)
+{
+    struct s_reader *r = arg;
+    size_t want = size * n;
+    size_t left = r->len - r->off;
+
+    if (want > left) {
+        want = left;
+    }
+    memcpy(buf, r->p + r->off, want);
+    r->off += want;
+    return want;
+}
+
+/* libcurl rewinds when it re-sends on a fresh connection. */
+static int s_seek_cb(void *arg, curl_off_t offset, int origin)
+{
+    struct s_reader *r = arg;
+
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > r->len) {
+        return CURL_SEEKFUNC_FAIL;
+    }
+    r->off = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
 
 /* Build the header list incl. Authorization (wiped when freed). */
 static h2a_err s_sign(H2A_AWS_CTX *ctx, const struct s_req *r, struct curl_slist **out)
@@ -1320,6 +1358,7 @@ static h2a_err s_send(H2A_AWS_CTX *ctx, const struct s_req *r, h2a_buf *reply,
     CURL *h = s_conn_for(ctx, r->ep);
     struct curl_slist *hdrs = NULL;
     struct s_sink sink = {.body = reply};
+    struct s_reader reader = {.p = r->body, .len = r->body_len, .off = 0};
     long connects = 0;
 
     memset(at, 0, sizeof(*at));
@@ -1328,7 +1367,15 @@ static h2a_err s_send(H2A_AWS_CTX *ctx, const struct s_req *r, h2a_buf *reply,
     }
     H2A_GUARD(s_sign(ctx, r, &hdrs));
     /* Options that never change for this endpoint were set when it was opened. */
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+    if (r->secret) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, s_read_cb);
+        curl_easy_setopt(h, CURLOPT_READDATA, &reader);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, s_seek_cb);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, &reader);
+    } else {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
+    }
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
@@ -1339,6 +1386,11 @@ static h2a_err s_send(H2A_AWS_CTX *ctx, const struct s_req *r, h2a_buf *reply,
         ctx->stats.tls_connects += connects;
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    if (r->secret) {
+        curl_easy_setopt(h, CURLOPT_READDATA, NULL);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, NULL);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, NULL);
+    }
     s_slist_free_wiped(hdrs);
     ctx->stats.http_requests++;
     at->too_big = sink.too_big;
@@ -1479,6 +1531,7 @@ static h2a_err s_call(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *region,
     r.target = target;
     r.body = body;
     r.body_len = body_len;
+    r.secret = secret_request;
     for (int attempt = 1;; attempt++) {
         long t0 = s_mono_ms();
         h2a_retry_kind kind;

@@ -460,6 +460,31 @@ static void test_no_retry_quota_and_4xx(void **state)
     assert_int_equal(S.requests, 1);
     assert_int_equal(h2a_aws_last_error(ctx)->attempts, 1);
 
+    /*
+     * The key body is streamed from secure memory; when the kept-alive
+     * connection is found dead, libcurl rewinds it and re-sends intact.
+     */
+    s_reset_script();
+    {
+        json_object *dd = NULL;
+        s_play(200, s_detail, 0, 0);
+        H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &dd));
+        json_object_put(dd);
+    }
+    s_play(200, "", M_DROP, 0);
+    s_play(200, "{\"CertificateArn\":\"arn:aws:acm:eu-west-1:1:certificate/new\"}", 0, 0);
+    H2A_ASSERT_OK(h2a_acm_import_certificate(ctx, NULL, &in, &arn));
+    assert_string_equal(arn, "arn:aws:acm:eu-west-1:1:certificate/new");
+    free(arn);
+    arn = NULL;
+    assert_int_equal(S.requests, 3);
+    assert_non_null(strstr(S.last_body, "\"PrivateKey\":\"LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0t"));
+    {
+        json_object *sent = json_tokener_parse(S.last_body);
+        assert_non_null(sent);
+        json_object_put(sent);
+    }
+
     /* Tags on a reimport: refused before anything is sent. */
     s_reset_script();
     {
