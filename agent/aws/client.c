@@ -1661,7 +1661,9 @@ h2a_err h2a_aws_query_call(H2A_AWS_CTX *ctx, const char *region, const char *op,
 {
     return s_call(ctx, H2A_AWS_SVC_STS, region, op,
                   "application/x-www-form-urlencoded; charset=utf-8", NULL,
-                  (const uint8_t *)form, strlen(form), false, creds, unsigned_call, reply);
+                  (const uint8_t *)form, strlen(form),
+                  /* The one unsigned call carries the web identity token. */
+                  unsigned_call, creds, unsigned_call, reply);
 }
 
 h2a_err h2a_aws_parse_reply(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
