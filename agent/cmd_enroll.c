@@ -274,7 +274,9 @@ static int s_batch(const char *cmd, const h2a_config *cfg, const char *path, lon
                 h2a_secure_heap_init(1u << 20) != H2A_OK) {
                 _exit(h2a_err_exit_code(H2A_ERR_INTERNAL));
             }
+            h2a_enroll_keep_token(true);
             s_batch_worker(cfg, lines, n, w, jobs < (long)n ? jobs : (long)n, fds[1]);
+            h2a_enroll_keep_token(false);
             close(fds[1]);
             _exit(0);
         }

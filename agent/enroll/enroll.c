@@ -224,12 +224,57 @@ h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
 /* Token                                                               */
 /* ------------------------------------------------------------------ */
 
+/* Batch workers keep one token (one C_Initialize and login) for all their requests. */
+static bool s_keep_token;
+static H2A_TOKEN *s_kept_token;
+
+void h2a_enroll_keep_token(bool keep)
+{
+    s_keep_token = keep;
+    if (!keep) {
+        h2a_token_close(s_kept_token);
+        s_kept_token = NULL;
+    }
+}
+
+/*
+ * SoftHSM2's file store can show a token as "not initialised" to a process
+ * that reads it while another process rewrites it (batch workers): retry a
+ * failed open a few times before giving up.
+ */
+static h2a_err s_token_open(const char *uri, H2A_TOKEN **out)
+{
+    h2a_err rv = H2A_ERR_TOKEN;
+
+    for (int attempt = 0; attempt < 4; attempt++) {
+        if (attempt > 0) {
+            H2A_LOG_WARN("token open failed (%s); retrying", h2a_err_msg());
+            usleep(100000u * (unsigned)attempt);
+        }
+        rv = h2a_token_open(uri, out);
+        /* Never a PIN error: hsm2acm must not help lock a token. */
+        if (rv != H2A_ERR_TOKEN || strstr(h2a_err_msg(), "PIN") != NULL ||
+            (strstr(h2a_err_msg(), "token not found") == NULL &&
+             strstr(h2a_err_msg(), "CKR_GENERAL_ERROR") == NULL)) {
+            break;
+        }
+    }
+    return rv;
+}
+
 h2a_err h2a_enroll_token_open(h2a_run *r)
 {
     if (r->sess != NULL) {
         return H2A_OK;
     }
-    H2A_GUARD(h2a_token_open(r->cfg->token, &r->tok));
+    if (s_keep_token && s_kept_token != NULL) {
+        r->tok = s_kept_token;
+    } else {
+        H2A_GUARD(s_token_open(r->cfg->token, &r->tok));
+        if (s_keep_token) {
+            s_kept_token = r->tok;
+        }
+    }
     H2A_GUARD(h2a_session_open(r->tok, &r->sess));
     H2A_GUARD(h2a_p11_provider_load(NULL));
     if (r->wrap == NULL) {
@@ -810,7 +855,9 @@ static void s_run_cleanup(h2a_run *r)
     h2a_p11_key_free(r->key);
     h2a_p11_wrapkey_free(r->wrap);
     h2a_session_close(r->sess);
-    h2a_token_close(r->tok);
+    if (r->tok != s_kept_token) {
+        h2a_token_close(r->tok);
+    }
     for (size_t i = 0; i < r->n_accts; i++) {
         if (r->accts[i].own) {
             h2a_aws_ctx_free(r->accts[i].ctx);

@@ -23,6 +23,8 @@
 
 #include "config/h2a_config.h"
 #include "enroll/h2a_request.h"
+#include <stdbool.h>
+
 #include "h2a_common.h"
 
 /*
@@ -35,6 +37,13 @@ h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
 
 /* Sweep: expired staging secrets, unknown token keys, failed deliveries. */
 h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out) H2A_MUST_USE;
+
+/*
+ * Keep the token open across h2a_enroll_run calls in this process (batch
+ * workers: one C_Initialize and login for all their requests); false
+ * closes it.
+ */
+void h2a_enroll_keep_token(bool keep);
 
 /* The token key label reserved for a request id (<= 64 bytes). */
 void h2a_enroll_key_label(const char *id, char out[65]);
