@@ -108,6 +108,31 @@ struct s_conn {
     bool used;
 };
 
+/*
+ * Connections of one worker: a ctx and the contexts derived from it by
+ * assume-role share them (same thread), so a worker has one TLS session per
+ * endpoint whatever the account; a clone (another thread) gets its own.
+ */
+struct s_pool {
+    int refs;
+    struct s_conn conns[S_MAX_CONNS];
+    long tls_connects;
+    long endpoints;
+};
+
+static void s_pool_unref(struct s_pool *p)
+{
+    if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) > 0) {
+        return;
+    }
+    for (int i = 0; i < S_MAX_CONNS; i++) {
+        if (p->conns[i].h != NULL) {
+            curl_easy_cleanup(p->conns[i].h);
+        }
+    }
+    free(p);
+}
+
 struct s_keycache {
     char akid[128];
     char date8[9];
@@ -123,7 +148,7 @@ struct h2a_aws_ctx {
     struct h2a_aws_credentials *local; /* private copy of creds->cur */
     uint64_t local_gen;
     struct s_keycache *keys;           /* secure heap, S_KEY_CACHE entries */
-    struct s_conn conns[S_MAX_CONNS];
+    struct s_pool *pool;
     struct h2a_aws_error err;
     struct h2a_aws_stats stats;
     struct h2a_retry_quota quota;
@@ -352,15 +377,25 @@ static void s_default_sleep(void *arg, long ms)
 }
 
 static h2a_err s_ctx_alloc(struct s_settings *set, struct h2a_cred_state *st,
-                           H2A_AWS_CTX **out)
+                           struct s_pool *pool, H2A_AWS_CTX **out)
 {
     H2A_AWS_CTX *c = calloc(1, sizeof(*c));
 
     if (c == NULL) {
         return h2a_err_set(H2A_ERR_NOMEM, "AWS context");
     }
+    if (pool != NULL) {
+        __atomic_add_fetch(&pool->refs, 1, __ATOMIC_ACQ_REL);
+        c->pool = pool;
+    } else if ((c->pool = calloc(1, sizeof(*c->pool))) == NULL) {
+        free(c);
+        return h2a_err_set(H2A_ERR_NOMEM, "AWS connection pool");
+    } else {
+        c->pool->refs = 1;
+    }
     c->keys = OPENSSL_secure_zalloc(S_KEY_CACHE * sizeof(*c->keys));
     if (c->keys == NULL) {
+        s_pool_unref(c->pool);
         free(c);
         return h2a_err_set(H2A_ERR_NOMEM, "AWS context signing-key cache");
     }
@@ -446,7 +481,7 @@ h2a_err h2a_aws_ctx_new(const struct h2a_aws_config *cfg_in, H2A_AWS_CTX **out_c
         goto done;
     }
     prov = NULL;
-    rv = s_ctx_alloc(set, st, out_ctx);
+    rv = s_ctx_alloc(set, st, NULL, out_ctx);
 done:
     h2a_cred_provider_free(prov);
     s_state_unref(st);
@@ -457,7 +492,7 @@ done:
 
 h2a_err h2a_aws_ctx_clone(H2A_AWS_CTX *ctx, H2A_AWS_CTX **out_ctx)
 {
-    H2A_GUARD(s_ctx_alloc(ctx->set, ctx->creds, out_ctx));
+    H2A_GUARD(s_ctx_alloc(ctx->set, ctx->creds, NULL, out_ctx));
     (*out_ctx)->rand01 = ctx->rand01;
     (*out_ctx)->sleep_ms = ctx->sleep_ms;
     (*out_ctx)->hook_arg = ctx->hook_arg;
@@ -472,14 +507,10 @@ void h2a_aws_ctx_free(H2A_AWS_CTX *ctx)
     }
     if (ctx->stats.calls > 0) {
         H2A_LOG_DBG("aws: %ld calls, %ld HTTP requests, %ld retries, %ld TLS connections to "
-                    "%ld endpoints", ctx->stats.calls, ctx->stats.http_requests,
-                    ctx->stats.retries, ctx->stats.tls_connects, ctx->stats.endpoints);
+                    "%ld endpoints (shared pool)", ctx->stats.calls, ctx->stats.http_requests,
+                    ctx->stats.retries, ctx->pool->tls_connects, ctx->pool->endpoints);
     }
-    for (int i = 0; i < S_MAX_CONNS; i++) {
-        if (ctx->conns[i].h != NULL) {
-            curl_easy_cleanup(ctx->conns[i].h);
-        }
-    }
+    s_pool_unref(ctx->pool);
     h2a_aws_credentials_free(ctx->local);
     OPENSSL_secure_clear_free(ctx->keys, S_KEY_CACHE * sizeof(*ctx->keys));
     s_state_unref(ctx->creds);
@@ -513,6 +544,8 @@ bool h2a_aws_last_error_is(const H2A_AWS_CTX *ctx, const char *code)
 void h2a_aws_ctx_stats(const H2A_AWS_CTX *ctx, struct h2a_aws_stats *out)
 {
     *out = ctx->stats;
+    out->tls_connects = ctx->pool->tls_connects;
+    out->endpoints = ctx->pool->endpoints;
 }
 
 /* ------------------------------------------------------------------ */
@@ -609,25 +642,25 @@ static CURL *s_conn_for(H2A_AWS_CTX *ctx, const struct h2a_endpoint *ep)
     int free_slot = -1;
 
     for (int i = 0; i < S_MAX_CONNS; i++) {
-        if (ctx->conns[i].h != NULL && strcmp(ctx->conns[i].url, ep->url) == 0) {
-            return ctx->conns[i].h;
+        if (ctx->pool->conns[i].h != NULL && strcmp(ctx->pool->conns[i].url, ep->url) == 0) {
+            return ctx->pool->conns[i].h;
         }
-        if (ctx->conns[i].h == NULL && free_slot < 0) {
+        if (ctx->pool->conns[i].h == NULL && free_slot < 0) {
             free_slot = i;
         }
     }
     if (free_slot < 0) {
         /* Evict the first; more than 8 endpoints per worker is unusual. */
-        curl_easy_cleanup(ctx->conns[0].h);
-        ctx->conns[0].h = NULL;
+        curl_easy_cleanup(ctx->pool->conns[0].h);
+        ctx->pool->conns[0].h = NULL;
         free_slot = 0;
     }
-    ctx->conns[free_slot].h = curl_easy_init();
-    if (ctx->conns[free_slot].h == NULL) {
+    ctx->pool->conns[free_slot].h = curl_easy_init();
+    if (ctx->pool->conns[free_slot].h == NULL) {
         return NULL;
     }
     {
-        CURL *h = ctx->conns[free_slot].h;
+        CURL *h = ctx->pool->conns[free_slot].h;
         s_apply_tls(h, ctx->set);
         curl_easy_setopt(h, CURLOPT_URL, ep->url);
         /* http:// only for endpoints someone configured explicitly. */
@@ -639,9 +672,10 @@ static CURL *s_conn_for(H2A_AWS_CTX *ctx, const struct h2a_endpoint *ep)
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_write_cb);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s_header_cb);
     }
-    snprintf(ctx->conns[free_slot].url, sizeof(ctx->conns[free_slot].url), "%s", ep->url);
-    ctx->stats.endpoints++;
-    return ctx->conns[free_slot].h;
+    snprintf(ctx->pool->conns[free_slot].url, sizeof(ctx->pool->conns[free_slot].url), "%s",
+             ep->url);
+    ctx->pool->endpoints++;
+    return ctx->pool->conns[free_slot].h;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1131,7 +1165,7 @@ h2a_err h2a_aws_ctx_assume_role(H2A_AWS_CTX *base, const struct h2a_aws_assume_r
     if ((rv = s_state_new(p, &st)) != H2A_OK) {
         return rv;
     }
-    rv = s_ctx_alloc(base->set, st, &c);
+    rv = s_ctx_alloc(base->set, st, base->pool, &c);
     s_state_unref(st);
     if (rv != H2A_OK) {
         return rv;
@@ -1383,7 +1417,7 @@ static h2a_err s_send(H2A_AWS_CTX *ctx, const struct s_req *r, h2a_buf *reply,
     at->cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &at->status);
     if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK) {
-        ctx->stats.tls_connects += connects;
+        ctx->pool->tls_connects += connects;
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     if (r->secret) {

@@ -154,7 +154,9 @@ struct h2a_aws_assume_role {
  * A ctx acting as `ar->role_arn` (e.g. another account): AssumeRole is
  * called now with `base`'s credentials and again before the temporary
  * credentials expire. The new ctx keeps a reference to what it needs from
- * `base`; either may be freed first.
+ * `base`; either may be freed first. It shares `base`'s connections (one
+ * TLS session per endpoint for the worker, whatever the account), so use
+ * it on the same thread as `base`; clone it for another thread.
  */
 h2a_err h2a_aws_ctx_assume_role(H2A_AWS_CTX *base,
                                 const struct h2a_aws_assume_role *ar,
@@ -183,11 +185,12 @@ const struct h2a_aws_error *h2a_aws_last_error(const H2A_AWS_CTX *ctx);
 bool h2a_aws_last_error_is(const H2A_AWS_CTX *ctx, const char *code);
 
 struct h2a_aws_stats {
-    long calls;          /* API operations */
-    long http_requests;  /* attempts sent, incl. retries */
-    long retries;
-    long tls_connects;   /* new connections opened (CURLINFO_NUM_CONNECTS) */
-    long endpoints;      /* distinct endpoints used */
+    long calls;          /* API operations (this ctx) */
+    long http_requests;  /* attempts sent, incl. retries (this ctx) */
+    long retries;        /* (this ctx) */
+    long tls_connects;   /* connections opened (CURLINFO_NUM_CONNECTS), pool */
+    long endpoints;      /* distinct endpoints used, pool (shared with the
+                          * assume-role contexts derived from this ctx) */
 };
 /* Keep-alive means tls_connects == endpoints for a healthy run. */
 void h2a_aws_ctx_stats(const H2A_AWS_CTX *ctx, struct h2a_aws_stats *out);

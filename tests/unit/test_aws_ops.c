@@ -484,6 +484,13 @@ static void test_sts_and_assume_role(void **state)
     H2A_ASSERT_OK(h2a_sts_get_caller_identity(sub, NULL, &id));
     assert_string_equal(id.account, "222222222222");
     assert_non_null(strstr(id.arn, ":assumed-role/hsm2acm-delivery/ops-test"));
+    {
+        /* Same worker, another account: still the one TLS connection. */
+        struct h2a_aws_stats st;
+        h2a_aws_ctx_stats(sub, &st);
+        assert_int_equal(st.tls_connects, 1);
+        assert_int_equal(st.endpoints, 1);
+    }
     /* The base may go first; the derived ctx keeps what it needs. */
     H2A_ASSERT_OK(h2a_aws_ctx_clone(sub, &clone));
     h2a_aws_ctx_free(sub);
