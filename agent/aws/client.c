@@ -257,16 +257,25 @@ static h2a_err s_settings_new(const struct h2a_aws_config *cfg,
 
         snprintf(env, sizeof(env), "AWS_ENDPOINT_URL_%s",
                  h2a_aws_service_env_suffix((h2a_aws_service)i));
+        const char *src = "aws.endpoints";
         v = s_first(cfg->endpoint_url[i], cfg->endpoint_url_all);
         if (v == NULL && !ignore_cfg) {
-            v = s_first(getenv(env), getenv("AWS_ENDPOINT_URL"));
-            v = s_first(v, s_profile_service_endpoint(pf, profile, (h2a_aws_service)i));
+            if (s_set(getenv(env))) {
+                v = getenv(env);
+                src = env;
+            } else if (s_set(getenv("AWS_ENDPOINT_URL"))) {
+                v = getenv("AWS_ENDPOINT_URL");
+                src = "AWS_ENDPOINT_URL";
+            } else {
+                v = s_first(s_profile_service_endpoint(pf, profile, (h2a_aws_service)i), NULL);
+                src = "profile endpoint_url";
+            }
         }
         if (v != NULL) {
             /* Check the URL now: a bad setting is a usage error, early. */
             if ((rv = h2a_aws_endpoint_resolve((h2a_aws_service)i, "us-east-1", v, &ep)) !=
                 H2A_OK) {
-                rv = h2a_err_prefix(H2A_ERR_USAGE, "%s: ", cfg->endpoint_url[i] ? "config" : env);
+                rv = h2a_err_prefix(H2A_ERR_USAGE, "%s: ", src);
                 goto done;
             }
         }

@@ -154,6 +154,7 @@ AWS_ENDPOINT_URL_ACM=https://127.0.0.1:9 run ep_other 0 "$H2A_BIN" aws whoami
 # http:// is accepted for an explicitly configured endpoint.
 AWS_ENDPOINT_URL=$H2A_LOCALAWS_HTTP_URL run ep_http 0 "$H2A_BIN" aws whoami
 AWS_ENDPOINT_URL=ftp://127.0.0.1 run ep_bad 2 "$H2A_BIN" aws whoami
+expect_in ep_bad "$T/ep_bad.err" "AWS_ENDPOINT_URL: endpoint URL 'ftp://127.0.0.1'"
 # --config FILE: its "aws" object (endpoint, region).
 printf '{"token":"pkcs11:token=unused","aws":{"region":"us-west-2","endpoints":{"acm":"%s"}}}\n' \
     "$H2A_LOCALAWS_URL" >"$T/cfg.json"
