@@ -175,6 +175,11 @@ static h2a_err s_assume_role_profile(const struct h2a_aws_profiles *pf, const ch
         return s_web_identity(what, wif, role,
                               h2a_aws_profile_get(pf, name, "role_session_name"), out);
     }
+    if (s_set(h2a_aws_profile_get(pf, name, "mfa_serial"))) {
+        /* hsm2acm runs unattended: there is nobody to type a token code. */
+        return h2a_err_set(H2A_ERR_INPUT, "profile %s: mfa_serial is not supported (hsm2acm "
+                           "runs unattended); use a role without an MFA condition", name);
+    }
     if (s_set(src) && s_set(csrc)) {
         return h2a_err_set(H2A_ERR_INPUT, "profile %s: source_profile and credential_source "
                            "are mutually exclusive", name);
@@ -308,6 +313,11 @@ static h2a_err s_from_profile(const struct h2a_aws_profiles *pf, const char *nam
         }
         *out = p;
         return H2A_OK;
+    }
+    if (s_set(h2a_aws_profile_get(pf, name, "sso_session")) ||
+        s_set(h2a_aws_profile_get(pf, name, "sso_start_url"))) {
+        return h2a_err_set(H2A_ERR_INPUT, "profile %s: IAM Identity Center (SSO) profiles are not "
+                           "supported; use credential_process, a role or keys", name);
     }
     return h2a_err_set(H2A_ERR_INPUT, "profile %s: no credentials (expected aws_access_key_id, "
                        "role_arn, credential_process or web_identity_token_file)", name);

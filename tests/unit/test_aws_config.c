@@ -261,7 +261,9 @@ static void test_role_chain_errors(void **state)
                       "[profile baddur]\nrole_arn = r\nsource_profile = k\nduration_seconds = 5\n"
                       "[profile k]\naws_access_key_id = A\naws_secret_access_key = B\n"
                       "[profile half]\naws_access_key_id = A\n"
-                      "[profile empty]\nregion = eu-west-1\n",
+                      "[profile empty]\nregion = eu-west-1\n"
+                      "[profile mfa]\nrole_arn = r\nsource_profile = k\nmfa_serial = arn:m\n"
+                      "[profile sso]\nsso_session = corp\nsso_account_id = 1\n",
             0600);
     s_load(&pf);
     H2A_ASSERT_ERR(h2a_cred_resolve(&pf, "x", &p), H2A_ERR_INPUT, "loop: x -> y -> z -> x");
@@ -275,6 +277,8 @@ static void test_role_chain_errors(void **state)
     H2A_ASSERT_ERR(h2a_cred_resolve(&pf, "baddur", &p), H2A_ERR_INPUT, "duration_seconds");
     H2A_ASSERT_ERR(h2a_cred_resolve(&pf, "half", &p), H2A_ERR_INPUT, "set together");
     H2A_ASSERT_ERR(h2a_cred_resolve(&pf, "empty", &p), H2A_ERR_INPUT, "no credentials");
+    H2A_ASSERT_ERR(h2a_cred_resolve(&pf, "mfa", &p), H2A_ERR_INPUT, "mfa_serial is not supported");
+    H2A_ASSERT_ERR(h2a_cred_resolve(&pf, "sso", &p), H2A_ERR_INPUT, "(SSO) profiles are not");
     H2A_ASSERT_ERR(h2a_cred_resolve(&pf, "missing", &p), H2A_ERR_INPUT,
                    "profile 'missing' not found");
     /* Nothing at all and IMDS disabled: a clear error. */
