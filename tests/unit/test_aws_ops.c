@@ -124,6 +124,10 @@ static int s_setup(void **state)
         snprintf(s_ca, sizeof(s_ca), "%s", json_object_get_string(v));
     }
     json_object_put(r);
+    /* Full debug logging to a file, grepped for secrets at the end. */
+    setenv("HSM2ACM_LOG", "debug", 1);
+    setenv("HSM2ACM_LOG_FILE", s_p("debug.log"), 1);
+    h2a_log_init_from_env();
     s_clear_aws_env();
     setenv("AWS_ENDPOINT_URL", s_url, 1);
     setenv("AWS_CA_BUNDLE", s_ca, 1);
@@ -595,6 +599,49 @@ static void test_pca(void **state)
     h2a_aws_ctx_free(ctx);
 }
 
+/* Nothing secret reached the debug log while all of the above ran. */
+static void test_debug_log_has_no_secrets(void **state)
+{
+    char *log = s_slurp(s_p("debug.log"));
+    char *key_a = s_slurp(s_p("a.key"));
+    char *key_b = s_slurp(s_p("b.key"));
+    h2a_buf b64;
+    const char *const never[] = {
+        "h2aLocalSecret", "Authorization", "Signature=", "X-Amz-Security-Token",
+        "wrapped", "AAECAw==", "PRIVATE KEY", "SecretString\":", "PrivateKey\":",
+    };
+
+    (void)state;
+    assert_non_null(log);
+    /* The log is not empty: requests were logged (without bodies). */
+    assert_non_null(strstr(log, "acm ImportCertificate"));
+    assert_non_null(strstr(log, "(secret, not shown)"));
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+        if (strstr(log, never[i]) != NULL) {
+            print_error("debug log contains '%s'\n", never[i]);
+            fail();
+        }
+    }
+    /* Neither key, as PEM body lines or as the base64 sent to ACM. */
+    for (int k = 0; k < 2; k++) {
+        const char *pem = k == 0 ? key_a : key_b;
+        const char *line = strchr(pem, '\n') + 1;
+        char first[41];
+        snprintf(first, sizeof(first), "%.40s", line);
+        assert_null(strstr(log, first));
+        h2a_buf_init(&b64, 0);
+        H2A_ASSERT_OK(h2a_base64_encode((const uint8_t *)pem, strlen(pem), &b64));
+        /* Past the generic header: bytes of the key itself. */
+        assert_true(b64.len > 100);
+        b64.data[100] = '\0';
+        assert_null(strstr(log, (const char *)b64.data + 60));
+        h2a_buf_free(&b64);
+    }
+    free(log);
+    free(key_a);
+    free(key_b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_sts_and_assume_role),
         cmocka_unit_test(test_organizations),
         cmocka_unit_test(test_pca),
+        cmocka_unit_test(test_debug_log_has_no_secrets),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
