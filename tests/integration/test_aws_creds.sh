@@ -130,6 +130,34 @@ chmod +x "$T/cred-proc.sh"
      exit "$FAILS") || FAILS=$((FAILS + 1))
     exit "$FAILS"
 ) || FAILS=$((FAILS + 1))
+# Profile settings for the transport: ca_bundle, endpoint_url, a services section.
+cat >>"$AWS_CONFIG_FILE" <<CFG
+[profile transport]
+aws_access_key_id = AKIAH2ALOCAL22222222
+aws_secret_access_key = h2aLocalSecret22222222222222222222222222
+ca_bundle = $AWS_CA_BUNDLE
+endpoint_url = $H2A_LOCALAWS_URL
+[profile svc]
+aws_access_key_id = AKIAH2ALOCAL33333333
+aws_secret_access_key = h2aLocalSecret33333333333333333333333333
+ca_bundle = $AWS_CA_BUNDLE
+endpoint_url = https://127.0.0.1:9
+services = local
+[services local]
+sts =
+  endpoint_url = $H2A_LOCALAWS_URL
+CFG
+(
+    unset AWS_CA_BUNDLE AWS_ENDPOINT_URL
+    whoami_is profile_transport 222222222222 ":user/h2a-test" --profile transport
+    # The services section's sts endpoint beats the profile-wide one.
+    whoami_is profile_services 333333333333 ":user/h2a-test" --profile svc
+    # (a dead proxy keeps the test off the real network)
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true AWS_ENDPOINT_URL_STS=$H2A_LOCALAWS_URL \
+        HTTPS_PROXY=http://127.0.0.1:9 run ignore_configured 5 "$H2A_BIN" aws whoami --profile svc
+    expect_in ignore_configured "$T/ignore_configured.err" "https://sts.eu-west-1.amazonaws.com/"
+    exit "$FAILS"
+) || FAILS=$((FAILS + 1))
 # Environment keys beat AWS_PROFILE (SDK order); an explicit --profile beats them.
 AWS_PROFILE=two whoami_is env_beats_profile 111111111111 ":user/h2a-test"
 whoami_is flag_beats_env 222222222222 ":user/h2a-test" --profile two
