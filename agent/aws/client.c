@@ -681,8 +681,9 @@ static CURL *s_conn_for(H2A_AWS_CTX *ctx, const struct h2a_endpoint *ep)
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_write_cb);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s_header_cb);
     }
-    snprintf(ctx->pool->conns[free_slot].url, sizeof(ctx->pool->conns[free_slot].url), "%s",
-             ep->url);
+    /* Same size on both sides: the pool key is always the whole URL. */
+    _Static_assert(sizeof(ctx->pool->conns[0].url) == sizeof(ep->url), "endpoint URL sizes");
+    memcpy(ctx->pool->conns[free_slot].url, ep->url, sizeof(ep->url));
     ctx->pool->endpoints++;
     return ctx->pool->conns[free_slot].h;
 }
@@ -1221,6 +1222,11 @@ static h2a_err s_signing_key(H2A_AWS_CTX *ctx, const struct h2a_aws_credentials 
     if (slot == NULL) {
         slot = &ctx->keys[(unsigned)(ctx->stats.http_requests % S_KEY_CACHE)];
     }
+    /* A cut name would never match again: refuse rather than cache it. */
+    H2A_ENSURE(strlen(region) < sizeof(slot->region) && strlen(service) < sizeof(slot->service)
+                   && strlen(cr->access_key_id) < sizeof(slot->akid),
+               H2A_ERR_INPUT, "region '%s' or service '%s' is too long to sign for", region,
+               service);
     OPENSSL_cleanse(slot, sizeof(*slot));
     H2A_GUARD(h2a_sigv4_signing_key(cr->secret_access_key, date8, region, service, slot->key));
     snprintf(slot->akid, sizeof(slot->akid), "%s", cr->access_key_id);

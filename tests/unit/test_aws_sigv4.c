@@ -156,7 +156,7 @@ static int s_run_case(const char *root, const char *name)
     time_t t;
 
     assert_non_null(v);
-    snprintf(dir, sizeof(dir), "%s/%s", root, name);
+    assert_true((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, name) < sizeof(dir));
     req = s_read(dir, "request.txt", &rlen);
     ctxt = s_read(dir, "context.json", NULL);
     want_creq = s_read(dir, "header-canonical-request.txt", NULL);
