@@ -21,6 +21,28 @@
 #include "enroll/enroll_int.h"
 #include "issuers/h2a_issuer.h"
 
+/*
+ * Batch workers keep one token (one C_Initialize and login) and one AWS
+ * client (its connections and the caller identity) for all their requests.
+ */
+static bool s_keep_token;
+static H2A_TOKEN *s_kept_token;
+static H2A_AWS_CTX *s_kept_aws;
+static struct h2a_aws_identity s_kept_id;
+static bool s_kept_have_id;
+
+void h2a_enroll_keep_token(bool keep)
+{
+    s_keep_token = keep;
+    if (!keep) {
+        h2a_token_close(s_kept_token);
+        s_kept_token = NULL;
+        h2a_aws_ctx_free(s_kept_aws);
+        s_kept_aws = NULL;
+        s_kept_have_id = false;
+    }
+}
+
 long long h2a_enroll_now_ms(void)
 {
     struct timespec ts;
@@ -130,6 +152,10 @@ h2a_err h2a_enroll_aws_open(h2a_run *r)
     if (r->aws != NULL) {
         return H2A_OK;
     }
+    if (s_keep_token && s_kept_aws != NULL) {
+        r->aws = s_kept_aws;
+        return H2A_OK;
+    }
     ac.region = c->region;
     ac.profile = c->profile;
     ac.credentials_file = c->credentials_file;
@@ -175,9 +201,17 @@ h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
     if (r->n_accts == 0) {
         r->accts[0].ctx = r->aws;
         r->n_accts = 1;
+        if (s_keep_token && s_kept_have_id && r->aws == s_kept_aws) {
+            r->accts[0].id = s_kept_id;
+            r->accts[0].have_id = true;
+        }
     }
     base = &r->accts[0];
     H2A_GUARD(s_identity(base, region));
+    if (s_keep_token && r->aws == s_kept_aws && !s_kept_have_id) {
+        s_kept_id = base->id;
+        s_kept_have_id = true;
+    }
     if (account == NULL || strcmp(account, base->id.account) == 0) {
         *out = base;
         return H2A_OK;
@@ -224,18 +258,6 @@ h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
 /* Token                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Batch workers keep one token (one C_Initialize and login) for all their requests. */
-static bool s_keep_token;
-static H2A_TOKEN *s_kept_token;
-
-void h2a_enroll_keep_token(bool keep)
-{
-    s_keep_token = keep;
-    if (!keep) {
-        h2a_token_close(s_kept_token);
-        s_kept_token = NULL;
-    }
-}
 
 /*
  * SoftHSM2's file store can show a token as "not initialised" to a process
@@ -864,7 +886,9 @@ static void s_run_cleanup(h2a_run *r)
         }
         free(r->accts[i].account);
     }
-    h2a_aws_ctx_free(r->aws);
+    if (r->aws != s_kept_aws) {
+        h2a_aws_ctx_free(r->aws);
+    }
     h2a_jreq_free(r->jr);
     h2a_jtargets_free(r->jt, r->njt);
     h2a_request_free(r->req);

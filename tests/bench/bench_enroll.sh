@@ -168,10 +168,12 @@ print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PYEOF
 read -r bsec brss < <("$PY" "$T/rss.py" "$H2A_BIN" enroll --config "$T/config.json" --batch "$T/batch.jsonl" --jobs "$J")
 t0=$(now)
+pids=()
 for j in $(seq 1 "$J"); do
     "$T/bench_floor" "$MODULE" bench 1234 ec:P-256 "$M" >/dev/null &
+    pids+=($!)
 done
-wait
+wait "${pids[@]}"   # not a bare wait: the local endpoint is a child too
 t1=$(now)
 floor_rate=$(echo "$J * $M / ($t1 - $t0)" | bc -l)
 rate=$(echo "$M / $bsec" | bc -l)
