@@ -27,6 +27,9 @@
  */
 static bool s_keep_token;
 static H2A_TOKEN *s_kept_token;
+static H2A_SESSION *s_kept_sess;
+static H2A_P11_SECRET *s_kept_wrap;
+static char s_kept_kcv[7];
 static H2A_AWS_CTX *s_kept_aws;
 static struct h2a_aws_identity s_kept_id;
 static bool s_kept_have_id;
@@ -35,6 +38,10 @@ void h2a_enroll_keep_token(bool keep)
 {
     s_keep_token = keep;
     if (!keep) {
+        h2a_p11_wrapkey_free(s_kept_wrap);
+        s_kept_wrap = NULL;
+        h2a_session_close(s_kept_sess);
+        s_kept_sess = NULL;
         h2a_token_close(s_kept_token);
         s_kept_token = NULL;
         h2a_aws_ctx_free(s_kept_aws);
@@ -289,6 +296,13 @@ h2a_err h2a_enroll_token_open(h2a_run *r)
     if (r->sess != NULL) {
         return H2A_OK;
     }
+    if (s_keep_token && s_kept_sess != NULL && s_kept_wrap != NULL) {
+        r->tok = s_kept_token;
+        r->sess = s_kept_sess;
+        r->wrap = s_kept_wrap;
+        memcpy(r->kcv, s_kept_kcv, sizeof(r->kcv));
+        return H2A_OK;
+    }
     if (s_keep_token && s_kept_token != NULL) {
         r->tok = s_kept_token;
     } else {
@@ -307,6 +321,11 @@ h2a_err h2a_enroll_token_open(h2a_run *r)
                                       "create'): ", r->cfg->wrap_key);
         }
         H2A_GUARD(h2a_p11_wrapkey_kcv(r->wrap, r->kcv));
+    }
+    if (s_keep_token && r->tok == s_kept_token && s_kept_sess == NULL) {
+        s_kept_sess = r->sess;
+        s_kept_wrap = r->wrap;
+        memcpy(s_kept_kcv, r->kcv, sizeof(s_kept_kcv));
     }
     return H2A_OK;
 }
@@ -580,7 +599,8 @@ static h2a_err s_keygen(h2a_run *r)
      * The label was journaled before generation: a key with it is the one a
      * crashed run made but could not journal. Adopt it, never make a second.
      */
-    rv = h2a_p11_key_find(r->sess, r->jr->key_label, NULL, 0, &r->key);
+    rv = r->resumed ? h2a_p11_key_find(r->sess, r->jr->key_label, NULL, 0, &r->key)
+                    : H2A_ERR_TOKEN; /* fresh: keygen itself refuses an existing label */
     if (rv == H2A_OK) {
         if (h2a_p11_key_type(r->key) != r->kt) {
             return h2a_err_set(H2A_ERR_STATE,
@@ -875,8 +895,12 @@ static void s_run_cleanup(h2a_run *r)
     X509_free(r->cert);
     sk_X509_pop_free(r->chain, X509_free);
     h2a_p11_key_free(r->key);
-    h2a_p11_wrapkey_free(r->wrap);
-    h2a_session_close(r->sess);
+    if (r->wrap != s_kept_wrap) {
+        h2a_p11_wrapkey_free(r->wrap);
+    }
+    if (r->sess != s_kept_sess) {
+        h2a_session_close(r->sess);
+    }
     if (r->tok != s_kept_token) {
         h2a_token_close(r->tok);
     }
