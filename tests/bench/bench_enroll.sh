@@ -53,7 +53,8 @@ req() { # req ID KEY
     printf '{"id":"%s","subject":"CN=bench.example.com","dns":["bench.example.com"],"key":"%s","issuer":"demo","requester":"bench","targets":[{"region":"eu-west-1"}]}' "$1" "$2" >"$T/$1.json"
 }
 now() { date +%s.%N; }
-ms() { echo "1000 * ($2 - $1)" | bc -l; }
+calc() { awk "BEGIN { printf \"%.6f\", $* }"; }   # awk is always there; bc may not be
+ms() { calc "1000 * ($2 - $1)"; }
 
 # Warm-up: makes the local CA keys, fills caches.
 for kt in ec:P-256 rsa:2048; do
@@ -137,19 +138,19 @@ for kt in ec:P-256 rsa:2048; do
         "$H2A_BIN" enroll --config "$T/config.json" "$T/b-$short-$i.json" >/dev/null
     done
     t1=$(now)
-    h_ms=$(echo "$(ms "$t0" "$t1") / $N" | bc -l)
+    h_ms=$(calc "$(ms "$t0" "$t1") / $N")
     # manual
     t0=$(now)
     for i in $(seq 1 "$NM"); do manual_once "$short" "$i"; done
     t1=$(now)
-    m_ms=$(echo "$(ms "$t0" "$t1") / $NM" | bc -l)
+    m_ms=$(calc "$(ms "$t0" "$t1") / $NM")
     # floor: token keygen + sign, plus 7 HTTP calls
     tok_ms=$("$T/bench_floor" "$MODULE" bench 1234 "$kt" "$N" | $PY -c 'import sys; v=[float(x) for x in sys.stdin.read().split()]; print(sum(v)/len(v))')
-    f_ms=$(echo "$tok_ms + 7 * $http_ms" | bc -l)
+    f_ms=$(calc "$tok_ms + 7 * $http_ms")
     printf '  %-8s hsm2acm %8.1f ms | manual %8.1f ms | floor %7.1f ms (token %.1f + 7 calls)\n' \
         "$kt" "$h_ms" "$m_ms" "$f_ms" "$tok_ms"
     printf '           manual / hsm2acm = %6.1fx (target >= 20x for P-256) ; hsm2acm / floor = %5.2fx (target <= 1.3x)\n' \
-        "$(echo "$m_ms / $h_ms" | bc -l)" "$(echo "$h_ms / $f_ms" | bc -l)"
+        "$(calc "$m_ms / $h_ms")" "$(calc "$h_ms / $f_ms")"
 done
 
 # Batch: M P-256 requests with --jobs J against J parallel raw keygen loops.
@@ -175,8 +176,8 @@ for j in $(seq 1 "$J"); do
 done
 wait "${pids[@]}"   # not a bare wait: the local endpoint is a child too
 t1=$(now)
-floor_rate=$(echo "$J * $M / ($t1 - $t0)" | bc -l)
-rate=$(echo "$M / $bsec" | bc -l)
+floor_rate=$(calc "$J * $M / ($t1 - $t0)")
+rate=$(calc "$M / $bsec")
 printf '  batch    %d P-256 enrollments, --jobs %d: %.1f/s | raw token keygen+sign, %d processes: %.1f/s | %.0f%% (target >= 80%%)\n' \
-    "$M" "$J" "$rate" "$J" "$floor_rate" "$(echo "100 * $rate / $floor_rate" | bc -l)"
-printf '           peak RSS of one hsm2acm process: %.1f MiB (target <= 32 MiB)\n' "$(echo "$brss / 1024" | bc -l)"
+    "$M" "$J" "$rate" "$J" "$floor_rate" "$(calc "100 * $rate / $floor_rate")"
+printf '           peak RSS of one hsm2acm process: %.1f MiB (target <= 32 MiB)\n' "$(calc "$brss / 1024")"
