@@ -211,3 +211,59 @@ H2A_API int h2a_keytype_curve_nid(h2a_keytype t);
 H2A_API int h2a_keytype_default_md_nid(h2a_keytype t);
 /* Key type of a public key; H2A_ERR_INPUT for anything hsm2acm cannot use. */
 H2A_API h2a_err h2a_keytype_from_pkey(const EVP_PKEY *pk, h2a_keytype *out) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* KeyUsage / ExtendedKeyUsage under ACM's names                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One vocabulary for DescribeCertificate output, the policy, requests and
+ * CSRs, so that a bit means the same thing in all of them. ANY and CUSTOM
+ * exist only in ACM output; a CSR never asks for them (H2A_*_REQUESTABLE).
+ */
+#define H2A_KU_DIGITAL_SIGNATURE 0x001u
+#define H2A_KU_NON_REPUDIATION 0x002u
+#define H2A_KU_KEY_ENCIPHERMENT 0x004u
+#define H2A_KU_DATA_ENCIPHERMENT 0x008u
+#define H2A_KU_KEY_AGREEMENT 0x010u
+#define H2A_KU_CERTIFICATE_SIGNING 0x020u
+#define H2A_KU_CRL_SIGNING 0x040u
+#define H2A_KU_ENCIPHER_ONLY 0x080u
+#define H2A_KU_DECIPHER_ONLY 0x100u
+#define H2A_KU_ANY 0x200u
+#define H2A_KU_CUSTOM 0x400u
+#define H2A_KU_REQUESTABLE 0x1ffu
+
+/*
+ * EKU OIDs are 1.3.6.1.5.5.7.3.x; ANY is anyExtendedKeyUsage 2.5.29.37.0;
+ * CUSTOM is an EKU OID ACM has no name for. ACM's "NONE" is not a bit: it
+ * means "no EKU extension".
+ */
+#define H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION 0x001u /* .1 */
+#define H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION 0x002u /* .2 */
+#define H2A_EKU_CODE_SIGNING 0x004u                  /* .3 */
+#define H2A_EKU_EMAIL_PROTECTION 0x008u              /* .4 */
+#define H2A_EKU_TIME_STAMPING 0x010u                 /* .8 */
+#define H2A_EKU_OCSP_SIGNING 0x020u                  /* .9 */
+#define H2A_EKU_IPSEC_END_SYSTEM 0x040u              /* .5 */
+#define H2A_EKU_IPSEC_TUNNEL 0x080u                  /* .6 */
+#define H2A_EKU_IPSEC_USER 0x100u                    /* .7 */
+#define H2A_EKU_ANY 0x200u
+#define H2A_EKU_CUSTOM 0x400u
+#define H2A_EKU_REQUESTABLE 0x1ffu
+
+/* Name of one bit ("KEY_ENCIPHERMENT"); NULL if `bit` is not exactly one known bit. */
+H2A_API const char *h2a_ku_acm_name(unsigned bit);
+H2A_API const char *h2a_eku_acm_name(unsigned bit);
+/* Bit named by the first `len` bytes of `name`; 0 if none. */
+H2A_API unsigned h2a_ku_lookup(const char *name, size_t len, bool ignore_case);
+H2A_API unsigned h2a_eku_lookup(const char *name, size_t len, bool ignore_case);
+/* Bit of an exact ACM name; H2A_ERR_INPUT naming the value if unknown. "NONE" gives 0 for EKU. */
+H2A_API h2a_err h2a_ku_from_acm_name(const char *name, unsigned *out) H2A_MUST_USE;
+H2A_API h2a_err h2a_eku_from_acm_name(const char *name, unsigned *out) H2A_MUST_USE;
+/* ACM names of all bits, ", "-separated, in bit order; appended to `out`, NUL-terminated. */
+H2A_API h2a_err h2a_ku_render_acm(unsigned bits, h2a_buf *out) H2A_MUST_USE;
+H2A_API h2a_err h2a_eku_render_acm(unsigned bits, h2a_buf *out) H2A_MUST_USE;
+/* OpenSSL KU_* flag of one bit (0 for ANY/CUSTOM); EKU OID text (NULL for CUSTOM). */
+H2A_API unsigned h2a_ku_x509_flag(unsigned bit);
+H2A_API const char *h2a_eku_oid(unsigned bit);

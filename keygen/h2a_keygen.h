@@ -79,27 +79,10 @@ H2A_API h2a_err h2a_keygen_key_json(const H2A_P11_KEY *k,
 /* CSRs                                                                */
 /* ------------------------------------------------------------------ */
 
-/* Requested KeyUsage bits, named as ACM names them. */
-#define H2A_KU_DIGITAL_SIGNATURE 0x001u
-#define H2A_KU_NON_REPUDIATION 0x002u
-#define H2A_KU_KEY_ENCIPHERMENT 0x004u
-#define H2A_KU_DATA_ENCIPHERMENT 0x008u
-#define H2A_KU_KEY_AGREEMENT 0x010u
-#define H2A_KU_CERTIFICATE_SIGNING 0x020u
-#define H2A_KU_CRL_SIGNING 0x040u
-#define H2A_KU_ENCIPHER_ONLY 0x080u
-#define H2A_KU_DECIPHER_ONLY 0x100u
-
-/* Requested ExtendedKeyUsage purposes, named as ACM names them. */
-#define H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION 0x001u
-#define H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION 0x002u
-#define H2A_EKU_CODE_SIGNING 0x004u
-#define H2A_EKU_EMAIL_PROTECTION 0x008u
-#define H2A_EKU_TIME_STAMPING 0x010u
-#define H2A_EKU_OCSP_SIGNING 0x020u
-#define H2A_EKU_IPSEC_END_SYSTEM 0x040u
-#define H2A_EKU_IPSEC_TUNNEL 0x080u
-#define H2A_EKU_IPSEC_USER 0x100u
+/*
+ * Requested KeyUsage / ExtendedKeyUsage are H2A_KU_* / H2A_EKU_* bits from
+ * h2a_common.h (ACM's names; only the H2A_*_REQUESTABLE ones).
+ */
 
 /*
  * Comma-separated ACM names ("DIGITAL_SIGNATURE,KEY_ENCIPHERMENT",

@@ -20,39 +20,14 @@
 /* KeyUsage / ExtendedKeyUsage / digest names                          */
 /* ------------------------------------------------------------------ */
 
-struct s_named_bit {
-    const char *name;
-    unsigned bit;
-};
-
-static const struct s_named_bit s_ku_names[] = {
-    {"DIGITAL_SIGNATURE", H2A_KU_DIGITAL_SIGNATURE},
-    {"NON_REPUDIATION", H2A_KU_NON_REPUDIATION},
-    {"KEY_ENCIPHERMENT", H2A_KU_KEY_ENCIPHERMENT},
-    {"DATA_ENCIPHERMENT", H2A_KU_DATA_ENCIPHERMENT},
-    {"KEY_AGREEMENT", H2A_KU_KEY_AGREEMENT},
-    {"CERTIFICATE_SIGNING", H2A_KU_CERTIFICATE_SIGNING},
-    {"CRL_SIGNING", H2A_KU_CRL_SIGNING},
-    {"ENCIPHER_ONLY", H2A_KU_ENCIPHER_ONLY},
-    {"DECIPHER_ONLY", H2A_KU_DECIPHER_ONLY},
-};
-
-static const struct s_named_bit s_eku_names[] = {
-    {"TLS_WEB_SERVER_AUTHENTICATION", H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION},
-    {"TLS_WEB_CLIENT_AUTHENTICATION", H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION},
-    {"CODE_SIGNING", H2A_EKU_CODE_SIGNING},
-    {"EMAIL_PROTECTION", H2A_EKU_EMAIL_PROTECTION},
-    {"TIME_STAMPING", H2A_EKU_TIME_STAMPING},
-    {"OCSP_SIGNING", H2A_EKU_OCSP_SIGNING},
-    {"IPSEC_END_SYSTEM", H2A_EKU_IPSEC_END_SYSTEM},
-    {"IPSEC_TUNNEL", H2A_EKU_IPSEC_TUNNEL},
-    {"IPSEC_USER", H2A_EKU_IPSEC_USER},
-};
-
 #define H2A_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* ACM's own vocabulary (common/usage.c), less its ACM-only ANY and CUSTOM. */
+typedef unsigned (*s_lookup_fn)(const char *name, size_t len, bool ignore_case);
+
 static h2a_err s_parse_bits(const char *field, const char *what, const char *list,
-                            const struct s_named_bit *tab, size_t n, unsigned *bits)
+                            s_lookup_fn lookup, unsigned requestable, const char *example,
+                            unsigned *bits)
 {
     const char *p = list;
 
@@ -62,7 +37,7 @@ static h2a_err s_parse_bits(const char *field, const char *what, const char *lis
     while (*p != '\0') {
         const char *end = strchr(p, ',');
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        bool found = false;
+        unsigned bit;
 
         while (len > 0 && *p == ' ') {
             p++;
@@ -71,17 +46,12 @@ static h2a_err s_parse_bits(const char *field, const char *what, const char *lis
         while (len > 0 && p[len - 1] == ' ') {
             len--;
         }
-        for (size_t i = 0; i < n; i++) {
-            if (strlen(tab[i].name) == len && strncasecmp(tab[i].name, p, len) == 0) {
-                *bits |= tab[i].bit;
-                found = true;
-                break;
-            }
-        }
-        if (!found) {
+        bit = lookup(p, len, true) & requestable;
+        if (bit == 0) {
             return h2a_err_set(H2A_ERR_INPUT, "%s: unknown %s name '%.*s' (expected e.g. %s)",
-                               field, what, (int)(len > 64 ? 64 : len), p, tab[0].name);
+                               field, what, (int)(len > 64 ? 64 : len), p, example);
         }
+        *bits |= bit;
         if (end == NULL) {
             break;
         }
@@ -92,33 +62,24 @@ static h2a_err s_parse_bits(const char *field, const char *what, const char *lis
 
 h2a_err h2a_csr_ku_parse(const char *field, const char *list, unsigned *bits)
 {
-    return s_parse_bits(field, "KeyUsage", list, s_ku_names, H2A_NELEM(s_ku_names), bits);
+    return s_parse_bits(field, "KeyUsage", list, h2a_ku_lookup, H2A_KU_REQUESTABLE,
+                        "DIGITAL_SIGNATURE", bits);
 }
 
 h2a_err h2a_csr_eku_parse(const char *field, const char *list, unsigned *bits)
 {
-    return s_parse_bits(field, "ExtendedKeyUsage", list, s_eku_names, H2A_NELEM(s_eku_names),
-                        bits);
-}
-
-static const char *s_bit_name(const struct s_named_bit *tab, size_t n, unsigned bit)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (tab[i].bit == bit) {
-            return tab[i].name;
-        }
-    }
-    return NULL;
+    return s_parse_bits(field, "ExtendedKeyUsage", list, h2a_eku_lookup, H2A_EKU_REQUESTABLE,
+                        "TLS_WEB_SERVER_AUTHENTICATION", bits);
 }
 
 const char *h2a_csr_ku_name(unsigned bit)
 {
-    return s_bit_name(s_ku_names, H2A_NELEM(s_ku_names), bit);
+    return (bit & H2A_KU_REQUESTABLE) != 0 ? h2a_ku_acm_name(bit) : NULL;
 }
 
 const char *h2a_csr_eku_name(unsigned bit)
 {
-    return s_bit_name(s_eku_names, H2A_NELEM(s_eku_names), bit);
+    return (bit & H2A_EKU_REQUESTABLE) != 0 ? h2a_eku_acm_name(bit) : NULL;
 }
 
 h2a_err h2a_csr_digest_parse(const char *field, const char *name, int *md_nid)

@@ -159,55 +159,12 @@ H2A_API size_t h2a_policy_max_names(const H2A_POLICY *p);
 H2A_API unsigned h2a_policy_csr_key_usage(const H2A_POLICY *p, h2a_keytype kt);
 H2A_API unsigned h2a_policy_csr_ext_key_usage(const H2A_POLICY *p);
 
-/* ------------------------------------------------------------------ */
-/* KeyUsage / ExtendedKeyUsage by ACM's names                          */
-/* ------------------------------------------------------------------ */
-
 /*
- * ACM KeyUsageName values as bits. The values and spelling are identical to
- * keygen/h2a_keygen.h (identical macro redefinitions are legal C), so a file
- * may include both headers and the bits mean the same thing in both.
- * ANY and CUSTOM exist only in ACM output; a CSR never asks for them.
+ * KeyUsage / ExtendedKeyUsage bits and their ACM names (H2A_KU_*, H2A_EKU_*,
+ * h2a_ku_acm_name, h2a_ku_from_acm_name, h2a_ku_render_acm, ...) are in
+ * h2a_common.h: requests, CSRs and this library share one vocabulary.
  */
-#define H2A_KU_DIGITAL_SIGNATURE 0x001u
-#define H2A_KU_NON_REPUDIATION 0x002u
-#define H2A_KU_KEY_ENCIPHERMENT 0x004u
-#define H2A_KU_DATA_ENCIPHERMENT 0x008u
-#define H2A_KU_KEY_AGREEMENT 0x010u
-#define H2A_KU_CERTIFICATE_SIGNING 0x020u
-#define H2A_KU_CRL_SIGNING 0x040u
-#define H2A_KU_ENCIPHER_ONLY 0x080u
-#define H2A_KU_DECIPHER_ONLY 0x100u
-#define H2A_KU_ANY 0x200u
-#define H2A_KU_CUSTOM 0x400u
 
-/*
- * ACM ExtendedKeyUsageName values as bits (same values as h2a_keygen.h).
- * OIDs are 1.3.6.1.5.5.7.3.x; ANY is anyExtendedKeyUsage 2.5.29.37.0;
- * CUSTOM is an EKU OID that ACM has no name for. ACM's "NONE" is not a bit:
- * it means "no EKU extension".
- */
-#define H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION 0x001u /* .1 */
-#define H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION 0x002u /* .2 */
-#define H2A_EKU_CODE_SIGNING 0x004u                  /* .3 */
-#define H2A_EKU_EMAIL_PROTECTION 0x008u              /* .4 */
-#define H2A_EKU_TIME_STAMPING 0x010u                 /* .8 */
-#define H2A_EKU_OCSP_SIGNING 0x020u                  /* .9 */
-#define H2A_EKU_IPSEC_END_SYSTEM 0x040u              /* .5 */
-#define H2A_EKU_IPSEC_TUNNEL 0x080u                  /* .6 */
-#define H2A_EKU_IPSEC_USER 0x100u                    /* .7 */
-#define H2A_EKU_ANY 0x200u
-#define H2A_EKU_CUSTOM 0x400u
-
-/* Name of one bit ("KEY_ENCIPHERMENT"); NULL if `bit` is not exactly one known bit. */
-H2A_API const char *h2a_ku_acm_name(unsigned bit);
-H2A_API const char *h2a_eku_acm_name(unsigned bit);
-/* Bit of an ACM name; H2A_ERR_INPUT naming the value if unknown. "NONE" gives 0 for EKU. */
-H2A_API h2a_err h2a_ku_from_acm_name(const char *name, unsigned *out) H2A_MUST_USE;
-H2A_API h2a_err h2a_eku_from_acm_name(const char *name, unsigned *out) H2A_MUST_USE;
-/* ACM names of all bits, ", "-separated, in bit order; appended to `out`, NUL-terminated. */
-H2A_API h2a_err h2a_ku_render_acm(unsigned bits, h2a_buf *out) H2A_MUST_USE;
-H2A_API h2a_err h2a_eku_render_acm(unsigned bits, h2a_buf *out) H2A_MUST_USE;
 /* ------------------------------------------------------------------ */
 /* ACM reimport compatibility                                          */
 /* ------------------------------------------------------------------ */

@@ -16,136 +16,7 @@
 
 #include "policy_internal.h"
 
-struct s_ku_info {
-    unsigned bit;
-    const char *acm;
-    uint32_t x509; /* OpenSSL KU_* flag, 0 for ACM-only names */
-};
-
-static const struct s_ku_info s_ku[] = {
-    {H2A_KU_DIGITAL_SIGNATURE, "DIGITAL_SIGNATURE", KU_DIGITAL_SIGNATURE},
-    {H2A_KU_NON_REPUDIATION, "NON_REPUDIATION", KU_NON_REPUDIATION},
-    {H2A_KU_KEY_ENCIPHERMENT, "KEY_ENCIPHERMENT", KU_KEY_ENCIPHERMENT},
-    {H2A_KU_DATA_ENCIPHERMENT, "DATA_ENCIPHERMENT", KU_DATA_ENCIPHERMENT},
-    {H2A_KU_KEY_AGREEMENT, "KEY_AGREEMENT", KU_KEY_AGREEMENT},
-    {H2A_KU_CERTIFICATE_SIGNING, "CERTIFICATE_SIGNING", KU_KEY_CERT_SIGN},
-    {H2A_KU_CRL_SIGNING, "CRL_SIGNING", KU_CRL_SIGN},
-    {H2A_KU_ENCIPHER_ONLY, "ENCIPHER_ONLY", KU_ENCIPHER_ONLY},
-    {H2A_KU_DECIPHER_ONLY, "DECIPHER_ONLY", KU_DECIPHER_ONLY},
-    {H2A_KU_ANY, "ANY", 0},
-    {H2A_KU_CUSTOM, "CUSTOM", 0},
-};
-
-struct s_eku_info {
-    unsigned bit;
-    const char *acm;
-    const char *oid; /* NULL for CUSTOM */
-};
-
-/* Names and OIDs as DescribeCertificate reports them (aws-api-facts s2). */
-static const struct s_eku_info s_eku[] = {
-    {H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION, "TLS_WEB_SERVER_AUTHENTICATION",
-     "1.3.6.1.5.5.7.3.1"},
-    {H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION, "TLS_WEB_CLIENT_AUTHENTICATION",
-     "1.3.6.1.5.5.7.3.2"},
-    {H2A_EKU_CODE_SIGNING, "CODE_SIGNING", "1.3.6.1.5.5.7.3.3"},
-    {H2A_EKU_EMAIL_PROTECTION, "EMAIL_PROTECTION", "1.3.6.1.5.5.7.3.4"},
-    {H2A_EKU_TIME_STAMPING, "TIME_STAMPING", "1.3.6.1.5.5.7.3.8"},
-    {H2A_EKU_OCSP_SIGNING, "OCSP_SIGNING", "1.3.6.1.5.5.7.3.9"},
-    {H2A_EKU_IPSEC_END_SYSTEM, "IPSEC_END_SYSTEM", "1.3.6.1.5.5.7.3.5"},
-    {H2A_EKU_IPSEC_TUNNEL, "IPSEC_TUNNEL", "1.3.6.1.5.5.7.3.6"},
-    {H2A_EKU_IPSEC_USER, "IPSEC_USER", "1.3.6.1.5.5.7.3.7"},
-    {H2A_EKU_ANY, "ANY", "2.5.29.37.0"},
-    {H2A_EKU_CUSTOM, "CUSTOM", NULL},
-};
-
-#define S_N(a) (sizeof(a) / sizeof((a)[0]))
-
-const char *h2a_ku_acm_name(unsigned bit)
-{
-    for (size_t i = 0; i < S_N(s_ku); i++) {
-        if (s_ku[i].bit == bit) {
-            return s_ku[i].acm;
-        }
-    }
-    return NULL;
-}
-
-const char *h2a_eku_acm_name(unsigned bit)
-{
-    for (size_t i = 0; i < S_N(s_eku); i++) {
-        if (s_eku[i].bit == bit) {
-            return s_eku[i].acm;
-        }
-    }
-    return NULL;
-}
-
-h2a_err h2a_ku_from_acm_name(const char *name, unsigned *out)
-{
-    *out = 0;
-    H2A_ENSURE(name != NULL && name[0] != '\0', H2A_ERR_INPUT, "KeyUsage name: empty");
-    for (size_t i = 0; i < S_N(s_ku); i++) {
-        if (strcmp(s_ku[i].acm, name) == 0) {
-            *out = s_ku[i].bit;
-            return H2A_OK;
-        }
-    }
-    return h2a_err_set(H2A_ERR_INPUT,
-                       "KeyUsage name '%s' is unknown (ACM names: DIGITAL_SIGNATURE, "
-                       "NON_REPUDIATION, KEY_ENCIPHERMENT, DATA_ENCIPHERMENT, "
-                       "KEY_AGREEMENT, CERTIFICATE_SIGNING, CRL_SIGNING, ENCIPHER_ONLY, "
-                       "DECIPHER_ONLY)",
-                       name);
-}
-
-h2a_err h2a_eku_from_acm_name(const char *name, unsigned *out)
-{
-    *out = 0;
-    H2A_ENSURE(name != NULL && name[0] != '\0', H2A_ERR_INPUT,
-               "ExtendedKeyUsage name: empty");
-    if (strcmp(name, "NONE") == 0) {
-        return H2A_OK;
-    }
-    for (size_t i = 0; i < S_N(s_eku); i++) {
-        if (strcmp(s_eku[i].acm, name) == 0) {
-            *out = s_eku[i].bit;
-            return H2A_OK;
-        }
-    }
-    return h2a_err_set(H2A_ERR_INPUT,
-                       "ExtendedKeyUsage name '%s' is unknown (ACM names: "
-                       "TLS_WEB_SERVER_AUTHENTICATION, TLS_WEB_CLIENT_AUTHENTICATION, "
-                       "CODE_SIGNING, EMAIL_PROTECTION, TIME_STAMPING, OCSP_SIGNING, "
-                       "IPSEC_END_SYSTEM, IPSEC_TUNNEL, IPSEC_USER)",
-                       name);
-}
-
-static h2a_err s_render(unsigned bits, bool eku, h2a_buf *out)
-{
-    bool first = true;
-
-    for (unsigned bit = 1; bit <= H2A_KU_CUSTOM; bit <<= 1) {
-        const char *name = eku ? h2a_eku_acm_name(bit) : h2a_ku_acm_name(bit);
-
-        if ((bits & bit) == 0 || name == NULL) {
-            continue;
-        }
-        H2A_GUARD(h2a_buf_printf(out, "%s%s", first ? "" : ", ", name));
-        first = false;
-    }
-    return h2a_buf_terminate(out);
-}
-
-h2a_err h2a_ku_render_acm(unsigned bits, h2a_buf *out)
-{
-    return s_render(bits, false, out);
-}
-
-h2a_err h2a_eku_render_acm(unsigned bits, h2a_buf *out)
-{
-    return s_render(bits, true, out);
-}
+/* The name tables themselves live in common/usage.c. */
 
 /* ------------------------------------------------------------------ */
 /* h2a_cert_usage                                                      */
@@ -251,9 +122,9 @@ static h2a_err s_x509_ku(X509 *cert, h2a_cert_usage *u)
     }
     x = X509_get_key_usage(cert);
     u->has_ku = true;
-    for (size_t i = 0; i < S_N(s_ku); i++) {
-        if (s_ku[i].x509 != 0 && (x & s_ku[i].x509) != 0) {
-            u->ku |= s_ku[i].bit;
+    for (unsigned bit = 1; bit <= H2A_KU_REQUESTABLE; bit <<= 1) {
+        if ((x & h2a_ku_x509_flag(bit)) != 0) {
+            u->ku |= bit;
         }
     }
     return H2A_OK;
@@ -285,9 +156,9 @@ static h2a_err s_x509_eku(X509 *cert, h2a_cert_usage *u)
                              "certificate: ExtendedKeyUsage[%d] has an unreadable OID", i);
             goto done;
         }
-        for (size_t k = 0; k < S_N(s_eku); k++) {
-            if (s_eku[k].oid != NULL && strcmp(s_eku[k].oid, oid) == 0) {
-                bit = s_eku[k].bit;
+        for (unsigned b = 1; b < H2A_EKU_CUSTOM; b <<= 1) {
+            if (h2a_eku_oid(b) != NULL && strcmp(h2a_eku_oid(b), oid) == 0) {
+                bit = b;
             }
         }
         u->eku |= bit;

@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/x509v3.h>
 
 static void test_error_exit_codes(void **state)
 {
@@ -115,6 +116,37 @@ static void test_keytype_from_pkey(void **state)
     EVP_PKEY_free(pk);
 }
 
+static void test_usage_names(void **state)
+{
+    unsigned bit;
+    h2a_buf b;
+
+    (void)state;
+    assert_int_equal(h2a_ku_lookup("key_encipherment", 16, true), H2A_KU_KEY_ENCIPHERMENT);
+    assert_int_equal(h2a_ku_lookup("key_encipherment", 16, false), 0);
+    assert_int_equal(h2a_eku_lookup("TLS_WEB_SERVER_AUTHENTICATIONX", 29, false),
+                     H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION);
+    assert_string_equal(h2a_eku_oid(H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION), "1.3.6.1.5.5.7.3.2");
+    assert_null(h2a_eku_oid(H2A_EKU_CUSTOM));
+    assert_int_equal(h2a_ku_x509_flag(H2A_KU_CERTIFICATE_SIGNING), KU_KEY_CERT_SIGN);
+    assert_int_equal(h2a_ku_x509_flag(H2A_KU_ANY), 0);
+    H2A_ASSERT_OK(h2a_eku_from_acm_name("NONE", &bit));
+    assert_int_equal(bit, 0);
+    H2A_ASSERT_ERR(h2a_ku_from_acm_name("SIGNING", &bit), H2A_ERR_INPUT, "'SIGNING' is unknown");
+    h2a_buf_init(&b, 0);
+    H2A_ASSERT_OK(h2a_ku_render_acm(H2A_KU_DIGITAL_SIGNATURE | H2A_KU_KEY_ENCIPHERMENT, &b));
+    assert_string_equal((char *)b.data, "DIGITAL_SIGNATURE, KEY_ENCIPHERMENT");
+    h2a_buf_free(&b);
+    /* Every requestable bit has a name, and the names round-trip. */
+    for (unsigned k = 1; k <= H2A_KU_REQUESTABLE; k <<= 1) {
+        const char *n = h2a_ku_acm_name(k);
+        assert_non_null(n);
+        H2A_ASSERT_OK(h2a_ku_from_acm_name(n, &bit));
+        assert_int_equal(bit, k);
+        assert_int_not_equal(h2a_ku_x509_flag(k), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_hex_base64),
         cmocka_unit_test(test_keytypes),
         cmocka_unit_test(test_keytype_from_pkey),
+        cmocka_unit_test(test_usage_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
