@@ -7,7 +7,7 @@
 # again, key kept) that `resume` completes.
 . "$(dirname "$0")/enroll_lib.sh"
 enr_setup enroll_faults
-enr_config_with "$ENR_DIR/config-f.json" '{"aws":{"max_attempts":4,"timeout_seconds":1}}'
+enr_config_with "$ENR_DIR/config-f.json" '{"aws":{"max_attempts":4,"timeout_seconds":3}}'
 CFG="$ENR_DIR/config-f.json"
 
 # A certificate to reimport into, and a warm-up so the local CA exists.
@@ -49,7 +49,7 @@ for op in sts:GetCallerIdentity acm:DescribeCertificate secretsmanager:CreateSec
         id="f$n-$name-$kind"
         spec="{\"service\":\"$svc\",\"operation\":\"$name\",\"kind\":\"$kind\",\"count\":1}"
         [ "$kind" = delay ] && spec="{\"service\":\"$svc\",\"operation\":\"$name\",\"kind\":\"delay\",\"delay_ms\":500,\"count\":1}"
-        [ "$kind" = timeout ] && spec="{\"service\":\"$svc\",\"operation\":\"$name\",\"kind\":\"delay\",\"delay_ms\":1500,\"count\":1}"
+        [ "$kind" = timeout ] && spec="{\"service\":\"$svc\",\"operation\":\"$name\",\"kind\":\"delay\",\"delay_ms\":4500,\"count\":1}"
         # Reimport requests exercise DescribeCertificate and AddTagsToCertificate.
         case $name in
             DescribeCertificate|AddTagsToCertificate)
@@ -71,12 +71,12 @@ done
 # is a marked staging secret with an expiry, which `sweep` deletes after the TTL.
 id=late-create
 enr_request "$ENR_DIR/$id.json" "$id" ec:P-256 "f.example.com" '[{"region":"eu-west-1"}]'
-fault '{"service":"secretsmanager","operation":"CreateSecret","kind":"delay","delay_ms":1500,"count":1}'
+fault '{"service":"secretsmanager","operation":"CreateSecret","kind":"delay","delay_ms":4500,"count":1}'
 "$H2A_BIN" enroll --config "$CFG" "$ENR_DIR/$id.json" >"$ENR_DIR/$id.out" 2>"$ENR_DIR/$id.err" ||
     enr_fail "$id: exit $?: $(cat "$ENR_DIR/$id.err")"
 clear_faults
 [ "$(ours "$id")" = 1 ] || enr_fail "$id: $(ours "$id") certificates"
-sleep 2
+sleep 3
 h2a_localaws_ctl GET "/_control/secrets?account=111111111111&region=eu-west-1" >"$ENR_DIR/late.json"
 $PY - "$ENR_DIR/late.json" "$id" <<'PYEOF' || enr_fail "$id: late secret not marked for sweep"
 import json, sys, time
