@@ -112,5 +112,5 @@ h2a_err h2a_journal_ids(H2A_JOURNAL *j, char ***ids, size_t *n) H2A_MUST_USE;
 h2a_err h2a_journal_knows_key(H2A_JOURNAL *j, const char *id_hex,
                               const char *label, bool *known) H2A_MUST_USE;
 
-/* Legal state moves (tests, and a guard against journal corruption). */
+/* Legal state moves: the state machine's contract, checked by the tests. */
 bool h2a_jstate_can_move(h2a_jstate from, h2a_jstate to);

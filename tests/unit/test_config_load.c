@@ -7,6 +7,7 @@
 #include "h2a_test.h"
 
 #include "config/h2a_config.h"
+#include "enroll/h2a_request.h"
 
 static h2a_config *s_parse_ok(const char *json)
 {
@@ -191,6 +192,30 @@ static void test_load_file_and_env(void **state)
     rmdir(dir);
 }
 
+/* The shipped examples stay valid (they are documentation). */
+static void test_examples_load(void **state)
+{
+    (void)state;
+    const char *src = h2a_test_env("H2A_SRC_DIR");
+    const char *reqs[] = {"request.json", "reimport.json", "multi.json"};
+    char path[4096];
+    h2a_config *c = NULL;
+
+    snprintf(path, sizeof(path), "%s/examples/config.json", src);
+    H2A_ASSERT_OK(h2a_config_load(path, &c));
+    assert_non_null(h2a_config_issuer(c, "demo"));
+    assert_non_null(strstr(c->policy, "/examples/policy.json"));
+    h2a_config_free(c);
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        h2a_request *r = NULL;
+
+        snprintf(path, sizeof(path), "%s/examples/%s", src, reqs[i]);
+        H2A_ASSERT_OK(h2a_request_load(path, &r));
+        assert_int_equal(strcmp(r->issuer, "demo"), 0);
+        h2a_request_free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_key),
         cmocka_unit_test(test_kms_null_is_default),
         cmocka_unit_test(test_load_file_and_env),
+        cmocka_unit_test(test_examples_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
