@@ -20,34 +20,7 @@ static const char *const s_req_keys[] = {
 static const char *const s_target_keys[] = {
     "region", "account", "certificate_arn", "tags", "service", NULL};
 
-struct s_name_bit {
-    const char *name;
-    unsigned bit;
-};
-
-static const struct s_name_bit s_ku[] = {
-    {"DIGITAL_SIGNATURE", H2A_KU_DIGITAL_SIGNATURE},
-    {"NON_REPUDIATION", H2A_KU_NON_REPUDIATION},
-    {"KEY_ENCIPHERMENT", H2A_KU_KEY_ENCIPHERMENT},
-    {"DATA_ENCIPHERMENT", H2A_KU_DATA_ENCIPHERMENT},
-    {"KEY_AGREEMENT", H2A_KU_KEY_AGREEMENT},
-    {"CERTIFICATE_SIGNING", H2A_KU_CERTIFICATE_SIGNING},
-    {"CRL_SIGNING", H2A_KU_CRL_SIGNING},
-    {"ENCIPHER_ONLY", H2A_KU_ENCIPHER_ONLY},
-    {"DECIPHER_ONLY", H2A_KU_DECIPHER_ONLY},
-    {NULL, 0}};
-
-static const struct s_name_bit s_eku[] = {
-    {"TLS_WEB_SERVER_AUTHENTICATION", H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION},
-    {"TLS_WEB_CLIENT_AUTHENTICATION", H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION},
-    {"CODE_SIGNING", H2A_EKU_CODE_SIGNING},
-    {"EMAIL_PROTECTION", H2A_EKU_EMAIL_PROTECTION},
-    {"TIME_STAMPING", H2A_EKU_TIME_STAMPING},
-    {"OCSP_SIGNING", H2A_EKU_OCSP_SIGNING},
-    {"IPSEC_END_SYSTEM", H2A_EKU_IPSEC_END_SYSTEM},
-    {"IPSEC_TUNNEL", H2A_EKU_IPSEC_TUNNEL},
-    {"IPSEC_USER", H2A_EKU_IPSEC_USER},
-    {NULL, 0}};
+/* KeyUsage / EKU names are ACM's, from the one table in common/usage.c. */
 
 const char *h2a_service_name(h2a_service s)
 {
@@ -342,8 +315,7 @@ static h2a_err s_targets(json_object *top, h2a_request *r)
     return H2A_OK;
 }
 
-static h2a_err s_usage_list(json_object *top, const char *key,
-                            const struct s_name_bit *table, unsigned *bits)
+static h2a_err s_usage_list(json_object *top, const char *key, bool eku, unsigned *bits)
 {
     char **names = NULL;
     size_t n = 0;
@@ -351,19 +323,17 @@ static h2a_err s_usage_list(json_object *top, const char *key,
 
     rv = h2a_jv_strv(top, "", key, false, 16, 64, &names, &n);
     for (size_t i = 0; rv == H2A_OK && i < n; i++) {
-        bool found = false;
+        /* ANY and CUSTOM describe certificates ACM holds; nobody requests them. */
+        unsigned bit = eku ? h2a_eku_lookup(names[i], strlen(names[i]), true) &
+                                 H2A_EKU_REQUESTABLE
+                           : h2a_ku_lookup(names[i], strlen(names[i]), true) &
+                                 H2A_KU_REQUESTABLE;
 
-        for (size_t k = 0; table[k].name != NULL; k++) {
-            if (strcasecmp(names[i], table[k].name) == 0) {
-                *bits |= table[k].bit;
-                found = true;
-            }
+        if (bit == 0) {
+            rv = h2a_err_set(H2A_ERR_INPUT, "%s[%zu]: '%s' is not an ACM %s name", key, i,
+                             names[i], eku ? "ExtendedKeyUsage" : "KeyUsage");
         }
-        if (!found) {
-            rv = h2a_err_set(H2A_ERR_INPUT, "%s[%zu]: '%s' is not an ACM %s name",
-                             key, i, names[i],
-                             table == s_ku ? "KeyUsage" : "ExtendedKeyUsage");
-        }
+        *bits |= bit;
     }
     h2a_jv_strv_free(names);
     return rv;
@@ -413,8 +383,8 @@ static h2a_err s_parse(json_object *top, h2a_request *r)
                                "digest: '%s' is not sha256, sha384 or sha512", r->digest);
         }
     }
-    H2A_GUARD(s_usage_list(top, "key_usage", s_ku, &r->key_usage));
-    H2A_GUARD(s_usage_list(top, "extended_key_usage", s_eku, &r->ext_key_usage));
+    H2A_GUARD(s_usage_list(top, "key_usage", false, &r->key_usage));
+    H2A_GUARD(s_usage_list(top, "extended_key_usage", true, &r->ext_key_usage));
     H2A_GUARD(h2a_jv_str(top, "", "issuer", true, 1, 64, &r->issuer));
     H2A_GUARD(h2a_jv_str(top, "", "requester", true, 1, 128, &r->requester));
     H2A_GUARD(s_targets(top, r));
@@ -491,13 +461,14 @@ static json_object *s_strv_json(char **v, size_t n)
     return a;
 }
 
-static json_object *s_bits_json(unsigned bits, const struct s_name_bit *table)
+/* Names in bit order, so the canonical form (and its hash) is stable. */
+static json_object *s_bits_json(unsigned bits, const char *(*name)(unsigned bit))
 {
     json_object *a = json_object_new_array();
 
-    for (size_t k = 0; a != NULL && table[k].name != NULL; k++) {
-        if ((bits & table[k].bit) != 0) {
-            json_object_array_add(a, json_object_new_string(table[k].name));
+    for (unsigned bit = 1; a != NULL && bit <= H2A_KU_REQUESTABLE; bit <<= 1) {
+        if ((bits & bit) != 0 && name(bit) != NULL) {
+            json_object_array_add(a, json_object_new_string(name(bit)));
         }
     }
     return a;
@@ -530,8 +501,8 @@ h2a_err h2a_request_canonical(const h2a_request *r, h2a_buf *out)
                                                   : r->md_nid == NID_sha384 ? "sha384"
                                                   : r->md_nid == NID_sha512 ? "sha512"
                                                                             : NULL));
-    json_object_object_add(o, "key_usage", s_bits_json(r->key_usage, s_ku));
-    json_object_object_add(o, "extended_key_usage", s_bits_json(r->ext_key_usage, s_eku));
+    json_object_object_add(o, "key_usage", s_bits_json(r->key_usage, h2a_ku_acm_name));
+    json_object_object_add(o, "extended_key_usage", s_bits_json(r->ext_key_usage, h2a_eku_acm_name));
     json_object_object_add(o, "issuer", json_object_new_string(r->issuer));
     json_object_object_add(o, "requester", json_object_new_string(r->requester));
     for (size_t i = 0; i < r->n_targets; i++) {

@@ -97,6 +97,9 @@ static void test_errors_name_the_field(void **state)
         "key_usage[0]: 'SIGN' is not an ACM KeyUsage name");
     BAD("{" HEAD ",\"key\":\"ec:P-256\",\"extended_key_usage\":[\"X\"]," T0 "}",
         "extended_key_usage[0]");
+    /* ANY is a name ACM reports, not one a certificate request may ask for. */
+    BAD("{" HEAD ",\"key\":\"ec:P-256\",\"extended_key_usage\":[\"ANY\"]," T0 "}",
+        "extended_key_usage[0]: 'ANY' is not an ACM ExtendedKeyUsage name");
     BAD("{" HEAD ",\"key\":\"ec:P-256\"}", "targets: missing");
     BAD("{" HEAD ",\"key\":\"ec:P-256\",\"targets\":[]}", "targets: expected 1..");
     BAD("{" HEAD ",\"key\":\"ec:P-256\",\"targets\":[{}]}", "targets[0].region: missing");
