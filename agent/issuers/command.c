@@ -44,6 +44,44 @@ static h2a_err s_csr_pem(X509_REQ *csr, h2a_buf *out)
     return rv;
 }
 
+/*
+ * An issuer is someone else's program: it gets an allowlisted environment,
+ * never ours wholesale, which may hold AWS secret keys, session tokens or
+ * the token PIN (pin-source=env:NAME).
+ */
+static const char *const s_env_keep[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR",
+                                         NULL};
+
+static void s_exec_clean_env(const h2a_issue_ctx *ctx)
+{
+    static char vars[9][1024];
+    char *envp[10];
+    size_t n = 0;
+
+    for (size_t i = 0; s_env_keep[i] != NULL; i++) {
+        const char *v = getenv(s_env_keep[i]);
+
+        if (v != NULL && (size_t)snprintf(vars[n], sizeof(vars[n]), "%s=%s", s_env_keep[i], v)
+                             < sizeof(vars[n])) {
+            envp[n] = vars[n];
+            n++;
+        }
+    }
+    snprintf(vars[n], sizeof(vars[n]), "HSM2ACM_REQUEST_ID=%s",
+             ctx->request_id != NULL ? ctx->request_id : "");
+    envp[n] = vars[n];
+    n++;
+    snprintf(vars[n], sizeof(vars[n]), "HSM2ACM_REQUESTER=%s",
+             ctx->requester != NULL ? ctx->requester : "");
+    envp[n] = vars[n];
+    n++;
+    snprintf(vars[n], sizeof(vars[n]), "HSM2ACM_ISSUER=%s", ctx->conf->name);
+    envp[n] = vars[n];
+    n++;
+    envp[n] = NULL;
+    execve(ctx->conf->argv[0], ctx->conf->argv, envp);
+}
+
 static void s_child(const h2a_issue_ctx *ctx, int in_fd, int out_fd, int err_fd)
 {
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
@@ -54,10 +92,7 @@ static void s_child(const h2a_issue_ctx *ctx, int in_fd, int out_fd, int err_fd)
         (void)close(fd);
     }
     signal(SIGPIPE, SIG_DFL);
-    setenv("HSM2ACM_REQUEST_ID", ctx->request_id != NULL ? ctx->request_id : "", 1);
-    setenv("HSM2ACM_REQUESTER", ctx->requester != NULL ? ctx->requester : "", 1);
-    setenv("HSM2ACM_ISSUER", ctx->conf->name, 1);
-    execv(ctx->conf->argv[0], ctx->conf->argv);
+    s_exec_clean_env(ctx);
     dprintf(2, "cannot execute %s: %s", ctx->conf->argv[0], strerror(errno));
     _exit(127);
 }

@@ -181,11 +181,12 @@ static void test_command_issuer(void **state)
     snprintf(body, sizeof(body),
              "#!/bin/sh\n"
              "echo \"$HSM2ACM_REQUEST_ID $HSM2ACM_REQUESTER $HSM2ACM_ISSUER $1\" > %s\n"
+             "echo \"secret=[$AWS_SECRET_ACCESS_KEY$AWS_SESSION_TOKEN$H2A_TEST_PIN_VAR]\" >> %s\n"
              "cat > %s/in.csr\n"
              "openssl x509 -req -in %s/in.csr -CA %s -CAkey %s -CAcreateserial -days 3 "
              "-copy_extensions copyall 2>/dev/null\n"
              "cat %s\n",
-             envfile, s_dir, s_dir, ca_pem, ca_key, ca_pem);
+             envfile, envfile, s_dir, s_dir, ca_pem, ca_key, ca_pem);
     s_write_script(script, body);
     argv[0] = script;
     argv[1] = (char *)"--profile=tls";
@@ -193,11 +194,19 @@ static void test_command_issuer(void **state)
     conf.argv = argv;
     conf.argc = 2;
     r = s_csr(H2A_KT_EC_P256, "cmd-leaf", &k);
+    /* Secrets in our environment must not reach someone else's program. */
+    setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key", 1);
+    setenv("AWS_SESSION_TOKEN", "test-session-token", 1);
+    setenv("H2A_TEST_PIN_VAR", "1234", 1);
     H2A_ASSERT_OK(h2a_issuer_issue(&ctx, r, &leaf, &chain));
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("H2A_TEST_PIN_VAR");
     s_check_leaf(leaf, chain, k, false);
     h2a_buf_init(&env, 4096);
     H2A_ASSERT_OK(h2a_file_read(envfile, &env));
     assert_non_null(strstr((const char *)env.data, "req-7 team-x ops --profile=tls"));
+    assert_non_null(strstr((const char *)env.data, "secret=[]"));
     h2a_buf_free(&env);
     X509_free(leaf);
     sk_X509_pop_free(chain, X509_free);
