@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -36,4 +37,22 @@ int h2a_cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'hsm2acm %s --help'.\n", cmd);
     return h2a_err_exit_code(H2A_ERR_USAGE);
+}
+
+int h2a_cli_subcommand(int argc, char **argv, void (*help)(FILE *out), const char *sub,
+                       int (*run)(int argc, char **argv))
+{
+    if (argc < 2) {
+        help(stderr);
+        return h2a_err_exit_code(H2A_ERR_USAGE);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        help(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], sub) == 0) {
+        return run(argc - 1, argv + 1);
+    }
+    return h2a_cli_usage_error(argv[0], "unknown subcommand '%s' (expected: %s)", argv[1], sub);
 }

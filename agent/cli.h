@@ -8,6 +8,8 @@
  * Each lives in its own cmd_*.c file.
  */
 
+#include <stdio.h>
+
 #include "h2a_common.h"
 
 int h2a_cmd_keygen(int argc, char **argv);
@@ -31,3 +33,12 @@ extern const char h2a_cli_exit_codes[];
 int h2a_cli_fail(const char *cmd, h2a_err e);
 /* Print a usage error for `cmd` and return 2. */
 int h2a_cli_usage_error(const char *cmd, const char *fmt, ...) H2A_PRINTF(2, 3);
+
+/*
+ * "CMD SUB [ARGS]" for a command group with one subcommand: `--help`, `-h`
+ * and `help` print `help` to stdout (exit 0); no SUB prints it to stderr
+ * (exit 2); an unknown SUB is a usage error naming it. Otherwise returns
+ * run(argc - 1, argv + 1).
+ */
+int h2a_cli_subcommand(int argc, char **argv, void (*help)(FILE *out), const char *sub,
+                       int (*run)(int argc, char **argv));

@@ -110,17 +110,5 @@ static int s_show(int argc, char **argv)
 
 int h2a_cmd_policy(int argc, char **argv)
 {
-    if (argc < 2) {
-        s_help(stderr);
-        return h2a_err_exit_code(H2A_ERR_USAGE);
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        s_help(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "show") == 0) {
-        return s_show(argc - 1, argv + 1);
-    }
-    return h2a_cli_usage_error(argv[0], "unknown subcommand '%s' (expected: show)", argv[1]);
+    return h2a_cli_subcommand(argc, argv, s_help, "show", s_show);
 }

@@ -555,19 +555,7 @@ done:
 
 int h2a_cmd_token(int argc, char **argv)
 {
-    if (argc < 2) {
-        s_token_usage(stderr);
-        return h2a_err_exit_code(H2A_ERR_USAGE);
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        s_token_usage(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "info") == 0) {
-        return s_token_info(argc - 1, argv + 1);
-    }
-    return h2a_cli_usage_error(argv[0], "unknown subcommand '%s' (expected: info)", argv[1]);
+    return h2a_cli_subcommand(argc, argv, s_token_usage, "info", s_token_info);
 }
 
 /* ------------------------------------------------------------------ */
@@ -682,17 +670,5 @@ static int s_wrapkey_create(int argc, char **argv)
 
 int h2a_cmd_wrapkey(int argc, char **argv)
 {
-    if (argc < 2) {
-        s_wrapkey_usage(stderr);
-        return h2a_err_exit_code(H2A_ERR_USAGE);
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        s_wrapkey_usage(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "create") == 0) {
-        return s_wrapkey_create(argc - 1, argv + 1);
-    }
-    return h2a_cli_usage_error(argv[0], "unknown subcommand '%s' (expected: create)", argv[1]);
+    return h2a_cli_subcommand(argc, argv, s_wrapkey_usage, "create", s_wrapkey_create);
 }
