@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -120,7 +121,7 @@ static void s_module_free(struct h2a_module *m)
     free(m);
 }
 
-static h2a_err s_module_load(const char *path, struct h2a_module **out)
+static h2a_err s_module_load(const char *path, struct h2a_module **out, bool *transient)
 {
     CK_C_INITIALIZE_ARGS args;
     CK_C_GetFunctionList get_list;
@@ -178,6 +179,8 @@ static h2a_err s_module_load(const char *path, struct h2a_module **out)
         /* Someone else in the process owns initialisation; share it. */
         m->we_initialized = false;
     } else if (rv != CKR_OK) {
+        /* SoftHSM2 fails this way while another process rewrites a token. */
+        *transient = rv == CKR_GENERAL_ERROR;
         err = h2a_p11_fail("PKCS#11 module %s", path);
         goto done;
     } else {
@@ -191,7 +194,7 @@ done:
     return err;
 }
 
-static h2a_err s_module_get(const char *path, struct h2a_module **out)
+static h2a_err s_module_get(const char *path, struct h2a_module **out, bool *transient)
 {
     struct h2a_module *m;
     h2a_err err = H2A_OK;
@@ -204,7 +207,7 @@ static h2a_err s_module_get(const char *path, struct h2a_module **out)
             goto done;
         }
     }
-    err = s_module_load(path, &m);
+    err = s_module_load(path, &m, transient);
     if (err == H2A_OK) {
         m->next = s_modules;
         s_modules = m;
@@ -294,7 +297,7 @@ static bool s_slot_matches(const h2a_p11_uri *u, CK_SLOT_ID slot,
     return p11_kit_uri_match_token_info(u->p11uri, ti) == 1;
 }
 
-static h2a_err s_select_token(H2A_TOKEN *tok, const h2a_p11_uri *u)
+static h2a_err s_select_token(H2A_TOKEN *tok, const h2a_p11_uri *u, bool *transient)
 {
     CK_SLOT_ID slots[H2A_MAX_SLOTS];
     CK_ULONG nslots = H2A_MAX_SLOTS;
@@ -326,6 +329,7 @@ static h2a_err s_select_token(H2A_TOKEN *tok, const h2a_p11_uri *u)
         }
     }
     if (nmatch == 0) {
+        *transient = true;
         return h2a_err_set(H2A_ERR_TOKEN, "token not found: no token matches "
                            "%s in %s; tokens present: %s", asked,
                            u->module_path,
@@ -352,6 +356,7 @@ static h2a_err s_select_token(H2A_TOKEN *tok, const h2a_p11_uri *u)
                            asked, matched);
     }
     if ((match_info[0].flags & CKF_TOKEN_INITIALIZED) == 0) {
+        *transient = true;
         return h2a_err_set(H2A_ERR_TOKEN, "token not initialised: the token "
                            "in slot %lu matching %s has not been initialised "
                            "(softhsm2-util --init-token, or the HSM's own "
@@ -433,7 +438,12 @@ done:
 /* Open / close                                                        */
 /* ------------------------------------------------------------------ */
 
-h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out)
+/*
+ * One attempt. `*transient` is set for failures before login that a token
+ * being rewritten by another process can cause (SoftHSM2's file store shows
+ * it as missing, uninitialised, or fails with CKR_GENERAL_ERROR).
+ */
+static h2a_err s_token_open_once(const char *uri, H2A_TOKEN **out, bool *transient)
 {
     h2a_p11_uri u;
     H2A_TOKEN *tok = NULL;
@@ -452,12 +462,12 @@ h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out)
     }
     pthread_mutex_init(&tok->lock, NULL);
     tok->login_session = CK_INVALID_HANDLE;
-    err = s_module_get(u.module_path, &tok->mod);
+    err = s_module_get(u.module_path, &tok->mod, transient);
     if (err != H2A_OK) {
         goto done;
     }
     tok->fl = tok->mod->fl;
-    err = s_select_token(tok, &u);
+    err = s_select_token(tok, &u, transient);
     if (err != H2A_OK) {
         goto done;
     }
@@ -465,6 +475,7 @@ h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out)
                       CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
                       &tok->login_session);
     if (rv != CKR_OK) {
+        *transient = rv == CKR_GENERAL_ERROR;
         err = h2a_p11_fail("opening a session on token '%s'", u.label);
         goto done;
     }
@@ -477,6 +488,27 @@ h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out)
 done:
     h2a_token_close(tok);
     h2a_p11_uri_cleanup(&u);
+    return err;
+}
+
+h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out)
+{
+    h2a_err err = H2A_ERR_TOKEN;
+    bool transient = true;
+
+    /*
+     * Batch workers and sweep open the token while others write to it.
+     * Only failures before login are retried, so a PIN is never tried
+     * twice; the module is finalised in between, so it rereads the store.
+     */
+    for (unsigned attempt = 0; attempt < 4 && transient; attempt++) {
+        if (attempt > 0) {
+            H2A_LOG_WARN("token open failed (%s); retrying", h2a_err_msg());
+            usleep(100000u * attempt);
+        }
+        transient = false;
+        err = s_token_open_once(uri, out, &transient);
+    }
     return err;
 }
 

@@ -266,31 +266,6 @@ h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
 /* ------------------------------------------------------------------ */
 
 
-/*
- * SoftHSM2's file store can show a token as "not initialised" to a process
- * that reads it while another process rewrites it (batch workers): retry a
- * failed open a few times before giving up.
- */
-static h2a_err s_token_open(const char *uri, H2A_TOKEN **out)
-{
-    h2a_err rv = H2A_ERR_TOKEN;
-
-    for (int attempt = 0; attempt < 4; attempt++) {
-        if (attempt > 0) {
-            H2A_LOG_WARN("token open failed (%s); retrying", h2a_err_msg());
-            usleep(100000u * (unsigned)attempt);
-        }
-        rv = h2a_token_open(uri, out);
-        /* Never a PIN error: hsm2acm must not help lock a token. */
-        if (rv != H2A_ERR_TOKEN || strstr(h2a_err_msg(), "PIN") != NULL ||
-            (strstr(h2a_err_msg(), "token not found") == NULL &&
-             strstr(h2a_err_msg(), "CKR_GENERAL_ERROR") == NULL)) {
-            break;
-        }
-    }
-    return rv;
-}
-
 h2a_err h2a_enroll_token_open(h2a_run *r)
 {
     if (r->sess != NULL) {
@@ -306,7 +281,7 @@ h2a_err h2a_enroll_token_open(h2a_run *r)
     if (s_keep_token && s_kept_token != NULL) {
         r->tok = s_kept_token;
     } else {
-        H2A_GUARD(s_token_open(r->cfg->token, &r->tok));
+        H2A_GUARD(h2a_token_open(r->cfg->token, &r->tok));
         if (s_keep_token) {
             s_kept_token = r->tok;
         }
