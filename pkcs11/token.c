@@ -371,7 +371,13 @@ static h2a_err s_select_token(H2A_TOKEN *tok, const h2a_p11_uri *u, bool *transi
 /* Login                                                               */
 /* ------------------------------------------------------------------ */
 
-static h2a_err s_login(H2A_TOKEN *tok, const h2a_p11_uri *u)
+/*
+ * `*general_errors` counts earlier C_Login calls of this open that failed with
+ * CKR_GENERAL_ERROR; such a call is retried (see h2a_token_open) unless the
+ * token then says it counted a wrong PIN.
+ */
+static h2a_err s_login(H2A_TOKEN *tok, const h2a_p11_uri *u, bool *transient,
+                       unsigned *general_errors)
 {
     char pin[H2A_MAX_PIN + 1];
     char label[33];
@@ -389,6 +395,13 @@ static h2a_err s_login(H2A_TOKEN *tok, const h2a_p11_uri *u)
         return h2a_err_set(H2A_ERR_TOKEN, "token '%s': the user PIN is not "
                            "initialised (CKF_USER_PIN_INITIALIZED is clear)",
                            label);
+    }
+    if (*general_errors > 0 &&
+        (tok->info.flags & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY))) {
+        return h2a_err_set(H2A_ERR_TOKEN, "token '%s': C_Login failed with "
+                           "CKR_GENERAL_ERROR and the token now reports a wrong "
+                           "PIN count (CKF_USER_PIN_COUNT_LOW); hsm2acm does not "
+                           "try the PIN again", label);
     }
     if (tok->info.flags & CKF_USER_PIN_FINAL_TRY) {
         H2A_LOG_WARN("token '%s': one more wrong PIN locks the user PIN "
@@ -425,6 +438,17 @@ static h2a_err s_login(H2A_TOKEN *tok, const h2a_p11_uri *u)
                           "CKR_PIN_LOCKED: the user PIN is locked; the "
                           "security officer must unlock it", label);
         break;
+    case CKR_GENERAL_ERROR:
+        /*
+         * SoftHSM2 returns this when it cannot read its token file while
+         * another process rewrites it, before it looks at the PIN; a wrong
+         * PIN is always CKR_PIN_INCORRECT. Retried a bounded number of
+         * times, and never once the token shows a failed-PIN count.
+         */
+        (*general_errors)++;
+        *transient = true;
+        err = h2a_p11_fail("logging in to token '%s'", label);
+        break;
     default:
         err = h2a_p11_fail("logging in to token '%s'", label);
         break;
@@ -439,11 +463,12 @@ done:
 /* ------------------------------------------------------------------ */
 
 /*
- * One attempt. `*transient` is set for failures before login that a token
- * being rewritten by another process can cause (SoftHSM2's file store shows
- * it as missing, uninitialised, or fails with CKR_GENERAL_ERROR).
+ * One attempt. `*transient` is set for failures that a token being rewritten
+ * by another process can cause (SoftHSM2's file store shows it as missing,
+ * uninitialised, or fails with CKR_GENERAL_ERROR, C_Login included).
  */
-static h2a_err s_token_open_once(const char *uri, H2A_TOKEN **out, bool *transient)
+static h2a_err s_token_open_once(const char *uri, H2A_TOKEN **out, bool *transient,
+                                 unsigned *login_general_errors)
 {
     h2a_p11_uri u;
     H2A_TOKEN *tok = NULL;
@@ -479,7 +504,7 @@ static h2a_err s_token_open_once(const char *uri, H2A_TOKEN **out, bool *transie
         err = h2a_p11_fail("opening a session on token '%s'", u.label);
         goto done;
     }
-    err = s_login(tok, &u);
+    err = s_login(tok, &u, transient, login_general_errors);
     if (err != H2A_OK) {
         goto done;
     }
@@ -495,11 +520,13 @@ h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out)
 {
     h2a_err err = H2A_ERR_TOKEN;
     bool transient = true;
+    unsigned login_general_errors = 0;
 
     /*
      * Batch workers and sweep open the token while others write to it.
-     * Only failures before login are retried, so a PIN is never tried
-     * twice; the module is finalised in between, so it rereads the store.
+     * A wrong PIN (CKR_PIN_INCORRECT) is never retried; a C_Login that
+     * failed with CKR_GENERAL_ERROR is, at most 3 more times. The module
+     * is finalised in between, so it rereads the store.
      */
     for (unsigned attempt = 0; attempt < 4 && transient; attempt++) {
         if (attempt > 0) {
@@ -507,7 +534,7 @@ h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out)
             usleep(100000u * attempt);
         }
         transient = false;
-        err = s_token_open_once(uri, out, &transient);
+        err = s_token_open_once(uri, out, &transient, &login_general_errors);
     }
     return err;
 }

@@ -106,6 +106,87 @@ static void test_wrong_pin_once(void **state)
     h2a_token_close(tok);
 }
 
+static void s_fault_login(const char *state_file, const char *content)
+{
+    char calls[1200];
+    FILE *f = fopen(state_file, "w");
+
+    assert_non_null(f);
+    fputs(content, f);
+    fclose(f);
+    snprintf(calls, sizeof(calls), "%s.calls", state_file);
+    (void)unlink(calls);
+}
+
+/* How many C_Login calls reached the real module (fault_module.c). */
+static int s_real_logins(const char *state_file)
+{
+    char calls[1200], line[64];
+    FILE *f;
+    int n = 0;
+
+    snprintf(calls, sizeof(calls), "%s.calls", state_file);
+    f = fopen(calls, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/*
+ * C_Login failing with CKR_GENERAL_ERROR is what SoftHSM2 returns when its
+ * token file is being rewritten by another process (batch workers): it is
+ * retried, boundedly, and never once the token shows a failed-PIN count.
+ */
+static void test_login_general_error(void **state)
+{
+    char pin_src[1100], fault[1100], uri[4096];
+    H2A_TOKEN *tok = NULL;
+    unsigned long before;
+
+    (void)state;
+    snprintf(pin_src, sizeof(pin_src), "file:%s", s_env("H2A_TEST_PIN_FILE"));
+    snprintf(fault, sizeof(fault), "%s/fault-login", s_env("H2A_TEST_TOKEN_DIR"));
+    snprintf(uri, sizeof(uri), "%s",
+             s_make_uri("token=hsm2acm-test", s_env("H2A_FAULT_MODULE"), pin_src));
+    setenv("H2A_FAULT_REAL", s_env("H2A_SOFTHSM_MODULE"), 1);
+    setenv("H2A_FAULT_LOGIN", fault, 1);
+
+    /* Busy twice: the third attempt logs in; the PIN reached the token once. */
+    s_fault_login(fault, "2 busy 0\n");
+    before = h2a_p11_login_attempts();
+    H2A_ASSERT_OK(h2a_token_open(uri, &tok));
+    assert_int_equal(h2a_p11_login_attempts(), before + 3);
+    assert_int_equal(s_real_logins(fault), 1);
+    h2a_token_close(tok);
+    tok = NULL;
+
+    /* Busy for good: four attempts in all, then the CKR name. */
+    s_fault_login(fault, "99 busy 0\n");
+    before = h2a_p11_login_attempts();
+    H2A_ASSERT_ERR(h2a_token_open(uri, &tok), H2A_ERR_TOKEN,
+                   "C_Login: CKR_GENERAL_ERROR");
+    assert_int_equal(h2a_p11_login_attempts(), before + 4);
+    assert_int_equal(s_real_logins(fault), 0);
+    assert_null(tok);
+
+    /* A token that counted the failed call as a wrong PIN: no second try. */
+    s_fault_login(fault, "1 counted 0\n");
+    before = h2a_p11_login_attempts();
+    H2A_ASSERT_ERR(h2a_token_open(uri, &tok), H2A_ERR_TOKEN,
+                   "does not try the PIN again");
+    assert_int_equal(h2a_p11_login_attempts(), before + 1);
+    assert_int_equal(s_real_logins(fault), 0);
+    assert_null(tok);
+
+    unsetenv("H2A_FAULT_LOGIN");
+    unsetenv("H2A_FAULT_REAL");
+}
+
 static void test_pin_sources(void **state)
 {
     char pin_src[1100];
@@ -378,6 +459,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_login_once),
         cmocka_unit_test(test_wrong_pin_once),
+        cmocka_unit_test(test_login_general_error),
         cmocka_unit_test(test_pin_sources),
         cmocka_unit_test(test_token_not_found),
         cmocka_unit_test(test_loose_uri),
