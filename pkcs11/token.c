@@ -422,6 +422,7 @@ static h2a_err s_login(H2A_TOKEN *tok, const h2a_p11_uri *u, bool *transient,
     switch (rv) {
     case CKR_OK:
         tok->logged_in_by_us = true;
+        H2A_LOG_DBG("token '%s': logged in as user", label);
         break;
     case CKR_USER_ALREADY_LOGGED_IN:
         /* Another H2A_TOKEN of this process already logged in: fine. */

@@ -172,7 +172,12 @@ h2a_err h2a_enroll_aws_open(h2a_run *r)
     ac.endpoint_url[H2A_AWS_SVC_ACM] = c->endpoint_acm;
     ac.endpoint_url[H2A_AWS_SVC_SECRETS_MANAGER] = c->endpoint_secretsmanager;
     ac.endpoint_url[H2A_AWS_SVC_STS] = c->endpoint_sts;
-    return h2a_aws_ctx_new(&ac, &r->aws);
+    H2A_GUARD(h2a_aws_ctx_new(&ac, &r->aws));
+    if (s_keep_token) {
+        /* Batch: the next request reuses the connections and the identity. */
+        s_kept_aws = r->aws;
+    }
+    return H2A_OK;
 }
 
 static const char *s_partition(const char *region)

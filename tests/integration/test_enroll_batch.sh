@@ -46,6 +46,22 @@ grep -v batch-bad "$ENR_DIR/batch.jsonl" >"$ENR_DIR/batch2.jsonl"
 "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch2.jsonl" --jobs 2 >"$ENR_DIR/batch2.out"
 [ "$(enr_objects)" = $((objs + 12)) ] || enr_fail "repeat made keys"
 [ "$(enr_cert_count)" = 7 ] || enr_fail "repeat imported again ($(enr_cert_count))"
+# One worker keeps its token login, its AWS connection and the caller
+# identity from one request to the next.
+: >"$ENR_DIR/batch3.jsonl"
+for i in 1 2 3; do
+    enr_request "$ENR_DIR/k$i.json" "keep-$i" ec:P-256 "k$i.example.com" '[{"region":"eu-west-1"}]'
+    $PY -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$ENR_DIR/k$i.json" >>"$ENR_DIR/batch3.jsonl"
+done
+HSM2ACM_LOG=debug "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch3.jsonl" --jobs 1 \
+    >"$ENR_DIR/batch3.out" 2>"$ENR_DIR/batch3.err"
+[ "$(wc -l <"$ENR_DIR/batch3.out")" = 3 ] || enr_fail "batch3: $(cat "$ENR_DIR/batch3.out")"
+[ "$(grep -c 'sts GetCallerIdentity' "$ENR_DIR/batch3.err")" = 1 ] ||
+    enr_fail "batch3: GetCallerIdentity more than once: $(grep -c 'sts GetCallerIdentity' "$ENR_DIR/batch3.err")"
+grep 'TLS connections' "$ENR_DIR/batch3.err" >"$ENR_DIR/batch3.tls"
+[ "$(wc -l <"$ENR_DIR/batch3.tls")" = 1 ] && grep -q '19 calls.* 1 TLS connections' "$ENR_DIR/batch3.tls" ||
+    enr_fail "batch3: one AWS context with one connection expected: $(cat "$ENR_DIR/batch3.tls")"
+[ "$(grep -c 'logged in as user' "$ENR_DIR/batch3.err")" = 1 ] || enr_fail "batch3: not exactly one login"
 enr_expect_fail 2 "--jobs" "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch2.jsonl" --jobs 0
 enr_expect_fail 2 "--batch takes no REQUEST.json" "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch2.jsonl" x.json
 echo PASS
