@@ -141,6 +141,13 @@ unsigned long h2a_p11_login_attempts(void);
  */
 void h2a_token_mech_pretend_absent(H2A_TOKEN *tok, h2a_mech m);
 
+/*
+ * Whether this token refused to copy a session key pair to token objects
+ * (C_CopyObject); keygen then makes token objects directly.
+ */
+bool h2a_token_copy_refused(H2A_TOKEN *tok);
+void h2a_token_set_copy_refused(H2A_TOKEN *tok);
+
 CK_SESSION_HANDLE h2a_session_handle(H2A_SESSION *s);
 
 /* Handles of a key pair; pub may be CK_INVALID_HANDLE if the token has none. */

@@ -315,20 +315,67 @@ static void s_destroy_pair(H2A_SESSION *s, CK_OBJECT_HANDLE priv,
     (void)h2a_err_set(H2A_ERR_TOKEN, "%s", saved);
 }
 
-/* Everything after C_GenerateKeyPair that can fail. */
-static h2a_err s_finish_pair(H2A_P11_KEY *k)
+/*
+ * Copy a session pair to token objects carrying CKA_ID, then drop the
+ * session pair. On failure k still holds the session pair (the caller
+ * destroys it); `*refused` says the token does not do such copies at all.
+ */
+static h2a_err s_copy_to_token(H2A_P11_KEY *k, const uint8_t id[20], bool *refused)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(k->s));
+    CK_SESSION_HANDLE sh = h2a_session_handle(k->s);
+    CK_ATTRIBUTE t[] = {
+        H2A_ATTR(CKA_TOKEN, &s_true),
+        H2A_ATTR_BUF(CKA_ID, id, 20),
+    };
+    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+    CK_RV rv;
+
+    *refused = false;
+    rv = H2A_P11_CALL(fl, C_CopyObject, sh, k->pub, t, 2, &pub);
+    if (rv != CKR_OK) {
+        *refused = rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_ACTION_PROHIBITED ||
+                   rv == CKR_ATTRIBUTE_READ_ONLY || rv == CKR_TEMPLATE_INCONSISTENT ||
+                   rv == CKR_ATTRIBUTE_VALUE_INVALID;
+        return h2a_p11_fail("copying public key '%s' to the token", k->label);
+    }
+    if (H2A_P11_CALL(fl, C_CopyObject, sh, k->priv, t, 2, &priv) != CKR_OK) {
+        h2a_err err = h2a_p11_fail("copying private key '%s' to the token", k->label);
+
+        s_destroy_pair(k->s, CK_INVALID_HANDLE, pub);
+        return err;
+    }
+    /* Session objects end with the session anyway; a failure here only logs. */
+    if (H2A_P11_CALL(fl, C_DestroyObject, sh, k->priv) != CKR_OK ||
+        H2A_P11_CALL(fl, C_DestroyObject, sh, k->pub) != CKR_OK) {
+        H2A_LOG_WARN("key '%s': a session copy stays until the session ends: %s",
+                     k->label, h2a_err_msg());
+        h2a_err_clear();
+    }
+    k->pub = pub;
+    k->priv = priv;
+    return H2A_OK;
+}
+
+/*
+ * Everything after C_GenerateKeyPair that can fail. `copy`: the pair was
+ * made as session objects and becomes token objects with CKA_ID here.
+ */
+static h2a_err s_finish_pair(H2A_P11_KEY *k, bool copy, bool *refused)
 {
     CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(k->s));
     CK_SESSION_HANDLE sh = h2a_session_handle(k->s);
     uint8_t id[20];
     CK_ATTRIBUTE a = {CKA_ID, id, sizeof(id)};
 
+    *refused = false;
     H2A_GUARD(s_read_public(k->s, k->pub, k->type, &k->pubkey));
     H2A_GUARD(s_key_id(k->pubkey, id));
-    if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->pub, &a, 1) != CKR_OK) {
+    if (copy) {
+        H2A_GUARD(s_copy_to_token(k, id, refused));
+    } else if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->pub, &a, 1) != CKR_OK) {
         return h2a_p11_fail("setting CKA_ID on public key '%s'", k->label);
-    }
-    if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->priv, &a, 1) != CKR_OK) {
+    } else if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->priv, &a, 1) != CKR_OK) {
         return h2a_p11_fail("setting CKA_ID on private key '%s'", k->label);
     }
     if (h2a_p11_fault("p11_after_generate")) {
@@ -341,12 +388,56 @@ static h2a_err s_finish_pair(H2A_P11_KEY *k)
     return H2A_OK;
 }
 
+/*
+ * C_GenerateKeyPair, then CKA_ID. The id is a hash of the public key, so it
+ * can only be set afterwards. Where the token allows it the pair is made as
+ * session objects and copied to the token with CKA_ID in the copy template:
+ * each token object is then written once, instead of created and rewritten
+ * (SoftHSM2's file store: ~1 ms per key). A copy keeps CKA_LOCAL,
+ * CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE (PKCS#11 v2.40, C_CopyObject).
+ */
+static h2a_err s_generate(H2A_SESSION *s, H2A_P11_KEY *k, CK_MECHANISM *mech,
+                          CK_ATTRIBUTE *pub_tmpl, CK_ULONG npub,
+                          CK_ATTRIBUTE *priv_tmpl, CK_ULONG npriv)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
+    bool copy = !h2a_token_copy_refused(h2a_session_token(s));
+    bool refused = false;
+    h2a_err err;
+
+    /* CKA_TOKEN is the first attribute of both templates. */
+    pub_tmpl[0].pValue = (void *)(copy ? &s_false : &s_true);
+    priv_tmpl[0].pValue = (void *)(copy ? &s_false : &s_true);
+    if (H2A_P11_CALL(fl, C_GenerateKeyPair, h2a_session_handle(s), mech, pub_tmpl,
+                     npub, priv_tmpl, npriv, &k->pub, &k->priv) != CKR_OK) {
+        k->pub = k->priv = CK_INVALID_HANDLE;
+        return h2a_p11_fail("generating %s key '%s'", h2a_keytype_cli_name(k->type),
+                            k->label);
+    }
+    err = s_finish_pair(k, copy, &refused);
+    if (err == H2A_OK) {
+        return H2A_OK;
+    }
+    s_destroy_pair(s, k->priv, k->pub);
+    k->pub = k->priv = CK_INVALID_HANDLE;
+    EVP_PKEY_free(k->pubkey);
+    k->pubkey = NULL;
+    if (!refused) {
+        return h2a_err_prefix(err, "%s key '%s' (both halves destroyed): ",
+                              h2a_keytype_cli_name(k->type), k->label);
+    }
+    H2A_LOG_INFO("token refuses to copy a session key to the token (%s); "
+                 "generating token objects directly", h2a_err_msg());
+    h2a_err_clear();
+    h2a_token_set_copy_refused(h2a_session_token(s));
+    return s_generate(s, k, mech, pub_tmpl, npub, priv_tmpl, npriv);
+}
+
 h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
                                  const char *label, unsigned flags,
                                  H2A_P11_KEY **out)
 {
     static const CK_BYTE f4[] = {0x01, 0x00, 0x01};
-    CK_FUNCTION_LIST *fl;
     CK_ULONG bits = (CK_ULONG)h2a_keytype_bits(type);
     CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
     uint8_t *ec_params = NULL;
@@ -362,7 +453,6 @@ h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
                "key label is empty");
     H2A_ENSURE(strlen(label) <= 128, H2A_ERR_INPUT,
                "key label is longer than 128 bytes");
-    fl = h2a_token_functions(h2a_session_token(s));
     H2A_GUARD(s_check_keygen_mech(h2a_session_token(s), type, label));
     H2A_GUARD(s_label_unused(s, label));
     if (!h2a_keytype_is_rsa(type)) {
@@ -370,6 +460,7 @@ h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
         H2A_GUARD(h2a_p11_ec_params(type, &ec_params, &ec_params_len));
     }
     CK_ATTRIBUTE pub_tmpl[] = {
+        /* First: s_generate sets it. */
         H2A_ATTR(CKA_TOKEN, &s_true),
         H2A_ATTR(CKA_PRIVATE, &s_false),
         H2A_ATTR(CKA_VERIFY, &s_true),
@@ -382,6 +473,7 @@ h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
         H2A_ATTR_BUF(CKA_PUBLIC_EXPONENT, f4, sizeof(f4)),
     };
     CK_ATTRIBUTE priv_tmpl[] = {
+        /* First: s_generate sets it. */
         H2A_ATTR(CKA_TOKEN, &s_true),
         H2A_ATTR(CKA_PRIVATE, &s_true),
         H2A_ATTR(CKA_SENSITIVE, &s_true),
@@ -415,19 +507,8 @@ h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
     k->type = type;
     k->priv = CK_INVALID_HANDLE;
     k->pub = CK_INVALID_HANDLE;
-    if (H2A_P11_CALL(fl, C_GenerateKeyPair, h2a_session_handle(s), &mech,
-                     pub_tmpl, npub, priv_tmpl, npriv, &k->pub,
-                     &k->priv) != CKR_OK) {
-        err = h2a_p11_fail("generating %s key '%s'", h2a_keytype_cli_name(type),
-                           label);
-        k->pub = k->priv = CK_INVALID_HANDLE;
-        goto done;
-    }
-    err = s_finish_pair(k);
+    err = s_generate(s, k, &mech, pub_tmpl, npub, priv_tmpl, npriv);
     if (err != H2A_OK) {
-        (void)h2a_err_prefix(err, "%s key '%s' (both halves destroyed): ",
-                             h2a_keytype_cli_name(type), label);
-        s_destroy_pair(s, k->priv, k->pub);
         goto done;
     }
     H2A_LOG_INFO("generated %s key '%s' in the token",

@@ -52,6 +52,7 @@ struct h2a_token {
     pthread_mutex_t lock;
     s_mech_state mech_state[H2A_MECH__COUNT];
     CK_MECHANISM_INFO mech_info[H2A_MECH__COUNT];
+    bool copy_refused; /* see h2a_token_copy_refused */
 };
 
 struct h2a_session {
@@ -615,6 +616,23 @@ static h2a_err s_mech_probe(H2A_TOKEN *tok, h2a_mech m, CK_MECHANISM_INFO *mi,
     *mi = tok->mech_info[m];
     pthread_mutex_unlock(&tok->lock);
     return err;
+}
+
+bool h2a_token_copy_refused(H2A_TOKEN *tok)
+{
+    bool v;
+
+    pthread_mutex_lock(&tok->lock);
+    v = tok->copy_refused;
+    pthread_mutex_unlock(&tok->lock);
+    return v;
+}
+
+void h2a_token_set_copy_refused(H2A_TOKEN *tok)
+{
+    pthread_mutex_lock(&tok->lock);
+    tok->copy_refused = true;
+    pthread_mutex_unlock(&tok->lock);
 }
 
 void h2a_token_mech_pretend_absent(H2A_TOKEN *tok, h2a_mech m)

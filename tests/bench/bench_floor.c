@@ -7,7 +7,14 @@
  * ONE C_Sign of a SHA-256 digest, straight through the PKCS#11 function
  * list; nothing else. Each pair is destroyed after it is timed.
  *
- * usage: bench_floor MODULE TOKEN_LABEL PIN TYPE N     TYPE: rsa:BITS | ec:P-256|P-384|P-521
+ * With a sixth argument "copy": the pair is generated as session objects and
+ * copied to token objects with C_CopyObject (CKA_TOKEN, CKA_ID in the copy
+ * template), the way hsm2acm makes keys; the session pair is destroyed. On
+ * SoftHSM2 this writes each token object once, where C_GenerateKeyPair with
+ * CKA_TOKEN=TRUE writes it once per attribute: the lowest cost of the method
+ * hsm2acm uses, so hsm2acm's own overhead shows against it.
+ *
+ * usage: bench_floor MODULE TOKEN_LABEL PIN TYPE N [copy]   TYPE: rsa:BITS | ec:P-256|P-384|P-521
  */
 #include <dlfcn.h>
 #include <stdbool.h>
@@ -51,14 +58,16 @@ int main(int argc, char **argv)
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ULONG exp_len = 3;
     CK_BYTE exp[] = {1, 0, 1};
-    bool rsa;
+    bool rsa, copy;
     int n, found = 0;
     void *mod;
 
-    if (argc != 6 || (n = atoi(argv[5])) <= 0) {
-        fprintf(stderr, "usage: bench_floor MODULE TOKEN PIN TYPE N\n");
+    if ((argc != 6 && argc != 7) || (n = atoi(argv[5])) <= 0 ||
+        (argc == 7 && strcmp(argv[6], "copy") != 0)) {
+        fprintf(stderr, "usage: bench_floor MODULE TOKEN PIN TYPE N [copy]\n");
         return 2;
     }
+    copy = argc == 7;
     rsa = strncmp(argv[4], "rsa:", 4) == 0;
     bits = rsa ? strtoul(argv[4] + 4, NULL, 10) : 0;
     mod = dlopen(argv[1], RTLD_NOW);
@@ -109,13 +118,27 @@ int main(int argc, char **argv)
             {CKA_SIGN, &yes, sizeof(yes)},      {CKA_DECRYPT, &no, sizeof(no)},
             {CKA_UNWRAP, &no, sizeof(no)},      {CKA_DERIVE, &no, sizeof(no)},
         };
-        CK_OBJECT_HANDLE hpub, hpriv;
+        CK_BYTE id[20] = {(CK_BYTE)i, (CK_BYTE)(i >> 8), 0x42};
+        CK_ATTRIBUTE to_token[] = {{CKA_TOKEN, &yes, sizeof(yes)}, {CKA_ID, id, sizeof(id)}};
+        CK_OBJECT_HANDLE hpub, hpriv, tpub, tpriv;
         CK_BYTE sig[1024];
         CK_ULONG siglen = sizeof(sig);
         double t0, t1;
 
+        if (copy) {
+            pub[0].pValue = &no;
+            priv[0].pValue = &no;
+        }
         t0 = s_now_ms();
         CK(f->C_GenerateKeyPair(s, &gen, pub, rsa ? 6 : 5, priv, 8, &hpub, &hpriv));
+        if (copy) {
+            CK(f->C_CopyObject(s, hpub, to_token, 2, &tpub));
+            CK(f->C_CopyObject(s, hpriv, to_token, 2, &tpriv));
+            CK(f->C_DestroyObject(s, hpriv));
+            CK(f->C_DestroyObject(s, hpub));
+            hpub = tpub;
+            hpriv = tpriv;
+        }
         CK(f->C_SignInit(s, &sign, hpriv));
         CK(f->C_Sign(s, rsa ? di : di + 19, rsa ? sizeof(di) : 32, sig, &siglen));
         t1 = s_now_ms();

@@ -15,6 +15,8 @@
  *                  CKF_USER_PIN_COUNT_LOW, as a token that counted the failed
  *                  call as a wrong PIN would. Every C_Login that reaches the
  *                  real module appends a line "login" to <file>.calls.
+ * H2A_FAULT_COPY   when set, C_CopyObject answers CKR_FUNCTION_NOT_SUPPORTED
+ *                  (a token that does not copy objects).
  * The state lives in a file because hsm2acm finalises and unloads the module
  * between attempts.
  */
@@ -103,6 +105,15 @@ static CK_RV s_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
     return rv;
 }
 
+static CK_RV s_copy(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR tmpl,
+                    CK_ULONG n, CK_OBJECT_HANDLE_PTR out)
+{
+    if (getenv("H2A_FAULT_COPY") != NULL) {
+        return CKR_FUNCTION_NOT_SUPPORTED;
+    }
+    return s_real->C_CopyObject(s, obj, tmpl, n, out);
+}
+
 __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 {
     const char *real = getenv("H2A_FAULT_REAL");
@@ -125,6 +136,7 @@ __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_
         s_list.C_GetFunctionList = C_GetFunctionList;
         s_list.C_Login = s_login;
         s_list.C_GetTokenInfo = s_token_info;
+        s_list.C_CopyObject = s_copy;
     }
     *out = &s_list;
     return CKR_OK;

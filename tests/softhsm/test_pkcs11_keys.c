@@ -91,6 +91,18 @@ static void s_check_attrs(H2A_P11_KEY *k, bool wwt)
     assert_false(s_bool(priv, CKA_DERIVE));
     assert_false(s_bool(priv, CKA_SIGN_RECOVER));
     assert_int_equal(s_bool(priv, CKA_WRAP_WITH_TRUSTED), wwt);
+    /* Born in the token, never readable: what an auditor checks. */
+    assert_true(s_bool(priv, CKA_LOCAL));
+    assert_true(s_bool(priv, CKA_ALWAYS_SENSITIVE));
+    assert_false(s_bool(priv, CKA_NEVER_EXTRACTABLE));
+    {
+        CK_ULONG mech = 0;
+
+        H2A_ASSERT_OK(h2a_p11_attr_ulong(s_sess, priv, CKA_KEY_GEN_MECHANISM, &mech));
+        assert_int_equal(mech, h2a_keytype_is_rsa(h2a_p11_key_type(k))
+                                   ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN);
+    }
+    assert_true(s_bool(pub, CKA_LOCAL));
     assert_true(s_bool(pub, CKA_TOKEN));
     assert_true(s_bool(pub, CKA_VERIFY));
     assert_false(s_bool(pub, CKA_ENCRYPT));

@@ -187,6 +187,59 @@ static void test_login_general_error(void **state)
     unsetenv("H2A_FAULT_REAL");
 }
 
+/*
+ * Keygen makes session objects and copies them to the token with CKA_ID; a
+ * token that does not copy gets token objects made directly, with the same
+ * attributes, and nothing left over from the refused attempt.
+ */
+static void test_keygen_copy_refused(void **state)
+{
+    char pin_src[1100], uri[4096];
+    H2A_TOKEN *tok = NULL;
+    H2A_SESSION *s = NULL;
+    H2A_P11_KEY *k = NULL, *found = NULL;
+    size_t before = 0, after = 0, id_len = 0;
+    bool v = false;
+
+    (void)state;
+    snprintf(pin_src, sizeof(pin_src), "file:%s", s_env("H2A_TEST_PIN_FILE"));
+    snprintf(uri, sizeof(uri), "%s",
+             s_make_uri("token=hsm2acm-test", s_env("H2A_FAULT_MODULE"), pin_src));
+    setenv("H2A_FAULT_REAL", s_env("H2A_SOFTHSM_MODULE"), 1);
+    for (int refuse = 0; refuse < 2; refuse++) {
+        if (refuse) {
+            setenv("H2A_FAULT_COPY", "1", 1);
+        }
+        H2A_ASSERT_OK(h2a_token_open(uri, &tok));
+        H2A_ASSERT_OK(h2a_session_open(tok, &s));
+        H2A_ASSERT_OK(h2a_session_object_count(s, &before));
+        H2A_ASSERT_OK(h2a_p11_keypair_generate(s, H2A_KT_EC_P256, "t-copy", 0, &k));
+        assert_int_equal(h2a_token_copy_refused(tok), refuse == 1);
+        H2A_ASSERT_OK(h2a_session_object_count(s, &after));
+        assert_int_equal(after, before + 2);
+        H2A_ASSERT_OK(h2a_p11_attr_bool(s, h2a_p11_key_priv_handle(k), CKA_TOKEN, &v));
+        assert_true(v);
+        H2A_ASSERT_OK(h2a_p11_attr_bool(s, h2a_p11_key_pub_handle(k), CKA_TOKEN, &v));
+        assert_true(v);
+        H2A_ASSERT_OK(h2a_p11_attr_bool(s, h2a_p11_key_priv_handle(k), CKA_LOCAL, &v));
+        assert_true(v);
+        (void)h2a_p11_key_id(k, &id_len);
+        assert_int_equal(id_len, 20);
+        H2A_ASSERT_OK(h2a_p11_key_find(s, NULL, h2a_p11_key_id(k, &id_len), id_len, &found));
+        assert_int_equal(EVP_PKEY_eq(h2a_p11_key_public(found), h2a_p11_key_public(k)), 1);
+        h2a_p11_key_free(found);
+        found = NULL;
+        H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+        k = NULL;
+        H2A_ASSERT_OK(h2a_session_object_count(s, &after));
+        assert_int_equal(after, before);
+        h2a_session_close(s);
+        h2a_token_close(tok);
+    }
+    unsetenv("H2A_FAULT_COPY");
+    unsetenv("H2A_FAULT_REAL");
+}
+
 static void test_pin_sources(void **state)
 {
     char pin_src[1100];
@@ -460,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_open_login_once),
         cmocka_unit_test(test_wrong_pin_once),
         cmocka_unit_test(test_login_general_error),
+        cmocka_unit_test(test_keygen_copy_refused),
         cmocka_unit_test(test_pin_sources),
         cmocka_unit_test(test_token_not_found),
         cmocka_unit_test(test_loose_uri),
