@@ -45,11 +45,6 @@ static void s_own_tags(h2a_run *r, size_t i, struct s_tags *tg, bool user, long 
     }
 }
 
-static h2a_err s_put(h2a_run *r, size_t i)
-{
-    return h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
-}
-
 static void s_timing(h2a_run *r, size_t i)
 {
     char buf[160];
@@ -140,7 +135,8 @@ static h2a_err s_stage(h2a_run *r, size_t i, h2a_acct *a)
     r->jt[i].resume_from = H2A_JS_NONE;
     r->tt_ms[i][H2A_TT_STAGE] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
-    rv = s_put(r, i);
+    /* Durable: the import comes next. */
+    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_DURABLE);
     h2a_enroll_audit(r, (long)i, "stage", rv == H2A_OK ? "ok" : "failed", NULL,
                      r->jt[i].secret_name, NULL);
 done:
@@ -414,7 +410,8 @@ imported:
     r->jt[i].resume_from = H2A_JS_NONE;
     r->tt_ms[i][H2A_TT_IMPORT] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
-    rv = s_put(r, i);
+    /* Lazy: resume finds an import whose record was lost by its tags. */
+    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_LAZY);
     h2a_enroll_audit(r, (long)i, "import", rv == H2A_OK ? "ok" : "failed", arn, NULL,
                      reimport ? "reimport" : "new");
 done:
@@ -470,7 +467,8 @@ static h2a_err s_cleanup(h2a_run *r, size_t i, h2a_acct *a)
     (void)h2a_jset(&r->jt[i].error, NULL);
     r->tt_ms[i][H2A_TT_CLEANUP] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
-    rv = s_put(r, i);
+    /* Lazy: a forced DeleteSecret of a missing secret succeeds on resume. */
+    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_LAZY);
     h2a_enroll_audit(r, (long)i, "cleanup", rv == H2A_OK ? "ok" : "failed",
                      r->jt[i].imported_arn, r->jt[i].secret_name, NULL);
     return rv;
@@ -505,7 +503,7 @@ static h2a_err s_fail_target(h2a_run *r, size_t i, h2a_acct *a, h2a_err rv,
     r->jt[i].state = H2A_JS_FAILED;
     r->jt[i].resume_from = reached;
     (void)h2a_jset(&r->jt[i].error, msg);
-    if (s_put(r, i) != H2A_OK) {
+    if (h2a_enroll_put_target(r, i, H2A_JSYNC_DURABLE) != H2A_OK) {
         H2A_LOG_ERR("journal: %s", h2a_err_msg());
     }
     h2a_enroll_audit(r, (long)i, step, "failed", r->jt[i].imported_arn, r->jt[i].secret_name,

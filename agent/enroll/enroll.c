@@ -31,12 +31,14 @@ static H2A_SESSION *s_kept_sess;
 static H2A_P11_SECRET *s_kept_wrap;
 static char s_kept_kcv[7];
 static H2A_AWS_CTX *s_kept_aws;
+static H2A_JOURNAL *s_kept_journal;
 static struct h2a_aws_identity s_kept_id;
 static bool s_kept_have_id;
 
 void h2a_enroll_keep_token(bool keep)
 {
     s_keep_token = keep;
+    h2a_issuer_local_cache(keep);
     if (!keep) {
         h2a_p11_wrapkey_free(s_kept_wrap);
         s_kept_wrap = NULL;
@@ -46,6 +48,8 @@ void h2a_enroll_keep_token(bool keep)
         s_kept_token = NULL;
         h2a_aws_ctx_free(s_kept_aws);
         s_kept_aws = NULL;
+        h2a_journal_close(s_kept_journal);
+        s_kept_journal = NULL;
         s_kept_have_id = false;
     }
 }
@@ -544,18 +548,45 @@ static h2a_err s_put_req(h2a_run *r)
     return h2a_journal_put_request(r->journal, r->jr);
 }
 
-/* Move the request and every target still behind it to `st`. */
-static h2a_err s_advance(h2a_run *r, h2a_jstate st)
+/*
+ * Move the request and every target still behind it to `st`, in one
+ * transaction. `sync`: see h2a_jsync; durable when the next step acts
+ * outside this process.
+ */
+static h2a_err s_advance(h2a_run *r, h2a_jstate st, h2a_jsync sync)
 {
+    h2a_err rv;
+
+    H2A_GUARD(h2a_journal_begin(r->journal, sync));
     r->jr->state = st;
-    H2A_GUARD(s_put_req(r));
-    for (size_t i = 0; i < r->njt; i++) {
+    rv = s_put_req(r);
+    for (size_t i = 0; rv == H2A_OK && i < r->njt; i++) {
         if (r->jt[i].state < st) {
             r->jt[i].state = st;
-            H2A_GUARD(h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]));
+            rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
         }
     }
-    return H2A_OK;
+    if (rv != H2A_OK) {
+        h2a_journal_rollback(r->journal);
+        return rv;
+    }
+    return h2a_journal_commit(r->journal);
+}
+
+h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync)
+{
+    h2a_err rv;
+
+    if (sync == H2A_JSYNC_DURABLE) {
+        return h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
+    }
+    H2A_GUARD(h2a_journal_begin(r->journal, sync));
+    rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
+    if (rv != H2A_OK) {
+        h2a_journal_rollback(r->journal);
+        return rv;
+    }
+    return h2a_journal_commit(r->journal);
 }
 
 /* ------------------------------------------------------------------ */
@@ -599,7 +630,8 @@ static h2a_err s_keygen(h2a_run *r)
     }
     H2A_GUARD(h2a_keygen_key_id_hex(r->key, r->key_id));
     H2A_GUARD(h2a_jset(&r->jr->key_id, r->key_id));
-    H2A_GUARD(s_advance(r, H2A_JS_KEY_GENERATED));
+    /* Lazy: a lost key id is found again by the label journaled before keygen. */
+    H2A_GUARD(s_advance(r, H2A_JS_KEY_GENERATED, H2A_JSYNC_LAZY));
     r->t_ms[H2A_T_KEYGEN] = h2a_enroll_now_ms() - t0;
     h2a_enroll_audit(r, -1, "keygen", "ok", NULL, NULL, r->jr->key_label);
     return H2A_OK;
@@ -708,7 +740,7 @@ static h2a_err s_issue(h2a_run *r)
     }
     r->t_ms[H2A_T_CSR] = h2a_enroll_now_ms() - t0;
     h2a_enroll_crash_point("csr", -1);
-    rv = s_advance(r, H2A_JS_CSR_SIGNED);
+    rv = s_advance(r, H2A_JS_CSR_SIGNED, H2A_JSYNC_DURABLE); /* before issuing */
     if (rv != H2A_OK) {
         goto done;
     }
@@ -898,7 +930,26 @@ static void s_run_cleanup(h2a_run *r)
     h2a_request_free(r->req);
     h2a_policy_free(r->policy);
     h2a_audit_close(r->audit);
-    h2a_journal_close(r->journal);
+    if (r->journal != s_kept_journal) {
+        h2a_journal_close(r->journal);
+    }
+}
+
+/*
+ * Batch: one open journal for the worker's requests. Closing the last
+ * connection checkpoints and removes the WAL, which costs fsyncs per request.
+ */
+static h2a_err s_journal_open(h2a_run *r)
+{
+    if (s_keep_token && s_kept_journal != NULL) {
+        r->journal = s_kept_journal;
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_journal_open(r->cfg->state_dir, &r->journal));
+    if (s_keep_token) {
+        s_kept_journal = r->journal;
+    }
+    return H2A_OK;
 }
 
 /* One enrollment per request id at a time, across processes. */
@@ -967,7 +1018,7 @@ static h2a_err s_steps(h2a_run *r, h2a_buf *out)
     if (r->jr->state < H2A_JS_ISSUED) {
         h2a_err_clear();
         (void)h2a_jset(&r->jr->error, NULL);
-        rv = s_advance(r, H2A_JS_ISSUED);
+        rv = s_advance(r, H2A_JS_ISSUED, H2A_JSYNC_DURABLE); /* before staging */
         if (rv != H2A_OK) {
             return rv;
         }
@@ -991,7 +1042,8 @@ static h2a_err s_steps(h2a_run *r, h2a_buf *out)
     }
     (void)h2a_jset(&r->jr->error, NULL);
     (void)h2a_jset(&r->jr->failed_step, NULL);
-    H2A_GUARD(s_advance(r, H2A_JS_CLEANED));
+    /* Lazy: a lost "cleaned" makes resume redo idempotent steps only. */
+    H2A_GUARD(s_advance(r, H2A_JS_CLEANED, H2A_JSYNC_LAZY));
     h2a_enroll_audit(r, -1, "done", "ok", NULL, NULL, NULL);
     return s_output(r, out);
 }
@@ -1082,7 +1134,7 @@ h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
         return h2a_err_set(H2A_ERR_NOMEM, "enroll");
     }
     r->cfg = cfg;
-    rv = h2a_journal_open(cfg->state_dir, &r->journal);
+    rv = s_journal_open(r);
     if (rv == H2A_OK) {
         rv = s_lock(cfg, id, &lock);
     }

@@ -83,6 +83,8 @@ h2a_err h2a_enroll_token_open(h2a_run *r) H2A_MUST_USE;
 
 /* Delivery (deliver.c): stage, import, clean up one target. */
 h2a_err h2a_enroll_deliver_target(h2a_run *r, size_t i) H2A_MUST_USE;
+/* Journal target i alone (see h2a_jsync for `sync`). */
+h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync) H2A_MUST_USE;
 /* Was anything delivered or staged for this request? (decides key destruction) */
 bool h2a_enroll_anything_staged(const h2a_run *r);
 

@@ -42,6 +42,12 @@ h2a_err h2a_issuer_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
                          STACK_OF(X509) **chain) H2A_MUST_USE;
 
 /*
+ * Keep local CA keys loaded between h2a_issuer_local calls on the same
+ * session (batch workers); `false` drops them. Off by default.
+ */
+void h2a_issuer_local_cache(bool on);
+
+/*
  * Make sure the local CA `conf` exists for key family RSA (`rsa` true) or
  * EC: its token key "<key_label>-rsa|-ec" and its self-signed certificate
  * in <state_dir>/local-ca/<name>-rsa|-ec.pem. Returns the CA certificate

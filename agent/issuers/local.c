@@ -327,10 +327,64 @@ done:
     return H2A_OK;
 }
 
+/*
+ * A batch worker signs every certificate with the same CA key; finding it
+ * again costs two token searches, O(objects) on SoftHSM2's file store.
+ */
+#define H2A_LOCAL_CACHE 4
+
+static struct {
+    bool on;
+    struct {
+        const H2A_SESSION *session;
+        char name[64];
+        bool rsa;
+        struct s_ca ca;
+    } e[H2A_LOCAL_CACHE];
+} s_cache;
+
+void h2a_issuer_local_cache(bool on)
+{
+    for (size_t i = 0; !on && i < H2A_LOCAL_CACHE; i++) {
+        s_ca_clear(&s_cache.e[i].ca);
+        s_cache.e[i].session = NULL;
+    }
+    s_cache.on = on;
+}
+
+/* The CA to sign with: from the cache, or loaded into `own`. */
+static h2a_err s_ca_get(const h2a_issue_ctx *ctx, bool rsa, struct s_ca *own,
+                        struct s_ca **ca)
+{
+    size_t slot = H2A_LOCAL_CACHE;
+
+    for (size_t i = 0; s_cache.on && i < H2A_LOCAL_CACHE; i++) {
+        if (s_cache.e[i].session == ctx->session && s_cache.e[i].rsa == rsa &&
+            strcmp(s_cache.e[i].name, ctx->conf->name) == 0) {
+            *ca = &s_cache.e[i].ca;
+            return H2A_OK;
+        }
+        if (s_cache.e[i].session == NULL && slot == H2A_LOCAL_CACHE) {
+            slot = i;
+        }
+    }
+    H2A_GUARD(s_ca_load(ctx, rsa, own, NULL));
+    *ca = own;
+    if (s_cache.on && slot < H2A_LOCAL_CACHE && strlen(ctx->conf->name) < 64) {
+        s_cache.e[slot].session = ctx->session;
+        s_cache.e[slot].rsa = rsa;
+        snprintf(s_cache.e[slot].name, sizeof(s_cache.e[slot].name), "%s", ctx->conf->name);
+        s_cache.e[slot].ca = *own;
+        memset(own, 0, sizeof(*own));
+        *ca = &s_cache.e[slot].ca;
+    }
+    return H2A_OK;
+}
+
 h2a_err h2a_issuer_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
                          STACK_OF(X509) **chain)
 {
-    struct s_ca ca = {0};
+    struct s_ca own = {0}, *ca = NULL;
     EVP_PKEY *pub;
     STACK_OF(X509) *sk = NULL;
     h2a_err rv;
@@ -341,23 +395,29 @@ h2a_err h2a_issuer_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
     if (pub == NULL || X509_REQ_verify(csr, pub) != 1) {
         return s_ossl(ctx, "CSR signature does not verify");
     }
-    rv = s_ca_load(ctx, EVP_PKEY_base_id(pub) == EVP_PKEY_RSA, &ca, NULL);
+    rv = s_ca_get(ctx, EVP_PKEY_base_id(pub) == EVP_PKEY_RSA, &own, &ca);
     if (rv == H2A_OK) {
-        rv = s_leaf(ctx, &ca, csr, pub, leaf);
+        rv = s_leaf(ctx, ca, csr, pub, leaf);
     }
     if (rv == H2A_OK) {
         sk = sk_X509_new_null();
-        if (sk == NULL || sk_X509_push(sk, ca.cert) <= 0) {
+        if (sk == NULL || X509_up_ref(ca->cert) != 1) {
             sk_X509_free(sk);
+            sk = NULL;
+        } else if (sk_X509_push(sk, ca->cert) <= 0) {
+            X509_free(ca->cert);
+            sk_X509_free(sk);
+            sk = NULL;
+        }
+        if (sk == NULL) {
             X509_free(*leaf);
             *leaf = NULL;
             rv = h2a_err_set(H2A_ERR_NOMEM, "chain");
         } else {
-            ca.cert = NULL; /* now owned by the chain */
             *chain = sk;
         }
     }
-    s_ca_clear(&ca);
+    s_ca_clear(&own);
     if (rv != H2A_OK && h2a_err_exit_code(rv) == h2a_err_exit_code(H2A_ERR_INTERNAL)) {
         rv = h2a_err_prefix(H2A_ERR_ISSUER, "issuers.%s: ", ctx->conf->name);
     }

@@ -106,6 +106,24 @@ h2a_err h2a_journal_put_request(H2A_JOURNAL *j, h2a_jreq *req) H2A_MUST_USE;
 h2a_err h2a_journal_put_target(H2A_JOURNAL *j, const char *id,
                                h2a_jtarget *t) H2A_MUST_USE;
 
+/*
+ * Group writes into one transaction. A put outside begin/commit is its own
+ * transaction and always durable (fsync'd before it returns).
+ * H2A_JSYNC_DURABLE: fsync'd at commit. Use it for the record that must
+ *   survive a power loss because the next step acts outside the process
+ *   (token keygen, issuing, CreateSecret, ImportCertificate).
+ * H2A_JSYNC_LAZY: survives a crash of the process (it is in the WAL), and a
+ *   power loss from the next durable commit on. Only for records whose loss
+ *   resume repairs by looking (key adoption by label, import lookup by tags,
+ *   forced DeleteSecret of a missing secret succeeds).
+ */
+typedef enum { H2A_JSYNC_DURABLE = 0, H2A_JSYNC_LAZY } h2a_jsync;
+h2a_err h2a_journal_begin(H2A_JOURNAL *j, h2a_jsync sync) H2A_MUST_USE;
+h2a_err h2a_journal_commit(H2A_JOURNAL *j) H2A_MUST_USE;
+void h2a_journal_rollback(H2A_JOURNAL *j);
+/* fsync'd commits so far (tests check where the durable points are). */
+unsigned long h2a_journal_durable_commits(const H2A_JOURNAL *j);
+
 /* Every request id, oldest first (sweep). *ids: NULL-terminated, free each + array. */
 h2a_err h2a_journal_ids(H2A_JOURNAL *j, char ***ids, size_t *n) H2A_MUST_USE;
 /* Is this CKA_ID hex or label known to any request? */

@@ -16,6 +16,9 @@
 struct h2a_journal {
     sqlite3 *db;
     char *path;
+    bool in_txn;         /* between h2a_journal_begin and commit/rollback */
+    h2a_jsync sync;      /* of the open transaction */
+    unsigned long durable;
 };
 
 static const char *const s_state_names[] = {
@@ -171,6 +174,7 @@ void h2a_journal_close(H2A_JOURNAL *j)
     if (j == NULL) {
         return;
     }
+    H2A_LOG_DBG("journal %s: %lu durable commits", j->path, j->durable);
     sqlite3_close(j->db);
     free(j->path);
     free(j);
@@ -433,6 +437,8 @@ static h2a_err s_write_req(H2A_JOURNAL *j, const char *verb, h2a_jreq *r)
     sqlite3_bind_int64(st, 17, r->updated);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rv = s_dberr(j, "write request");
+    } else if (!j->in_txn && sqlite3_get_autocommit(j->db)) {
+        j->durable++;
     }
     sqlite3_finalize(st);
     return rv;
@@ -468,6 +474,8 @@ static h2a_err s_write_target(H2A_JOURNAL *j, const char *id, h2a_jtarget *t)
     sqlite3_bind_int64(st, 16, t->updated);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rv = s_dberr(j, "write target");
+    } else if (!j->in_txn && sqlite3_get_autocommit(j->db)) {
+        j->durable++;
     }
     sqlite3_finalize(st);
     return rv;
@@ -505,8 +513,74 @@ done:
     }
     if (rv != H2A_OK) {
         (void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    } else {
+        j->durable++;
     }
     return rv;
+}
+
+h2a_err h2a_journal_begin(H2A_JOURNAL *j, h2a_jsync sync)
+{
+    if (j->in_txn) {
+        return h2a_err_set(H2A_ERR_INTERNAL, "journal: transaction already open");
+    }
+    /* NORMAL in WAL mode: the commit is in the WAL, not yet fsync'd. */
+    if (sync == H2A_JSYNC_LAZY) {
+        H2A_GUARD(s_exec(j, "PRAGMA synchronous=NORMAL"));
+    }
+    if (s_exec(j, "BEGIN IMMEDIATE") != H2A_OK) {
+        char msg[512];
+
+        snprintf(msg, sizeof(msg), "%s", h2a_err_msg());
+        (void)sqlite3_exec(j->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+        return h2a_err_set(H2A_ERR_STATE, "%s", msg);
+    }
+    j->in_txn = true;
+    j->sync = sync;
+    return H2A_OK;
+}
+
+/* Back to FULL, so that every write outside begin/commit is durable. */
+static h2a_err s_txn_end(H2A_JOURNAL *j)
+{
+    j->in_txn = false;
+    if (j->sync == H2A_JSYNC_LAZY) {
+        j->sync = H2A_JSYNC_DURABLE;
+        return s_exec(j, "PRAGMA synchronous=FULL");
+    }
+    return H2A_OK;
+}
+
+h2a_err h2a_journal_commit(H2A_JOURNAL *j)
+{
+    h2a_err rv;
+
+    if (!j->in_txn) {
+        return h2a_err_set(H2A_ERR_INTERNAL, "journal: commit without begin");
+    }
+    rv = s_exec(j, "COMMIT");
+    if (rv != H2A_OK) {
+        h2a_journal_rollback(j);
+        return rv;
+    }
+    if (j->sync == H2A_JSYNC_DURABLE) {
+        j->durable++;
+    }
+    return s_txn_end(j);
+}
+
+void h2a_journal_rollback(H2A_JOURNAL *j)
+{
+    if (j == NULL || !j->in_txn) {
+        return;
+    }
+    (void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    (void)s_txn_end(j);
+}
+
+unsigned long h2a_journal_durable_commits(const H2A_JOURNAL *j)
+{
+    return j->durable;
 }
 
 h2a_err h2a_journal_put_request(H2A_JOURNAL *j, h2a_jreq *req)

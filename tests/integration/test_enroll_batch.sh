@@ -62,6 +62,11 @@ grep 'TLS connections' "$ENR_DIR/batch3.err" >"$ENR_DIR/batch3.tls"
 [ "$(wc -l <"$ENR_DIR/batch3.tls")" = 1 ] && grep -q '19 calls.* 1 TLS connections' "$ENR_DIR/batch3.tls" ||
     enr_fail "batch3: one AWS context with one connection expected: $(cat "$ENR_DIR/batch3.tls")"
 [ "$(grep -c 'logged in as user' "$ENR_DIR/batch3.err")" = 1 ] || enr_fail "batch3: not exactly one login"
+# Four fsync'd journal commits per enrollment: the request before the token is
+# touched, the CSR before issuing, the certificate before staging, the secret
+# before the import (the rest is in the WAL; see h2a_jsync).
+grep -q 'journal .*: 12 durable commits' "$ENR_DIR/batch3.err" ||
+    enr_fail "batch3: $(grep 'durable commits' "$ENR_DIR/batch3.err")"
 enr_expect_fail 2 "--jobs" "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch2.jsonl" --jobs 0
 enr_expect_fail 2 "--batch takes no REQUEST.json" "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch2.jsonl" x.json
 echo PASS

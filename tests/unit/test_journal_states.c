@@ -3,6 +3,7 @@
 /* The SQLite journal: modes, round trips, state moves, restart of failed requests. */
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "h2a_test.h"
@@ -144,6 +145,88 @@ static void test_modes_and_roundtrip(void **state)
     h2a_journal_close(j);
 }
 
+/*
+ * Transactions: several rows in one commit; lazy commits are not counted as
+ * fsync'd but survive the death of the process that made them (the WAL);
+ * a rollback leaves nothing; writes outside a transaction stay durable.
+ */
+static void test_transactions(void **state)
+{
+    H2A_JOURNAL *j = NULL, *j2 = NULL;
+    h2a_jreq r, *got = NULL;
+    h2a_jtarget t[2], *gt = NULL;
+    size_t n = 0;
+    char state_dir[128];
+    int status = 0;
+    pid_t pid;
+
+    (void)state;
+    snprintf(state_dir, sizeof(state_dir), "%s/txn", s_dir);
+    H2A_ASSERT_OK(h2a_journal_open(state_dir, &j));
+    s_fill(&r, t, "txn-1");
+    H2A_ASSERT_OK(h2a_journal_insert(j, &r, t, 2));
+    assert_int_equal(h2a_journal_durable_commits(j), 1);
+
+    H2A_ASSERT_OK(h2a_journal_begin(j, H2A_JSYNC_LAZY));
+    H2A_ASSERT_ERR(h2a_journal_begin(j, H2A_JSYNC_LAZY), H2A_ERR_INTERNAL, "already open");
+    r.state = H2A_JS_KEY_GENERATED;
+    t[0].state = t[1].state = H2A_JS_KEY_GENERATED;
+    H2A_ASSERT_OK(h2a_journal_put_request(j, &r));
+    H2A_ASSERT_OK(h2a_journal_put_target(j, "txn-1", &t[0]));
+    H2A_ASSERT_OK(h2a_journal_put_target(j, "txn-1", &t[1]));
+    H2A_ASSERT_OK(h2a_journal_commit(j));
+    assert_int_equal(h2a_journal_durable_commits(j), 1);
+
+    H2A_ASSERT_OK(h2a_journal_begin(j, H2A_JSYNC_DURABLE));
+    r.state = H2A_JS_CSR_SIGNED;
+    H2A_ASSERT_OK(h2a_journal_put_request(j, &r));
+    H2A_ASSERT_OK(h2a_journal_commit(j));
+    assert_int_equal(h2a_journal_durable_commits(j), 2);
+
+    /* Rolled back: as if never written. */
+    H2A_ASSERT_OK(h2a_journal_begin(j, H2A_JSYNC_LAZY));
+    r.state = H2A_JS_FAILED;
+    H2A_ASSERT_OK(h2a_journal_put_request(j, &r));
+    h2a_journal_rollback(j);
+    H2A_ASSERT_ERR(h2a_journal_commit(j), H2A_ERR_INTERNAL, "without begin");
+    H2A_ASSERT_OK(h2a_journal_get(j, "txn-1", &got, &gt, &n));
+    assert_int_equal(got->state, H2A_JS_CSR_SIGNED);
+    assert_int_equal(gt[1].state, H2A_JS_KEY_GENERATED);
+    h2a_jreq_free(got);
+    h2a_jtargets_free(gt, n);
+
+    /* Outside a transaction a write is its own durable commit again. */
+    r.state = H2A_JS_ISSUED;
+    H2A_ASSERT_OK(h2a_journal_put_request(j, &r));
+    assert_int_equal(h2a_journal_durable_commits(j), 3);
+
+    /* A lazy commit by a process that dies without closing is still there. */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (h2a_journal_open(state_dir, &j2) != H2A_OK ||
+            h2a_journal_begin(j2, H2A_JSYNC_LAZY) != H2A_OK) {
+            _exit(2);
+        }
+        t[0].state = H2A_JS_STAGED;
+        if (h2a_journal_put_target(j2, "txn-1", &t[0]) != H2A_OK ||
+            h2a_journal_commit(j2) != H2A_OK) {
+            _exit(3);
+        }
+        _exit(0); /* no close, no checkpoint */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    H2A_ASSERT_OK(h2a_journal_get(j, "txn-1", &got, &gt, &n));
+    assert_int_equal(gt[0].state, H2A_JS_STAGED);
+    assert_int_equal(got->state, H2A_JS_ISSUED);
+    h2a_jreq_free(got);
+    h2a_jtargets_free(gt, n);
+    s_unfill(&r, t);
+    h2a_journal_close(j);
+}
+
 static void test_state_names_and_moves(void **state)
 {
     (void)state;
@@ -188,6 +271,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_modes_and_roundtrip),
+        cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_state_names_and_moves),
         cmocka_unit_test(test_bad_state_dir),
     };
