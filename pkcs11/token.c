@@ -310,13 +310,19 @@ static h2a_err s_select_token(H2A_TOKEN *tok, const h2a_p11_uri *u, bool *transi
     char asked[256];
     CK_TOKEN_INFO ti;
 
+    CK_RV rv;
+
     h2a_p11_uri_describe(u, asked, sizeof(asked));
-    if (H2A_P11_CALL(tok->fl, C_GetSlotList, CK_TRUE, slots, &nslots) !=
-        CKR_OK) {
+    rv = H2A_P11_CALL(tok->fl, C_GetSlotList, CK_TRUE, slots, &nslots);
+    if (rv != CKR_OK) {
+        *transient = rv == CKR_GENERAL_ERROR;
         return h2a_p11_fail("listing the slots of %s", u->module_path);
     }
     for (CK_ULONG i = 0; i < nslots; i++) {
-        if (H2A_P11_CALL(tok->fl, C_GetTokenInfo, slots[i], &ti) != CKR_OK) {
+        rv = H2A_P11_CALL(tok->fl, C_GetTokenInfo, slots[i], &ti);
+        if (rv != CKR_OK) {
+            /* SoftHSM2: the token file was being rewritten by another process. */
+            *transient = rv == CKR_GENERAL_ERROR;
             return h2a_p11_fail("reading the token in slot %lu",
                                 (unsigned long)slots[i]);
         }

@@ -15,6 +15,8 @@
  *                  CKF_USER_PIN_COUNT_LOW, as a token that counted the failed
  *                  call as a wrong PIN would. Every C_Login that reaches the
  *                  real module appends a line "login" to <file>.calls.
+ * H2A_FAULT_TOKENINFO  a state file "<n> busy": the next <n> C_GetTokenInfo
+ *                  calls return CKR_GENERAL_ERROR.
  * H2A_FAULT_COPY   when set, C_CopyObject answers CKR_FUNCTION_NOT_SUPPORTED
  *                  (a token that does not copy objects).
  * The state lives in a file because hsm2acm finalises and unloads the module
@@ -96,8 +98,16 @@ static CK_RV s_login(CK_SESSION_HANDLE s, CK_USER_TYPE who, CK_UTF8CHAR_PTR pin,
 static CK_RV s_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 {
     const char *path = getenv("H2A_FAULT_LOGIN");
+    const char *busy = getenv("H2A_FAULT_TOKENINFO");
     struct fault_state st;
-    CK_RV rv = s_real->C_GetTokenInfo(slot, info);
+    CK_RV rv;
+
+    if (busy != NULL && s_state_read(busy, &st) == 0 && st.remaining > 0) {
+        st.remaining--;
+        s_state_write(busy, &st);
+        return CKR_GENERAL_ERROR;
+    }
+    rv = s_real->C_GetTokenInfo(slot, info);
 
     if (rv == CKR_OK && path != NULL && s_state_read(path, &st) == 0 && st.counted) {
         info->flags |= CKF_USER_PIN_COUNT_LOW;

@@ -183,7 +183,18 @@ static void test_login_general_error(void **state)
     assert_int_equal(s_real_logins(fault), 0);
     assert_null(tok);
 
+    /* C_GetTokenInfo failing the same way while the token is selected. */
     unsetenv("H2A_FAULT_LOGIN");
+    setenv("H2A_FAULT_TOKENINFO", fault, 1);
+    s_fault_login(fault, "2 busy 0\n");
+    H2A_ASSERT_OK(h2a_token_open(uri, &tok));
+    h2a_token_close(tok);
+    tok = NULL;
+    s_fault_login(fault, "99 busy 0\n");
+    H2A_ASSERT_ERR(h2a_token_open(uri, &tok), H2A_ERR_TOKEN,
+                   "C_GetTokenInfo: CKR_GENERAL_ERROR");
+    assert_null(tok);
+    unsetenv("H2A_FAULT_TOKENINFO");
     unsetenv("H2A_FAULT_REAL");
 }
 
