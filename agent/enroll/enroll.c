@@ -577,9 +577,6 @@ h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync)
 {
     h2a_err rv;
 
-    if (sync == H2A_JSYNC_DURABLE) {
-        return h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
-    }
     H2A_GUARD(h2a_journal_begin(r->journal, sync));
     rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
     if (rv != H2A_OK) {
