@@ -566,24 +566,14 @@ static h2a_err s_advance(h2a_run *r, h2a_jstate st, h2a_jsync sync)
             rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
         }
     }
-    if (rv != H2A_OK) {
-        h2a_journal_rollback(r->journal);
-        return rv;
-    }
-    return h2a_journal_commit(r->journal);
+    return h2a_journal_end(r->journal, rv);
 }
 
 h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync)
 {
-    h2a_err rv;
-
     H2A_GUARD(h2a_journal_begin(r->journal, sync));
-    rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
-    if (rv != H2A_OK) {
-        h2a_journal_rollback(r->journal);
-        return rv;
-    }
-    return h2a_journal_commit(r->journal);
+    return h2a_journal_end(r->journal,
+                           h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]));
 }
 
 /* ------------------------------------------------------------------ */

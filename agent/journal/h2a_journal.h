@@ -121,6 +121,8 @@ typedef enum { H2A_JSYNC_DURABLE = 0, H2A_JSYNC_LAZY } h2a_jsync;
 h2a_err h2a_journal_begin(H2A_JOURNAL *j, h2a_jsync sync) H2A_MUST_USE;
 h2a_err h2a_journal_commit(H2A_JOURNAL *j) H2A_MUST_USE;
 void h2a_journal_rollback(H2A_JOURNAL *j);
+/* Commit if `rv` is H2A_OK, else roll back and return `rv`. */
+h2a_err h2a_journal_end(H2A_JOURNAL *j, h2a_err rv) H2A_MUST_USE;
 /* fsync'd commits so far (tests check where the durable points are). */
 unsigned long h2a_journal_durable_commits(const H2A_JOURNAL *j);
 

@@ -615,6 +615,15 @@ void h2a_journal_rollback(H2A_JOURNAL *j)
     (void)s_txn_end(j);
 }
 
+h2a_err h2a_journal_end(H2A_JOURNAL *j, h2a_err rv)
+{
+    if (rv != H2A_OK) {
+        h2a_journal_rollback(j);
+        return rv;
+    }
+    return h2a_journal_commit(j);
+}
+
 unsigned long h2a_journal_durable_commits(const H2A_JOURNAL *j)
 {
     return j->durable;

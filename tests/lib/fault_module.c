@@ -76,17 +76,26 @@ static void s_note_call(const char *path)
     }
 }
 
+/* Take one injected failure from the state file at `path`, if any is left. */
+static int s_take(const char *path, struct fault_state *st)
+{
+    if (path == NULL || s_state_read(path, st) != 0 || st->remaining <= 0) {
+        return 0;
+    }
+    st->remaining--;
+    if (strcmp(st->mode, "counted") == 0) {
+        st->counted = 1;
+    }
+    s_state_write(path, st);
+    return 1;
+}
+
 static CK_RV s_login(CK_SESSION_HANDLE s, CK_USER_TYPE who, CK_UTF8CHAR_PTR pin, CK_ULONG len)
 {
     const char *path = getenv("H2A_FAULT_LOGIN");
     struct fault_state st;
 
-    if (path != NULL && s_state_read(path, &st) == 0 && st.remaining > 0) {
-        st.remaining--;
-        if (strcmp(st.mode, "counted") == 0) {
-            st.counted = 1;
-        }
-        s_state_write(path, &st);
+    if (s_take(path, &st)) {
         return CKR_GENERAL_ERROR;
     }
     if (path != NULL) {
@@ -102,9 +111,7 @@ static CK_RV s_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
     struct fault_state st;
     CK_RV rv;
 
-    if (busy != NULL && s_state_read(busy, &st) == 0 && st.remaining > 0) {
-        st.remaining--;
-        s_state_write(busy, &st);
+    if (s_take(busy, &st)) {
         return CKR_GENERAL_ERROR;
     }
     rv = s_real->C_GetTokenInfo(slot, info);

@@ -106,7 +106,7 @@ static void test_wrong_pin_once(void **state)
     h2a_token_close(tok);
 }
 
-static void s_fault_login(const char *state_file, const char *content)
+static void s_fault_state(const char *state_file, const char *content)
 {
     char calls[1200];
     FILE *f = fopen(state_file, "w");
@@ -157,7 +157,7 @@ static void test_login_general_error(void **state)
     setenv("H2A_FAULT_LOGIN", fault, 1);
 
     /* Busy twice: the third attempt logs in; the PIN reached the token once. */
-    s_fault_login(fault, "2 busy 0\n");
+    s_fault_state(fault, "2 busy 0\n");
     before = h2a_p11_login_attempts();
     H2A_ASSERT_OK(h2a_token_open(uri, &tok));
     assert_int_equal(h2a_p11_login_attempts(), before + 3);
@@ -166,7 +166,7 @@ static void test_login_general_error(void **state)
     tok = NULL;
 
     /* Busy for good: four attempts in all, then the CKR name. */
-    s_fault_login(fault, "99 busy 0\n");
+    s_fault_state(fault, "99 busy 0\n");
     before = h2a_p11_login_attempts();
     H2A_ASSERT_ERR(h2a_token_open(uri, &tok), H2A_ERR_TOKEN,
                    "C_Login: CKR_GENERAL_ERROR");
@@ -175,7 +175,7 @@ static void test_login_general_error(void **state)
     assert_null(tok);
 
     /* A token that counted the failed call as a wrong PIN: no second try. */
-    s_fault_login(fault, "1 counted 0\n");
+    s_fault_state(fault, "1 counted 0\n");
     before = h2a_p11_login_attempts();
     H2A_ASSERT_ERR(h2a_token_open(uri, &tok), H2A_ERR_TOKEN,
                    "does not try the PIN again");
@@ -186,11 +186,11 @@ static void test_login_general_error(void **state)
     /* C_GetTokenInfo failing the same way while the token is selected. */
     unsetenv("H2A_FAULT_LOGIN");
     setenv("H2A_FAULT_TOKENINFO", fault, 1);
-    s_fault_login(fault, "2 busy 0\n");
+    s_fault_state(fault, "2 busy 0\n");
     H2A_ASSERT_OK(h2a_token_open(uri, &tok));
     h2a_token_close(tok);
     tok = NULL;
-    s_fault_login(fault, "99 busy 0\n");
+    s_fault_state(fault, "99 busy 0\n");
     H2A_ASSERT_ERR(h2a_token_open(uri, &tok), H2A_ERR_TOKEN,
                    "C_GetTokenInfo: CKR_GENERAL_ERROR");
     assert_null(tok);
