@@ -159,7 +159,8 @@ int h2a_cmd_keygen(int argc, char **argv)
         goto done;
     }
     if ((rv = s_open(uri, &tok, &sess)) != H2A_OK ||
-        (rv = h2a_keygen_generate(sess, kt, label, wwt, &key)) != H2A_OK ||
+        (rv = h2a_keygen_generate(sess, kt, label,
+                                      wwt ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u, &key)) != H2A_OK ||
         (rv = h2a_keygen_key_json(key, &json)) != H2A_OK) {
         goto done;
     }

@@ -45,13 +45,15 @@ H2A_API h2a_err h2a_keygen_label_check(const char *field,
  * h2a_p11_keypair_generate for the attributes). Validates the type and
  * label, refuses (H2A_ERR_INPUT, nothing created) when a private key with
  * that label already exists, probes the keygen and signing mechanisms
- * (H2A_ERR_TOKEN naming the missing one), then generates. With
- * `wrap_with_trusted` the private key gets CKA_WRAP_WITH_TRUSTED.
+ * (H2A_ERR_TOKEN naming the missing one), then generates. `flags`:
+ * H2A_KEYGEN_WRAP_WITH_TRUSTED gives the private key CKA_WRAP_WITH_TRUSTED;
+ * H2A_KEYGEN_LABEL_RESERVED says the caller has reserved the label (see
+ * h2a_pkcs11.h), so the "already exists" check may use the label index.
  * On any failure the token's object count is unchanged.
  * `*out` is freed with h2a_p11_key_free().
  */
 H2A_API h2a_err h2a_keygen_generate(H2A_SESSION *s, h2a_keytype type,
-                                    const char *label, bool wrap_with_trusted,
+                                    const char *label, unsigned flags,
                                     H2A_P11_KEY **out) H2A_MUST_USE;
 
 /* CKA_ID as lower-case hex: 40 chars for hsm2acm keys; ids > 64 bytes fail. */

@@ -57,7 +57,7 @@ static h2a_err s_probe(H2A_SESSION *s, h2a_keytype type)
 }
 
 h2a_err h2a_keygen_generate(H2A_SESSION *s, h2a_keytype type, const char *label,
-                            bool wrap_with_trusted, H2A_P11_KEY **out)
+                            unsigned flags, H2A_P11_KEY **out)
 {
     *out = NULL;
     H2A_ENSURE(s != NULL, H2A_ERR_INTERNAL, "h2a_keygen_generate: no session");
@@ -65,8 +65,7 @@ h2a_err h2a_keygen_generate(H2A_SESSION *s, h2a_keytype type, const char *label,
                "type: not a key type hsm2acm generates");
     H2A_GUARD(h2a_keygen_label_check("label", label));
     H2A_GUARD(s_probe(s, type));
-    return h2a_p11_keypair_generate(s, type, label,
-                                    wrap_with_trusted ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u, out);
+    return h2a_p11_keypair_generate(s, type, label, flags, out);
 }
 
 h2a_err h2a_keygen_key_id_hex(const H2A_P11_KEY *k, char out[H2A_KEY_ID_HEX_MAX])

@@ -148,6 +148,19 @@ void h2a_token_mech_pretend_absent(H2A_TOKEN *tok, h2a_mech m);
 bool h2a_token_copy_refused(H2A_TOKEN *tok);
 void h2a_token_set_copy_refused(H2A_TOKEN *tok);
 
+/* Label index of H2A_KEYGEN_LABEL_RESERVED (labels.c), one per H2A_TOKEN. */
+struct h2a_labels;
+struct h2a_labels *h2a_labels_new(void);
+void h2a_labels_free(struct h2a_labels *l);
+struct h2a_labels *h2a_token_labels(H2A_TOKEN *tok);
+/*
+ * True when `label` (reserved by the caller) is certainly not on a private
+ * key; false means "search the token". Builds the index on the second call.
+ */
+bool h2a_labels_known_unused(H2A_SESSION *s, const char *label);
+/* A key with `label` now exists (made by this process). */
+void h2a_labels_note(H2A_TOKEN *tok, const char *label);
+
 CK_SESSION_HANDLE h2a_session_handle(H2A_SESSION *s);
 
 /* Handles of a key pair; pub may be CK_INVALID_HANDLE if the token has none. */

@@ -322,7 +322,7 @@ static h2a_err s_check_keygen_mech(H2A_TOKEN *tok, h2a_keytype type,
     return H2A_OK;
 }
 
-static h2a_err s_label_unused(H2A_SESSION *s, const char *label)
+static h2a_err s_label_unused(H2A_SESSION *s, const char *label, unsigned flags)
 {
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE tmpl[] = {
@@ -332,6 +332,9 @@ static h2a_err s_label_unused(H2A_SESSION *s, const char *label)
     CK_OBJECT_HANDLE h;
     size_t n = 0;
 
+    if ((flags & H2A_KEYGEN_LABEL_RESERVED) != 0 && h2a_labels_known_unused(s, label)) {
+        return H2A_OK;
+    }
     H2A_GUARD(h2a_p11_find(s, tmpl, 2, &h, 1, &n));
     H2A_ENSURE(n == 0, H2A_ERR_INPUT, "label '%s': a private key with this "
                "label already exists on the token; choose another label",
@@ -500,7 +503,7 @@ h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
     H2A_ENSURE(strlen(label) <= 128, H2A_ERR_INPUT,
                "key label is longer than 128 bytes");
     H2A_GUARD(s_check_keygen_mech(h2a_session_token(s), type, label));
-    H2A_GUARD(s_label_unused(s, label));
+    H2A_GUARD(s_label_unused(s, label, flags));
     if (!h2a_keytype_is_rsa(type)) {
         mech.mechanism = CKM_EC_KEY_PAIR_GEN;
         H2A_GUARD(h2a_p11_ec_params(type, &ec_params, &ec_params_len));
@@ -557,6 +560,7 @@ h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
     if (err != H2A_OK) {
         goto done;
     }
+    h2a_labels_note(h2a_session_token(s), label);
     H2A_LOG_INFO("generated %s key '%s' in the token",
                  h2a_keytype_cli_name(type), label);
     *out = k;

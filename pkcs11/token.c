@@ -53,6 +53,7 @@ struct h2a_token {
     s_mech_state mech_state[H2A_MECH__COUNT];
     CK_MECHANISM_INFO mech_info[H2A_MECH__COUNT];
     bool copy_refused; /* see h2a_token_copy_refused */
+    struct h2a_labels *labels;
 };
 
 struct h2a_session {
@@ -495,6 +496,11 @@ static h2a_err s_token_open_once(const char *uri, H2A_TOKEN **out, bool *transie
     }
     pthread_mutex_init(&tok->lock, NULL);
     tok->login_session = CK_INVALID_HANDLE;
+    tok->labels = h2a_labels_new();
+    if (tok->labels == NULL) {
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     err = s_module_get(u.module_path, &tok->mod, transient);
     if (err != H2A_OK) {
         goto done;
@@ -561,6 +567,7 @@ void h2a_token_close(H2A_TOKEN *tok)
     }
     (void)s_module_put(tok->mod);
     pthread_mutex_destroy(&tok->lock);
+    h2a_labels_free(tok->labels);
     free(tok);
 }
 
@@ -622,6 +629,11 @@ static h2a_err s_mech_probe(H2A_TOKEN *tok, h2a_mech m, CK_MECHANISM_INFO *mi,
     *mi = tok->mech_info[m];
     pthread_mutex_unlock(&tok->lock);
     return err;
+}
+
+struct h2a_labels *h2a_token_labels(H2A_TOKEN *tok)
+{
+    return tok->labels;
 }
 
 bool h2a_token_copy_refused(H2A_TOKEN *tok)

@@ -135,8 +135,13 @@ static h2a_err s_stage(h2a_run *r, size_t i, h2a_acct *a)
     r->jt[i].resume_from = H2A_JS_NONE;
     r->tt_ms[i][H2A_TT_STAGE] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
-    /* Durable: the import comes next. */
-    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_DURABLE);
+    /*
+     * Lazy. If a power cut takes it, the journal says "issued" (durable) and
+     * resume stages again: the same name, ClientRequestToken and value make
+     * CreateSecret idempotent, and a resumed import looks for the
+     * certificate in ACM before importing, so nothing is made twice.
+     */
+    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_LAZY);
     h2a_enroll_audit(r, (long)i, "stage", rv == H2A_OK ? "ok" : "failed", NULL,
                      r->jt[i].secret_name, NULL);
 done:

@@ -610,8 +610,11 @@ static h2a_err s_keygen(h2a_run *r)
         r->key_made_here = r->resumed; /* still ours to destroy on a refusal */
     } else {
         h2a_err_clear();
-        H2A_GUARD(h2a_keygen_generate(r->sess, r->kt, r->jr->key_label,
-                                      r->cfg->trusted_wrap, &r->key));
+        H2A_GUARD(h2a_keygen_generate(
+            r->sess, r->kt, r->jr->key_label,
+            (r->cfg->trusted_wrap ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u) |
+                (r->label_reserved ? H2A_KEYGEN_LABEL_RESERVED : 0u),
+            &r->key));
         r->key_made_here = true;
         h2a_enroll_crash_point("keygen", -1);
     }
@@ -727,7 +730,12 @@ static h2a_err s_issue(h2a_run *r)
     }
     r->t_ms[H2A_T_CSR] = h2a_enroll_now_ms() - t0;
     h2a_enroll_crash_point("csr", -1);
-    rv = s_advance(r, H2A_JS_CSR_SIGNED, H2A_JSYNC_DURABLE); /* before issuing */
+    /*
+     * Lazy: losing it to a power cut changes nothing, resume signs a CSR
+     * again and the issuer is asked again either way (the issued certificate
+     * is what must be durable, below).
+     */
+    rv = s_advance(r, H2A_JS_CSR_SIGNED, H2A_JSYNC_LAZY);
     if (rv != H2A_OK) {
         goto done;
     }
@@ -1188,6 +1196,7 @@ h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
         }
         rv = s_continue(r);
     } else {
+        r->label_reserved = !found;
         rv = s_fresh(r);
     }
     if (rv == H2A_OK) {

@@ -59,6 +59,13 @@ typedef struct h2a_run {
     X509 *cert;
     STACK_OF(X509) *chain;
     bool resumed;
+    /*
+     * No journal row for this id existed when we took its lock: no hsm2acm
+     * run on this state directory has made its key label (the row is made,
+     * durably, before any key), so keygen may check the label against the
+     * worker's label index instead of searching the token.
+     */
+    bool label_reserved;
     bool key_made_here;
     long long t_ms[H2A_T__COUNT];
     long long tt_ms[H2A_REQUEST_MAX_TARGETS][H2A_TT__COUNT];

@@ -124,7 +124,7 @@ static h2a_err s_ca_key(const h2a_issue_ctx *ctx, bool rsa, const char *label,
         /* First use: make the CA key in the token. */
         h2a_err_clear();
         rv = h2a_keygen_generate(ctx->session, rsa ? H2A_KT_RSA_2048 : H2A_KT_EC_P256,
-                                 label, false, &ca->key);
+                                 label, 0, &ca->key);
         if (rv != H2A_OK) {
             return h2a_err_prefix(rv, "issuers.%s: CA key %s: ", ctx->conf->name, label);
         }

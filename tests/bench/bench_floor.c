@@ -14,7 +14,17 @@
  * CKA_TOKEN=TRUE writes it once per attribute: the lowest cost of the method
  * hsm2acm uses, so hsm2acm's own overhead shows against it.
  *
- * usage: bench_floor MODULE TOKEN_LABEL PIN TYPE N [copy]   TYPE: rsa:BITS | ec:P-256|P-384|P-521
+ * With "enroll WRAP_LABEL CA_LABEL": every token operation of one hsm2acm
+ * enrollment, in its order, and nothing else: the pair made as in "copy",
+ * C_Sign of the CSR digest, C_Sign of the certificate digest with the CA's
+ * token key, C_WrapKey of the private key with the AES wrapping key,
+ * C_UnwrapKey of that blob into a non-sensitive session object, one
+ * C_GetAttributeValue of its private components, C_DestroyObject of it. The
+ * two keys are found by label before the clock starts (a worker finds them
+ * once).
+ *
+ * usage: bench_floor MODULE TOKEN_LABEL PIN TYPE N [copy | enroll WRAP_LABEL CA_LABEL]
+ *        TYPE: rsa:BITS | ec:P-256|P-384|P-521
  */
 #include <dlfcn.h>
 #include <stdbool.h>
@@ -42,6 +52,57 @@ static double s_now_ms(void)
         }                                                                                   \
     } while (0)
 
+static CK_OBJECT_HANDLE s_find(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+                                const char *label)
+{
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, (void *)label, strlen(label)}};
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    CK_ULONG got = 0;
+
+    if (f->C_FindObjectsInit(s, t, 2) != CKR_OK || f->C_FindObjects(s, &h, 1, &got) != CKR_OK ||
+        f->C_FindObjectsFinal(s) != CKR_OK || got != 1) {
+        fprintf(stderr, "bench_floor: no object labelled %s\n", label);
+        return CK_INVALID_HANDLE;
+    }
+    return h;
+}
+
+/* The delivery half of an enrollment: CA signature, wrap, unwrap, read, destroy. */
+static int s_deliver(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, bool rsa, CK_OBJECT_HANDLE wrap,
+                     CK_OBJECT_HANDLE ca, CK_OBJECT_HANDLE priv, CK_BYTE *digest, CK_ULONG dlen)
+{
+    CK_MECHANISM sign = {rsa ? CKM_RSA_PKCS : CKM_ECDSA, NULL, 0};
+    CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_KEY_TYPE kt = rsa ? CKK_RSA : CKK_EC;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},       {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_TOKEN, &no, sizeof(no)},         {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &no, sizeof(no)},     {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+        {CKA_SIGN, &yes, sizeof(yes)},
+    };
+    static CK_BYTE comp[8][600];
+    CK_ATTRIBUTE rsa_parts[8] = {
+        {CKA_MODULUS, comp[0], 600},     {CKA_PUBLIC_EXPONENT, comp[1], 600},
+        {CKA_PRIVATE_EXPONENT, comp[2], 600}, {CKA_PRIME_1, comp[3], 600},
+        {CKA_PRIME_2, comp[4], 600},     {CKA_EXPONENT_1, comp[5], 600},
+        {CKA_EXPONENT_2, comp[6], 600},  {CKA_COEFFICIENT, comp[7], 600},
+    };
+    CK_ATTRIBUTE ec_parts[2] = {{CKA_EC_PARAMS, comp[0], 600}, {CKA_VALUE, comp[1], 600}};
+    CK_BYTE sig[1024], blob[4096];
+    CK_ULONG siglen = sizeof(sig), bloblen = sizeof(blob);
+    CK_OBJECT_HANDLE plain;
+
+    CK(f->C_SignInit(s, &sign, ca));
+    CK(f->C_Sign(s, digest, dlen, sig, &siglen));
+    CK(f->C_WrapKey(s, &kwp, wrap, priv, blob, &bloblen));
+    CK(f->C_UnwrapKey(s, &kwp, wrap, blob, bloblen, tmpl, 7, &plain));
+    CK(f->C_GetAttributeValue(s, plain, rsa ? rsa_parts : ec_parts, rsa ? 8 : 2));
+    CK(f->C_DestroyObject(s, plain));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
@@ -58,16 +119,18 @@ int main(int argc, char **argv)
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ULONG exp_len = 3;
     CK_BYTE exp[] = {1, 0, 1};
-    bool rsa, copy;
+    CK_OBJECT_HANDLE wrap = CK_INVALID_HANDLE, ca = CK_INVALID_HANDLE;
+    bool rsa, copy, enroll;
     int n, found = 0;
     void *mod;
 
-    if ((argc != 6 && argc != 7) || (n = atoi(argv[5])) <= 0 ||
-        (argc == 7 && strcmp(argv[6], "copy") != 0)) {
-        fprintf(stderr, "usage: bench_floor MODULE TOKEN PIN TYPE N [copy]\n");
+    enroll = argc == 9 && strcmp(argv[6], "enroll") == 0;
+    copy = enroll || (argc == 7 && strcmp(argv[6], "copy") == 0);
+    if ((argc != 6 && !copy) || (n = atoi(argv[5])) <= 0) {
+        fprintf(stderr, "usage: bench_floor MODULE TOKEN PIN TYPE N "
+                        "[copy | enroll WRAP_LABEL CA_LABEL]\n");
         return 2;
     }
-    copy = argc == 7;
     rsa = strncmp(argv[4], "rsa:", 4) == 0;
     bits = rsa ? strtoul(argv[4] + 4, NULL, 10) : 0;
     mod = dlopen(argv[1], RTLD_NOW);
@@ -98,6 +161,10 @@ int main(int argc, char **argv)
         return 1;
     }
     CK(f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)argv[3], strlen(argv[3])));
+    if (enroll && ((wrap = s_find(f, s, CKO_SECRET_KEY, argv[7])) == CK_INVALID_HANDLE ||
+                   (ca = s_find(f, s, CKO_PRIVATE_KEY, argv[8])) == CK_INVALID_HANDLE)) {
+        return 1;
+    }
     for (int i = 0; i < n; i++) {
         CK_MECHANISM gen = {rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0};
         CK_MECHANISM sign = {rsa ? CKM_RSA_PKCS : CKM_ECDSA, NULL, 0};
@@ -141,6 +208,10 @@ int main(int argc, char **argv)
         }
         CK(f->C_SignInit(s, &sign, hpriv));
         CK(f->C_Sign(s, rsa ? di : di + 19, rsa ? sizeof(di) : 32, sig, &siglen));
+        if (enroll && s_deliver(f, s, rsa, wrap, ca, hpriv, rsa ? di : di + 19,
+                                rsa ? sizeof(di) : 32) != 0) {
+            return 1;
+        }
         t1 = s_now_ms();
         printf("%.3f\n", t1 - t0);
         CK(f->C_DestroyObject(s, hpriv));

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         snprintf(label, sizeof(label), "bench-%d", i);
         h2a_buf_init(&pem, 0);
         t0 = s_now_ms();
-        if (h2a_keygen_generate(sess, kt, label, false, &k) != H2A_OK ||
+        if (h2a_keygen_generate(sess, kt, label, 0, &k) != H2A_OK ||
             h2a_csr_make(k, &req, &pem) != H2A_OK) {
             fprintf(stderr, "bench_keygen: %s\n", h2a_err_msg());
             return 1;

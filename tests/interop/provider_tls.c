@@ -111,7 +111,7 @@ static void s_mtls(struct fixture *f, h2a_keytype type, int version)
     char label[32];
 
     snprintf(label, sizeof(label), "tls-%d-%x", (int)type, version);
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, type, label, false, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, type, label, 0, &k));
     H2A_ASSERT_OK(h2a_p11_key_evp(k, NULL, &tokkey));
     ccert = s_self_signed(tokkey, h2a_p11_key_public(k), "client.example.com");
     srvkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");

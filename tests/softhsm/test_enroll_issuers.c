@@ -55,7 +55,7 @@ static X509_REQ *s_csr(h2a_keytype kt, const char *label, H2A_P11_KEY **key)
                                              H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION};
     X509_REQ *req = NULL;
 
-    H2A_ASSERT_OK(h2a_keygen_generate(s_sess, kt, label, false, key));
+    H2A_ASSERT_OK(h2a_keygen_generate(s_sess, kt, label, 0, key));
     H2A_ASSERT_OK(h2a_csr_make_req(*key, &c, &req));
     return req;
 }

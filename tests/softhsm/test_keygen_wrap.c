@@ -109,7 +109,7 @@ static void s_roundtrip(struct fixture *f, h2a_keytype type, bool force_kw)
 
     assert_non_null(plain);
     snprintf(label, sizeof(label), "wrap-%d-%d", (int)type, force_kw);
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, type, label, false, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, type, label, 0, &k));
     if (force_kw) {
         h2a_token_mech_pretend_absent(f->tok, H2A_MECH_AES_KWP);
     }
@@ -182,8 +182,8 @@ static void test_unwrap_refusals(void **state)
     h2a_wrapmech mech = 0;
     size_t before = 0, after = 0;
 
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-a", false, &k));
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-b", false, &other));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-a", 0, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-b", 0, &other));
     h2a_buf_init(&blob, 0);
     h2a_buf_init_secure(&pem, 0);
     h2a_buf_init(&plain, 0);
@@ -244,8 +244,9 @@ static void test_wrap_with_trusted(void **state)
     h2a_wrapmech mech = 0;
     bool wwt = false;
 
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "wwt", true, &k));
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-wwt", false, &plain));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "wwt",
+                                      H2A_KEYGEN_WRAP_WITH_TRUSTED, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-wwt", 0, &plain));
     H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_WRAP_WITH_TRUSTED,
                                     &wwt));
     assert_true(wwt);
@@ -270,7 +271,7 @@ static void test_find_by_id_hex(void **state)
     char id[H2A_KEY_ID_HEX_MAX];
     h2a_buf json;
 
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P384, "by-id", false, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P384, "by-id", 0, &k));
     H2A_ASSERT_OK(h2a_keygen_key_id_hex(k, id));
     assert_int_equal(strlen(id), 40);
     H2A_ASSERT_OK(h2a_keygen_find_by_id_hex(f->sess, id, &again));
@@ -299,10 +300,10 @@ static void test_missing_mechanism(void **state)
 
     H2A_ASSERT_OK(h2a_session_object_count(f->sess, &before));
     h2a_token_mech_pretend_absent(f->tok, H2A_MECH_ECDSA);
-    H2A_ASSERT_ERR(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-ecdsa", false, &k),
+    H2A_ASSERT_ERR(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-ecdsa", 0, &k),
                    H2A_ERR_TOKEN, "CKM_ECDSA");
     h2a_token_mech_pretend_absent(f->tok, H2A_MECH_RSA_KEYGEN);
-    H2A_ASSERT_ERR(h2a_keygen_generate(f->sess, H2A_KT_RSA_2048, "no-rsa", false, &k),
+    H2A_ASSERT_ERR(h2a_keygen_generate(f->sess, H2A_KT_RSA_2048, "no-rsa", 0, &k),
                    H2A_ERR_TOKEN, "CKM_RSA_PKCS_KEY_PAIR_GEN");
     assert_null(k);
     H2A_ASSERT_OK(h2a_session_object_count(f->sess, &after));

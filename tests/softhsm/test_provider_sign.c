@@ -31,8 +31,8 @@ static int setup(void **state)
 
     H2A_ASSERT_OK(h2a_token_open(h2a_test_env("H2A_TEST_TOKEN_URI"), &f.tok));
     H2A_ASSERT_OK(h2a_session_open(f.tok, &f.sess));
-    H2A_ASSERT_OK(h2a_keygen_generate(f.sess, H2A_KT_RSA_2048, "prov-rsa", false, &f.rsa));
-    H2A_ASSERT_OK(h2a_keygen_generate(f.sess, H2A_KT_EC_P384, "prov-ec", false, &f.ec));
+    H2A_ASSERT_OK(h2a_keygen_generate(f.sess, H2A_KT_RSA_2048, "prov-rsa", 0, &f.rsa));
+    H2A_ASSERT_OK(h2a_keygen_generate(f.sess, H2A_KT_EC_P384, "prov-ec", 0, &f.ec));
     *state = &f;
     return 0;
 }

@@ -42,7 +42,7 @@ static void *s_work(void *arg)
     snprintf(label, sizeof(label), "thread-%d", w->idx);
     w->rv = h2a_session_open(w->tok, &s);
     if (w->rv == H2A_OK) {
-        w->rv = h2a_keygen_generate(s, types[w->idx], label, false, &k);
+        w->rv = h2a_keygen_generate(s, types[w->idx], label, 0, &k);
     }
     for (int i = 0; w->rv == H2A_OK && i < N_CSRS; i++) {
         struct h2a_csr_req req = {cn, NULL, 0, NULL, 0, 0, 0, 0, false};
