@@ -47,6 +47,9 @@ static uint64_t s_hash(const void *p, size_t len)
 
 static bool s_has(const struct h2a_labels *l, uint64_t h)
 {
+    if (l->cap == 0) {
+        return false; /* built from a token without private keys */
+    }
     for (size_t i = h & (l->cap - 1);; i = (i + 1) & (l->cap - 1)) {
         if (l->slot[i] == h) {
             return true;

@@ -291,6 +291,39 @@ static void test_find_by_id_hex(void **state)
     assert_null(again);
 }
 
+/*
+ * H2A_KEYGEN_LABEL_RESERVED: the label index, read by a fresh token handle
+ * on its second reserved key, still refuses a label that was on the token
+ * before (made through another handle) and one this handle made itself.
+ */
+static void test_reserved_label_index(void **state)
+{
+    struct fixture *f = *state;
+    H2A_TOKEN *tok = NULL;
+    H2A_SESSION *s = NULL;
+    H2A_P11_KEY *foreign = NULL, *a = NULL, *b = NULL, *k = NULL;
+    size_t before = 0, after = 0;
+
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "idx-d", 0, &foreign));
+    H2A_ASSERT_OK(h2a_token_open(h2a_test_env("H2A_TEST_TOKEN_URI"), &tok));
+    H2A_ASSERT_OK(h2a_session_open(tok, &s));
+    H2A_ASSERT_OK(h2a_keygen_generate(s, H2A_KT_EC_P256, "idx-a", H2A_KEYGEN_LABEL_RESERVED, &a));
+    H2A_ASSERT_OK(h2a_p11_key_destroy(a));
+    H2A_ASSERT_OK(h2a_keygen_generate(s, H2A_KT_EC_P256, "idx-b", H2A_KEYGEN_LABEL_RESERVED, &b));
+    H2A_ASSERT_OK(h2a_session_object_count(s, &before));
+    H2A_ASSERT_ERR(h2a_keygen_generate(s, H2A_KT_EC_P256, "idx-d", H2A_KEYGEN_LABEL_RESERVED, &k),
+                   H2A_ERR_INPUT, "label 'idx-d'");
+    H2A_ASSERT_ERR(h2a_keygen_generate(s, H2A_KT_EC_P256, "idx-b", H2A_KEYGEN_LABEL_RESERVED, &k),
+                   H2A_ERR_INPUT, "label 'idx-b'");
+    assert_null(k);
+    H2A_ASSERT_OK(h2a_session_object_count(s, &after));
+    assert_int_equal(before, after);
+    H2A_ASSERT_OK(h2a_p11_key_destroy(b));
+    H2A_ASSERT_OK(h2a_p11_key_destroy(foreign));
+    h2a_session_close(s);
+    h2a_token_close(tok);
+}
+
 /* A token without the needed mechanism: named in the error, nothing made. */
 static void test_missing_mechanism(void **state)
 {
@@ -326,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_kcv_known_key),
         cmocka_unit_test(test_wrap_with_trusted),
         cmocka_unit_test(test_find_by_id_hex),
+        cmocka_unit_test(test_reserved_label_index),
         cmocka_unit_test(test_missing_mechanism),
     };
 
