@@ -118,12 +118,14 @@ static h2a_err s_scan(H2A_SESSION *s, struct h2a_labels *l)
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}};
     CK_OBJECT_HANDLE *h = NULL;
-    size_t n = 0, cap = 0;
-    h2a_err err;
+    size_t n = 1024, cap = 0;
+    h2a_err err = H2A_OK;
 
-    err = h2a_p11_find(s, tmpl, 1, NULL, 0, &n);
+    /*
+     * One search for most tokens; a larger one is searched again with room
+     * for all (keys made in between are another's, with reserved labels).
+     */
     while (err == H2A_OK && n > cap) {
-        /* Keys made between the two searches are another's: reserved labels. */
         cap = n + 16;
         free(h);
         h = calloc(cap, sizeof(*h));
