@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #define H2A_API __attribute__((visibility("default")))
 #define H2A_MUST_USE __attribute__((warn_unused_result))
@@ -211,6 +212,24 @@ H2A_API int h2a_keytype_curve_nid(h2a_keytype t);
 H2A_API int h2a_keytype_default_md_nid(h2a_keytype t);
 /* Key type of a public key; H2A_ERR_INPUT for anything hsm2acm cannot use. */
 H2A_API h2a_err h2a_keytype_from_pkey(const EVP_PKEY *pk, h2a_keytype *out) H2A_MUST_USE;
+
+/*
+ * SubjectPublicKeyInfo without OpenSSL 3.0's per-key encoder/decoder set-up.
+ * An X509_PUBKEY made or filled here carries no decoded key, so
+ * X509_get0_pubkey / X509_REQ_get0_pubkey give NULL for a certificate or
+ * request built with it: read its key with h2a_spki_to_pkey or
+ * h2a_x509_public instead.
+ */
+/* The SPKI of an RSA or EC public key (the types hsm2acm makes). */
+H2A_API h2a_err h2a_spki_from_pkey(const EVP_PKEY *pk, X509_PUBKEY **out) H2A_MUST_USE;
+/* Copy algorithm, parameters and key bits of `src` into `dst`. */
+H2A_API h2a_err h2a_spki_copy(X509_PUBKEY *dst, const X509_PUBKEY *src) H2A_MUST_USE;
+/* The public key an SPKI holds; named-curve EC and RSA directly, others via OpenSSL. */
+H2A_API h2a_err h2a_spki_to_pkey(const X509_PUBKEY *spki, EVP_PKEY **out) H2A_MUST_USE;
+/* Same DER encoding (so the same key, the same way). */
+H2A_API bool h2a_spki_equal(const X509_PUBKEY *a, const X509_PUBKEY *b);
+/* A certificate's public key, decoded or not at parse time; the caller frees *out. */
+H2A_API h2a_err h2a_x509_public(X509 *x, EVP_PKEY **out) H2A_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* KeyUsage / ExtendedKeyUsage under ACM's names                       */

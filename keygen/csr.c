@@ -147,9 +147,13 @@ static h2a_err s_fill(X509_REQ *x, H2A_P11_KEY *k, const struct h2a_csr_req *req
     if (rv != H2A_OK) {
         goto done;
     }
-    if (!X509_REQ_set_version(x, X509_REQ_VERSION_1) || !X509_REQ_set_subject_name(x, name) ||
-        !X509_REQ_set_pubkey(x, h2a_p11_key_public(k))) {
+    if (!X509_REQ_set_version(x, X509_REQ_VERSION_1) || !X509_REQ_set_subject_name(x, name)) {
         rv = h2a_err_openssl(H2A_ERR_INTERNAL, "building the request");
+        goto done;
+    }
+    /* The key's SPKI as built at generation, not re-encoded (common/spki.c). */
+    rv = h2a_spki_copy(X509_REQ_get_X509_PUBKEY(x), h2a_p11_key_spki(k));
+    if (rv != H2A_OK) {
         goto done;
     }
     if ((rv = s_add_san(&exts, req)) != H2A_OK || (rv = s_add_ku(&exts, req->key_usage)) != H2A_OK ||
@@ -217,7 +221,7 @@ static h2a_err s_verify(X509_REQ *x, H2A_P11_KEY *k)
 {
     EVP_PKEY *pub = h2a_p11_key_public(k);
 
-    if (EVP_PKEY_eq(X509_REQ_get0_pubkey(x), pub) != 1) {
+    if (!h2a_spki_equal(X509_REQ_get_X509_PUBKEY(x), h2a_p11_key_spki(k))) {
         ERR_clear_error();
         return h2a_err_set(H2A_ERR_VERIFY, "CSR public key differs from token key '%s'",
                            h2a_p11_key_label(k));

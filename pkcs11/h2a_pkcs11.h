@@ -153,6 +153,8 @@ H2A_API const char *h2a_p11_key_label(const H2A_P11_KEY *k);
 H2A_API const uint8_t *h2a_p11_key_id(const H2A_P11_KEY *k, size_t *len);
 /* Public key as a plain software EVP_PKEY (owned by the handle). */
 H2A_API EVP_PKEY *h2a_p11_key_public(const H2A_P11_KEY *k);
+/* Its SubjectPublicKeyInfo (owned by the handle; no decoded key inside, see h2a_spki_*). */
+H2A_API const X509_PUBKEY *h2a_p11_key_spki(const H2A_P11_KEY *k);
 H2A_API H2A_SESSION *h2a_p11_key_session(const H2A_P11_KEY *k);
 
 typedef enum {

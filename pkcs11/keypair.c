@@ -30,6 +30,7 @@ struct h2a_p11_key {
     uint8_t *id;
     size_t id_len;
     EVP_PKEY *pubkey;
+    X509_PUBKEY *spki; /* of pubkey, built once (see common/spki.c) */
 };
 
 static const CK_BBOOL s_true = CK_TRUE;
@@ -50,6 +51,7 @@ void h2a_p11_key_free(H2A_P11_KEY *k)
     free(k->label);
     OPENSSL_free(k->id);
     EVP_PKEY_free(k->pubkey);
+    X509_PUBKEY_free(k->spki);
     free(k);
 }
 
@@ -72,6 +74,11 @@ const uint8_t *h2a_p11_key_id(const H2A_P11_KEY *k, size_t *len)
 EVP_PKEY *h2a_p11_key_public(const H2A_P11_KEY *k)
 {
     return k->pubkey;
+}
+
+const X509_PUBKEY *h2a_p11_key_spki(const H2A_P11_KEY *k)
+{
+    return k->spki;
 }
 
 H2A_SESSION *h2a_p11_key_session(const H2A_P11_KEY *k)
@@ -231,69 +238,27 @@ static h2a_err s_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
     return s_ec_public(s, obj, t, out);
 }
 
-/* DER RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }. */
-static h2a_err s_rsa_public_der(EVP_PKEY *pk, uint8_t **der, size_t *len)
-{
-    BIGNUM *n = NULL, *e = NULL;
-    ASN1_INTEGER *an = NULL, *ae = NULL;
-    int ln, le, total;
-    unsigned char *p;
-    h2a_err err = H2A_OK;
-
-    *der = NULL;
-    if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
-        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1 ||
-        (an = BN_to_ASN1_INTEGER(n, NULL)) == NULL ||
-        (ae = BN_to_ASN1_INTEGER(e, NULL)) == NULL ||
-        (ln = i2d_ASN1_INTEGER(an, NULL)) <= 0 || (le = i2d_ASN1_INTEGER(ae, NULL)) <= 0) {
-        err = h2a_err_openssl(H2A_ERR_INTERNAL, "encoding the RSA public key");
-        goto done;
-    }
-    total = ASN1_object_size(1, ln + le, V_ASN1_SEQUENCE);
-    *der = OPENSSL_malloc((size_t)total);
-    if (total <= 0 || *der == NULL) {
-        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    p = *der;
-    ASN1_put_object(&p, 1, ln + le, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
-    (void)i2d_ASN1_INTEGER(an, &p);
-    (void)i2d_ASN1_INTEGER(ae, &p);
-    *len = (size_t)total;
-done:
-    ASN1_INTEGER_free(an);
-    ASN1_INTEGER_free(ae);
-    BN_free(n);
-    BN_free(e);
-    return err;
-}
-
 /*
- * RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value,
- * which is the uncompressed point (EC) or the DER RSAPublicKey (RSA). Built
- * from the key's parameters: X509_PUBKEY_set would run OpenSSL 3's encoder
- * machinery, ~0.5 ms per key.
+ * The key's SPKI, and its RFC 5280 4.2.1.2 method 1 identifier: SHA-1 of the
+ * subjectPublicKey BIT STRING value (the uncompressed point, or the DER
+ * RSAPublicKey).
  */
-static h2a_err s_key_id(EVP_PKEY *pk, uint8_t id[20])
+static h2a_err s_spki_and_id(H2A_P11_KEY *k, uint8_t id[20])
 {
-    uint8_t *bits = NULL;
-    size_t len = 0;
-    h2a_err err = H2A_OK;
+    const unsigned char *bits = NULL;
+    int len = 0;
 
-    if (EVP_PKEY_is_a(pk, "RSA")) {
-        H2A_GUARD(s_rsa_public_der(pk, &bits, &len));
-    } else if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL,
-                                               0, &len) != 1 ||
-               (bits = OPENSSL_malloc(len)) == NULL ||
-               EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, bits,
-                                               len, &len) != 1) {
-        err = h2a_err_openssl(H2A_ERR_INTERNAL, "reading the EC public point");
+    X509_PUBKEY_free(k->spki);
+    k->spki = NULL;
+    H2A_GUARD(h2a_spki_from_pkey(k->pubkey, &k->spki));
+    if (id == NULL) {
+        return H2A_OK;
     }
-    if (err == H2A_OK && EVP_Digest(bits, len, id, NULL, EVP_sha1(), NULL) != 1) {
-        err = h2a_err_openssl(H2A_ERR_INTERNAL, "computing the key identifier");
+    if (X509_PUBKEY_get0_param(NULL, &bits, &len, NULL, k->spki) != 1 ||
+        EVP_Digest(bits, (size_t)len, id, NULL, EVP_sha1(), NULL) != 1) {
+        return h2a_err_openssl(H2A_ERR_INTERNAL, "computing the key identifier");
     }
-    OPENSSL_free(bits);
-    return err;
+    return H2A_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -419,7 +384,7 @@ static h2a_err s_finish_pair(H2A_P11_KEY *k, bool copy, bool *refused)
 
     *refused = false;
     H2A_GUARD(s_read_public(k->s, k->pub, k->type, &k->pubkey));
-    H2A_GUARD(s_key_id(k->pubkey, id));
+    H2A_GUARD(s_spki_and_id(k, id));
     if (copy) {
         H2A_GUARD(s_copy_to_token(k, id, refused));
     } else if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->pub, &a, 1) != CKR_OK) {
@@ -661,14 +626,16 @@ static h2a_err s_load_key(H2A_SESSION *s, CK_OBJECT_HANDLE priv,
     H2A_ENSURE(k->label != NULL, H2A_ERR_NOMEM, "out of memory");
     H2A_GUARD(s_find_public(s, k));
     if (k->pub != CK_INVALID_HANDLE) {
-        return s_read_public(s, k->pub, k->type, &k->pubkey);
+        H2A_GUARD(s_read_public(s, k->pub, k->type, &k->pubkey));
+        return s_spki_and_id(k, NULL);
     }
     /* An RSA private key object carries its public half as well. */
     H2A_ENSURE(h2a_keytype_is_rsa(k->type), H2A_ERR_TOKEN,
                "key %s: the token has no public key object for this EC key "
                "(same CKA_ID), and the private object has no public point",
                asked);
-    return s_rsa_public(s, priv, &k->pubkey);
+    H2A_GUARD(s_rsa_public(s, priv, &k->pubkey));
+    return s_spki_and_id(k, NULL);
 }
 
 h2a_err h2a_p11_key_find(H2A_SESSION *s, const char *label, const uint8_t *id,

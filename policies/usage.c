@@ -245,18 +245,19 @@ h2a_err h2a_cert_usage_from_x509(X509 *cert, h2a_cert_usage *out)
 {
     h2a_err rv;
     h2a_keytype kt;
-    EVP_PKEY *pk;
+    EVP_PKEY *pk = NULL;
 
     H2A_ENSURE(cert != NULL, H2A_ERR_INPUT, "certificate: missing");
-    pk = X509_get0_pubkey(cert);
-    if (pk == NULL) {
-        return h2a_err_openssl(H2A_ERR_INPUT, "certificate: cannot read the public key");
+    if (h2a_x509_public(cert, &pk) != H2A_OK) {
+        return h2a_err_prefix(H2A_ERR_INPUT, "certificate: cannot read the public key: ");
     }
     /* Computes the extension cache; EXFLAG_INVALID marks a broken extension. */
     if ((X509_get_extension_flags(cert) & EXFLAG_INVALID) != 0) {
+        EVP_PKEY_free(pk);
         return h2a_err_set(H2A_ERR_INPUT, "certificate: has an invalid extension");
     }
     rv = h2a_keytype_from_pkey(pk, &kt);
+    EVP_PKEY_free(pk);
     if (rv != H2A_OK) {
         return h2a_err_prefix(rv, "certificate: ");
     }

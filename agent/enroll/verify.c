@@ -132,12 +132,29 @@ done:
     return rv;
 }
 
+/*
+ * The same SPKI bytes settle it; an issuer may encode the same key another
+ * way (RSA parameters absent, say), so a difference is decided on the keys.
+ */
+static bool s_carries_token_key(h2a_run *r)
+{
+    EVP_PKEY *pub = NULL;
+    bool same;
+
+    if (h2a_spki_equal(X509_get_X509_PUBKEY(r->cert), h2a_p11_key_spki(r->key))) {
+        return true;
+    }
+    same = h2a_x509_public(r->cert, &pub) == H2A_OK &&
+           EVP_PKEY_eq(pub, h2a_p11_key_public(r->key)) == 1;
+    EVP_PKEY_free(pub);
+    ERR_clear_error();
+    h2a_err_clear();
+    return same;
+}
+
 h2a_err h2a_enroll_verify(h2a_run *r)
 {
-    EVP_PKEY *pub = X509_get0_pubkey(r->cert);
-
-    if (pub == NULL || EVP_PKEY_eq(pub, h2a_p11_key_public(r->key)) != 1) {
-        ERR_clear_error();
+    if (!s_carries_token_key(r)) {
         return h2a_err_set(H2A_ERR_VERIFY,
                            "certificate from issuer '%s' does not carry the token key %s",
                            r->req->issuer, r->key_id);

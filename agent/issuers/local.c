@@ -391,8 +391,13 @@ h2a_err h2a_issuer_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
 
     *leaf = NULL;
     *chain = NULL;
-    pub = X509_REQ_get0_pubkey(csr);
-    if (pub == NULL || X509_REQ_verify(csr, pub) != 1) {
+    /* From the SPKI: a request hsm2acm built carries no decoded key (common/spki.c). */
+    rv = h2a_spki_to_pkey(X509_REQ_get_X509_PUBKEY(csr), &pub);
+    if (rv != H2A_OK) {
+        return h2a_err_prefix(H2A_ERR_ISSUER, "issuers.%s: CSR public key: ", ctx->conf->name);
+    }
+    if (X509_REQ_verify(csr, pub) != 1) {
+        EVP_PKEY_free(pub);
         return s_ossl(ctx, "CSR signature does not verify");
     }
     rv = s_ca_get(ctx, EVP_PKEY_base_id(pub) == EVP_PKEY_RSA, &own, &ca);
@@ -418,6 +423,7 @@ h2a_err h2a_issuer_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
         }
     }
     s_ca_clear(&own);
+    EVP_PKEY_free(pub);
     if (rv != H2A_OK && h2a_err_exit_code(rv) == h2a_err_exit_code(H2A_ERR_INTERNAL)) {
         rv = h2a_err_prefix(H2A_ERR_ISSUER, "issuers.%s: ", ctx->conf->name);
     }

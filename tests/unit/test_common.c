@@ -2,8 +2,12 @@
 /* Copyright hsm2acm contributors */
 #include "h2a_test.h"
 
+#include <string.h>
+
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/ec.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 static void test_error_exit_codes(void **state)
@@ -116,6 +120,78 @@ static void test_keytype_from_pkey(void **state)
     EVP_PKEY_free(pk);
 }
 
+/* The SPKI built from parameters is byte for byte OpenSSL's own, and reads back. */
+static void s_check_spki(EVP_PKEY *pk, EVP_PKEY *other)
+{
+    X509_PUBKEY *spki = NULL, *copy = X509_PUBKEY_new(), *theirs = NULL;
+    unsigned char *a = NULL, *b = NULL;
+    int la, lb;
+    EVP_PKEY *back = NULL, *fromx = NULL;
+    X509 *x = X509_new();
+
+    assert_non_null(pk);
+    assert_non_null(copy);
+    H2A_ASSERT_OK(h2a_spki_from_pkey(pk, &spki));
+    la = i2d_X509_PUBKEY(spki, &a);
+    lb = i2d_PUBKEY(pk, &b);
+    assert_true(la > 0);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, (size_t)la);
+
+    H2A_ASSERT_OK(h2a_spki_to_pkey(spki, &back));
+    assert_int_equal(EVP_PKEY_eq(back, pk), 1);
+
+    /* A certificate given the copy has no decoded key; h2a_x509_public reads it. */
+    H2A_ASSERT_OK(h2a_spki_copy(copy, spki));
+    assert_true(h2a_spki_equal(copy, spki));
+    H2A_ASSERT_OK(h2a_spki_copy(X509_get_X509_PUBKEY(x), spki));
+    assert_null(X509_get0_pubkey(x));
+    ERR_clear_error();
+    H2A_ASSERT_OK(h2a_x509_public(x, &fromx));
+    assert_int_equal(EVP_PKEY_eq(fromx, pk), 1);
+
+    assert_int_equal(X509_PUBKEY_set(&theirs, other), 1);
+    assert_false(h2a_spki_equal(spki, theirs));
+
+    X509_free(x);
+    EVP_PKEY_free(fromx);
+    EVP_PKEY_free(back);
+    OPENSSL_free(a);
+    OPENSSL_free(b);
+    X509_PUBKEY_free(theirs);
+    X509_PUBKEY_free(copy);
+    X509_PUBKEY_free(spki);
+    EVP_PKEY_free(pk);
+}
+
+static void test_spki(void **state)
+{
+    EVP_PKEY *other = EVP_EC_gen("P-256");
+    X509_PUBKEY *bad = X509_PUBKEY_new();
+    EVP_PKEY *pk = NULL;
+    unsigned char *pt = OPENSSL_malloc(65);
+
+    (void)state;
+    assert_non_null(other);
+    s_check_spki(EVP_EC_gen("P-256"), other);
+    s_check_spki(EVP_EC_gen("P-384"), other);
+    s_check_spki(EVP_EC_gen("P-521"), other);
+    s_check_spki(EVP_RSA_gen(2048), other);
+
+    /* A P-256 "point" that is not on the curve is refused, not taken. */
+    assert_non_null(pt);
+    memset(pt, 0x11, 65);
+    pt[0] = 0x04;
+    assert_int_equal(X509_PUBKEY_set0_param(bad, OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                                            V_ASN1_OBJECT, OBJ_nid2obj(NID_X9_62_prime256v1),
+                                            pt, 65), 1);
+    H2A_ASSERT_ERR(h2a_spki_to_pkey(bad, &pk), H2A_ERR_INPUT, "not a valid EC key");
+    assert_null(pk);
+    ERR_clear_error();
+    X509_PUBKEY_free(bad);
+    EVP_PKEY_free(other);
+}
+
 static void test_usage_names(void **state)
 {
     unsigned bit;
@@ -158,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_keytypes),
         cmocka_unit_test(test_keytype_from_pkey),
         cmocka_unit_test(test_usage_names),
+        cmocka_unit_test(test_spki),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
