@@ -20,6 +20,8 @@ struct h2a_journal {
     sqlite3_stmt *st_req_insert;
     sqlite3_stmt *st_req_upsert;
     sqlite3_stmt *st_target;
+    /* BEGIN, COMMIT and the sync switches run ~4 times a step: parse them once. */
+    sqlite3_stmt *st_ctl[4];
     bool in_txn;         /* between h2a_journal_begin and commit/rollback */
     h2a_jsync sync;      /* of the open transaction */
     unsigned long durable;
@@ -182,6 +184,9 @@ void h2a_journal_close(H2A_JOURNAL *j)
     sqlite3_finalize(j->st_req_insert);
     sqlite3_finalize(j->st_req_upsert);
     sqlite3_finalize(j->st_target);
+    for (size_t i = 0; i < sizeof(j->st_ctl) / sizeof(j->st_ctl[0]); i++) {
+        sqlite3_finalize(j->st_ctl[i]);
+    }
     sqlite3_close(j->db);
     free(j->path);
     free(j);
@@ -403,11 +408,36 @@ done:
     return H2A_OK;
 }
 
-static h2a_err s_exec(H2A_JOURNAL *j, const char *sql)
+enum { S_BEGIN, S_COMMIT, S_SYNC_NORMAL, S_SYNC_FULL };
+
+static const char *const s_ctl_sql[] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
+    [S_SYNC_FULL] = "PRAGMA synchronous=FULL",
+};
+
+/* s_exec of a control statement, prepared on first use. */
+static h2a_err s_ctl(H2A_JOURNAL *j, int which)
 {
-    if (sqlite3_exec(j->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        return s_dberr(j, sql);
+    sqlite3_stmt **slot = &j->st_ctl[which];
+    int rc;
+
+    if (*slot == NULL && sqlite3_prepare_v3(j->db, s_ctl_sql[which], -1,
+                                            SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+        *slot = NULL;
+        return s_dberr(j, s_ctl_sql[which]);
     }
+    do {
+        rc = sqlite3_step(*slot);
+    } while (rc == SQLITE_ROW);
+    if (rc != SQLITE_DONE) {
+        h2a_err rv = s_dberr(j, s_ctl_sql[which]);
+
+        sqlite3_reset(*slot);
+        return rv;
+    }
+    sqlite3_reset(*slot);
     return H2A_OK;
 }
 
@@ -525,7 +555,7 @@ h2a_err h2a_journal_insert(H2A_JOURNAL *j, const h2a_jreq *req,
     sqlite3_stmt *st = NULL;
     h2a_jreq r = *req;
 
-    H2A_GUARD(s_exec(j, "BEGIN IMMEDIATE"));
+    H2A_GUARD(s_ctl(j, S_BEGIN));
     /* A FAILED request (nothing delivered) may be started over. */
     if (sqlite3_prepare_v2(j->db, "DELETE FROM requests WHERE id=? AND state='failed'",
                            -1, &st, NULL) != SQLITE_OK) {
@@ -546,7 +576,7 @@ h2a_err h2a_journal_insert(H2A_JOURNAL *j, const h2a_jreq *req,
 done:
     sqlite3_finalize(st);
     if (rv == H2A_OK) {
-        rv = s_exec(j, "COMMIT");
+        rv = s_ctl(j, S_COMMIT);
     }
     if (rv != H2A_OK) {
         (void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
@@ -563,13 +593,13 @@ h2a_err h2a_journal_begin(H2A_JOURNAL *j, h2a_jsync sync)
     }
     /* NORMAL in WAL mode: the commit is in the WAL, not yet fsync'd. */
     if (sync == H2A_JSYNC_LAZY) {
-        H2A_GUARD(s_exec(j, "PRAGMA synchronous=NORMAL"));
+        H2A_GUARD(s_ctl(j, S_SYNC_NORMAL));
     }
-    if (s_exec(j, "BEGIN IMMEDIATE") != H2A_OK) {
+    if (s_ctl(j, S_BEGIN) != H2A_OK) {
         char msg[512];
 
         snprintf(msg, sizeof(msg), "%s", h2a_err_msg());
-        (void)sqlite3_exec(j->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+        (void)s_ctl(j, S_SYNC_FULL);
         return h2a_err_set(H2A_ERR_STATE, "%s", msg);
     }
     j->in_txn = true;
@@ -583,7 +613,7 @@ static h2a_err s_txn_end(H2A_JOURNAL *j)
     j->in_txn = false;
     if (j->sync == H2A_JSYNC_LAZY) {
         j->sync = H2A_JSYNC_DURABLE;
-        return s_exec(j, "PRAGMA synchronous=FULL");
+        return s_ctl(j, S_SYNC_FULL);
     }
     return H2A_OK;
 }
@@ -595,7 +625,7 @@ h2a_err h2a_journal_commit(H2A_JOURNAL *j)
     if (!j->in_txn) {
         return h2a_err_set(H2A_ERR_INTERNAL, "journal: commit without begin");
     }
-    rv = s_exec(j, "COMMIT");
+    rv = s_ctl(j, S_COMMIT);
     if (rv != H2A_OK) {
         h2a_journal_rollback(j);
         return rv;
