@@ -222,7 +222,7 @@ H2A_API h2a_err h2a_keytype_from_pkey(const EVP_PKEY *pk, h2a_keytype *out) H2A_
  */
 /* The SPKI of an RSA or EC public key (the types hsm2acm makes). */
 H2A_API h2a_err h2a_spki_from_pkey(const EVP_PKEY *pk, X509_PUBKEY **out) H2A_MUST_USE;
-/* Copy algorithm, parameters and key bits of `src` into `dst`. */
+/* Copy algorithm, parameters and key bits of `src` into an empty `dst`. */
 H2A_API h2a_err h2a_spki_copy(X509_PUBKEY *dst, const X509_PUBKEY *src) H2A_MUST_USE;
 /* The public key an SPKI holds; named-curve EC and RSA directly, others via OpenSSL. */
 H2A_API h2a_err h2a_spki_to_pkey(const X509_PUBKEY *spki, EVP_PKEY **out) H2A_MUST_USE;

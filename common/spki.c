@@ -131,6 +131,13 @@ h2a_err h2a_spki_copy(X509_PUBKEY *dst, const X509_PUBKEY *src)
         pa == NULL || len <= 0) {
         return h2a_err_openssl(H2A_ERR_INPUT, "reading a SubjectPublicKeyInfo");
     }
+    /* set0_param keeps a decoded key it finds: it would no longer match the bits. */
+    ERR_set_mark();
+    if (X509_PUBKEY_get0(dst) != NULL) {
+        ERR_pop_to_mark();
+        return h2a_err_set(H2A_ERR_INTERNAL, "h2a_spki_copy: the target already holds a key");
+    }
+    ERR_pop_to_mark();
     X509_ALGOR_get0(&aobj, &ptype, &pval, pa);
     /* The parameters of the RSA and EC algorithms: NULL, absent or a curve OID. */
     switch (ptype) {

@@ -152,6 +152,8 @@ static void s_check_spki(EVP_PKEY *pk, EVP_PKEY *other)
 
     assert_int_equal(X509_PUBKEY_set(&theirs, other), 1);
     assert_false(h2a_spki_equal(spki, theirs));
+    /* A target with a decoded key would keep it, out of step with the copied bits. */
+    H2A_ASSERT_ERR(h2a_spki_copy(theirs, spki), H2A_ERR_INTERNAL, "already holds a key");
 
     X509_free(x);
     EVP_PKEY_free(fromx);
