@@ -94,6 +94,17 @@ static void s_sw_unwrap(h2a_wrapmech mech, const h2a_buf *blob, unsigned char *o
     EVP_CIPHER_CTX_free(c);
 }
 
+/* A fresh token handle, with a fresh mechanism cache (undoes pretend_absent). */
+static void s_reopen(struct fixture *f)
+{
+    h2a_p11_wrapkey_free(f->w);
+    h2a_session_close(f->sess);
+    h2a_token_close(f->tok);
+    H2A_ASSERT_OK(h2a_token_open(h2a_test_env("H2A_TEST_TOKEN_URI"), &f->tok));
+    H2A_ASSERT_OK(h2a_session_open(f->tok, &f->sess));
+    H2A_ASSERT_OK(h2a_p11_wrapkey_find(f->sess, "known", &f->w));
+}
+
 static void s_roundtrip(struct fixture *f, h2a_keytype type, bool force_kw)
 {
     H2A_P11_KEY *k = NULL;
@@ -148,13 +159,7 @@ static void s_roundtrip(struct fixture *f, h2a_keytype type, bool force_kw)
     H2A_ASSERT_OK(h2a_p11_key_destroy(k));
     h2a_buf_free(&blob);
     if (force_kw) {
-        /* A fresh token handle has a fresh mechanism cache. */
-        h2a_p11_wrapkey_free(f->w);
-        h2a_session_close(f->sess);
-        h2a_token_close(f->tok);
-        H2A_ASSERT_OK(h2a_token_open(h2a_test_env("H2A_TEST_TOKEN_URI"), &f->tok));
-        H2A_ASSERT_OK(h2a_session_open(f->tok, &f->sess));
-        H2A_ASSERT_OK(h2a_p11_wrapkey_find(f->sess, "known", &f->w));
+        s_reopen(f);
     }
 }
 
@@ -341,13 +346,7 @@ static void test_missing_mechanism(void **state)
     assert_null(k);
     H2A_ASSERT_OK(h2a_session_object_count(f->sess, &after));
     assert_int_equal(before, after);
-    /* Reopen: a fresh token handle has a fresh mechanism cache. */
-    h2a_p11_wrapkey_free(f->w);
-    h2a_session_close(f->sess);
-    h2a_token_close(f->tok);
-    H2A_ASSERT_OK(h2a_token_open(h2a_test_env("H2A_TEST_TOKEN_URI"), &f->tok));
-    H2A_ASSERT_OK(h2a_session_open(f->tok, &f->sess));
-    H2A_ASSERT_OK(h2a_p11_wrapkey_find(f->sess, "known", &f->w));
+    s_reopen(f);
 }
 
 int main(void)
