@@ -19,6 +19,13 @@
 /* Replies larger than this are refused (write callback stops the transfer). */
 #define H2A_AWS_MAX_REPLY (8u * 1024u * 1024u)
 
+/*
+ * curl_global_init with an allocator that wipes every block libcurl frees
+ * or reallocates (curl_mem.c). It must be the process's first libcurl call:
+ * libcurl keeps the allocator of the first init. False if init failed.
+ */
+bool h2a_curl_global_init(void);
+
 /* ------------------------------------------------------------------ */
 /* SigV4                                                               */
 /* ------------------------------------------------------------------ */
