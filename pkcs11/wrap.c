@@ -286,6 +286,9 @@ static h2a_err s_wrap_failed(CK_RV rv, const char *wlabel, const char *klabel)
     }
 }
 
+/* PKCS#8 of RSA-4096 wrapped with KWP is about 2.4 KB. */
+#define S_WRAP_GUESS 4096
+
 h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
                      h2a_wrapmech *mech_used, h2a_buf *out)
 {
@@ -299,14 +302,20 @@ h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
 
     H2A_GUARD(s_pick_wrap_mech(h2a_session_token(w->s), &wm));
     mech.mechanism = h2a_mech_ckm(s_mech_of(wm));
-    rv = H2A_P11_CALL(fl, C_WrapKey, sh, &mech, w->h,
-                      h2a_p11_key_priv_handle(k), NULL, &len);
-    if (rv != CKR_OK) {
-        return s_wrap_failed(rv, w->label, h2a_p11_key_label(k));
-    }
+    /*
+     * A module computes the whole wrap to answer a size query, so offer a
+     * buffer that fits every key type we make and ask for the size only if
+     * the module says it is too small.
+     */
+    len = S_WRAP_GUESS;
     H2A_GUARD(h2a_buf_reserve(out, off + len));
     rv = H2A_P11_CALL(fl, C_WrapKey, sh, &mech, w->h,
                       h2a_p11_key_priv_handle(k), out->data + off, &len);
+    if (rv == CKR_BUFFER_TOO_SMALL) {
+        H2A_GUARD(h2a_buf_reserve(out, off + len));
+        rv = H2A_P11_CALL(fl, C_WrapKey, sh, &mech, w->h,
+                          h2a_p11_key_priv_handle(k), out->data + off, &len);
+    }
     if (rv != CKR_OK) {
         return s_wrap_failed(rv, w->label, h2a_p11_key_label(k));
     }

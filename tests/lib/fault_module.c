@@ -19,6 +19,11 @@
  *                  calls return CKR_GENERAL_ERROR.
  * H2A_FAULT_COPY   when set, C_CopyObject answers CKR_FUNCTION_NOT_SUPPORTED
  *                  (a token that does not copy objects).
+ * H2A_FAULT_WRAP_MIN  N: C_WrapKey with an output buffer under N bytes
+ *                  answers CKR_BUFFER_TOO_SMALL and asks for N (a module whose
+ *                  wrapped keys are larger than the caller guessed). With
+ *                  H2A_FAULT_WRAP_CALLS set to a file, every C_WrapKey
+ *                  appends a line "wrap" to it.
  * The state lives in a file because hsm2acm finalises and unloads the module
  * between attempts.
  */
@@ -131,6 +136,27 @@ static CK_RV s_copy(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR 
     return s_real->C_CopyObject(s, obj, tmpl, n, out);
 }
 
+static CK_RV s_wrap(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE wk,
+                    CK_OBJECT_HANDLE k, CK_BYTE_PTR out, CK_ULONG_PTR len)
+{
+    const char *min = getenv("H2A_FAULT_WRAP_MIN");
+    const char *calls = getenv("H2A_FAULT_WRAP_CALLS");
+
+    if (calls != NULL) {
+        FILE *f = fopen(calls, "a");
+
+        if (f != NULL) {
+            fputs("wrap\n", f);
+            fclose(f);
+        }
+    }
+    if (min != NULL && out != NULL && len != NULL && *len < strtoul(min, NULL, 10)) {
+        *len = strtoul(min, NULL, 10);
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    return s_real->C_WrapKey(s, m, wk, k, out, len);
+}
+
 __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 {
     const char *real = getenv("H2A_FAULT_REAL");
@@ -154,6 +180,7 @@ __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_
         s_list.C_Login = s_login;
         s_list.C_GetTokenInfo = s_token_info;
         s_list.C_CopyObject = s_copy;
+        s_list.C_WrapKey = s_wrap;
     }
     *out = &s_list;
     return CKR_OK;

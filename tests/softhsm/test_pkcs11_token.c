@@ -118,15 +118,12 @@ static void s_fault_state(const char *state_file, const char *content)
     (void)unlink(calls);
 }
 
-/* How many C_Login calls reached the real module (fault_module.c). */
-static int s_real_logins(const char *state_file)
+static int s_lines(const char *path)
 {
-    char calls[1200], line[64];
-    FILE *f;
+    char line[64];
+    FILE *f = fopen(path, "r");
     int n = 0;
 
-    snprintf(calls, sizeof(calls), "%s.calls", state_file);
-    f = fopen(calls, "r");
     if (f == NULL) {
         return 0;
     }
@@ -135,6 +132,15 @@ static int s_real_logins(const char *state_file)
     }
     fclose(f);
     return n;
+}
+
+/* How many C_Login calls reached the real module (fault_module.c). */
+static int s_real_logins(const char *state_file)
+{
+    char calls[1200];
+
+    snprintf(calls, sizeof(calls), "%s.calls", state_file);
+    return s_lines(calls);
 }
 
 /*
@@ -248,6 +254,57 @@ static void test_keygen_copy_refused(void **state)
         h2a_token_close(tok);
     }
     unsetenv("H2A_FAULT_COPY");
+    unsetenv("H2A_FAULT_REAL");
+}
+
+/*
+ * One C_WrapKey per wrap, with a buffer that fits the largest key type we
+ * make (RSA-4096); a module that asks for more gets a second call at the
+ * size it named, and the blob is the same.
+ */
+static void test_wrap_size_guess(void **state)
+{
+    char pin_src[1100], uri[4096], calls[1100];
+    H2A_TOKEN *tok = NULL;
+    H2A_SESSION *s = NULL;
+    H2A_P11_KEY *k = NULL;
+    H2A_P11_SECRET *w = NULL;
+    h2a_buf once, twice;
+    h2a_wrapmech used = 0;
+
+    (void)state;
+    h2a_buf_init(&once, 0);
+    h2a_buf_init(&twice, 0);
+    snprintf(pin_src, sizeof(pin_src), "file:%s", s_env("H2A_TEST_PIN_FILE"));
+    snprintf(uri, sizeof(uri), "%s",
+             s_make_uri("token=hsm2acm-test", s_env("H2A_FAULT_MODULE"), pin_src));
+    snprintf(calls, sizeof(calls), "%s/wrap-calls", s_env("H2A_TEST_TOKEN_DIR"));
+    (void)unlink(calls);
+    setenv("H2A_FAULT_REAL", s_env("H2A_SOFTHSM_MODULE"), 1);
+    setenv("H2A_FAULT_WRAP_CALLS", calls, 1);
+    H2A_ASSERT_OK(h2a_token_open(uri, &tok));
+    H2A_ASSERT_OK(h2a_session_open(tok, &s));
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s, H2A_KT_RSA_4096, "t-wrap-guess", 0, &k));
+    H2A_ASSERT_OK(h2a_p11_wrapkey_generate(s, "t-wrap-guess-w", &w));
+
+    H2A_ASSERT_OK(h2a_p11_wrap(w, k, &used, &once));
+    assert_int_equal(s_lines(calls), 1);
+    assert_true(once.len > 2300);
+
+    setenv("H2A_FAULT_WRAP_MIN", "8192", 1);
+    H2A_ASSERT_OK(h2a_p11_wrap(w, k, &used, &twice));
+    unsetenv("H2A_FAULT_WRAP_MIN");
+    assert_int_equal(s_lines(calls), 3);
+    assert_int_equal(twice.len, once.len);
+    assert_memory_equal(twice.data, once.data, once.len);
+
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+    H2A_ASSERT_OK(h2a_p11_wrapkey_destroy(w));
+    h2a_buf_free(&once);
+    h2a_buf_free(&twice);
+    h2a_session_close(s);
+    h2a_token_close(tok);
+    unsetenv("H2A_FAULT_WRAP_CALLS");
     unsetenv("H2A_FAULT_REAL");
 }
 
@@ -525,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_wrong_pin_once),
         cmocka_unit_test(test_login_general_error),
         cmocka_unit_test(test_keygen_copy_refused),
+        cmocka_unit_test(test_wrap_size_guess),
         cmocka_unit_test(test_pin_sources),
         cmocka_unit_test(test_token_not_found),
         cmocka_unit_test(test_loose_uri),
