@@ -524,9 +524,20 @@ static h2a_err s_write_target(H2A_JOURNAL *j, const char *id, h2a_jtarget *t)
     sqlite3_stmt *st;
 
     t->updated = (long long)time(NULL);
+    /*
+     * Update in place: INSERT OR REPLACE deletes the row and inserts it
+     * again, rewriting the primary key's index page at every state change.
+     */
     H2A_GUARD(s_stmt(j, &j->st_target,
-                     "INSERT OR REPLACE INTO targets(request_id, " H2A_TGT_COLS
-                     ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     "INSERT INTO targets(request_id, " H2A_TGT_COLS
+                     ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                     " ON CONFLICT(request_id, idx) DO UPDATE SET region=excluded.region,"
+                     " account=excluded.account, certificate_arn=excluded.certificate_arn,"
+                     " state=excluded.state, resume_from=excluded.resume_from,"
+                     " new_arn=excluded.new_arn, secret_name=excluded.secret_name,"
+                     " secret_arn=excluded.secret_arn, secret_expiry=excluded.secret_expiry,"
+                     " imported_arn=excluded.imported_arn, serial=excluded.serial,"
+                     " error=excluded.error, timings=excluded.timings, updated=excluded.updated",
                      "write target"));
     st = j->st_target;
     s_bind_opt(st, 1, id);
