@@ -12,7 +12,6 @@
  * on free and on realloc means no such copy outlives the transfer, without
  * depending on which buffer a given libcurl version happens to use.
  */
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
