@@ -3,10 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -947,25 +947,48 @@ static h2a_err s_journal_open(h2a_run *r)
     return H2A_OK;
 }
 
-/* One enrollment per request id at a time, across processes. */
+/*
+ * One enrollment per request id at a time, across processes: an OFD write
+ * lock on one byte of state_dir/requests.lock, at an offset taken from the
+ * id's SHA-256 (62 bits: two ids share a byte with odds of 2^-62 per pair,
+ * and then the later one is refused as busy). One file for every id: a lock
+ * file per id grew the state directory by a file per request for ever, and
+ * making the file (a new inode) cost more than the rest of the lock.
+ */
 static h2a_err s_lock(const h2a_config *cfg, const char *id, int *fd_out)
 {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdn = 0;
+    uint64_t slot = 0;
+    struct flock fl;
     char path[4300];
     int fd;
 
-    snprintf(path, sizeof(path), "%s/locks", cfg->state_dir);
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        return h2a_err_set(H2A_ERR_STATE, "%s: %s", path, strerror(errno));
+    if (EVP_Digest(id, strlen(id), md, &mdn, EVP_sha256(), NULL) != 1) {
+        return h2a_err_openssl(H2A_ERR_INTERNAL, "request lock");
     }
-    snprintf(path, sizeof(path), "%s/locks/%s.lock", cfg->state_dir, id);
+    for (int i = 0; i < 8; i++) {
+        slot = (slot << 8) | md[i];
+    }
+    snprintf(path, sizeof(path), "%s/requests.lock", cfg->state_dir);
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         return h2a_err_set(H2A_ERR_STATE, "%s: %s", path, strerror(errno));
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)(slot >> 2);
+    fl.l_len = 1;
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        int e = errno;
+
         close(fd);
-        return h2a_err_set(H2A_ERR_STATE, "request '%s' is being worked on by another "
-                           "hsm2acm process (%s)", id, path);
+        if (e == EAGAIN || e == EACCES) {
+            return h2a_err_set(H2A_ERR_STATE, "request '%s' is being worked on by another "
+                               "hsm2acm process (lock in %s)", id, path);
+        }
+        return h2a_err_set(H2A_ERR_STATE, "%s: lock: %s", path, strerror(e));
     }
     *fd_out = fd;
     return H2A_OK;
