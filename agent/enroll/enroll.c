@@ -1004,13 +1004,12 @@ static h2a_err s_load_existing(h2a_run *r, const char *id, bool *found)
     return H2A_OK;
 }
 
-static h2a_err s_steps(h2a_run *r, h2a_buf *out)
+/* Steps 2-4, up to a verified certificate; "issued" is journaled by the group. */
+static h2a_err s_to_issued(h2a_run *r)
 {
-    h2a_err rv, first = H2A_OK;
-    char first_msg[1024] = "";
+    h2a_err rv;
     long long t0;
 
-    /* Steps 2-4. */
     rv = h2a_enroll_token_open(r);
     if (rv != H2A_OK) {
         return s_fail_early(r, rv, "token");
@@ -1033,16 +1032,33 @@ static h2a_err s_steps(h2a_run *r, h2a_buf *out)
         return s_fail_early(r, rv, "verify");
     }
     r->t_ms[H2A_T_VERIFY] = h2a_enroll_now_ms() - t0;
-    if (r->jr->state < H2A_JS_ISSUED) {
-        h2a_err_clear();
-        (void)h2a_jset(&r->jr->error, NULL);
-        rv = s_advance(r, H2A_JS_ISSUED, H2A_JSYNC_DURABLE); /* before staging */
-        if (rv != H2A_OK) {
-            return rv;
+    r->need_issued = r->jr->state < H2A_JS_ISSUED;
+    return H2A_OK;
+}
+
+/* The "issued" rows of a run, in the caller's transaction. */
+static h2a_err s_issued_rows(h2a_run *r)
+{
+    h2a_err rv;
+
+    (void)h2a_jset(&r->jr->error, NULL);
+    r->jr->state = H2A_JS_ISSUED;
+    rv = s_put_req(r);
+    for (size_t i = 0; rv == H2A_OK && i < r->njt; i++) {
+        if (r->jt[i].state < H2A_JS_ISSUED) {
+            r->jt[i].state = H2A_JS_ISSUED;
+            rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
         }
-        h2a_enroll_audit(r, -1, "issue", "ok", NULL, NULL, r->req->issuer);
     }
-    /* Steps 5-7, target by target; one failure does not stop the others. */
+    return rv;
+}
+
+/* Steps 5-7, target by target; one failure does not stop the others. */
+static h2a_err s_deliver_all(h2a_run *r, h2a_buf *out)
+{
+    h2a_err rv, first = H2A_OK;
+    char first_msg[1024] = "";
+
     for (size_t i = 0; i < r->njt; i++) {
         if (r->jt[i].state == H2A_JS_CLEANED) {
             continue;
@@ -1111,11 +1127,19 @@ static h2a_err s_fresh(h2a_run *r)
     }
     H2A_GUARD(h2a_jset(&r->jr->key_type, h2a_keytype_cli_name(r->kt)));
     H2A_GUARD(h2a_jset(&r->jr->kcv, r->kcv));
-    H2A_GUARD(h2a_journal_insert(r->journal, r->jr, r->jt, r->njt));
-    r->t_ms[H2A_T_VALIDATE] = h2a_enroll_now_ms() - t0;
+    /* The row (durable before the token is touched) is written by the group. */
+    r->t_validate0 = t0;
+    r->need_insert = true;
+    return H2A_OK;
+}
+
+/* After the row of a fresh request is durable. */
+static void s_inserted(h2a_run *r)
+{
+    r->need_insert = false;
+    r->t_ms[H2A_T_VALIDATE] = h2a_enroll_now_ms() - r->t_validate0;
     h2a_enroll_audit(r, -1, "validate", "ok", NULL, NULL, NULL);
     h2a_enroll_crash_point("validate", -1);
-    return H2A_OK;
 }
 
 static h2a_err s_continue(h2a_run *r)
@@ -1139,54 +1163,39 @@ static h2a_err s_continue(h2a_run *r)
     return H2A_OK;
 }
 
-h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
-                       const char *resume_id, h2a_buf *out)
+/*
+ * Step 1 of a run: lock, load, parse; then either finished (done before:
+ * its output), continued (resume from the journal), or fresh and validated
+ * with its journal row still to write.
+ */
+static h2a_err s_prepare(h2a_run *r, const h2a_request *req, const char *resume_id)
 {
-    h2a_run *r = calloc(1, sizeof(*r));
-    h2a_err rv;
-    bool found = false;
-    int lock = -1;
+    const h2a_config *cfg = r->cfg;
     const char *id = req != NULL ? req->id : resume_id;
+    bool found = false;
+    h2a_err rv;
 
-    if (r == NULL) {
-        return h2a_err_set(H2A_ERR_NOMEM, "enroll");
-    }
-    r->cfg = cfg;
-    rv = s_journal_open(r);
-    if (rv == H2A_OK) {
-        rv = s_lock(cfg, id, &lock);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_audit_open(cfg->audit.file, cfg->audit.syslog, &r->audit);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_policy_load(cfg->policy, &r->policy);
-    }
-    if (rv == H2A_OK) {
-        rv = s_load_existing(r, id, &found);
-    }
-    if (rv != H2A_OK) {
-        goto done;
-    }
+    H2A_GUARD(s_journal_open(r));
+    H2A_GUARD(s_lock(cfg, id, &r->lock_fd));
+    H2A_GUARD(h2a_audit_open(cfg->audit.file, cfg->audit.syslog, &r->audit));
+    H2A_GUARD(h2a_policy_load(cfg->policy, &r->policy));
+    H2A_GUARD(s_load_existing(r, id, &found));
     if (req == NULL) {
         /* resume: the request comes from the journal. */
         if (!found) {
-            rv = h2a_err_set(H2A_ERR_STATE, "no journal entry for request id '%s' in %s",
-                             id, cfg->state_dir);
-            goto done;
+            return h2a_err_set(H2A_ERR_STATE, "no journal entry for request id '%s' in %s", id,
+                               cfg->state_dir);
         }
         rv = h2a_request_parse(r->jr->body, strlen(r->jr->body), &r->req);
         if (rv != H2A_OK) {
-            rv = h2a_err_prefix(H2A_ERR_STATE, "journal body of '%s': ", id);
-            goto done;
+            return h2a_err_prefix(H2A_ERR_STATE, "journal body of '%s': ", id);
         }
         if (r->jr->state == H2A_JS_FAILED) {
-            rv = h2a_err_set(H2A_ERR_STATE,
-                             "request '%s' failed at step %s and was rolled back (%s); "
-                             "run 'hsm2acm enroll' with the request again to start over",
-                             id, r->jr->failed_step ? r->jr->failed_step : "?",
-                             r->jr->error ? r->jr->error : "no message");
-            goto done;
+            return h2a_err_set(H2A_ERR_STATE,
+                               "request '%s' failed at step %s and was rolled back (%s); "
+                               "run 'hsm2acm enroll' with the request again to start over",
+                               id, r->jr->failed_step ? r->jr->failed_step : "?",
+                               r->jr->error ? r->jr->error : "no message");
         }
     } else {
         h2a_buf body;
@@ -1197,39 +1206,218 @@ h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
             rv = h2a_request_parse((const char *)body.data, body.len, &r->req);
         }
         h2a_buf_free(&body);
-        if (rv != H2A_OK) {
-            goto done;
-        }
+        H2A_GUARD(rv);
     }
-    rv = h2a_request_hash(r->req, r->hash);
-    if (rv != H2A_OK) {
-        goto done;
-    }
+    H2A_GUARD(h2a_request_hash(r->req, r->hash));
     if (found && strcmp(r->jr->body_hash, r->hash) != 0) {
-        rv = h2a_err_set(H2A_ERR_STATE,
-                         "id: '%s' was already used for a different request (journal %s); "
-                         "a request id names exactly one request", id, cfg->state_dir);
-        goto done;
+        return h2a_err_set(H2A_ERR_STATE,
+                           "id: '%s' was already used for a different request (journal %s); "
+                           "a request id names exactly one request", id, cfg->state_dir);
     }
     if (found && r->jr->state != H2A_JS_FAILED) {
         if (s_all_cleaned(r)) {
             /* Done before: idempotent, report what was delivered. */
-            rv = s_output(r, out);
-            goto done;
+            r->finished = true;
+            return s_output(r, r->out);
         }
-        rv = s_continue(r);
-    } else {
-        r->label_reserved = !found;
-        rv = s_fresh(r);
+        return s_continue(r);
+    }
+    r->label_reserved = !found;
+    return s_fresh(r);
+}
+
+static void s_failed(h2a_run *r, h2a_err rv)
+{
+    r->rv = rv;
+    snprintf(r->msg, sizeof(r->msg), "%s", h2a_err_msg());
+}
+
+static bool s_active(const h2a_run *r)
+{
+    return r->rv == H2A_OK && !r->finished;
+}
+
+/*
+ * One transaction over the runs that `want`, durable: `rows` writes a run's
+ * part. A failed commit fails each of them (nothing after it has happened;
+ * resume continues them).
+ */
+static void s_group_commit(h2a_run **runs, size_t n, bool (*want)(const h2a_run *),
+                           h2a_err (*rows)(h2a_run *), void (*after)(h2a_run *))
+{
+    H2A_JOURNAL *j = NULL;
+    h2a_err rv = H2A_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s_active(runs[i]) && want(runs[i])) {
+            j = runs[i]->journal;
+            break;
+        }
+    }
+    if (j == NULL) {
+        return;
+    }
+    rv = h2a_journal_begin(j, H2A_JSYNC_DURABLE);
+    for (size_t i = 0; rv == H2A_OK && i < n; i++) {
+        if (s_active(runs[i]) && want(runs[i])) {
+            rv = rows(runs[i]);
+        }
     }
     if (rv == H2A_OK) {
-        rv = s_steps(r, out);
+        rv = h2a_journal_commit(j);
+    } else {
+        h2a_journal_rollback(j);
     }
-done:
+    for (size_t i = 0; i < n; i++) {
+        if (!s_active(runs[i]) || !want(runs[i])) {
+            continue;
+        }
+        if (rv != H2A_OK) {
+            s_failed(runs[i], rv);
+        } else {
+            after(runs[i]);
+        }
+    }
+}
+
+static bool s_wants_insert(const h2a_run *r)
+{
+    return r->need_insert;
+}
+
+static h2a_err s_insert_rows(h2a_run *r)
+{
+    return h2a_journal_insert(r->journal, r->jr, r->jt, r->njt);
+}
+
+static bool s_wants_issued(const h2a_run *r)
+{
+    return r->need_issued;
+}
+
+static void s_issued(h2a_run *r)
+{
+    r->need_issued = false;
+    h2a_err_clear();
+    h2a_enroll_audit(r, -1, "issue", "ok", NULL, NULL, r->req->issuer);
+}
+
+/*
+ * The runs advance together, phase by phase, so that one fsync covers the
+ * group at each of the two durable points: every fresh request's row before
+ * any of their keys is made, every certificate before any staging secret.
+ * Each request still goes through its own steps in order; a failure stops
+ * only its own run.
+ */
+static void s_group(h2a_run **runs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h2a_err rv = s_prepare(runs[i], runs[i]->req_in, runs[i]->resume_id);
+
+        if (rv != H2A_OK) {
+            s_failed(runs[i], rv);
+        }
+    }
+    s_group_commit(runs, n, s_wants_insert, s_insert_rows, s_inserted);
+    for (size_t i = 0; i < n; i++) {
+        if (s_active(runs[i])) {
+            h2a_err rv = s_to_issued(runs[i]);
+
+            if (rv != H2A_OK) {
+                s_failed(runs[i], rv);
+            }
+        }
+    }
+    s_group_commit(runs, n, s_wants_issued, s_issued_rows, s_issued);
+    for (size_t i = 0; i < n; i++) {
+        if (s_active(runs[i])) {
+            h2a_err rv = s_deliver_all(runs[i], runs[i]->out);
+
+            if (rv != H2A_OK) {
+                s_failed(runs[i], rv);
+            }
+        }
+    }
+}
+
+static void s_run_end(h2a_run *r)
+{
     s_run_cleanup(r);
-    free(r);
-    if (lock >= 0) {
-        close(lock);
+    if (r->lock_fd >= 0) {
+        close(r->lock_fd);
     }
-    return rv;
+    free(r);
+}
+
+void h2a_enroll_group(const h2a_config *cfg, h2a_enroll_item *items, size_t n)
+{
+    h2a_run *runs[H2A_ENROLL_GROUP_MAX];
+    size_t made = 0;
+
+    /* Without kept token and journal, runs cannot share them: one at a time. */
+    if (n > 1 && !s_keep_token) {
+        for (size_t i = 0; i < n; i++) {
+            h2a_enroll_group(cfg, &items[i], 1);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        items[i].rv = H2A_OK;
+        items[i].error[0] = '\0';
+    }
+    if (n > H2A_ENROLL_GROUP_MAX) {
+        for (size_t i = 0; i < n; i++) {
+            items[i].rv = h2a_err_set(H2A_ERR_INTERNAL, "enroll group of %zu requests", n);
+            snprintf(items[i].error, sizeof(items[i].error), "%s", h2a_err_msg());
+        }
+        return;
+    }
+    for (; made < n; made++) {
+        runs[made] = calloc(1, sizeof(h2a_run));
+        if (runs[made] == NULL) {
+            break;
+        }
+        runs[made]->cfg = cfg;
+        runs[made]->lock_fd = -1;
+        runs[made]->req_in = items[made].req;
+        runs[made]->resume_id = items[made].resume_id;
+        runs[made]->out = &items[made].out;
+    }
+    if (made == n) {
+        s_group(runs, n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i >= made) {
+            items[i].rv = h2a_err_set(H2A_ERR_NOMEM, "enroll");
+        } else if (runs[i]->rv != H2A_OK) {
+            items[i].rv = runs[i]->rv;
+            snprintf(items[i].error, sizeof(items[i].error), "%s", runs[i]->msg);
+        }
+        if (items[i].rv != H2A_OK && items[i].error[0] == '\0') {
+            snprintf(items[i].error, sizeof(items[i].error), "%s", h2a_err_msg());
+        }
+    }
+    for (size_t i = 0; i < made; i++) {
+        s_run_end(runs[i]);
+    }
+}
+
+h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
+                       const char *resume_id, h2a_buf *out)
+{
+    h2a_enroll_item it;
+
+    memset(&it, 0, sizeof(it));
+    it.req = req;
+    it.resume_id = resume_id;
+    h2a_buf_init(&it.out, 0);
+    h2a_enroll_group(cfg, &it, 1);
+    if (it.rv != H2A_OK) {
+        h2a_buf_free(&it.out);
+        return h2a_err_set(it.rv, "%s", it.error);
+    }
+    /* The caller's buffer takes the result as it is (it may be wiped on free). */
+    H2A_GUARD(h2a_buf_append(out, it.out.data, it.out.len));
+    h2a_buf_free(&it.out);
+    return h2a_buf_terminate(out);
 }

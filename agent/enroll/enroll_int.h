@@ -72,6 +72,17 @@ typedef struct h2a_run {
     /* Per target: the staged value this run wrote (compared on read-back). */
     h2a_buf staged[H2A_REQUEST_MAX_TARGETS];
     bool staged_here[H2A_REQUEST_MAX_TARGETS];
+    /* Phases of a group (see h2a_enroll_group). */
+    const h2a_request *req_in; /* as given (NULL: resume_id) */
+    const char *resume_id;
+    int lock_fd;
+    long long t_validate0;
+    bool need_insert; /* validated, its journal row not yet written */
+    bool need_issued; /* verified, "issued" not yet journaled */
+    bool finished;    /* nothing left to do: `out` holds the result */
+    h2a_err rv;       /* first failure, and its message */
+    char msg[1024];
+    h2a_buf *out;
 } h2a_run;
 
 long long h2a_enroll_now_ms(void);

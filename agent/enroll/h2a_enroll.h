@@ -35,6 +35,23 @@
 h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
                        const char *resume_id, h2a_buf *out) H2A_MUST_USE;
 
+/*
+ * Several enrollments at once (batch workers; with h2a_enroll_keep_token):
+ * the requests go through the steps phase by phase, so that one fsync'd
+ * journal commit covers all their rows before any of their keys is made,
+ * and one all their certificates before any staging secret (group commit).
+ * Each item gets what h2a_enroll_run would give it. Request ids must differ.
+ */
+#define H2A_ENROLL_GROUP_MAX 16
+typedef struct {
+    const h2a_request *req; /* the request; NULL to resume `resume_id` */
+    const char *resume_id;
+    h2a_err rv;             /* out */
+    char error[1024];       /* out: the message when rv != H2A_OK */
+    h2a_buf out;            /* out: the result JSON (caller inits and frees) */
+} h2a_enroll_item;
+void h2a_enroll_group(const h2a_config *cfg, h2a_enroll_item *items, size_t n);
+
 /* Sweep: expired staging secrets, unknown token keys, failed deliveries. */
 h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out) H2A_MUST_USE;
 

@@ -98,7 +98,11 @@ void h2a_journal_close(H2A_JOURNAL *j);
 h2a_err h2a_journal_get(H2A_JOURNAL *j, const char *id, h2a_jreq **req,
                         h2a_jtarget **targets, size_t *n) H2A_MUST_USE;
 
-/* Insert a request with its targets in one transaction (replaces a FAILED one). */
+/*
+ * Insert a request with its targets (replaces a FAILED one): in the caller's
+ * transaction if one is open (several requests under one commit), else in
+ * its own durable one.
+ */
 h2a_err h2a_journal_insert(H2A_JOURNAL *j, const h2a_jreq *req,
                            const h2a_jtarget *targets, size_t n) H2A_MUST_USE;
 /* Write every column of the row (updated = now). */

@@ -19,6 +19,7 @@ struct h2a_journal {
     /* Prepared once: each enrollment writes a row several times. */
     sqlite3_stmt *st_req_insert;
     sqlite3_stmt *st_req_upsert;
+    sqlite3_stmt *st_req_drop_failed;
     sqlite3_stmt *st_target;
     /* BEGIN, COMMIT and the sync switches run ~4 times a step: parse them once. */
     sqlite3_stmt *st_ctl[4];
@@ -183,6 +184,7 @@ void h2a_journal_close(H2A_JOURNAL *j)
     H2A_LOG_DBG("journal %s: %lu durable commits", j->path, j->durable);
     sqlite3_finalize(j->st_req_insert);
     sqlite3_finalize(j->st_req_upsert);
+    sqlite3_finalize(j->st_req_drop_failed);
     sqlite3_finalize(j->st_target);
     for (size_t i = 0; i < sizeof(j->st_ctl) / sizeof(j->st_ctl[0]); i++) {
         sqlite3_finalize(j->st_ctl[i]);
@@ -559,33 +561,36 @@ static h2a_err s_write_target(H2A_JOURNAL *j, const char *id, h2a_jtarget *t)
     return s_stmt_done(j, st, "write target");
 }
 
-h2a_err h2a_journal_insert(H2A_JOURNAL *j, const h2a_jreq *req,
-                           const h2a_jtarget *targets, size_t n)
+static h2a_err s_insert_rows(H2A_JOURNAL *j, const h2a_jreq *req, const h2a_jtarget *targets,
+                             size_t n)
 {
-    h2a_err rv;
-    sqlite3_stmt *st = NULL;
     h2a_jreq r = *req;
+    h2a_err rv;
 
-    H2A_GUARD(s_ctl(j, S_BEGIN));
     /* A FAILED request (nothing delivered) may be started over. */
-    if (sqlite3_prepare_v2(j->db, "DELETE FROM requests WHERE id=? AND state='failed'",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rv = s_dberr(j, "insert request");
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, req->id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rv = s_dberr(j, "insert request");
-        goto done;
-    }
+    H2A_GUARD(s_stmt(j, &j->st_req_drop_failed,
+                     "DELETE FROM requests WHERE id=? AND state='failed'", "insert request"));
+    sqlite3_bind_text(j->st_req_drop_failed, 1, req->id, -1, SQLITE_TRANSIENT);
+    H2A_GUARD(s_stmt_done(j, j->st_req_drop_failed, "insert request"));
     rv = s_write_req(j, true, &r);
     for (size_t i = 0; rv == H2A_OK && i < n; i++) {
         h2a_jtarget t = targets[i];
 
         rv = s_write_target(j, req->id, &t);
     }
-done:
-    sqlite3_finalize(st);
+    return rv;
+}
+
+h2a_err h2a_journal_insert(H2A_JOURNAL *j, const h2a_jreq *req,
+                           const h2a_jtarget *targets, size_t n)
+{
+    h2a_err rv;
+
+    if (j->in_txn) {
+        return s_insert_rows(j, req, targets, n);
+    }
+    H2A_GUARD(s_ctl(j, S_BEGIN));
+    rv = s_insert_rows(j, req, targets, n);
     if (rv == H2A_OK) {
         rv = s_ctl(j, S_COMMIT);
     }
