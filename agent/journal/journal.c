@@ -21,8 +21,8 @@ struct h2a_journal {
     sqlite3_stmt *st_req_upsert;
     sqlite3_stmt *st_req_drop_failed;
     sqlite3_stmt *st_target;
-    /* BEGIN, COMMIT and the sync switches run ~4 times a step: parse them once. */
-    sqlite3_stmt *st_ctl[4];
+    /* BEGIN and COMMIT run at every step: parse them once. */
+    sqlite3_stmt *st_ctl[2];
     bool in_txn;         /* between h2a_journal_begin and commit/rollback */
     h2a_jsync sync;      /* of the open transaction */
     unsigned long durable;
@@ -239,12 +239,13 @@ h2a_err h2a_journal_open(const char *state_dir, H2A_JOURNAL **out)
     }
     sqlite3_busy_handler(j->db, s_busy, j);
     if (sqlite3_exec(j->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                      " PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rv = s_dberr(j, "set WAL mode");
         goto done;
     }
+    /* Not synced here: the first durable commit (before any key) syncs it too. */
     if (sqlite3_exec(j->db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
         rv = s_dberr(j, "create schema");
         goto done;
@@ -410,13 +411,11 @@ done:
     return H2A_OK;
 }
 
-enum { S_BEGIN, S_COMMIT, S_SYNC_NORMAL, S_SYNC_FULL };
+enum { S_BEGIN, S_COMMIT };
 
 static const char *const s_ctl_sql[] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
-    [S_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
-    [S_SYNC_FULL] = "PRAGMA synchronous=FULL",
 };
 
 /* s_exec of a control statement, prepared on first use. */
@@ -459,6 +458,29 @@ static h2a_err s_stmt(H2A_JOURNAL *j, sqlite3_stmt **slot, const char *sql, cons
     return H2A_OK;
 }
 
+/*
+ * Make every commit so far durable. The connection stays at
+ * synchronous=NORMAL, where a WAL commit is written but not fsync'd, and a
+ * durable commit syncs the WAL here. (Switching synchronous around each
+ * transaction instead cost two PRAGMA parses per commit: a PRAGMA acts when
+ * it is prepared, so SQLite re-prepares it at every run.)
+ */
+static h2a_err s_sync_wal(H2A_JOURNAL *j)
+{
+    sqlite3_file *f = NULL;
+
+    if (sqlite3_file_control(j->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK ||
+        f == NULL || f->pMethods == NULL) {
+        return h2a_err_set(H2A_ERR_STATE, "journal %s: no WAL file to sync", j->path);
+    }
+    if (f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
+        return h2a_err_set(H2A_ERR_STATE, "journal %s: sync of the WAL failed: %s", j->path,
+                           strerror(errno));
+    }
+    j->durable++;
+    return H2A_OK;
+}
+
 /* Run a bound write; reset it so that it holds no lock afterwards. */
 static h2a_err s_stmt_done(H2A_JOURNAL *j, sqlite3_stmt *st, const char *what)
 {
@@ -466,10 +488,12 @@ static h2a_err s_stmt_done(H2A_JOURNAL *j, sqlite3_stmt *st, const char *what)
 
     if (sqlite3_step(st) != SQLITE_DONE) {
         rv = s_dberr(j, what);
-    } else if (!j->in_txn && sqlite3_get_autocommit(j->db)) {
-        j->durable++;
     }
     sqlite3_reset(st);
+    /* Outside a transaction a write is its own commit, and durable. */
+    if (rv == H2A_OK && !j->in_txn && sqlite3_get_autocommit(j->db)) {
+        rv = s_sync_wal(j);
+    }
     return rv;
 }
 
@@ -596,10 +620,9 @@ h2a_err h2a_journal_insert(H2A_JOURNAL *j, const h2a_jreq *req,
     }
     if (rv != H2A_OK) {
         (void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-    } else {
-        j->durable++;
+        return rv;
     }
-    return rv;
+    return s_sync_wal(j);
 }
 
 h2a_err h2a_journal_begin(H2A_JOURNAL *j, h2a_jsync sync)
@@ -607,30 +630,14 @@ h2a_err h2a_journal_begin(H2A_JOURNAL *j, h2a_jsync sync)
     if (j->in_txn) {
         return h2a_err_set(H2A_ERR_INTERNAL, "journal: transaction already open");
     }
-    /* NORMAL in WAL mode: the commit is in the WAL, not yet fsync'd. */
-    if (sync == H2A_JSYNC_LAZY) {
-        H2A_GUARD(s_ctl(j, S_SYNC_NORMAL));
-    }
     if (s_ctl(j, S_BEGIN) != H2A_OK) {
         char msg[512];
 
         snprintf(msg, sizeof(msg), "%s", h2a_err_msg());
-        (void)s_ctl(j, S_SYNC_FULL);
         return h2a_err_set(H2A_ERR_STATE, "%s", msg);
     }
     j->in_txn = true;
     j->sync = sync;
-    return H2A_OK;
-}
-
-/* Back to FULL, so that every write outside begin/commit is durable. */
-static h2a_err s_txn_end(H2A_JOURNAL *j)
-{
-    j->in_txn = false;
-    if (j->sync == H2A_JSYNC_LAZY) {
-        j->sync = H2A_JSYNC_DURABLE;
-        return s_ctl(j, S_SYNC_FULL);
-    }
     return H2A_OK;
 }
 
@@ -646,10 +653,9 @@ h2a_err h2a_journal_commit(H2A_JOURNAL *j)
         h2a_journal_rollback(j);
         return rv;
     }
-    if (j->sync == H2A_JSYNC_DURABLE) {
-        j->durable++;
-    }
-    return s_txn_end(j);
+    j->in_txn = false;
+    /* The commit is in the WAL; a lazy one is durable from the next sync on. */
+    return j->sync == H2A_JSYNC_DURABLE ? s_sync_wal(j) : H2A_OK;
 }
 
 void h2a_journal_rollback(H2A_JOURNAL *j)
@@ -658,7 +664,7 @@ void h2a_journal_rollback(H2A_JOURNAL *j)
         return;
     }
     (void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-    (void)s_txn_end(j);
+    j->in_txn = false;
 }
 
 h2a_err h2a_journal_end(H2A_JOURNAL *j, h2a_err rv)
