@@ -56,6 +56,49 @@ static void s_timing(h2a_run *r, size_t i)
     (void)h2a_jset(&r->jt[i].timings, buf);
 }
 
+static void s_step_audit(h2a_run *r, size_t i, const char *step, const char *detail,
+                         bool ok)
+{
+    bool stage = strcmp(step, "stage") == 0;
+
+    h2a_enroll_audit(r, (long)i, step, ok ? "ok" : "failed",
+                     stage ? NULL : r->jt[i].imported_arn,
+                     strcmp(step, "import") == 0 ? NULL : r->jt[i].secret_name, detail);
+}
+
+/*
+ * A step of target i is done: journal it (lazy) and audit it, or in a group
+ * leave both for the group's next commit.
+ */
+static h2a_err s_step_done(h2a_run *r, size_t i, const char *step, const char *detail)
+{
+    h2a_err rv;
+
+    if (r->defer && r->npend < H2A_REQUEST_MAX_TARGETS) {
+        r->pend[r->npend++] = (struct h2a_pending_step){i, step, detail};
+        return H2A_OK;
+    }
+    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_LAZY);
+    s_step_audit(r, i, step, detail, rv == H2A_OK);
+    return rv;
+}
+
+h2a_err h2a_enroll_pending_rows(h2a_run *r)
+{
+    for (size_t k = 0; k < r->npend; k++) {
+        H2A_GUARD(h2a_journal_put_target(r->journal, r->req->id, &r->jt[r->pend[k].i]));
+    }
+    return H2A_OK;
+}
+
+void h2a_enroll_pending_audit(h2a_run *r, bool committed)
+{
+    for (size_t k = 0; k < r->npend; k++) {
+        s_step_audit(r, r->pend[k].i, r->pend[k].step, r->pend[k].detail, committed);
+    }
+    r->npend = 0;
+}
+
 static h2a_err s_envelope(h2a_run *r, size_t i, h2a_buf *out)
 {
     const h2a_target *t = &r->req->targets[i];
@@ -142,9 +185,7 @@ static h2a_err s_stage(h2a_run *r, size_t i, h2a_acct *a)
      * CreateSecret idempotent, and a resumed import looks for the
      * certificate in ACM before importing, so nothing is made twice.
      */
-    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_LAZY);
-    h2a_enroll_audit(r, (long)i, "stage", rv == H2A_OK ? "ok" : "failed", NULL,
-                     r->jt[i].secret_name, NULL);
+    rv = s_step_done(r, i, "stage", NULL);
 done:
     json_object_put(resp);
     h2a_buf_free(&name);
@@ -448,9 +489,7 @@ imported:
     r->tt_ms[i][H2A_TT_IMPORT] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
     /* Lazy: resume finds an import whose record was lost by its tags. */
-    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_LAZY);
-    h2a_enroll_audit(r, (long)i, "import", rv == H2A_OK ? "ok" : "failed", arn, NULL,
-                     reimport ? "reimport" : "new");
+    rv = s_step_done(r, i, "import", reimport ? "reimport" : "new");
 done:
     h2a_buf_free(&pem);
     h2a_envelope_cleanup(&e);
@@ -505,10 +544,7 @@ static h2a_err s_cleanup(h2a_run *r, size_t i, h2a_acct *a)
     r->tt_ms[i][H2A_TT_CLEANUP] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
     /* Lazy: a forced DeleteSecret of a missing secret succeeds on resume. */
-    rv = h2a_enroll_put_target(r, i, H2A_JSYNC_LAZY);
-    h2a_enroll_audit(r, (long)i, "cleanup", rv == H2A_OK ? "ok" : "failed",
-                     r->jt[i].imported_arn, r->jt[i].secret_name, NULL);
-    return rv;
+    return s_step_done(r, i, "cleanup", NULL);
 }
 
 static h2a_err s_fail_target(h2a_run *r, size_t i, h2a_acct *a, h2a_err rv,
@@ -548,7 +584,7 @@ static h2a_err s_fail_target(h2a_run *r, size_t i, h2a_acct *a, h2a_err rv,
     return h2a_err_set(rv, "%s", msg);
 }
 
-h2a_err h2a_enroll_deliver_target(h2a_run *r, size_t i)
+h2a_err h2a_enroll_deliver_target(h2a_run *r, size_t i, h2a_jstate upto)
 {
     const h2a_target *t = &r->req->targets[i];
     h2a_acct *a = NULL;
@@ -562,21 +598,21 @@ h2a_err h2a_enroll_deliver_target(h2a_run *r, size_t i)
     if (rv != H2A_OK) {
         return s_fail_target(r, i, NULL, rv, "stage", st);
     }
-    if (st == H2A_JS_ISSUED) {
+    if (st == H2A_JS_ISSUED && upto >= H2A_JS_STAGED) {
         rv = s_stage(r, i, a);
         if (rv != H2A_OK) {
             return s_fail_target(r, i, a, rv, "stage", st);
         }
         st = H2A_JS_STAGED;
     }
-    if (st == H2A_JS_STAGED) {
+    if (st == H2A_JS_STAGED && upto >= H2A_JS_IMPORTED) {
         rv = s_import(r, i, a);
         if (rv != H2A_OK) {
             return s_fail_target(r, i, a, rv, "import", st);
         }
         st = H2A_JS_IMPORTED;
     }
-    if (st == H2A_JS_IMPORTED) {
+    if (st == H2A_JS_IMPORTED && upto >= H2A_JS_CLEANED) {
         rv = s_cleanup(r, i, a);
         if (rv != H2A_OK) {
             return s_fail_target(r, i, a, rv, "cleanup", st);

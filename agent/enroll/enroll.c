@@ -1053,33 +1053,128 @@ static h2a_err s_issued_rows(h2a_run *r)
     return rv;
 }
 
-/* Steps 5-7, target by target; one failure does not stop the others. */
-static h2a_err s_deliver_all(h2a_run *r, h2a_buf *out)
+static void s_failed(h2a_run *r, h2a_err rv)
 {
-    h2a_err rv, first = H2A_OK;
-    char first_msg[1024] = "";
+    r->rv = rv;
+    snprintf(r->msg, sizeof(r->msg), "%s", h2a_err_msg());
+}
 
+static bool s_active(const h2a_run *r)
+{
+    return r->rv == H2A_OK && !r->finished;
+}
+
+/*
+ * Steps 5-7 of a run's targets as far as state `upto`, target by target; a
+ * target that fails goes no further in this run, and does not stop the others.
+ */
+static void s_deliver_upto(h2a_run *r, h2a_jstate upto)
+{
     for (size_t i = 0; i < r->njt; i++) {
-        if (r->jt[i].state == H2A_JS_CLEANED) {
+        h2a_err rv;
+
+        if (r->jt[i].state == H2A_JS_CLEANED || r->target_failed[i]) {
             continue;
         }
-        rv = h2a_enroll_deliver_target(r, i);
-        if (rv != H2A_OK && first == H2A_OK) {
-            first = rv;
-            snprintf(first_msg, sizeof(first_msg), "targets[%zu]: %s", i, h2a_err_msg());
+        rv = h2a_enroll_deliver_target(r, i, upto);
+        if (rv != H2A_OK) {
+            r->target_failed[i] = true;
+            if (r->deliver_rv == H2A_OK) {
+                r->deliver_rv = rv;
+                snprintf(r->deliver_msg, sizeof(r->deliver_msg), "targets[%zu]: %s", i,
+                         h2a_err_msg());
+            }
         }
     }
-    if (first != H2A_OK) {
-        (void)h2a_jset(&r->jr->error, first_msg);
-        (void)s_put_req(r);
-        return h2a_err_set(first, "%s", first_msg);
-    }
+}
+
+/* The request row of a run whose targets are all delivered. */
+static h2a_err s_cleaned_rows(h2a_run *r)
+{
     (void)h2a_jset(&r->jr->error, NULL);
     (void)h2a_jset(&r->jr->failed_step, NULL);
-    /* Lazy: a lost "cleaned" makes resume redo idempotent steps only. */
-    H2A_GUARD(s_advance(r, H2A_JS_CLEANED, H2A_JSYNC_LAZY));
-    h2a_enroll_audit(r, -1, "done", "ok", NULL, NULL, NULL);
-    return s_output(r, out);
+    r->jr->state = H2A_JS_CLEANED;
+    return s_put_req(r);
+}
+
+/*
+ * One lazy commit for the step rows the runs left pending, and on the last
+ * step the request rows of the runs that are done; then their audit lines.
+ */
+static void s_flush_steps(h2a_run **runs, size_t n, bool last)
+{
+    H2A_JOURNAL *j = NULL;
+    h2a_err rv = H2A_OK;
+
+    for (size_t i = 0; i < n && j == NULL; i++) {
+        if (s_active(runs[i]) && (runs[i]->npend > 0 || last)) {
+            j = runs[i]->journal;
+        }
+    }
+    if (j == NULL) {
+        return;
+    }
+    rv = h2a_journal_begin(j, H2A_JSYNC_LAZY);
+    for (size_t i = 0; rv == H2A_OK && i < n; i++) {
+        if (!s_active(runs[i])) {
+            continue;
+        }
+        rv = h2a_enroll_pending_rows(runs[i]);
+        if (rv == H2A_OK && last && runs[i]->deliver_rv == H2A_OK) {
+            rv = s_cleaned_rows(runs[i]);
+        }
+    }
+    rv = h2a_journal_end(j, rv);
+    for (size_t i = 0; i < n; i++) {
+        if (!s_active(runs[i])) {
+            continue;
+        }
+        h2a_enroll_pending_audit(runs[i], rv == H2A_OK);
+        if (rv != H2A_OK) {
+            s_failed(runs[i], rv);
+        }
+    }
+}
+
+/*
+ * Steps 5-7 for the group, step by step across its runs: every target's
+ * staging, one commit, every import, one commit, every cleanup, one commit.
+ * Each target still has each step journaled before its next starts.
+ */
+static void s_deliver_group(h2a_run **runs, size_t n)
+{
+    static const h2a_jstate upto[] = {H2A_JS_STAGED, H2A_JS_IMPORTED, H2A_JS_CLEANED};
+
+    for (size_t k = 0; k < sizeof(upto) / sizeof(upto[0]); k++) {
+        for (size_t i = 0; i < n; i++) {
+            if (s_active(runs[i])) {
+                runs[i]->defer = true;
+                s_deliver_upto(runs[i], upto[k]);
+                runs[i]->defer = false;
+            }
+        }
+        s_flush_steps(runs, n, upto[k] == H2A_JS_CLEANED);
+    }
+    for (size_t i = 0; i < n; i++) {
+        h2a_run *r = runs[i];
+        h2a_err rv;
+
+        if (!s_active(r)) {
+            continue;
+        }
+        if (r->deliver_rv != H2A_OK) {
+            (void)h2a_jset(&r->jr->error, r->deliver_msg);
+            (void)s_put_req(r);
+            h2a_err_set(r->deliver_rv, "%s", r->deliver_msg);
+            s_failed(r, r->deliver_rv);
+            continue;
+        }
+        h2a_enroll_audit(r, -1, "done", "ok", NULL, NULL, NULL);
+        rv = s_output(r, r->out);
+        if (rv != H2A_OK) {
+            s_failed(r, rv);
+        }
+    }
 }
 
 static bool s_all_cleaned(const h2a_run *r)
@@ -1226,17 +1321,6 @@ static h2a_err s_prepare(h2a_run *r, const h2a_request *req, const char *resume_
     return s_fresh(r);
 }
 
-static void s_failed(h2a_run *r, h2a_err rv)
-{
-    r->rv = rv;
-    snprintf(r->msg, sizeof(r->msg), "%s", h2a_err_msg());
-}
-
-static bool s_active(const h2a_run *r)
-{
-    return r->rv == H2A_OK && !r->finished;
-}
-
 /*
  * One transaction over the runs that `want`, durable: `rows` writes a run's
  * part. A failed commit fails each of them (nothing after it has happened;
@@ -1329,15 +1413,7 @@ static void s_group(h2a_run **runs, size_t n)
         }
     }
     s_group_commit(runs, n, s_wants_issued, s_issued_rows, s_issued);
-    for (size_t i = 0; i < n; i++) {
-        if (s_active(runs[i])) {
-            h2a_err rv = s_deliver_all(runs[i], runs[i]->out);
-
-            if (rv != H2A_OK) {
-                s_failed(runs[i], rv);
-            }
-        }
-    }
+    s_deliver_group(runs, n);
 }
 
 static void s_run_end(h2a_run *r)

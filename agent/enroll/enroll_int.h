@@ -83,6 +83,21 @@ typedef struct h2a_run {
     h2a_err rv;       /* first failure, and its message */
     char msg[1024];
     h2a_buf *out;
+    /*
+     * Group delivery: a finished step's target row is written with the
+     * group's next commit, not in a transaction of its own; its audit line
+     * follows that commit (h2a_enroll_flush_steps).
+     */
+    bool defer;
+    struct h2a_pending_step {
+        size_t i;
+        const char *step;   /* "stage", "import", "cleanup" */
+        const char *detail; /* static */
+    } pend[H2A_REQUEST_MAX_TARGETS];
+    size_t npend;
+    bool target_failed[H2A_REQUEST_MAX_TARGETS]; /* in this run: no further step */
+    h2a_err deliver_rv;                          /* first target failure, and its message */
+    char deliver_msg[1024];
 } h2a_run;
 
 long long h2a_enroll_now_ms(void);
@@ -100,7 +115,11 @@ h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
 h2a_err h2a_enroll_token_open(h2a_run *r) H2A_MUST_USE;
 
 /* Delivery (deliver.c): stage, import, clean up one target. */
-h2a_err h2a_enroll_deliver_target(h2a_run *r, size_t i) H2A_MUST_USE;
+/* Steps 5-7 for target i, as far as state `upto` (H2A_JS_CLEANED: all). */
+h2a_err h2a_enroll_deliver_target(h2a_run *r, size_t i, h2a_jstate upto) H2A_MUST_USE;
+/* Write the deferred step rows (caller's transaction), then their audit lines. */
+h2a_err h2a_enroll_pending_rows(h2a_run *r) H2A_MUST_USE;
+void h2a_enroll_pending_audit(h2a_run *r, bool committed);
 /* Journal target i alone (see h2a_jsync for `sync`). */
 h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync) H2A_MUST_USE;
 /* Was anything delivered or staged for this request? (decides key destruction) */

@@ -26,6 +26,7 @@ struct h2a_journal {
     bool in_txn;         /* between h2a_journal_begin and commit/rollback */
     h2a_jsync sync;      /* of the open transaction */
     unsigned long durable;
+    unsigned long commits; /* through h2a_journal_begin/commit, durable or lazy */
 };
 
 static const char *const s_state_names[] = {
@@ -181,7 +182,8 @@ void h2a_journal_close(H2A_JOURNAL *j)
     if (j == NULL) {
         return;
     }
-    H2A_LOG_DBG("journal %s: %lu durable commits", j->path, j->durable);
+    H2A_LOG_DBG("journal %s: %lu durable commits, %lu transactions", j->path, j->durable,
+                j->commits);
     sqlite3_finalize(j->st_req_insert);
     sqlite3_finalize(j->st_req_upsert);
     sqlite3_finalize(j->st_req_drop_failed);
@@ -654,6 +656,7 @@ h2a_err h2a_journal_commit(H2A_JOURNAL *j)
         return rv;
     }
     j->in_txn = false;
+    j->commits++;
     /* The commit is in the WAL; a lazy one is durable from the next sync on. */
     return j->sync == H2A_JSYNC_DURABLE ? s_sync_wal(j) : H2A_OK;
 }

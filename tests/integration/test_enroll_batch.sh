@@ -64,9 +64,11 @@ grep 'TLS connections' "$ENR_DIR/batch3.err" >"$ENR_DIR/batch3.tls"
 [ "$(grep -c 'logged in as user' "$ENR_DIR/batch3.err")" = 1 ] || enr_fail "batch3: not exactly one login"
 # Two fsync'd journal commits per group of requests a worker takes together:
 # the rows before the token is touched, the certificates before staging (the
-# rest is in the WAL; see "Durability" and "Batch" in docs/enroll.md). The
-# three requests are one group.
-grep -q 'journal .*: 2 durable commits' "$ENR_DIR/batch3.err" ||
+# rest is in the WAL; see "Durability" and "Group commit" in docs/enroll.md).
+# The three requests are one group: 11 transactions in all, the rows, 3 x
+# (key, CSR) each on its own, the certificates, then one each for the group's
+# stagings, imports and cleanups (20 with a transaction per target step).
+grep -q 'journal .*: 2 durable commits, 11 transactions' "$ENR_DIR/batch3.err" ||
     enr_fail "batch3: $(grep 'durable commits' "$ENR_DIR/batch3.err")"
 # The worker reads the token's key labels once (from its second key on) instead
 # of searching the token for each new label, and the index still refuses a label
