@@ -576,6 +576,25 @@ h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync)
                            h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]));
 }
 
+/*
+ * A lazy state move after keygen or the CSR: its own transaction, or in a
+ * group the group's next one (s_flush_states); the state is set here.
+ */
+static h2a_err s_lazy_state(h2a_run *r, h2a_jstate st)
+{
+    if (!r->defer) {
+        return s_advance(r, st, H2A_JSYNC_LAZY);
+    }
+    r->jr->state = st;
+    for (size_t i = 0; i < r->njt; i++) {
+        if (r->jt[i].state < st) {
+            r->jt[i].state = st;
+        }
+    }
+    r->pend_state = st;
+    return H2A_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Steps 2-4: key, CSR, issue, verify                                  */
 /* ------------------------------------------------------------------ */
@@ -621,9 +640,13 @@ static h2a_err s_keygen(h2a_run *r)
     H2A_GUARD(h2a_keygen_key_id_hex(r->key, r->key_id));
     H2A_GUARD(h2a_jset(&r->jr->key_id, r->key_id));
     /* Lazy: a lost key id is found again by the label journaled before keygen. */
-    H2A_GUARD(s_advance(r, H2A_JS_KEY_GENERATED, H2A_JSYNC_LAZY));
+    H2A_GUARD(s_lazy_state(r, H2A_JS_KEY_GENERATED));
     r->t_ms[H2A_T_KEYGEN] = h2a_enroll_now_ms() - t0;
-    h2a_enroll_audit(r, -1, "keygen", "ok", NULL, NULL, r->jr->key_label);
+    if (r->defer) {
+        r->pend_keygen_audit = true; /* after the group's commit */
+    } else {
+        h2a_enroll_audit(r, -1, "keygen", "ok", NULL, NULL, r->jr->key_label);
+    }
     return H2A_OK;
 }
 
@@ -712,53 +735,49 @@ static h2a_err s_load_issued(h2a_run *r)
     return rv;
 }
 
-static h2a_err s_issue(h2a_run *r)
+/* The CSR, signed in the token; the issuer gets it in s_issue. */
+static h2a_err s_csr(h2a_run *r)
 {
     struct h2a_csr_req c;
-    X509_REQ *csr = NULL;
-    h2a_issue_ctx ic = {0};
     long long t0 = h2a_enroll_now_ms();
-    h2a_err rv;
 
     if (r->jr->state >= H2A_JS_ISSUED) {
-        return s_load_issued(r);
+        return H2A_OK; /* the certificate is in the journal */
     }
     s_csr_req(r, &c);
-    rv = h2a_csr_make_req(r->key, &c, &csr);
-    if (rv != H2A_OK) {
-        goto done;
-    }
+    H2A_GUARD(h2a_csr_make_req(r->key, &c, &r->csr));
     r->t_ms[H2A_T_CSR] = h2a_enroll_now_ms() - t0;
     h2a_enroll_crash_point("csr", -1);
     /*
      * Lazy: losing it to a power cut changes nothing, resume signs a CSR
      * again and the issuer is asked again either way (the issued certificate
-     * is what must be durable, below).
+     * is what must be durable, in the group's "issued" commit).
      */
-    rv = s_advance(r, H2A_JS_CSR_SIGNED, H2A_JSYNC_LAZY);
-    if (rv != H2A_OK) {
-        goto done;
+    return s_lazy_state(r, H2A_JS_CSR_SIGNED);
+}
+
+static h2a_err s_issue(h2a_run *r)
+{
+    h2a_issue_ctx ic = {0};
+    long long t0 = h2a_enroll_now_ms();
+
+    if (r->jr->state >= H2A_JS_ISSUED) {
+        return s_load_issued(r);
     }
-    t0 = h2a_enroll_now_ms();
     ic.conf = h2a_config_issuer(r->cfg, r->req->issuer);
     if (ic.conf == NULL) {
-        rv = h2a_err_set(H2A_ERR_INPUT, "issuer: '%s' is not configured", r->req->issuer);
-        goto done;
+        return h2a_err_set(H2A_ERR_INPUT, "issuer: '%s' is not configured", r->req->issuer);
     }
     ic.state_dir = r->cfg->state_dir;
     ic.session = r->sess;
     ic.request_id = r->req->id;
     ic.requester = r->req->requester;
-    rv = h2a_issuer_issue(&ic, csr, &r->cert, &r->chain);
-    if (rv != H2A_OK) {
-        goto done;
-    }
+    H2A_GUARD(h2a_issuer_issue(&ic, r->csr, &r->cert, &r->chain));
+    X509_REQ_free(r->csr);
+    r->csr = NULL;
     r->t_ms[H2A_T_ISSUE] = h2a_enroll_now_ms() - t0;
     h2a_enroll_crash_point("issue", -1);
-    rv = s_cert_facts(r);
-done:
-    X509_REQ_free(csr);
-    return rv;
+    return s_cert_facts(r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -899,6 +918,7 @@ static void s_run_cleanup(h2a_run *r)
     for (size_t i = 0; i < H2A_REQUEST_MAX_TARGETS; i++) {
         h2a_buf_free(&r->staged[i]);
     }
+    X509_REQ_free(r->csr);
     X509_free(r->cert);
     sk_X509_pop_free(r->chain, X509_free);
     h2a_p11_key_free(r->key);
@@ -1004,13 +1024,11 @@ static h2a_err s_load_existing(h2a_run *r, const char *id, bool *found)
     return H2A_OK;
 }
 
-/* Steps 2-4, up to a verified certificate; "issued" is journaled by the group. */
-static h2a_err s_to_issued(h2a_run *r)
+/* Step 2: the key (and the token, on a run's first use of it). */
+static h2a_err s_phase_keygen(h2a_run *r)
 {
-    h2a_err rv;
-    long long t0;
+    h2a_err rv = h2a_enroll_token_open(r);
 
-    rv = h2a_enroll_token_open(r);
     if (rv != H2A_OK) {
         return s_fail_early(r, rv, "token");
     }
@@ -1019,12 +1037,25 @@ static h2a_err s_to_issued(h2a_run *r)
         H2A_GUARD(s_put_req(r));
     }
     rv = s_keygen(r);
-    if (rv != H2A_OK) {
-        return s_fail_early(r, rv, "keygen");
-    }
+    return rv == H2A_OK ? H2A_OK : s_fail_early(r, rv, "keygen");
+}
+
+static h2a_err s_phase_csr(h2a_run *r)
+{
+    h2a_err rv = s_csr(r);
+
+    return rv == H2A_OK ? H2A_OK : s_fail_early(r, rv, "csr");
+}
+
+/* Steps 3-4, up to a verified certificate; "issued" is journaled by the group. */
+static h2a_err s_phase_issue(h2a_run *r)
+{
+    h2a_err rv;
+    long long t0;
+
     rv = s_issue(r);
     if (rv != H2A_OK) {
-        return s_fail_early(r, rv, r->jr->state < H2A_JS_CSR_SIGNED ? "csr" : "issue");
+        return s_fail_early(r, rv, "issue");
     }
     t0 = h2a_enroll_now_ms();
     rv = h2a_enroll_verify(r);
@@ -1095,6 +1126,52 @@ static h2a_err s_cleaned_rows(h2a_run *r)
     (void)h2a_jset(&r->jr->failed_step, NULL);
     r->jr->state = H2A_JS_CLEANED;
     return s_put_req(r);
+}
+
+/*
+ * One lazy commit for the state moves the runs left pending (keygen, CSR),
+ * then the audit lines that wait for it.
+ */
+static void s_flush_states(h2a_run **runs, size_t n)
+{
+    H2A_JOURNAL *j = NULL;
+    h2a_err rv;
+
+    for (size_t i = 0; i < n && j == NULL; i++) {
+        if (s_active(runs[i]) && runs[i]->pend_state != H2A_JS_NONE) {
+            j = runs[i]->journal;
+        }
+    }
+    if (j == NULL) {
+        return;
+    }
+    rv = h2a_journal_begin(j, H2A_JSYNC_LAZY);
+    for (size_t i = 0; rv == H2A_OK && i < n; i++) {
+        h2a_run *r = runs[i];
+
+        if (!s_active(r) || r->pend_state == H2A_JS_NONE) {
+            continue;
+        }
+        rv = s_put_req(r);
+        for (size_t t = 0; rv == H2A_OK && t < r->njt; t++) {
+            rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[t]);
+        }
+    }
+    rv = h2a_journal_end(j, rv);
+    for (size_t i = 0; i < n; i++) {
+        h2a_run *r = runs[i];
+
+        if (!s_active(r) || r->pend_state == H2A_JS_NONE) {
+            continue;
+        }
+        r->pend_state = H2A_JS_NONE;
+        if (rv != H2A_OK) {
+            s_failed(r, rv);
+        } else if (r->pend_keygen_audit) {
+            h2a_enroll_audit(r, -1, "keygen", "ok", NULL, NULL, r->jr->key_label);
+        }
+        r->pend_keygen_audit = false;
+    }
 }
 
 /*
@@ -1386,6 +1463,24 @@ static void s_issued(h2a_run *r)
     h2a_enroll_audit(r, -1, "issue", "ok", NULL, NULL, r->req->issuer);
 }
 
+/* One step for each active run; `defer`: its lazy state move waits for the group. */
+static void s_each(h2a_run **runs, size_t n, h2a_err (*step)(h2a_run *), bool defer)
+{
+    for (size_t i = 0; i < n; i++) {
+        h2a_err rv;
+
+        if (!s_active(runs[i])) {
+            continue;
+        }
+        runs[i]->defer = defer;
+        rv = step(runs[i]);
+        runs[i]->defer = false;
+        if (rv != H2A_OK) {
+            s_failed(runs[i], rv);
+        }
+    }
+}
+
 /*
  * The runs advance together, phase by phase, so that one fsync covers the
  * group at each of the two durable points: every fresh request's row before
@@ -1403,15 +1498,11 @@ static void s_group(h2a_run **runs, size_t n)
         }
     }
     s_group_commit(runs, n, s_wants_insert, s_insert_rows, s_inserted);
-    for (size_t i = 0; i < n; i++) {
-        if (s_active(runs[i])) {
-            h2a_err rv = s_to_issued(runs[i]);
-
-            if (rv != H2A_OK) {
-                s_failed(runs[i], rv);
-            }
-        }
-    }
+    s_each(runs, n, s_phase_keygen, true);
+    s_flush_states(runs, n);
+    s_each(runs, n, s_phase_csr, true);
+    s_flush_states(runs, n);
+    s_each(runs, n, s_phase_issue, false);
     s_group_commit(runs, n, s_wants_issued, s_issued_rows, s_issued);
     s_deliver_group(runs, n);
 }

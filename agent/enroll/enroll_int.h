@@ -89,6 +89,9 @@ typedef struct h2a_run {
      * follows that commit (h2a_enroll_flush_steps).
      */
     bool defer;
+    h2a_jstate pend_state;   /* keygen/CSR: the state the group's next commit records */
+    bool pend_keygen_audit;
+    X509_REQ *csr;           /* signed, waiting for the issuer */
     struct h2a_pending_step {
         size_t i;
         const char *step;   /* "stage", "import", "cleanup" */
