@@ -113,6 +113,12 @@ H2A_API h2a_err h2a_session_object_count(H2A_SESSION *s, size_t *out) H2A_MUST_U
  * pkcs11/labels.c). A label the index knows is still searched for.
  */
 #define H2A_KEYGEN_LABEL_RESERVED 0x2u
+/*
+ * With H2A_KEYGEN_LABEL_RESERVED: this process will make more keys on this
+ * token (a batch worker), so the label index is read at the first key
+ * rather than after one search for it.
+ */
+#define H2A_KEYGEN_MANY_KEYS 0x4u
 
 /*
  * Generate a token key pair. Private: PRIVATE, SENSITIVE, EXTRACTABLE (only

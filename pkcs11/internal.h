@@ -157,7 +157,7 @@ struct h2a_labels *h2a_token_labels(H2A_TOKEN *tok);
  * True when `label` (reserved by the caller) is certainly not on a private
  * key; false means "search the token". Builds the index on the second call.
  */
-bool h2a_labels_known_unused(H2A_SESSION *s, const char *label);
+bool h2a_labels_known_unused(H2A_SESSION *s, const char *label, bool many);
 /* A key with `label` now exists (made by this process). */
 void h2a_labels_note(H2A_TOKEN *tok, const char *label);
 

@@ -297,7 +297,8 @@ static h2a_err s_label_unused(H2A_SESSION *s, const char *label, unsigned flags)
     CK_OBJECT_HANDLE h;
     size_t n = 0;
 
-    if ((flags & H2A_KEYGEN_LABEL_RESERVED) != 0 && h2a_labels_known_unused(s, label)) {
+    if ((flags & H2A_KEYGEN_LABEL_RESERVED) != 0 &&
+        h2a_labels_known_unused(s, label, (flags & H2A_KEYGEN_MANY_KEYS) != 0)) {
         return H2A_OK;
     }
     H2A_GUARD(h2a_p11_find(s, tmpl, 2, &h, 1, &n));
@@ -605,9 +606,37 @@ static h2a_err s_find_public(H2A_SESSION *s, H2A_P11_KEY *k)
     return H2A_OK;
 }
 
-/* Fill a key handle from a private key object. */
-static h2a_err s_load_key(H2A_SESSION *s, CK_OBJECT_HANDLE priv,
-                          H2A_P11_KEY *k, const char *asked)
+/*
+ * The public half among `cand` (public key objects the caller's search
+ * found): the one with the private key's CKA_ID. None there (the halves
+ * carry different labels): a search by CKA_ID.
+ */
+static h2a_err s_pick_public(H2A_SESSION *s, H2A_P11_KEY *k, const CK_OBJECT_HANDLE *cand,
+                             size_t ncand)
+{
+    size_t same = 0;
+
+    for (size_t i = 0; i < ncand; i++) {
+        uint8_t *id = NULL;
+        size_t id_len = 0;
+
+        H2A_GUARD(h2a_p11_attr_get(s, cand[i], CKA_ID, false, "CKA_ID", &id, &id_len));
+        if (id_len == k->id_len && (id_len == 0 || memcmp(id, k->id, id_len) == 0)) {
+            k->pub = cand[i];
+            same++;
+        }
+        h2a_p11_attr_free(id, id_len, false);
+    }
+    if (same == 1) {
+        return H2A_OK;
+    }
+    k->pub = CK_INVALID_HANDLE;
+    return same == 0 ? s_find_public(s, k) : H2A_OK;
+}
+
+/* Fill a key handle from a private key object; `cand`: see s_pick_public. */
+static h2a_err s_load_key(H2A_SESSION *s, CK_OBJECT_HANDLE priv, H2A_P11_KEY *k,
+                          const char *asked, const CK_OBJECT_HANDLE *cand, size_t ncand)
 {
     uint8_t *v = NULL;
     size_t len = 0;
@@ -624,7 +653,7 @@ static h2a_err s_load_key(H2A_SESSION *s, CK_OBJECT_HANDLE priv,
     k->label = strndup((const char *)v, len);
     h2a_p11_attr_free(v, len, false);
     H2A_ENSURE(k->label != NULL, H2A_ERR_NOMEM, "out of memory");
-    H2A_GUARD(s_find_public(s, k));
+    H2A_GUARD(s_pick_public(s, k, cand, ncand));
     if (k->pub != CK_INVALID_HANDLE) {
         H2A_GUARD(s_read_public(s, k->pub, k->type, &k->pubkey));
         return s_spki_and_id(k, NULL);
@@ -638,13 +667,15 @@ static h2a_err s_load_key(H2A_SESSION *s, CK_OBJECT_HANDLE priv,
     return s_spki_and_id(k, NULL);
 }
 
+/* Objects one key lookup considers; more with the same label or id is odd. */
+#define S_FIND_MAX 16
+
 h2a_err h2a_p11_key_find(H2A_SESSION *s, const char *label, const uint8_t *id,
                          size_t id_len, H2A_P11_KEY **out)
 {
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE tmpl[2] = {H2A_ATTR(CKA_CLASS, &cls)};
-    CK_OBJECT_HANDLE h[1];
-    size_t n = 0;
+    CK_ATTRIBUTE tmpl[1];
+    CK_OBJECT_HANDLE h[S_FIND_MAX], priv = CK_INVALID_HANDLE, pubs[S_FIND_MAX];
+    size_t n = 0, npriv = 0, npub = 0;
     char asked[200];
     char idhex[2 * 64 + 1];
     H2A_P11_KEY *k = NULL;
@@ -656,22 +687,47 @@ h2a_err h2a_p11_key_find(H2A_SESSION *s, const char *label, const uint8_t *id,
     if (label != NULL) {
         H2A_ENSURE(label[0] != '\0', H2A_ERR_INPUT, "key label is empty");
         snprintf(asked, sizeof(asked), "with label '%.128s'", label);
-        tmpl[1] = (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_LABEL, label, strlen(label));
+        tmpl[0] = (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_LABEL, label, strlen(label));
     } else {
         H2A_ENSURE(id_len > 0 && id_len <= 64, H2A_ERR_INPUT,
                    "key id must be 1..64 bytes, not %zu", id_len);
         h2a_hex_encode(id, id_len, idhex);
         snprintf(asked, sizeof(asked), "with id %s", idhex);
-        tmpl[1] = (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_ID, id, id_len);
+        tmpl[0] = (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_ID, id, id_len);
     }
-    H2A_GUARD(h2a_p11_find(s, tmpl, 2, h, 1, &n));
-    H2A_ENSURE(n > 0, H2A_ERR_TOKEN, "object not found: no private key %s on "
+    /*
+     * One search, of any class, finds both halves (hsm2acm gives them the
+     * same label and CKA_ID): a search reads every object on most modules,
+     * and a second one for the public half cost as much again.
+     */
+    H2A_GUARD(h2a_p11_find(s, tmpl, 1, h, S_FIND_MAX, &n));
+    if (n > S_FIND_MAX) {
+        /* Crowded: search the private keys alone, then the public half. */
+        CK_OBJECT_CLASS pc = CKO_PRIVATE_KEY;
+        CK_ATTRIBUTE ptmpl[2] = {H2A_ATTR(CKA_CLASS, &pc), tmpl[0]};
+
+        H2A_GUARD(h2a_p11_find(s, ptmpl, 2, h, 1, &npriv));
+        priv = h[0];
+        n = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        CK_ULONG cls = 0;
+
+        H2A_GUARD(h2a_p11_attr_ulong(s, h[i], CKA_CLASS, &cls));
+        if (cls == CKO_PRIVATE_KEY) {
+            priv = h[i];
+            npriv++;
+        } else if (cls == CKO_PUBLIC_KEY) {
+            pubs[npub++] = h[i];
+        }
+    }
+    H2A_ENSURE(npriv > 0, H2A_ERR_TOKEN, "object not found: no private key %s on "
                "the token", asked);
-    H2A_ENSURE(n == 1, H2A_ERR_TOKEN, "%zu private keys %s are on the token; "
-               "exactly one must match (use the key id)", n, asked);
+    H2A_ENSURE(npriv == 1, H2A_ERR_TOKEN, "%zu private keys %s are on the token; "
+               "exactly one must match (use the key id)", npriv, asked);
     k = calloc(1, sizeof(*k));
     H2A_ENSURE(k != NULL, H2A_ERR_NOMEM, "out of memory");
-    err = s_load_key(s, h[0], k, asked);
+    err = s_load_key(s, priv, k, asked, pubs, npub);
     if (err != H2A_OK) {
         h2a_p11_key_free(k);
         return err;

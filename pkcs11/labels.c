@@ -16,6 +16,8 @@
  *
  * The first reserved check of a token answers "search": one search is what a
  * one-key process needs, and the scan only pays off from the second key on.
+ * A caller that says it will make many keys (`many`) gets the scan at once:
+ * the search for its first key would cost as much as the scan.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -154,13 +156,13 @@ static h2a_err s_scan(H2A_SESSION *s, struct h2a_labels *l)
     return err;
 }
 
-bool h2a_labels_known_unused(H2A_SESSION *s, const char *label)
+bool h2a_labels_known_unused(H2A_SESSION *s, const char *label, bool many)
 {
     struct h2a_labels *l = h2a_token_labels(h2a_session_token(s));
     bool unused = false;
 
     pthread_mutex_lock(&l->lock);
-    if (!l->built && l->checks++ > 0) {
+    if (!l->built && (l->checks++ > 0 || many)) {
         l->built = s_scan(s, l) == H2A_OK;
         if (!l->built) {
             /* Not fatal: the search answers instead, and the next key retries. */

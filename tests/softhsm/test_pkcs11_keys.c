@@ -352,6 +352,35 @@ static void test_find_and_list(void **state)
 }
 
 /* Two private keys with one label: find refuses and says how many. */
+/*
+ * The public half under another label: a lookup by the private key's label,
+ * whose one search finds both halves of an hsm2acm key, still finds it by
+ * CKA_ID.
+ */
+static void test_find_public_other_label(void **state)
+{
+    H2A_P11_KEY *a = NULL, *k = NULL;
+    CK_FUNCTION_LIST *fl = h2a_token_functions(s_tok);
+    CK_SESSION_HANDLE sh = h2a_session_handle(s_sess);
+    CK_OBJECT_CLASS pc = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE q[] = {{CKA_CLASS, &pc, sizeof(pc)}, {CKA_LABEL, (void *)"t-pub-x", 7}};
+    CK_ATTRIBUTE lab = {CKA_LABEL, (void *)"t-pub-y", 7};
+    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
+    CK_ULONG got = 0;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, H2A_KT_EC_P256, "t-pub-x", 0, &a));
+    assert_int_equal(fl->C_FindObjectsInit(sh, q, 2), CKR_OK);
+    assert_int_equal(fl->C_FindObjects(sh, &pub, 1, &got), CKR_OK);
+    assert_int_equal(fl->C_FindObjectsFinal(sh), CKR_OK);
+    assert_int_equal(got, 1);
+    assert_int_equal(fl->C_SetAttributeValue(sh, pub, &lab, 1), CKR_OK);
+    H2A_ASSERT_OK(h2a_p11_key_find(s_sess, "t-pub-x", NULL, 0, &k));
+    assert_int_equal(EVP_PKEY_eq(h2a_p11_key_public(k), h2a_p11_key_public(a)), 1);
+    h2a_p11_key_free(k);
+    H2A_ASSERT_OK(h2a_p11_key_destroy(a));
+}
+
 static void test_find_ambiguous(void **state)
 {
     H2A_P11_KEY *a = NULL, *b = NULL, *k = NULL;
@@ -434,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_rollback_after_generate),
         cmocka_unit_test(test_label_taken_and_bad_input),
         cmocka_unit_test(test_find_and_list),
+        cmocka_unit_test(test_find_public_other_label),
         cmocka_unit_test(test_find_ambiguous),
         cmocka_unit_test(test_sign_without_mechanism),
     };
