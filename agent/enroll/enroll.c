@@ -578,7 +578,7 @@ h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync)
 
 /*
  * A lazy state move after keygen or the CSR: its own transaction, or in a
- * group the group's next one (s_flush_states); the state is set here.
+ * group the group's next one (s_states); the state is set here.
  */
 static h2a_err s_lazy_state(h2a_run *r, h2a_jstate st)
 {
@@ -1130,89 +1130,101 @@ static h2a_err s_cleaned_rows(h2a_run *r)
 }
 
 /*
- * One lazy commit for the state moves the runs left pending (keygen, CSR),
- * then the audit lines that wait for it.
+ * A transaction the runs of a group share: which runs take part, what each
+ * writes in it, and what follows for each once it is over.
  */
-static void s_flush_states(h2a_run **runs, size_t n)
+struct s_commit {
+    h2a_jsync sync;
+    bool (*want)(const h2a_run *);
+    h2a_err (*rows)(h2a_run *);
+    void (*done)(h2a_run *, bool committed);
+};
+
+/*
+ * One transaction for the active runs that want it. If it fails, each of
+ * them fails (what it records stays as resume would find it after a crash).
+ */
+static void s_group_commit(h2a_run **runs, size_t n, const struct s_commit *c)
 {
     H2A_JOURNAL *j = NULL;
     h2a_err rv;
 
     for (size_t i = 0; i < n && j == NULL; i++) {
-        if (s_active(runs[i]) && runs[i]->pend_state != H2A_JS_NONE) {
+        if (s_active(runs[i]) && c->want(runs[i])) {
             j = runs[i]->journal;
         }
     }
     if (j == NULL) {
         return;
     }
-    rv = h2a_journal_begin(j, H2A_JSYNC_LAZY);
+    rv = h2a_journal_begin(j, c->sync);
     for (size_t i = 0; rv == H2A_OK && i < n; i++) {
-        h2a_run *r = runs[i];
-
-        if (!s_active(r) || r->pend_state == H2A_JS_NONE) {
-            continue;
-        }
-        rv = s_put_req(r);
-        for (size_t t = 0; rv == H2A_OK && t < r->njt; t++) {
-            rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[t]);
+        if (s_active(runs[i]) && c->want(runs[i])) {
+            rv = c->rows(runs[i]);
         }
     }
     rv = h2a_journal_end(j, rv);
     for (size_t i = 0; i < n; i++) {
-        h2a_run *r = runs[i];
-
-        if (!s_active(r) || r->pend_state == H2A_JS_NONE) {
+        if (!s_active(runs[i]) || !c->want(runs[i])) {
             continue;
         }
-        r->pend_state = H2A_JS_NONE;
-        if (rv != H2A_OK) {
-            s_failed(r, rv);
-        } else if (r->pend_keygen_audit) {
-            h2a_enroll_audit(r, -1, "keygen", "ok", NULL, NULL, r->jr->key_label);
-        }
-        r->pend_keygen_audit = false;
-    }
-}
-
-/*
- * One lazy commit for the step rows the runs left pending, and on the last
- * step the request rows of the runs that are done; then their audit lines.
- */
-static void s_flush_steps(h2a_run **runs, size_t n, bool last)
-{
-    H2A_JOURNAL *j = NULL;
-    h2a_err rv = H2A_OK;
-
-    for (size_t i = 0; i < n && j == NULL; i++) {
-        if (s_active(runs[i]) && (runs[i]->npend > 0 || last)) {
-            j = runs[i]->journal;
-        }
-    }
-    if (j == NULL) {
-        return;
-    }
-    rv = h2a_journal_begin(j, H2A_JSYNC_LAZY);
-    for (size_t i = 0; rv == H2A_OK && i < n; i++) {
-        if (!s_active(runs[i])) {
-            continue;
-        }
-        rv = h2a_enroll_pending_rows(runs[i]);
-        if (rv == H2A_OK && last && runs[i]->deliver_rv == H2A_OK) {
-            rv = s_cleaned_rows(runs[i]);
-        }
-    }
-    rv = h2a_journal_end(j, rv);
-    for (size_t i = 0; i < n; i++) {
-        if (!s_active(runs[i])) {
-            continue;
-        }
-        h2a_enroll_pending_audit(runs[i], rv == H2A_OK);
         if (rv != H2A_OK) {
             s_failed(runs[i], rv);
         }
+        c->done(runs[i], rv == H2A_OK);
     }
 }
+
+/* Keygen and CSR: the state moves the runs left pending (s_lazy_state). */
+static bool s_wants_state(const h2a_run *r)
+{
+    return r->pend_state != H2A_JS_NONE;
+}
+
+static h2a_err s_state_rows(h2a_run *r)
+{
+    h2a_err rv = s_put_req(r);
+
+    for (size_t t = 0; rv == H2A_OK && t < r->njt; t++) {
+        rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[t]);
+    }
+    return rv;
+}
+
+static void s_state_done(h2a_run *r, bool committed)
+{
+    if (committed && r->pend_keygen_audit) {
+        h2a_enroll_audit(r, -1, "keygen", "ok", NULL, NULL, r->jr->key_label);
+    }
+    r->pend_state = H2A_JS_NONE;
+    r->pend_keygen_audit = false;
+}
+
+static const struct s_commit s_states = {H2A_JSYNC_LAZY, s_wants_state, s_state_rows,
+                                         s_state_done};
+
+/* Delivery: the step rows the runs left pending; the last step ends the request. */
+static bool s_wants_steps(const h2a_run *r)
+{
+    return r->npend > 0;
+}
+
+static bool s_wants_end(const h2a_run *r)
+{
+    (void)r;
+    return true;
+}
+
+static h2a_err s_end_rows(h2a_run *r)
+{
+    H2A_GUARD(h2a_enroll_pending_rows(r));
+    return r->deliver_rv == H2A_OK ? s_cleaned_rows(r) : H2A_OK;
+}
+
+static const struct s_commit s_steps = {H2A_JSYNC_LAZY, s_wants_steps,
+                                        h2a_enroll_pending_rows, h2a_enroll_pending_audit};
+static const struct s_commit s_end = {H2A_JSYNC_LAZY, s_wants_end, s_end_rows,
+                                      h2a_enroll_pending_audit};
 
 /*
  * Steps 5-7 for the group, step by step across its runs: every target's
@@ -1231,7 +1243,7 @@ static void s_deliver_group(h2a_run **runs, size_t n)
                 runs[i]->defer = false;
             }
         }
-        s_flush_steps(runs, n, upto[k] == H2A_JS_CLEANED);
+        s_group_commit(runs, n, upto[k] == H2A_JS_CLEANED ? &s_end : &s_steps);
     }
     for (size_t i = 0; i < n; i++) {
         h2a_run *r = runs[i];
@@ -1399,49 +1411,7 @@ static h2a_err s_prepare(h2a_run *r, const h2a_request *req, const char *resume_
     return s_fresh(r);
 }
 
-/*
- * One transaction over the runs that `want`, durable: `rows` writes a run's
- * part. A failed commit fails each of them (nothing after it has happened;
- * resume continues them).
- */
-static void s_group_commit(h2a_run **runs, size_t n, bool (*want)(const h2a_run *),
-                           h2a_err (*rows)(h2a_run *), void (*after)(h2a_run *))
-{
-    H2A_JOURNAL *j = NULL;
-    h2a_err rv = H2A_OK;
-
-    for (size_t i = 0; i < n; i++) {
-        if (s_active(runs[i]) && want(runs[i])) {
-            j = runs[i]->journal;
-            break;
-        }
-    }
-    if (j == NULL) {
-        return;
-    }
-    rv = h2a_journal_begin(j, H2A_JSYNC_DURABLE);
-    for (size_t i = 0; rv == H2A_OK && i < n; i++) {
-        if (s_active(runs[i]) && want(runs[i])) {
-            rv = rows(runs[i]);
-        }
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_journal_commit(j);
-    } else {
-        h2a_journal_rollback(j);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!s_active(runs[i]) || !want(runs[i])) {
-            continue;
-        }
-        if (rv != H2A_OK) {
-            s_failed(runs[i], rv);
-        } else {
-            after(runs[i]);
-        }
-    }
-}
-
+/* The fresh requests' rows, durable before any key of the group is made. */
 static bool s_wants_insert(const h2a_run *r)
 {
     return r->need_insert;
@@ -1452,17 +1422,33 @@ static h2a_err s_insert_rows(h2a_run *r)
     return h2a_journal_insert(r->journal, r->jr, r->jt, r->njt);
 }
 
+static void s_insert_done(h2a_run *r, bool committed)
+{
+    if (committed) {
+        s_inserted(r);
+    }
+}
+
+static const struct s_commit s_inserts = {H2A_JSYNC_DURABLE, s_wants_insert, s_insert_rows,
+                                          s_insert_done};
+
+/* The certificates, durable before any staging secret of the group. */
 static bool s_wants_issued(const h2a_run *r)
 {
     return r->need_issued;
 }
 
-static void s_issued(h2a_run *r)
+static void s_issued_done(h2a_run *r, bool committed)
 {
-    r->need_issued = false;
-    h2a_err_clear();
-    h2a_enroll_audit(r, -1, "issue", "ok", NULL, NULL, r->req->issuer);
+    if (committed) {
+        r->need_issued = false;
+        h2a_err_clear();
+        h2a_enroll_audit(r, -1, "issue", "ok", NULL, NULL, r->req->issuer);
+    }
 }
+
+static const struct s_commit s_issues = {H2A_JSYNC_DURABLE, s_wants_issued, s_issued_rows,
+                                         s_issued_done};
 
 /* One step for each active run; `defer`: its lazy state move waits for the group. */
 static void s_each(h2a_run **runs, size_t n, h2a_err (*step)(h2a_run *), bool defer)
@@ -1498,13 +1484,13 @@ static void s_group(h2a_run **runs, size_t n)
             s_failed(runs[i], rv);
         }
     }
-    s_group_commit(runs, n, s_wants_insert, s_insert_rows, s_inserted);
+    s_group_commit(runs, n, &s_inserts);
     s_each(runs, n, s_phase_keygen, true);
-    s_flush_states(runs, n);
+    s_group_commit(runs, n, &s_states);
     s_each(runs, n, s_phase_csr, true);
-    s_flush_states(runs, n);
+    s_group_commit(runs, n, &s_states);
     s_each(runs, n, s_phase_issue, false);
-    s_group_commit(runs, n, s_wants_issued, s_issued_rows, s_issued);
+    s_group_commit(runs, n, &s_issues);
     s_deliver_group(runs, n);
 }
 
