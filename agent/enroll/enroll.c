@@ -553,11 +553,10 @@ static h2a_err s_put_req(h2a_run *r)
  * transaction. `sync`: see h2a_jsync; durable when the next step acts
  * outside this process.
  */
-static h2a_err s_advance(h2a_run *r, h2a_jstate st, h2a_jsync sync)
+static h2a_err s_advance_rows(h2a_run *r, h2a_jstate st)
 {
     h2a_err rv;
 
-    H2A_GUARD(h2a_journal_begin(r->journal, sync));
     r->jr->state = st;
     rv = s_put_req(r);
     for (size_t i = 0; rv == H2A_OK && i < r->njt; i++) {
@@ -566,7 +565,13 @@ static h2a_err s_advance(h2a_run *r, h2a_jstate st, h2a_jsync sync)
             rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
         }
     }
-    return h2a_journal_end(r->journal, rv);
+    return rv;
+}
+
+static h2a_err s_advance(h2a_run *r, h2a_jstate st, h2a_jsync sync)
+{
+    H2A_GUARD(h2a_journal_begin(r->journal, sync));
+    return h2a_journal_end(r->journal, s_advance_rows(r, st));
 }
 
 h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync)
@@ -578,18 +583,12 @@ h2a_err h2a_enroll_put_target(h2a_run *r, size_t i, h2a_jsync sync)
 
 /*
  * A lazy state move after keygen or the CSR: its own transaction, or in a
- * group the group's next one (s_states); the state is set here.
+ * group the group's next one (s_states).
  */
 static h2a_err s_lazy_state(h2a_run *r, h2a_jstate st)
 {
     if (!r->defer) {
         return s_advance(r, st, H2A_JSYNC_LAZY);
-    }
-    r->jr->state = st;
-    for (size_t i = 0; i < r->njt; i++) {
-        if (r->jt[i].state < st) {
-            r->jt[i].state = st;
-        }
     }
     r->pend_state = st;
     return H2A_OK;
@@ -1071,18 +1070,8 @@ static h2a_err s_phase_issue(h2a_run *r)
 /* The "issued" rows of a run, in the caller's transaction. */
 static h2a_err s_issued_rows(h2a_run *r)
 {
-    h2a_err rv;
-
     (void)h2a_jset(&r->jr->error, NULL);
-    r->jr->state = H2A_JS_ISSUED;
-    rv = s_put_req(r);
-    for (size_t i = 0; rv == H2A_OK && i < r->njt; i++) {
-        if (r->jt[i].state < H2A_JS_ISSUED) {
-            r->jt[i].state = H2A_JS_ISSUED;
-            rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[i]);
-        }
-    }
-    return rv;
+    return s_advance_rows(r, H2A_JS_ISSUED);
 }
 
 static void s_failed(h2a_run *r, h2a_err rv)
@@ -1125,8 +1114,7 @@ static h2a_err s_cleaned_rows(h2a_run *r)
 {
     (void)h2a_jset(&r->jr->error, NULL);
     (void)h2a_jset(&r->jr->failed_step, NULL);
-    r->jr->state = H2A_JS_CLEANED;
-    return s_put_req(r);
+    return s_advance_rows(r, H2A_JS_CLEANED);
 }
 
 /*
@@ -1183,12 +1171,7 @@ static bool s_wants_state(const h2a_run *r)
 
 static h2a_err s_state_rows(h2a_run *r)
 {
-    h2a_err rv = s_put_req(r);
-
-    for (size_t t = 0; rv == H2A_OK && t < r->njt; t++) {
-        rv = h2a_journal_put_target(r->journal, r->req->id, &r->jt[t]);
-    }
-    return rv;
+    return s_advance_rows(r, r->pend_state);
 }
 
 static void s_state_done(h2a_run *r, bool committed)
