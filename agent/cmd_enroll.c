@@ -163,12 +163,6 @@ static void s_batch_emit(int fd, size_t idx, char *res)
     free(res);
 }
 
-/*
- * Requests a worker takes together (see h2a_enroll_group): one fsync per
- * group at each durable point instead of one per request.
- */
-#define H2A_BATCH_GROUP 8
-
 /* Worker `w` of `jobs`: lines w, w+jobs, ...; writes "index\tresult\n" to fd. */
 static void s_batch_worker(const h2a_config *cfg, struct s_line *lines, size_t n, long w,
                            long jobs, int fd)
@@ -176,12 +170,16 @@ static void s_batch_worker(const h2a_config *cfg, struct s_line *lines, size_t n
     size_t i = (size_t)w;
 
     while (i < n) {
-        h2a_enroll_item items[H2A_BATCH_GROUP];
-        h2a_request *reqs[H2A_BATCH_GROUP];
-        size_t idx[H2A_BATCH_GROUP], k = 0;
+        h2a_enroll_item items[H2A_ENROLL_GROUP_MAX];
+        h2a_request *reqs[H2A_ENROLL_GROUP_MAX];
+        size_t idx[H2A_ENROLL_GROUP_MAX], k = 0;
 
-        /* A group ends when full, or before a request id it already holds. */
-        for (; i < n && k < H2A_BATCH_GROUP; i += (size_t)jobs) {
+        /*
+         * Requests taken together (h2a_enroll_group): one fsync per group at
+         * each durable point. A group ends when full, or before a request id
+         * it already holds.
+         */
+        for (; i < n && k < H2A_ENROLL_GROUP_MAX; i += (size_t)jobs) {
             h2a_request *req = NULL;
             h2a_err rv;
             bool dup = false;

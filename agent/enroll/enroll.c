@@ -1076,13 +1076,13 @@ static h2a_err s_issued_rows(h2a_run *r)
 
 static void s_failed(h2a_run *r, h2a_err rv)
 {
-    r->rv = rv;
-    snprintf(r->msg, sizeof(r->msg), "%s", h2a_err_msg());
+    r->item->rv = rv;
+    snprintf(r->item->error, sizeof(r->item->error), "%s", h2a_err_msg());
 }
 
 static bool s_active(const h2a_run *r)
 {
-    return r->rv == H2A_OK && !r->finished;
+    return r->item->rv == H2A_OK && !r->finished;
 }
 
 /*
@@ -1243,7 +1243,7 @@ static void s_deliver_group(h2a_run **runs, size_t n)
             continue;
         }
         h2a_enroll_audit(r, -1, "done", "ok", NULL, NULL, NULL);
-        rv = s_output(r, r->out);
+        rv = s_output(r, &r->item->out);
         if (rv != H2A_OK) {
             s_failed(r, rv);
         }
@@ -1386,7 +1386,7 @@ static h2a_err s_prepare(h2a_run *r, const h2a_request *req, const char *resume_
         if (s_all_cleaned(r)) {
             /* Done before: idempotent, report what was delivered. */
             r->finished = true;
-            return s_output(r, r->out);
+            return s_output(r, &r->item->out);
         }
         return s_continue(r);
     }
@@ -1461,7 +1461,7 @@ static void s_each(h2a_run **runs, size_t n, h2a_err (*step)(h2a_run *), bool de
 static void s_group(h2a_run **runs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        h2a_err rv = s_prepare(runs[i], runs[i]->req_in, runs[i]->resume_id);
+        h2a_err rv = s_prepare(runs[i], runs[i]->item->req, runs[i]->item->resume_id);
 
         if (rv != H2A_OK) {
             s_failed(runs[i], rv);
@@ -1516,21 +1516,15 @@ void h2a_enroll_group(const h2a_config *cfg, h2a_enroll_item *items, size_t n)
         }
         runs[made]->cfg = cfg;
         runs[made]->lock_fd = -1;
-        runs[made]->req_in = items[made].req;
-        runs[made]->resume_id = items[made].resume_id;
-        runs[made]->out = &items[made].out;
+        runs[made]->item = &items[made];
     }
     if (made == n) {
         s_group(runs, n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (i >= made) {
-            items[i].rv = h2a_err_set(H2A_ERR_NOMEM, "enroll");
-        } else if (runs[i]->rv != H2A_OK) {
-            items[i].rv = runs[i]->rv;
-            snprintf(items[i].error, sizeof(items[i].error), "%s", runs[i]->msg);
-        }
-        if (items[i].rv != H2A_OK && items[i].error[0] == '\0') {
+    } else {
+        /* Nothing ran: every item says so, not only those without a run. */
+        h2a_err_set(H2A_ERR_NOMEM, "enroll: out of memory");
+        for (size_t i = 0; i < n; i++) {
+            items[i].rv = H2A_ERR_NOMEM;
             snprintf(items[i].error, sizeof(items[i].error), "%s", h2a_err_msg());
         }
     }

@@ -73,20 +73,16 @@ typedef struct h2a_run {
     h2a_buf staged[H2A_REQUEST_MAX_TARGETS];
     bool staged_here[H2A_REQUEST_MAX_TARGETS];
     /* Phases of a group (see h2a_enroll_group). */
-    const h2a_request *req_in; /* as given (NULL: resume_id) */
-    const char *resume_id;
+    h2a_enroll_item *item; /* the request as given; its result and first failure */
     int lock_fd;
     long long t_validate0;
     bool need_insert; /* validated, its journal row not yet written */
     bool need_issued; /* verified, "issued" not yet journaled */
-    bool finished;    /* nothing left to do: `out` holds the result */
-    h2a_err rv;       /* first failure, and its message */
-    char msg[1024];
-    h2a_buf *out;
+    bool finished;    /* nothing left to do: item->out holds the result */
     /*
      * Group delivery: a finished step's target row is written with the
      * group's next commit, not in a transaction of its own; its audit line
-     * follows that commit (h2a_enroll_flush_steps).
+     * follows that commit (s_group_commit in enroll.c).
      */
     bool defer;
     h2a_jstate pend_state;   /* keygen/CSR: the state the group's next commit records */

@@ -42,7 +42,7 @@ h2a_err h2a_enroll_run(const h2a_config *cfg, const h2a_request *req,
  * and one all their certificates before any staging secret (group commit).
  * Each item gets what h2a_enroll_run would give it. Request ids must differ.
  */
-#define H2A_ENROLL_GROUP_MAX 16
+#define H2A_ENROLL_GROUP_MAX 8
 typedef struct {
     const h2a_request *req; /* the request; NULL to resume `resume_id` */
     const char *resume_id;
