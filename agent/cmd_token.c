@@ -303,28 +303,12 @@ static int s_csr_parse(int argc, char **argv, struct s_csr_args *a, bool *help)
     return 0;
 }
 
-/* The subject's CN when it is a DNS name: the policy's SAN rules cover it. */
-static h2a_err s_cn_dns(const char *subject, char *cn, size_t n)
-{
-    X509_NAME *name = NULL;
-    int len;
-
-    cn[0] = '\0';
-    H2A_GUARD(h2a_subject_parse("--subject", subject, &name));
-    len = X509_NAME_get_text_by_NID(name, NID_commonName, cn, (int)n);
-    X509_NAME_free(name);
-    if (len <= 0 || strchr(cn, '.') == NULL || h2a_dns_name_check("CN", cn) != H2A_OK) {
-        cn[0] = '\0';
-    }
-    h2a_err_clear();
-    return H2A_OK;
-}
-
 /* Everything that needs no token: syntax, then the policy. */
 static h2a_err s_csr_precheck(const struct s_csr_args *a, struct h2a_csr_req *req,
-                              H2A_POLICY **pol)
+                              H2A_POLICY **pol, h2a_cert_names *names)
 {
-    char cn[H2A_RDN_VALUE_MAX + 1];
+    X509_NAME *subj = NULL;
+    h2a_err rv;
 
     req->subject = a->subject;
     req->dns = a->dns;
@@ -343,7 +327,6 @@ static h2a_err s_csr_precheck(const struct s_csr_args *a, struct h2a_csr_req *re
     }
     if (a->key_id != NULL) {
         h2a_buf id;
-        h2a_err rv;
 
         h2a_buf_init(&id, 64);
         rv = h2a_hex_decode(a->key_id, &id);
@@ -359,18 +342,17 @@ static h2a_err s_csr_precheck(const struct s_csr_args *a, struct h2a_csr_req *re
     if (req->md_nid != 0) {
         H2A_GUARD(h2a_policy_check_digest(*pol, req->md_nid));
     }
-    H2A_GUARD(h2a_policy_check_names(*pol, a->dns, a->n_dns, a->ip, a->n_ip));
-    /* A DNS-name CN ends up in the certificate too: same SAN rules. */
-    H2A_GUARD(s_cn_dns(a->subject, cn, sizeof(cn)));
-    if (cn[0] != '\0') {
-        const char *one[1] = {cn};
-        h2a_err rv = h2a_policy_check_names(*pol, one, 1, NULL, 0);
-
-        if (rv != H2A_OK) {
-            return h2a_err_prefix(rv, "subject CN: ");
-        }
-    }
-    return H2A_OK;
+    /* The CN ends up in the certificate too: it joins the SANs the rules check. */
+    H2A_GUARD(h2a_subject_parse("--subject", a->subject, &subj));
+    rv = h2a_cert_names_from_request(subj, a->dns, a->n_dns, a->ip, a->n_ip, names);
+    X509_NAME_free(subj);
+    H2A_GUARD(rv);
+    H2A_GUARD(h2a_policy_check_cert_names(*pol, names));
+    req->dns = (const char *const *)names->dns;
+    req->n_dns = names->ndns;
+    req->ip = (const char *const *)names->ip;
+    req->n_ip = names->nip;
+    return h2a_csr_validate(req);
 }
 
 /* Checks that need the key's type, then defaults from the policy. */
@@ -388,11 +370,8 @@ static h2a_err s_csr_keycheck(const H2A_POLICY *pol, const struct s_csr_args *a,
     if (a->eku == NULL) {
         req->ext_key_usage = h2a_policy_csr_ext_key_usage(pol);
     }
-    /* Overrides are the caller's words, not the policy's: check them too. */
-    if (a->ku != NULL || a->eku != NULL) {
-        H2A_GUARD(h2a_policy_check_usage(pol, kt, req->key_usage, req->ext_key_usage));
-    }
-    return H2A_OK;
+    /* Whatever their source, the usages the CSR carries pass the one usage check. */
+    return h2a_policy_check_usage(pol, kt, req->key_usage, req->ext_key_usage);
 }
 
 int h2a_cmd_csr(int argc, char **argv)
@@ -404,6 +383,7 @@ int h2a_cmd_csr(int argc, char **argv)
     H2A_TOKEN *tok = NULL;
     H2A_SESSION *sess = NULL;
     H2A_P11_KEY *key = NULL;
+    h2a_cert_names names = {0};
     h2a_buf pem;
     h2a_err rv;
     int code;
@@ -419,7 +399,7 @@ int h2a_cmd_csr(int argc, char **argv)
         return code;
     }
     h2a_buf_init(&pem, 0);
-    if ((rv = s_csr_precheck(&a, &req, &pol)) != H2A_OK) {
+    if ((rv = s_csr_precheck(&a, &req, &pol, &names)) != H2A_OK) {
         goto done;
     }
     if ((rv = s_open(a.uri, &tok, &sess)) != H2A_OK ||
@@ -440,6 +420,7 @@ done:
     h2a_session_close(sess);
     h2a_token_close(tok);
     h2a_policy_free(pol);
+    h2a_cert_names_cleanup(&names);
     if (rv != H2A_OK) {
         return h2a_cli_fail(argv[0], rv);
     }

@@ -116,6 +116,61 @@ H2A_API h2a_err h2a_policy_check_authorization(const H2A_POLICY *p, const char *
                                                const char *account_id) H2A_MUST_USE;
 
 /*
+ * Every name a certificate carries: DNS and IP SANs and the subject CN.
+ * The CN is a name like any SAN (ACM shows it as the DomainName; old
+ * clients trust it), so it must be a DNS name or an IP address, there is
+ * at most one, and a CN that is not among the SANs is ADDED to them (last
+ * in `dns` or `ip`; `cn_added`): the CSR asks for it as a SAN and every
+ * rule checks it. IPs are kept in inet_ntop form. Zero-initialised by the
+ * builders; release with h2a_cert_names_cleanup().
+ */
+typedef struct h2a_cert_names {
+    char **dns;
+    size_t ndns;
+    char **ip;
+    size_t nip;
+    char *cn;      /* the subject CN, NULL without one */
+    bool cn_is_ip; /* the CN is an IP literal */
+    bool cn_added; /* the CN was not among the SANs: it is the last of dns / ip */
+} h2a_cert_names;
+
+/*
+ * From a request: `subject` (NULL: none), its dns[] and ip[] (syntax is
+ * checked later, by h2a_policy_check_cert_names). H2A_ERR_INPUT for a
+ * second CN or a CN that is no name, naming "subject".
+ */
+H2A_API h2a_err h2a_cert_names_from_request(const X509_NAME *subject,
+                                            const char *const *dns, size_t ndns,
+                                            const char *const *ip, size_t nip,
+                                            h2a_cert_names *out) H2A_MUST_USE;
+/*
+ * From an issued certificate: every SAN (a SAN that is neither DNS nor IP,
+ * such as an e-mail or URI, is refused: no rule checks it) and the CN.
+ * H2A_ERR_INPUT naming the certificate part.
+ */
+H2A_API h2a_err h2a_cert_names_from_x509(X509 *cert, h2a_cert_names *out) H2A_MUST_USE;
+/* NULL-safe, idempotent. */
+H2A_API void h2a_cert_names_cleanup(h2a_cert_names *n);
+
+/*
+ * h2a_policy_check_names over every name, the added CN included; a
+ * refusal of the CN names "subject CN".
+ */
+H2A_API h2a_err h2a_policy_check_cert_names(const H2A_POLICY *p,
+                                            const h2a_cert_names *n) H2A_MUST_USE;
+/* h2a_policy_check_authorization over every DNS name, the added CN included. */
+H2A_API h2a_err h2a_policy_check_cert_authorization(const H2A_POLICY *p,
+                                                    const char *requester,
+                                                    const h2a_cert_names *n,
+                                                    const char *account_id) H2A_MUST_USE;
+/*
+ * Every name of `got` (an issued certificate) is among `asked` (what the
+ * request asked for): H2A_ERR_POLICY naming the first extra name.
+ */
+H2A_API h2a_err h2a_cert_names_within(const h2a_cert_names *got,
+                                      const h2a_cert_names *asked) H2A_MUST_USE;
+
+/*
  * Target rules. `service_hint` NULL (none), "elb" (every key type we make,
  * any region) or "cloudfront" (region must be us-east-1; key RSA_2048,
  * RSA_3072, RSA_4096 or EC_prime256v1). Unknown hint or empty region:
@@ -131,7 +186,11 @@ H2A_API h2a_err h2a_policy_check_target(const H2A_POLICY *p, h2a_keytype kt,
  * they differ from the policy's csr defaults. Refused (H2A_ERR_POLICY):
  * CERTIFICATE_SIGNING and CRL_SIGNING (what ACM serves is a TLS leaf, never
  * a CA), KEY_ENCIPHERMENT / DATA_ENCIPHERMENT on an EC key (RFC 5480 s3),
- * KEY_AGREEMENT on an RSA key, and the ACM-only ANY / CUSTOM bits.
+ * KEY_AGREEMENT on an RSA key, ENCIPHER_ONLY / DECIPHER_ONLY (they qualify
+ * a key agreement no TLS leaf for ACM does; ACM's ImportCertificate
+ * refuses them), and the ACM-only ANY / CUSTOM bits. The one usage check:
+ * `csr` and enrollment (new imports and reimports) call it on the usages
+ * the CSR will carry, before the token is touched.
  */
 H2A_API h2a_err h2a_policy_check_usage(const H2A_POLICY *p, h2a_keytype kt, unsigned ku,
                                        unsigned eku) H2A_MUST_USE;

@@ -574,6 +574,12 @@ static h2a_err s_parse_usage_list(const char *key, json_object *v, bool eku, uns
                                "leaf, never a CA",
                                key, i, name);
         }
+        if (!eku && (bit == H2A_KU_ENCIPHER_ONLY || bit == H2A_KU_DECIPHER_ONLY)) {
+            return h2a_err_set(H2A_ERR_INPUT,
+                               "%s[%zu]: %s is refused: it qualifies a key agreement a TLS "
+                               "certificate for ACM never makes",
+                               key, i, name);
+        }
         if ((*out & bit) != 0) {
             return h2a_err_set(H2A_ERR_INPUT, "%s[%zu]: %s is listed twice", key, i, name);
         }

@@ -192,6 +192,13 @@ h2a_err h2a_policy_check_usage(const H2A_POLICY *p, h2a_keytype kt, unsigned ku,
                            "leaf, never a CA",
                            h2a_ku_acm_name(bad & -bad));
     }
+    bad = ku & (H2A_KU_ENCIPHER_ONLY | H2A_KU_DECIPHER_ONLY);
+    if (bad != 0) {
+        return h2a_err_set(H2A_ERR_POLICY,
+                           "policy: KeyUsage %s is refused: it qualifies a key agreement "
+                           "a TLS certificate for ACM never makes (RFC 5280 4.2.1.3)",
+                           h2a_ku_acm_name(bad & -bad));
+    }
     bad = ku & ~h2a_pol_ku_for_keytype(ku, kt);
     if (bad != 0) {
         return h2a_err_set(H2A_ERR_POLICY,

@@ -322,10 +322,10 @@ static void s_csr_req(const h2a_run *r, struct h2a_csr_req *c)
 {
     memset(c, 0, sizeof(*c));
     c->subject = r->req->subject;
-    c->dns = (const char *const *)r->req->dns;
-    c->n_dns = r->req->n_dns;
-    c->ip = (const char *const *)r->req->ip;
-    c->n_ip = r->req->n_ip;
+    c->dns = (const char *const *)r->req->names.dns;
+    c->n_dns = r->req->names.ndns;
+    c->ip = (const char *const *)r->req->names.ip;
+    c->n_ip = r->req->names.nip;
     c->key_usage = r->req->key_usage != 0 ? r->req->key_usage
                                           : h2a_policy_csr_key_usage(r->policy, r->kt);
     c->ext_key_usage = r->req->ext_key_usage != 0 ? r->req->ext_key_usage
@@ -337,9 +337,13 @@ static h2a_err s_policy_checks(h2a_run *r)
 {
     const h2a_request *q = r->req;
     int md = q->md_nid != 0 ? q->md_nid : h2a_keytype_default_md_nid(r->kt);
+    struct h2a_csr_req c;
 
     H2A_GUARD(h2a_policy_check_keytype(r->policy, r->kt));
     H2A_GUARD(h2a_policy_check_digest(r->policy, md));
+    /* The usages the CSR will carry, the request's or the policy's. */
+    s_csr_req(r, &c);
+    H2A_GUARD(h2a_policy_check_usage(r->policy, r->kt, c.key_usage, c.ext_key_usage));
     for (size_t i = 0; i < q->n_targets; i++) {
         h2a_err rv = h2a_policy_check_target(r->policy, r->kt, q->targets[i].region,
                                              h2a_service_name(q->targets[i].service));
@@ -362,8 +366,7 @@ static h2a_err s_validate_local(h2a_run *r)
     }
     s_csr_req(r, &c);
     H2A_GUARD(h2a_csr_validate(&c));
-    H2A_GUARD(h2a_policy_check_names(r->policy, (const char *const *)q->dns, q->n_dns,
-                                     (const char *const *)q->ip, q->n_ip));
+    H2A_GUARD(h2a_policy_check_cert_names(r->policy, &q->names));
     if (q->n_dns == 0) {
         return h2a_err_set(H2A_ERR_POLICY,
                            "dns: at least one DNS name is required (ACM needs a domain "
@@ -390,9 +393,8 @@ static h2a_err s_validate_aws(h2a_run *r)
         if (rv != H2A_OK) {
             return h2a_err_prefix(rv, "targets[%zu]: ", i);
         }
-        rv = h2a_policy_check_authorization(r->policy, q->requester,
-                                            (const char *const *)q->dns, q->n_dns,
-                                            a->id.account);
+        rv = h2a_policy_check_cert_authorization(r->policy, q->requester, &q->names,
+                                                 a->id.account);
         if (rv != H2A_OK) {
             return h2a_err_prefix(rv, "targets[%zu]: ", i);
         }
@@ -471,8 +473,9 @@ static h2a_err s_reimport_precheck(h2a_run *r)
             rv = h2a_enroll_usage_from_describe(detail, &cur);
         }
         if (rv == H2A_OK) {
-            rv = h2a_cert_usage_from_request(r->policy, r->kt, (const char *const *)q->dns,
-                                             q->n_dns, &next);
+            rv = h2a_cert_usage_from_request(r->policy, r->kt,
+                                             (const char *const *)q->names.dns,
+                                             q->names.ndns, &next);
         }
         if (rv == H2A_OK) {
             next.has_ku = c.key_usage != 0;

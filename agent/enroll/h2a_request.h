@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "h2a_common.h"
+#include "h2a_policy.h"
 
 #define H2A_REQUEST_ID_MAX 64
 #define H2A_REQUEST_MAX_TARGETS 32
@@ -58,6 +59,13 @@ typedef struct h2a_request {
     char *requester;
     h2a_target *targets;
     size_t n_targets;
+    /*
+     * Every name the certificate will carry: dns, ip and the subject CN,
+     * added when it is not among them (docs/policy.md, "Names"). The CSR
+     * asks for these and the policy checks these; the canonical form keeps
+     * dns and ip as written.
+     */
+    h2a_cert_names names;
 } h2a_request;
 
 /* Parse and validate (syntax only: policy comes later). */

@@ -59,6 +59,7 @@ void h2a_request_free(h2a_request *r)
     free(r->digest);
     free(r->issuer);
     free(r->requester);
+    h2a_cert_names_cleanup(&r->names);
     for (size_t i = 0; i < r->n_targets; i++) {
         s_target_clear(&r->targets[i]);
     }
@@ -339,6 +340,23 @@ static h2a_err s_usage_list(json_object *top, const char *key, bool eku, unsigne
     return rv;
 }
 
+/* The names the certificate will carry: the SANs and the subject's CN. */
+static h2a_err s_names(h2a_request *r)
+{
+    X509_NAME *subj = NULL;
+    h2a_err rv;
+
+    H2A_GUARD(h2a_subject_parse("subject", r->subject, &subj));
+    rv = h2a_cert_names_from_request(subj, (const char *const *)r->dns, r->n_dns,
+                                     (const char *const *)r->ip, r->n_ip, &r->names);
+    X509_NAME_free(subj);
+    if (rv == H2A_OK && r->names.ndns + r->names.nip > H2A_CSR_MAX_SANS) {
+        rv = h2a_err_set(H2A_ERR_INPUT, "subject CN, dns, ip: more than %d names together",
+                         H2A_CSR_MAX_SANS);
+    }
+    return rv;
+}
+
 static h2a_err s_parse(json_object *top, h2a_request *r)
 {
     char *key = NULL;
@@ -357,6 +375,7 @@ static h2a_err s_parse(json_object *top, h2a_request *r)
         return h2a_err_set(H2A_ERR_INPUT, "dns, ip: more than %d names together",
                            H2A_CSR_MAX_SANS);
     }
+    H2A_GUARD(s_names(r));
     H2A_GUARD(h2a_jv_str(top, "", "key", true, 1, 32, &key));
     if (strcmp(key, "inherit") == 0) {
         r->inherit = true;

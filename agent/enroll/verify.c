@@ -13,6 +13,9 @@
  *  - carries the token key's public key,
  *  - verifies through its chain (OpenSSL, at the current time),
  *  - is valid now and names at least one DNS name,
+ *  - names nothing the request did not ask for, every name passing the
+ *    policy's SAN rules and authorization as the request's did,
+ *  - has a key of the same family as its issuing CA's (ACM's rule),
  *  - and, for a reimport, meets ACM's KeyUsage/ExtendedKeyUsage rules
  *    against the certificate the ARN serves now (GetCertificate).
  */
@@ -133,6 +136,78 @@ done:
 }
 
 /*
+ * The issued certificate's names pass the rules the request's passed: an
+ * issuer that adds a name, or a policy changed before a resume, stops here
+ * before anything is staged. A refusal is a verification failure (exit 7).
+ */
+static h2a_err s_names_check(h2a_run *r)
+{
+    h2a_cert_names got = {0};
+    h2a_err rv = h2a_cert_names_from_x509(r->cert, &got);
+
+    if (rv == H2A_OK) {
+        rv = h2a_cert_names_within(&got, &r->req->names);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_policy_check_cert_names(r->policy, &got);
+    }
+    for (size_t i = 0; rv == H2A_OK && i < r->njt; i++) {
+        rv = h2a_policy_check_cert_authorization(r->policy, r->req->requester, &got,
+                                                 r->jt[i].account);
+    }
+    h2a_cert_names_cleanup(&got);
+    if (rv != H2A_OK) {
+        h2a_err_prefix(rv, "certificate from issuer '%s': ", r->req->issuer);
+        return H2A_ERR_VERIFY;
+    }
+    return H2A_OK;
+}
+
+static const char *s_key_name(EVP_PKEY *pk)
+{
+    h2a_keytype kt;
+
+    if (h2a_keytype_from_pkey(pk, &kt) == H2A_OK) {
+        return h2a_keytype_acm_name(kt);
+    }
+    h2a_err_clear();
+    return OBJ_nid2sn(EVP_PKEY_get_base_id(pk));
+}
+
+/*
+ * ACM's ImportCertificate takes a leaf only when its key is of the same
+ * family as its signing CA's (an RSA CA signs RSA leaves). Checked here,
+ * before staging, so ACM never refuses a staged key.
+ */
+static h2a_err s_key_family(h2a_run *r)
+{
+    X509 *ca = NULL;
+    EVP_PKEY *leaf_pk = X509_get0_pubkey(r->cert);
+    EVP_PKEY *ca_pk;
+
+    for (int i = 0; i < sk_X509_num(r->chain) && ca == NULL; i++) {
+        if (X509_check_issued(sk_X509_value(r->chain, i), r->cert) == X509_V_OK) {
+            ca = sk_X509_value(r->chain, i);
+        }
+    }
+    ca_pk = ca != NULL ? X509_get0_pubkey(ca) : NULL;
+    if (leaf_pk == NULL || ca_pk == NULL) {
+        ERR_clear_error();
+        return h2a_err_set(H2A_ERR_VERIFY,
+                           "certificate from issuer '%s': its issuing CA's key cannot be "
+                           "read from the chain", r->req->issuer);
+    }
+    if (EVP_PKEY_get_base_id(leaf_pk) != EVP_PKEY_get_base_id(ca_pk)) {
+        return h2a_err_set(H2A_ERR_VERIFY,
+                           "certificate from issuer '%s': its key is %s but its issuing "
+                           "CA's key is %s; ACM imports a certificate only when both keys "
+                           "are of the same family (RSA or EC)",
+                           r->req->issuer, s_key_name(leaf_pk), s_key_name(ca_pk));
+    }
+    return H2A_OK;
+}
+
+/*
  * The same SPKI bytes settle it; an issuer may encode the same key another
  * way (RSA parameters absent, say), so a difference is decided on the keys.
  */
@@ -169,6 +244,8 @@ h2a_err h2a_enroll_verify(h2a_run *r)
                            "certificate from issuer '%s' has no DNS name (ACM needs one)",
                            r->req->issuer);
     }
+    H2A_GUARD(s_names_check(r));
+    H2A_GUARD(s_key_family(r));
     H2A_GUARD(s_chain_verifies(r));
     for (size_t i = 0; i < r->req->n_targets; i++) {
         h2a_err rv;

@@ -35,6 +35,10 @@ h2a_err h2a_issuer_parse_pem_chain(const char *who, const char *pem, size_t len,
     if (len > INT32_MAX) {
         return h2a_err_set(H2A_ERR_ISSUER, "%s: output too large", who);
     }
+    /* Not "out of memory": an empty buffer has no data pointer for a BIO. */
+    if (len == 0 || pem == NULL) {
+        return h2a_err_set(H2A_ERR_ISSUER, "%s: printed no certificate (empty output)", who);
+    }
     bio = BIO_new_mem_buf(pem, (int)len);
     sk = sk_X509_new_null();
     if (bio == NULL || sk == NULL) {

@@ -133,6 +133,15 @@ def _check_chain(cert, blob):
     return "".join(blocks)
 
 
+def _check_issuer_family(cert, chain):
+    """ACM's rule: the leaf's key is of the signing CA's key family (RSA CA, RSA leaf)."""
+    issuer = chain[0]  # _check_chain proved it signed the leaf
+    if certs.key_algorithm(issuer.public_key())[:2] != certs.key_algorithm(cert.public_key())[:2]:
+        raise V("The cryptographic algorithm of an imported certificate must match the "
+                "algorithm of the signing CA. For example, if the signing CA key type is RSA, "
+                "then the certificate key type must also be RSA.")
+
+
 def _check_reimport(old, cert):
     old_cert = x509.load_pem_x509_certificate(old["certificate_pem"].encode())
     old_alg = certs.key_algorithm(old_cert.public_key())
@@ -200,12 +209,8 @@ def op_ImportCertificate(ctx, p):
     if p.get("CertificateChain") is not None:
         chain_pem = _check_chain(cert, base64.b64decode(p["CertificateChain"]))
         cfg = ctx["app"].state.data.get("acm_config") or {}
-        if cfg.get("enforce_issuer_key_algorithm"):
-            issuer = certs.load_pem_certs(chain_pem)[0][0]
-            if certs.key_algorithm(issuer.public_key())[:2] != \
-                    certs.key_algorithm(cert.public_key())[:2]:
-                raise V("The cryptographic algorithm of an imported certificate must match "
-                        "the algorithm of the signing CA.")
+        if cfg.get("enforce_issuer_key_algorithm", True):
+            _check_issuer_family(cert, certs.load_pem_certs(chain_pem)[0])
     if old is not None:
         _check_reimport(old, cert)
     tags = _check_tags(p.get("Tags"))

@@ -213,10 +213,12 @@ class AcmTest(unittest.TestCase):
         ca = make_cert(ca_key, cn="h2a test issuer", sans=(), ca=True)
         key = cached_key("ec256")
         leaf = make_cert(key, issuer_key=ca_key, issuer_name=ca.subject)
-        self.imp(leaf, key, CertificateChain=pem(ca))  # default: allowed
-        self.aws.ctl("POST", "/_control/acm/config", {"enforce_issuer_key_algorithm": True})
+        # Enforced by default, as ACM documents; the knob turns it off.
         msg = self.refused("ValidationException", self.imp, leaf, key, CertificateChain=pem(ca))
         self.assertIn("algorithm of the signing CA", msg)
+        self.aws.ctl("POST", "/_control/acm/config", {"enforce_issuer_key_algorithm": False})
+        self.imp(leaf, key, CertificateChain=pem(ca))
+        self.aws.ctl("POST", "/_control/acm/config", {"enforce_issuer_key_algorithm": True})
         rsa_leaf_key = cached_key("rsa2048", 1)
         self.imp(make_cert(rsa_leaf_key, issuer_key=ca_key, issuer_name=ca.subject),
                  rsa_leaf_key, CertificateChain=pem(ca))
