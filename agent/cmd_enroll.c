@@ -68,6 +68,7 @@ static int s_opts(int argc, char **argv, struct s_opts *o, int *pos, int npos)
         {NULL, 0, NULL, 0},
     };
     bool is_enroll = strcmp(argv[0], "enroll") == 0;
+    bool jobs_given = false;
     char *end = NULL;
     int c;
 
@@ -88,6 +89,7 @@ static int s_opts(int argc, char **argv, struct s_opts *o, int *pos, int npos)
                 o->batch = optarg;
                 break;
             }
+            jobs_given = true;
             o->jobs = strtol(optarg, &end, 10);
             if (end == optarg || *end != '\0' || o->jobs < 1 || o->jobs > 64) {
                 return h2a_cli_usage_error(argv[0], "--jobs: '%s' is not 1..64", optarg);
@@ -102,6 +104,10 @@ static int s_opts(int argc, char **argv, struct s_opts *o, int *pos, int npos)
     }
     if (o->batch != NULL) {
         npos = 0;
+    } else if (jobs_given) {
+        /* Accepted and ignored would let a user believe a run was parallel. */
+        return h2a_cli_usage_error(argv[0], "--jobs needs --batch (one request runs in "
+                                            "one process)");
     }
     if (argc - optind != npos) {
         return h2a_cli_usage_error(argv[0], npos == 0 ? (o->batch != NULL
@@ -134,6 +140,7 @@ static int s_print(const char *cmd, h2a_err rv, h2a_buf *out)
 struct s_line {
     char *text;  /* the request line; NULL for blank lines */
     char *result;
+    long nul_at; /* offset of a NUL byte in the line, or -1 */
 };
 
 /* A failed request's result line (no newline). */
@@ -188,6 +195,12 @@ static void s_batch_worker(const h2a_config *cfg, struct s_line *lines, size_t n
                 continue;
             }
             h2a_err_clear();
+            if (lines[i].nul_at >= 0) {
+                rv = h2a_err_set(H2A_ERR_INPUT, "request: a NUL byte at column %ld (JSON "
+                                 "text has none)", lines[i].nul_at + 1);
+                s_batch_emit(fd, i, s_batch_error(i + 1, NULL, rv, h2a_err_msg()));
+                continue;
+            }
             rv = h2a_request_parse(lines[i].text, strlen(lines[i].text), &req);
             if (rv != H2A_OK) {
                 s_batch_emit(fd, i, s_batch_error(i + 1, NULL, rv, h2a_err_msg()));
@@ -224,21 +237,31 @@ static h2a_err s_batch_read(const char *path, struct s_line **out, size_t *n_out
     h2a_buf b;
     struct s_line *lines = NULL;
     size_t n = 0, cap = 0;
-    char *p, *nl;
+    char *p, *nl, *end;
     h2a_err rv;
 
     h2a_buf_init(&b, 64u * 1024u * 1024u);
     rv = h2a_file_read(path, &b);
-    /* Split by hand: blank lines keep their number (errors name the line). */
-    for (p = rv == H2A_OK ? (char *)b.data : NULL; p != NULL && *p != '\0'; p = nl) {
+    if (rv == H2A_OK) {
+        rv = h2a_buf_terminate(&b);
+    }
+    /*
+     * Split by hand, by length: blank lines keep their number (errors name
+     * the line), and a NUL byte ends only its own line, as an error line.
+     */
+    end = rv == H2A_OK ? (char *)b.data + b.len : NULL;
+    for (p = rv == H2A_OK ? (char *)b.data : NULL; p != NULL && p < end; p = nl) {
         struct s_line *grown;
+        char *zero;
         bool blank;
 
-        nl = strchr(p, '\n');
-        if (nl != NULL) {
-            *nl++ = '\0';
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL) {
+            nl = end;
         }
-        blank = strspn(p, " \t\r") == strlen(p);
+        *nl++ = '\0';
+        zero = strchr(p, '\0') < nl - 1 ? strchr(p, '\0') : NULL;
+        blank = zero == NULL && strspn(p, " \t\r") == strlen(p);
         if (n == cap) {
             cap = cap == 0 ? 64 : cap * 2;
             grown = realloc(lines, cap * sizeof(*lines));
@@ -250,6 +273,7 @@ static h2a_err s_batch_read(const char *path, struct s_line **out, size_t *n_out
         }
         lines[n].text = blank ? NULL : strdup(p);
         lines[n].result = NULL;
+        lines[n].nul_at = zero != NULL ? (long)(zero - p) : -1;
         n++;
     }
     h2a_buf_free(&b);

@@ -91,6 +91,9 @@ static h2a_err s_add_cn(h2a_cert_names *n, const char *what, const char *cn)
         n->cn_added = true;
         return s_push(&n->ip, &n->nip, ip);
     }
+    if (s_has_ci(n->dns, n->ndns, cn)) {
+        return H2A_OK; /* its syntax is reported as dns[i]'s */
+    }
     if (h2a_pol_dns_syntax("subject CN", cn, true) != H2A_OK) {
         h2a_err_clear();
         return h2a_err_set(H2A_ERR_INPUT,
@@ -98,9 +101,6 @@ static h2a_err s_add_cn(h2a_cert_names *n, const char *what, const char *cn)
                            "shows the CN as the DomainName, so it must be a name the "
                            "SAN rules can check)",
                            what, cn);
-    }
-    if (s_has_ci(n->dns, n->ndns, cn)) {
-        return H2A_OK;
     }
     n->cn_added = true;
     return s_push(&n->dns, &n->ndns, cn);

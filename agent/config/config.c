@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
+#include <ctype.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/h2a_config.h"
 #include "config/h2a_jv.h"
@@ -321,6 +323,60 @@ static h2a_err s_audit(json_object *top, const char *base_dir, h2a_config *c)
     return H2A_OK;
 }
 
+/*
+ * A relative pin-source=file:PATH in the token URI names a file beside the
+ * configuration, like every other relative path in it (not one in whatever
+ * directory the command runs from): the URI gets the absolute path,
+ * percent-encoded as a URI value.
+ */
+static h2a_err s_resolve_pin_source(const char *base_dir, char **uri)
+{
+    const char *q = strchr(*uri, '?');
+    const char *val = NULL, *rest;
+    h2a_buf b;
+    h2a_err rv = H2A_OK;
+
+    for (const char *p = q != NULL ? q + 1 : NULL; p != NULL && *p != '\0';) {
+        if (strncmp(p, "pin-source=", 11) == 0) {
+            val = p + 11;
+            break;
+        }
+        p = strchr(p, '&');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    if (base_dir == NULL || val == NULL || strncmp(val, "file:", 5) != 0 || val[5] == '/' ||
+        strncasecmp(val + 5, "%2f", 3) == 0) {
+        return H2A_OK;
+    }
+    rest = val + 5;
+    h2a_buf_init(&b, 0);
+    rv = h2a_buf_append(&b, *uri, (size_t)(rest - *uri));
+    for (const char *d = base_dir; rv == H2A_OK && *d != '\0'; d++) {
+        unsigned char ch = (unsigned char)*d;
+
+        rv = isalnum(ch) || strchr("/-._~", ch) != NULL ? h2a_buf_append(&b, d, 1)
+                                                         : h2a_buf_printf(&b, "%%%02X", ch);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_buf_printf(&b, "/%s", rest);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_buf_terminate(&b);
+    }
+    if (rv == H2A_OK) {
+        char *abs = strdup((const char *)b.data);
+
+        if (abs == NULL) {
+            rv = h2a_err_set(H2A_ERR_NOMEM, "token");
+        } else {
+            free(*uri);
+            *uri = abs;
+        }
+    }
+    h2a_buf_free(&b);
+    return rv;
+}
+
 static h2a_err s_parse(json_object *top, const char *base_dir, h2a_config *c)
 {
     H2A_GUARD(h2a_jv_require_object(top, ""));
@@ -330,6 +386,7 @@ static h2a_err s_parse(json_object *top, const char *base_dir, h2a_config *c)
         return h2a_err_set(H2A_ERR_INPUT,
                            "token: expected a PKCS#11 URI (pkcs11:token=...)");
     }
+    H2A_GUARD(s_resolve_pin_source(base_dir, &c->token));
     H2A_GUARD(s_dup("hsm2acm-wrap", &c->wrap_key));
     H2A_GUARD(h2a_jv_str(top, "", "wrap_key", false, 1, 64, &c->wrap_key));
     H2A_GUARD(s_dup("/var/lib/hsm2acm", &c->state_dir));

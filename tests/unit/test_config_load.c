@@ -216,6 +216,28 @@ static void test_examples_load(void **state)
     }
 }
 
+/* Issue 17 item 14: a relative pin-source=file: lives beside the configuration. */
+static void test_pin_source_relative(void **state)
+{
+    static const char rel[] = "{\"token\":\"pkcs11:token=t?module-path=/m.so&pin-source="
+                              "file:pins/user&x=1\"}";
+    static const char abs_[] = "{\"token\":\"pkcs11:token=t?pin-source=file:/run/pin\"}";
+    static const char env[] = "{\"token\":\"pkcs11:token=t?pin-source=env:PIN\"}";
+    h2a_config *c = NULL;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_config_parse(rel, strlen(rel), "/etc/h2a dir", &c));
+    assert_string_equal(c->token, "pkcs11:token=t?module-path=/m.so&pin-source="
+                                  "file:/etc/h2a%20dir/pins/user&x=1");
+    h2a_config_free(c);
+    H2A_ASSERT_OK(h2a_config_parse(abs_, strlen(abs_), "/etc/hsm2acm", &c));
+    assert_string_equal(c->token, "pkcs11:token=t?pin-source=file:/run/pin");
+    h2a_config_free(c);
+    H2A_ASSERT_OK(h2a_config_parse(env, strlen(env), "/etc/hsm2acm", &c));
+    assert_string_equal(c->token, "pkcs11:token=t?pin-source=env:PIN");
+    h2a_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_kms_null_is_default),
         cmocka_unit_test(test_load_file_and_env),
         cmocka_unit_test(test_examples_load),
+        cmocka_unit_test(test_pin_source_relative),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
