@@ -61,6 +61,16 @@ H2A_API h2a_err h2a_policy_parse(const char *json, size_t len, const char *origi
 /* NULL-safe. */
 H2A_API void h2a_policy_free(H2A_POLICY *p);
 
+/*
+ * RFC 8259 strictness json-c lacks, on text json-c has parsed: duplicate
+ * keys (named with their path, "san.allow_ip", "targets[0].region"), single
+ * quotes, raw control characters and \u0000 in strings. H2A_ERR_INPUT with
+ * `*err_off` at the offending byte. The one checker: policies,
+ * configurations and requests all go through it.
+ */
+H2A_API h2a_err h2a_policy_json_strict(const char *json, size_t len,
+                                       size_t *err_off) H2A_MUST_USE;
+
 /* "built-in default" or the file path given to h2a_policy_load(). */
 H2A_API const char *h2a_policy_origin(const H2A_POLICY *p);
 

@@ -33,7 +33,31 @@ struct s_frame {
     struct s_key *keys;
     size_t n;
     size_t cap;
+    struct s_key cur; /* object: the key whose value is being read */
+    size_t index;     /* array: the element being read */
 };
+
+/* "san.allow_ip", "targets[0].region": where in the document frame `depth - 1` is. */
+static void s_path(const struct s_frame *st, size_t depth, const struct s_key *last,
+                   char *out, size_t cap)
+{
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (size_t d = 0; d < depth && len < cap; d++) {
+        const struct s_frame *f = &st[d];
+        const struct s_key *k = d + 1 == depth ? last : &f->cur;
+        int n;
+
+        if (f->object) {
+            n = snprintf(out + len, cap - len, "%s%.*s", len > 0 ? "." : "",
+                         (int)(k->len > 64 ? 64 : k->len), k->p);
+        } else {
+            n = snprintf(out + len, cap - len, "[%zu]", f->index);
+        }
+        len = n < 0 ? cap : len + (size_t)n;
+    }
+}
 
 static int s_key_cmp(const void *a, const void *b)
 {
@@ -46,9 +70,12 @@ static int s_key_cmp(const void *a, const void *b)
     return memcmp(x->p, y->p, x->len);
 }
 
-static h2a_err s_frame_close(const char *json, struct s_frame *f, size_t *err_off)
+static h2a_err s_frame_close(const char *json, struct s_frame *st, size_t depth,
+                             size_t *err_off)
 {
+    struct s_frame *f = &st[depth - 1];
     h2a_err rv = H2A_OK;
+    char path[512];
 
     if (f->n > 1) {
         qsort(f->keys, f->n, sizeof(f->keys[0]), s_key_cmp);
@@ -58,9 +85,11 @@ static h2a_err s_frame_close(const char *json, struct s_frame *f, size_t *err_of
                                                                      : f->keys[i - 1].p;
 
                 *err_off = (size_t)(later - json);
-                rv = h2a_err_set(H2A_ERR_INPUT, "key \"%.*s\" appears twice in one object",
+                s_path(st, depth, &f->keys[i], path, sizeof(path));
+                rv = h2a_err_set(H2A_ERR_INPUT,
+                                 "key \"%.*s\" appears twice in one object (at %s)",
                                  (int)(f->keys[i].len > 64 ? 64 : f->keys[i].len),
-                                 f->keys[i].p);
+                                 f->keys[i].p, path);
                 break;
             }
         }
@@ -114,7 +143,7 @@ static h2a_err s_string(const char *json, size_t len, size_t i, size_t *end, siz
     return h2a_err_set(H2A_ERR_INPUT, "unterminated string");
 }
 
-h2a_err h2a_pol_json_strict(const char *json, size_t len, size_t *err_off)
+h2a_err h2a_policy_json_strict(const char *json, size_t len, size_t *err_off)
 {
     struct s_frame st[S_MAX_DEPTH];
     size_t depth = 0;
@@ -135,6 +164,7 @@ h2a_err h2a_pol_json_strict(const char *json, size_t len, size_t *err_off)
                 rv = h2a_err_set(H2A_ERR_INPUT, "nested more than %d levels", S_MAX_DEPTH);
                 break;
             }
+            memset(&st[depth], 0, sizeof(st[depth]));
             st[depth].object = c == '{';
             st[depth].expect_key = c == '{';
             depth++;
@@ -142,13 +172,15 @@ h2a_err h2a_pol_json_strict(const char *json, size_t len, size_t *err_off)
         case '}':
         case ']':
             if (top != NULL) {
-                rv = s_frame_close(json, top, err_off);
+                rv = s_frame_close(json, st, depth, err_off);
                 depth--;
             }
             break;
         case ',':
             if (top != NULL && top->object) {
                 top->expect_key = true;
+            } else if (top != NULL) {
+                top->index++;
             }
             break;
         case '\'':
@@ -159,7 +191,9 @@ h2a_err h2a_pol_json_strict(const char *json, size_t len, size_t *err_off)
             rv = s_string(json, len, i, &end, err_off);
             if (rv == H2A_OK && top != NULL && top->object && top->expect_key) {
                 top->expect_key = false;
-                rv = s_key_push(top, json + i + 1, end - i - 1);
+                top->cur.p = json + i + 1;
+                top->cur.len = end - i - 1;
+                rv = s_key_push(top, top->cur.p, top->cur.len);
             }
             i = end;
             break;

@@ -813,7 +813,7 @@ h2a_err h2a_policy_parse(const char *json, size_t len, const char *origin,
                          origin, line, col);
         goto done;
     }
-    rv = h2a_pol_json_strict(json, len, &end);
+    rv = h2a_policy_json_strict(json, len, &end);
     if (rv != H2A_OK) {
         s_position(json, end, &line, &col);
         h2a_err_prefix(rv, "policy %s: not valid JSON at line %zu column %zu: ", origin, line,

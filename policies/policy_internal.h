@@ -68,9 +68,3 @@ unsigned h2a_pol_ku_for_keytype(unsigned ku, h2a_keytype kt);
 /* CloudFront accepts this key type (RSA up to 4096, EC P-256). */
 bool h2a_pol_cloudfront_keytype(h2a_keytype kt);
 
-/*
- * RFC 8259 strictness json-c lacks, on text json-c has parsed: duplicate
- * keys, single quotes, raw control characters and \u0000 in strings.
- * H2A_ERR_INPUT with `*err_off` at the offending byte.
- */
-h2a_err h2a_pol_json_strict(const char *json, size_t len, size_t *err_off) H2A_MUST_USE;

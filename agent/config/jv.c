@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/h2a_jv.h"
+#include "h2a_policy.h"
 
 h2a_err h2a_jv_parse(const char *what, const char *text, size_t len,
                      json_object **out)
@@ -45,6 +46,11 @@ h2a_err h2a_jv_parse(const char *what, const char *text, size_t len,
         json_object_put(v);
         return h2a_err_set(H2A_ERR_INPUT,
                            "%s: not JSON (trailing data at byte %zu)", what, end);
+    }
+    /* json-c keeps the last of two equal keys: a second "key" must not win silently. */
+    if (h2a_policy_json_strict(text, len, &end) != H2A_OK) {
+        json_object_put(v);
+        return h2a_err_prefix(H2A_ERR_INPUT, "%s: not valid JSON at byte %zu: ", what, end);
     }
     *out = v;
     return H2A_OK;

@@ -216,6 +216,20 @@ static void test_examples_load(void **state)
     }
 }
 
+/* Issue 11 item 6: duplicate keys are refused as the policy loader refuses them. */
+static void test_duplicate_keys(void **state)
+{
+    (void)state;
+    BAD("{" TOK ",\"wrap_key\":\"a\",\"wrap_key\":\"b\"}",
+        "configuration: not valid JSON at byte");
+    BAD("{" TOK ",\"wrap_key\":\"a\",\"wrap_key\":\"b\"}", "(at wrap_key)");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"local\",\"key_label\":\"a\","
+        "\"type\":\"command\"}}}",
+        "(at issuers.x.type)");
+    BAD("{" TOK ",\"aws\":{\"region\":\"eu-west-1\",\"region\":\"us-east-1\"}}",
+        "key \"region\" appears twice in one object (at aws.region)");
+}
+
 /* Issue 17 item 14: a relative pin-source=file: lives beside the configuration. */
 static void test_pin_source_relative(void **state)
 {
@@ -249,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_load_file_and_env),
         cmocka_unit_test(test_examples_load),
         cmocka_unit_test(test_pin_source_relative),
+        cmocka_unit_test(test_duplicate_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

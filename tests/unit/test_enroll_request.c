@@ -126,7 +126,8 @@ static void test_errors_name_the_field(void **state)
         "targets[0].tags.k: tag value");
     BAD("{" HEAD ",\"key\":\"ec:P-256\",\"targets\":[{\"region\":\"eu-west-1\"},{\"region\":\"eu-west-1\"}]}",
         "targets[1]: same destination as targets[0]");
-    BAD("{" HEAD ",\"key\":\"ec:P-256\",\"requester\":7," T0 "}", "requester: expected a string");
+    BAD("{\"id\":\"web-1\",\"subject\":\"CN=www.example.com\",\"issuer\":\"demo\","
+        "\"key\":\"ec:P-256\",\"requester\":7," T0 "}", "requester: expected a string");
 }
 
 static void test_canonical_and_hash(void **state)
@@ -194,6 +195,25 @@ static void test_client_token_and_secret_name(void **state)
     h2a_request_free(again);
 }
 
+/* Issue 11 item 6: json-c would keep the last of two equal keys; refused, naming the path. */
+static void test_duplicate_keys(void **state)
+{
+    (void)state;
+    BAD("{" HEAD ",\"key\":\"ec:P-256\",\"key\":\"rsa:2048\"," T0 "}",
+        "request: not valid JSON at byte");
+    BAD("{" HEAD ",\"key\":\"ec:P-256\",\"key\":\"rsa:2048\"," T0 "}",
+        "key \"key\" appears twice in one object (at key)");
+    BAD("{" HEAD ",\"key\":\"ec:P-256\",\"targets\":[{\"region\":\"eu-west-1\"},"
+        "{\"region\":\"us-east-1\",\"region\":\"eu-west-1\"}]}",
+        "(at targets[1].region)");
+    BAD("{" HEAD ",\"key\":\"ec:P-256\",\"targets\":[{\"region\":\"eu-west-1\","
+        "\"tags\":{\"a\":\"1\",\"b\":\"2\",\"a\":\"3\"}}]}",
+        "(at targets[0].tags.a)");
+    /* The same key in two objects is no duplicate. */
+    h2a_request_free(s_ok("{" HEAD ",\"key\":\"ec:P-256\",\"dns\":[\"www.example.com\"],"
+                          "\"targets\":[{\"region\":\"eu-west-1\"},{\"region\":\"us-east-1\"}]}"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_field),
         cmocka_unit_test(test_canonical_and_hash),
         cmocka_unit_test(test_client_token_and_secret_name),
+        cmocka_unit_test(test_duplicate_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

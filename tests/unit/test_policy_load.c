@@ -181,7 +181,10 @@ static void test_not_json(void **state)
     s_bad("{\"san\": {\"allow_ip\": false},\n \"san\": {\"allow_ip\": true}}",
           "not valid JSON at line 2 column 3: key \"san\" appears twice");
     s_bad("{\"san\": {\"allow_ip\": false, \"max_names\": 3, \"allow_ip\": true}}",
-          "key \"allow_ip\" appears twice");
+          "key \"allow_ip\" appears twice in one object (at san.allow_ip)");
+    s_bad("{\"authorization\": {\"t\": {\"accounts\": [\"*\"], \"dns_suffixes\": [\"*\"], "
+          "\"accounts\": [\"*\"]}}}",
+          "(at authorization.t.accounts)");
     s_bad("{\"on_incompatible\": \"ref\nuse\"}", "raw control character in a string");
     s_bad("{\"authorization\": {\"a\\u0000b\": {}}}", "\\u0000 in a string");
     s_bad("{\"version\": 1,}", "not valid JSON");
