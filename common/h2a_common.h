@@ -286,3 +286,59 @@ H2A_API h2a_err h2a_eku_render_acm(unsigned bits, h2a_buf *out) H2A_MUST_USE;
 /* OpenSSL KU_* flag of one bit (0 for ANY/CUSTOM); EKU OID text (NULL for CUSTOM). */
 H2A_API unsigned h2a_ku_x509_flag(unsigned bit);
 H2A_API const char *h2a_eku_oid(unsigned bit);
+
+/* ------------------------------------------------------------------ */
+/* Child processes (common/child.c)                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The one runner for every program hsm2acm starts (command issuers,
+ * credential_process, hooks). The child gets:
+ *   - argv, never a shell; argv[0] is a path, or looked up on PATH when
+ *     `search_path` (as the AWS SDKs run credential_process);
+ *   - an allowlisted environment: PATH, HOME, LANG, LC_ALL, TZ, TMPDIR from
+ *     ours, plus the names in `env_pass` (from ours, when set) and the
+ *     "NAME=value" entries of `env_set`; never a variable named with
+ *     h2a_child_hide_env() (the one pin-source=env: names), so no PIN and,
+ *     unless a caller passes them, no AWS secrets;
+ *   - `in` (in_len bytes) on stdin, or /dev/null when `in` is NULL;
+ *   - none of our descriptors beyond 0-2; its own process group.
+ * Stdout goes to `out` (initialised by the caller: its limit caps it, a
+ * secure buffer keeps a secret answer out of ordinary heap; more output
+ * than the limit kills the child and sets `res->overflow`). Stderr goes to
+ * `err` (may be NULL) up to err's limit less one byte (room for a
+ * terminator), the rest dropped; or stays ours
+ * with `stderr_inherit`. After `timeout_ms` the whole group gets SIGKILL and
+ * `res->timed_out` is set.
+ * H2A_OK when the child ran (whatever its exit status: see `res`);
+ * H2A_ERR_INTERNAL when it could not be started (pipe, fork). A program
+ * that cannot be executed exits 127 with the reason on its stderr.
+ */
+typedef struct h2a_child_spec {
+    const char *const *argv;    /* NULL-terminated */
+    bool search_path;           /* execvpe instead of execve */
+    const char *const *env_pass; /* NULL-terminated names, or NULL */
+    const char *const *env_set;  /* NULL-terminated "NAME=value", or NULL */
+    const void *in;             /* stdin data, or NULL */
+    size_t in_len;
+    long long timeout_ms;       /* > 0 */
+    bool stderr_inherit;
+} h2a_child_spec;
+
+typedef struct h2a_child_result {
+    bool exited;    /* exited normally: `code` is its status */
+    int code;       /* exit status, -1 if it did not exit */
+    int signal;     /* the signal that ended it, 0 if none */
+    bool timed_out; /* killed at the timeout */
+    bool overflow;  /* killed: stdout went past out's limit */
+} h2a_child_result;
+
+H2A_API h2a_err h2a_child_run(const h2a_child_spec *spec, h2a_buf *out, h2a_buf *err,
+                              h2a_child_result *res) H2A_MUST_USE;
+
+/*
+ * Never give variable `name` to a child (the configuration calls this for
+ * the variable its token URI's pin-source=env: names). Process-wide, set
+ * before children start; at most 8 names.
+ */
+H2A_API h2a_err h2a_child_hide_env(const char *name) H2A_MUST_USE;

@@ -5,16 +5,9 @@
  * Which credential source applies (the SDK chain, decided without any
  * network call), explicit key files, and credential_process.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -517,24 +510,23 @@ done:
     return H2A_OK;
 }
 
-static long s_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+/*
+ * A credential source by design: besides the runner's allowlist it sees the
+ * AWS settings that choose a profile or a file, never a key, a session
+ * token or the PIN.
+ */
+static const char *const s_process_env[] = {"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION",
+                                            "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE",
+                                            "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE",
+                                            NULL};
 
 h2a_err h2a_cred_run_process(const char *what, const char *cmd,
                              struct h2a_aws_credentials **out)
 {
     char **argv = NULL;
     size_t argc = 0;
-    int pfd[2] = {-1, -1};
-    pid_t pid = -1;
     h2a_buf outb;
-    long deadline;
-    int status = 0;
+    h2a_child_result res;
     h2a_err rv;
 
     *out = NULL;
@@ -544,79 +536,32 @@ h2a_err h2a_cred_run_process(const char *what, const char *cmd,
         rv = h2a_err_prefix(H2A_ERR_INPUT, "%s: ", what);
         goto done;
     }
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        rv = h2a_err_set(H2A_ERR_INTERNAL, "%s: pipe: %s", what, strerror(errno));
-        goto done;
-    }
-    pid = fork();
-    if (pid < 0) {
-        rv = h2a_err_set(H2A_ERR_INTERNAL, "%s: fork: %s", what, strerror(errno));
-        goto done;
-    }
-    if (pid == 0) {
+    {
         /* No shell: argv[0] is looked up on PATH like the SDKs do. */
-        dup2(pfd[1], STDOUT_FILENO);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    pfd[1] = -1;
-    deadline = s_now_ms() + S_PROCESS_TIMEOUT_MS;
-    for (;;) {
-        struct pollfd pl = {.fd = pfd[0], .events = POLLIN};
-        long left = deadline - s_now_ms();
-        uint8_t chunk[4096];
-        ssize_t r;
+        h2a_child_spec spec = {.argv = (const char *const *)argv, .search_path = true,
+                               .env_pass = s_process_env, .timeout_ms = S_PROCESS_TIMEOUT_MS,
+                               .stderr_inherit = true};
 
-        if (left <= 0) {
-            kill(pid, SIGKILL);
-            rv = h2a_err_set(H2A_ERR_AWS, "%s: '%s' did not finish within %d s", what,
-                             argv[0], S_PROCESS_TIMEOUT_MS / 1000);
-            goto done;
-        }
-        if (poll(&pl, 1, (int)left) < 0 && errno != EINTR) {
-            rv = h2a_err_set(H2A_ERR_INTERNAL, "%s: poll: %s", what, strerror(errno));
-            goto done;
-        }
-        r = read(pfd[0], chunk, sizeof(chunk));
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break;
-        }
-        rv = h2a_buf_append(&outb, chunk, (size_t)r);
-        OPENSSL_cleanse(chunk, sizeof(chunk));
-        if (rv != H2A_OK) {
-            kill(pid, SIGKILL);
-            rv = h2a_err_set(H2A_ERR_AWS, "%s: output larger than %u bytes", what,
-                             S_PROCESS_MAX_OUTPUT);
-            goto done;
-        }
+        rv = h2a_child_run(&spec, &outb, NULL, &res);
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid = -1;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (rv != H2A_OK) {
+        rv = h2a_err_prefix(rv, "%s: ", what);
+    } else if (res.timed_out) {
+        rv = h2a_err_set(H2A_ERR_AWS, "%s: '%s' did not finish within %d s", what, argv[0],
+                         S_PROCESS_TIMEOUT_MS / 1000);
+    } else if (res.overflow) {
+        rv = h2a_err_set(H2A_ERR_AWS, "%s: output larger than %u bytes", what,
+                         S_PROCESS_MAX_OUTPUT);
+    } else if (!res.exited || res.code != 0) {
         rv = h2a_err_set(H2A_ERR_AWS, "%s: '%s' failed (exit status %d)", what, argv[0],
-                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        goto done;
-    }
-    rv = h2a_buf_terminate(&outb);
-    if (rv == H2A_OK) {
-        rv = h2a_aws_creds_from_json(&outb, what, true, out);
+                         res.code);
+    } else {
+        rv = h2a_buf_terminate(&outb);
+        if (rv == H2A_OK) {
+            rv = h2a_aws_creds_from_json(&outb, what, true, out);
+        }
     }
 done:
-    if (pid > 0) {
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-    }
-    if (pfd[0] >= 0) {
-        close(pfd[0]);
-    }
-    if (pfd[1] >= 0) {
-        close(pfd[1]);
-    }
     h2a_argv_free(argv);
     h2a_buf_free(&outb);
     return rv;

@@ -324,6 +324,7 @@ static h2a_err s_audit(json_object *top, const char *base_dir, h2a_config *c)
 }
 
 /*
+ * pin-source=env:NAME: NAME is hidden from every child process.
  * A relative pin-source=file:PATH in the token URI names a file beside the
  * configuration, like every other relative path in it (not one in whatever
  * directory the command runs from): the URI gets the absolute path,
@@ -343,6 +344,15 @@ static h2a_err s_resolve_pin_source(const char *base_dir, char **uri)
         }
         p = strchr(p, '&');
         p = p != NULL ? p + 1 : NULL;
+    }
+    if (val != NULL && strncmp(val, "env:", 4) == 0) {
+        /* The PIN's variable: no child process hsm2acm starts may see it. */
+        char name[128];
+        size_t n = strcspn(val + 4, "&");
+
+        snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1),
+                 val + 4);
+        return n > 0 ? h2a_child_hide_env(name) : H2A_OK;
     }
     if (base_dir == NULL || val == NULL || strncmp(val, "file:", 5) != 0 || val[5] == '/' ||
         strncasecmp(val + 5, "%2f", 3) == 0) {

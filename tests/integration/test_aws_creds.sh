@@ -98,6 +98,8 @@ source_profile = loop-a
 credential_process = $T/cred-proc.sh --account "three three"
 [profile procfail]
 credential_process = $T/cred-proc.sh --fail
+[profile procenv]
+credential_process = env-proc.sh
 EOF
 h2a_localaws_ctl POST /_control/roles '{"account":"333333333333","role_name":"locked","external_id":"ext-123"}' >/dev/null
 cat >"$T/cred-proc.sh" <<'EOF'
@@ -121,6 +123,24 @@ chmod +x "$T/cred-proc.sh"
     run no_profile 2 "$H2A_BIN" aws whoami --profile ghost
     expect_in no_profile "$T/no_profile.err" "profile 'ghost' not found"
     whoami_is process 333333333333 ":user/h2a-test" --profile proc
+    # The one child runner (issue 11 item 5): a credential_process child sees the
+    # allowlist and the AWS settings that pick a profile, never a PIN variable
+    # (the one the configuration's pin-source=env: names is hidden even when it
+    # is an allowlisted name), an AWS key, or anything else of ours.
+    mkdir -p "$T/bin"
+    printf '#!/bin/sh\nenv >"%s/procenv.txt"\nexec "%s/cred-proc.sh" --account "three three"\n' \
+        "$T" "$T" >"$T/bin/env-proc.sh"
+    chmod +x "$T/bin/env-proc.sh"
+    printf '{"token": "pkcs11:token=t?module-path=/x.so&pin-source=env:TZ"}' >"$T/pinenv.json"
+    (export PATH="$T/bin:$PATH" TZ=UTC0 HSM2ACM_PIN=pin-4321 H2A_UNRELATED=x
+     export AWS_SECRET_ACCESS_KEY=h2aLocalSecret11111111111111111111111111
+     whoami_is process_env 333333333333 ":user/h2a-test" --profile procenv --config "$T/pinenv.json"
+     for bad in TZ= HSM2ACM_PIN pin-4321 H2A_UNRELATED AWS_SECRET_ACCESS_KEY; do
+         if grep -q "$bad" "$T/procenv.txt"; then fail "credential_process saw $bad"; fi
+     done
+     grep -q "^PATH=$T/bin:" "$T/procenv.txt" || fail "credential_process lost PATH"
+     grep -q "^AWS_CONFIG_FILE=" "$T/procenv.txt" || fail "credential_process lost AWS_CONFIG_FILE"
+     exit "$FAILS") || FAILS=$((FAILS + 1))
     run process_fail 5 "$H2A_BIN" aws whoami --profile procfail
     expect_in process_fail "$T/process_fail.err" "exit status 7"
     # The profile's region is used when nothing beats it.
