@@ -21,17 +21,11 @@
 
 void h2a_cert_names_cleanup(h2a_cert_names *n)
 {
-    struct h2a_strlist l;
-
     if (n == NULL) {
         return;
     }
-    l.v = n->dns;
-    l.n = n->ndns;
-    h2a_strlist_free(&l);
-    l.v = n->ip;
-    l.n = n->nip;
-    h2a_strlist_free(&l);
+    h2a_strv_release(&n->dns, &n->ndns);
+    h2a_strv_release(&n->ip, &n->nip);
     OPENSSL_free(n->cn);
     memset(n, 0, sizeof(*n));
 }

@@ -41,6 +41,15 @@ void h2a_strlist_free(struct h2a_strlist *l)
     l->n = 0;
 }
 
+void h2a_strv_release(char ***v, size_t *n)
+{
+    struct h2a_strlist l = {*v, *n};
+
+    h2a_strlist_free(&l);
+    *v = NULL;
+    *n = 0;
+}
+
 h2a_err h2a_strlist_push(struct h2a_strlist *l, const char *s)
 {
     char **nv;

@@ -47,6 +47,8 @@ struct h2a_policy {
 #define H2A_KU_EC_ONLY (H2A_KU_KEY_AGREEMENT)
 
 void h2a_strlist_free(struct h2a_strlist *l);
+/* The same for a (char **, size_t) pair kept outside a strlist (public structs). */
+void h2a_strv_release(char ***v, size_t *n);
 h2a_err h2a_strlist_push(struct h2a_strlist *l, const char *s) H2A_MUST_USE;
 bool h2a_strlist_has_ci(const struct h2a_strlist *l, const char *s);
 /* Sort by strcmp (the C locale: stable across machines). */

@@ -24,19 +24,13 @@
 
 void h2a_cert_usage_cleanup(h2a_cert_usage *u)
 {
-    struct h2a_strlist l;
-
     if (u == NULL) {
         return;
     }
     OPENSSL_free(u->type);
     OPENSSL_free(u->key_algorithm);
-    l.v = u->custom_eku_oids;
-    l.n = u->n_custom_eku_oids;
-    h2a_strlist_free(&l);
-    l.v = u->names;
-    l.n = u->n_names;
-    h2a_strlist_free(&l);
+    h2a_strv_release(&u->custom_eku_oids, &u->n_custom_eku_oids);
+    h2a_strv_release(&u->names, &u->n_names);
     memset(u, 0, sizeof(*u));
 }
 

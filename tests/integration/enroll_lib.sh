@@ -8,6 +8,9 @@
 #   enr_secrets [ACCOUNT [REGION]]    live (not deleted) staging secrets, one name per line
 #   enr_objects                       token object count
 #   enr_fail MSG                      print and exit 1
+#   enr_refuse NAME CODE NEEDLE KEY DNS TARGETS [EXTRA] [CONFIG]
+#                                     a request refused with CODE and NEEDLE, nothing left
+#   enr_unchanged NAME                token objects ($objs), secrets, ACM ($certs) as before
 set -euo pipefail
 
 : "${H2A_SRC_DIR:?run under ctest}"
@@ -182,4 +185,21 @@ for k, v in json.loads(patch).items():
         c[k] = v
 json.dump(c, open(out, "w"), indent=1)
 PYEOF
+}
+
+# enr_unchanged NAME: the token, Secrets Manager and ACM are as before a refusal
+# (the caller keeps the counts in $objs and $certs).
+enr_unchanged() {
+    [ "$(enr_objects)" = "$objs" ] || enr_fail "$1: token object count changed"
+    [ -z "$(enr_secrets)" ] || enr_fail "$1: staging secret left"
+    [ -z "$(enr_secrets 111111111111 us-east-1)" ] || enr_fail "$1: staging secret left (us-east-1)"
+    [ "$(enr_cert_count)" = "$certs" ] || enr_fail "$1: ACM changed"
+}
+
+# enr_refuse NAME CODE NEEDLE KEY DNS TARGETS [EXTRA] [CONFIG]
+enr_refuse() {
+    local name=$1 code=$2 needle=$3 key=$4 dns=$5 targets=$6 extra=${7:-} cfg=${8:-$ENR_CONFIG}
+    enr_request "$ENR_DIR/$name.json" "$name" "$key" "$dns" "$targets" "$extra"
+    enr_expect_fail "$code" "$needle" "$H2A_BIN" enroll --config "$cfg" "$ENR_DIR/$name.json"
+    enr_unchanged "$name"
 }

@@ -20,18 +20,6 @@ ec_arn=$(enr_import_openssl ec ec:prime256v1 "keyUsage=critical,digitalSignature
 objs=$(enr_objects)
 certs=$(enr_cert_count)
 
-unchanged() {
-    [ "$(enr_objects)" = "$objs" ] || enr_fail "$1: token object count changed"
-    [ -z "$(enr_secrets)" ] || enr_fail "$1: staging secret left"
-    [ "$(enr_cert_count)" = "$certs" ] || enr_fail "$1: ACM changed"
-}
-
-refuse() { # refuse NAME CODE NEEDLE KEY DNS TARGETS [EXTRA] [CONFIG]
-    local name=$1 code=$2 needle=$3 key=$4 dns=$5 targets=$6 extra=${7:-} cfg=${8:-$ENR_CONFIG}
-    enr_request "$ENR_DIR/$name.json" "$name" "$key" "$dns" "$targets" "$extra"
-    enr_expect_fail "$code" "$needle" "$H2A_BIN" enroll --config "$cfg" "$ENR_DIR/$name.json"
-    unchanged "$name"
-}
 T='[{"region":"eu-west-1"}]'
 
 # --- Item 1: the subject CN is a name like any SAN --------------------------
@@ -40,18 +28,18 @@ cat >"$ENR_DIR/policy-san.json" <<'JSON'
 JSON
 enr_config_with "$ENR_DIR/config-san.json" "{\"policy\":\"$ENR_DIR/policy-san.json\"}"
 S="$ENR_DIR/config-san.json"
-refuse cn-suffix 3 "subject CN 'www.evil.com'" ec:P-256 www.example.com "$T" '{"subject":"CN=www.evil.com"}' "$S"
-refuse cn-wild 3 "allow_wildcards is false" ec:P-256 www.example.com "$T" '{"subject":"CN=*.example.com"}' "$S"
-refuse cn-ip 3 "allow_ip is false" ec:P-256 www.example.com "$T" '{"subject":"CN=10.1.2.3"}' "$S"
-refuse cn-two 2 "subject: more than one CN" ec:P-256 www.example.com "$T" '{"subject":"/CN=www.example.com/CN=www.evil.com"}' "$S"
-refuse cn-text 2 "subject CN: 'Web Service' is neither a DNS name nor an IP address" ec:P-256 www.example.com "$T" '{"subject":"CN=Web Service,O=Example"}' "$S"
-refuse cn-reimport 3 "subject CN 'legacy.evil.com'" ec:P-256 legacy.example.com \
+enr_refuse cn-suffix 3 "subject CN 'www.evil.com'" ec:P-256 www.example.com "$T" '{"subject":"CN=www.evil.com"}' "$S"
+enr_refuse cn-wild 3 "allow_wildcards is false" ec:P-256 www.example.com "$T" '{"subject":"CN=*.example.com"}' "$S"
+enr_refuse cn-ip 3 "allow_ip is false" ec:P-256 www.example.com "$T" '{"subject":"CN=10.1.2.3"}' "$S"
+enr_refuse cn-two 2 "subject: more than one CN" ec:P-256 www.example.com "$T" '{"subject":"/CN=www.example.com/CN=www.evil.com"}' "$S"
+enr_refuse cn-text 2 "subject CN: 'Web Service' is neither a DNS name nor an IP address" ec:P-256 www.example.com "$T" '{"subject":"CN=Web Service,O=Example"}' "$S"
+enr_refuse cn-reimport 3 "subject CN 'legacy.evil.com'" ec:P-256 legacy.example.com \
     "[{\"region\":\"eu-west-1\",\"certificate_arn\":\"$ec_arn\"}]" '{"subject":"CN=legacy.evil.com"}' "$S"
 cat >"$ENR_DIR/policy-auth.json" <<'JSON'
 {"version": 1, "authorization": {"team-web": {"dns_suffixes": ["example.com"], "accounts": ["*"]}}}
 JSON
 enr_config_with "$ENR_DIR/config-auth.json" "{\"policy\":\"$ENR_DIR/policy-auth.json\"}"
-refuse cn-auth 3 "authorization.team-web.dns_suffixes" ec:P-256 www.example.com "$T" '{"subject":"CN=www.example.org"}' "$ENR_DIR/config-auth.json"
+enr_refuse cn-auth 3 "authorization.team-web.dns_suffixes" ec:P-256 www.example.com "$T" '{"subject":"CN=www.example.org"}' "$ENR_DIR/config-auth.json"
 
 # A CN that passes but is not among dns[] is added to the certificate's SANs.
 enr_request "$ENR_DIR/cn-add.json" cn-add ec:P-256 www.example.com "$T" '{"subject":"CN=api.example.com"}'
@@ -85,16 +73,16 @@ enr_expect_fail 3 "DECIPHER_ONLY" "$H2A_BIN" csr --token "$H2A_TEST_TOKEN_URI" -
 objs=$(enr_objects)
 
 # --- Item 2: the usage check runs in enroll, before the token ---------------
-refuse ku-ec-ke 3 "KEY_ENCIPHERMENT does not fit a EC_prime256v1 key" ec:P-256 u.example.com "$T" \
+enr_refuse ku-ec-ke 3 "KEY_ENCIPHERMENT does not fit a EC_prime256v1 key" ec:P-256 u.example.com "$T" \
     '{"key_usage":["DIGITAL_SIGNATURE","KEY_ENCIPHERMENT"]}'
-refuse ku-crl 3 "CRL_SIGNING is refused" ec:P-256 u.example.com "$T" '{"key_usage":["DIGITAL_SIGNATURE","CRL_SIGNING"]}'
-refuse ku-ca 3 "CERTIFICATE_SIGNING is refused" rsa:2048 u.example.com "$T" '{"key_usage":["CERTIFICATE_SIGNING"]}'
-refuse ku-rsa-ka 3 "KEY_AGREEMENT does not fit a RSA_2048 key" rsa:2048 u.example.com "$T" '{"key_usage":["KEY_AGREEMENT"]}'
-refuse ku-do 3 "DECIPHER_ONLY is refused" ec:P-256 u.example.com "$T" '{"key_usage":["KEY_AGREEMENT","DECIPHER_ONLY"]}'
-refuse ku-eo 3 "ENCIPHER_ONLY is refused" ec:P-384 u.example.com "$T" '{"key_usage":["DIGITAL_SIGNATURE","ENCIPHER_ONLY"]}'
-refuse ku-reimport 3 "CRL_SIGNING is refused" ec:P-256 legacy.example.com \
+enr_refuse ku-crl 3 "CRL_SIGNING is refused" ec:P-256 u.example.com "$T" '{"key_usage":["DIGITAL_SIGNATURE","CRL_SIGNING"]}'
+enr_refuse ku-ca 3 "CERTIFICATE_SIGNING is refused" rsa:2048 u.example.com "$T" '{"key_usage":["CERTIFICATE_SIGNING"]}'
+enr_refuse ku-rsa-ka 3 "KEY_AGREEMENT does not fit a RSA_2048 key" rsa:2048 u.example.com "$T" '{"key_usage":["KEY_AGREEMENT"]}'
+enr_refuse ku-do 3 "DECIPHER_ONLY is refused" ec:P-256 u.example.com "$T" '{"key_usage":["KEY_AGREEMENT","DECIPHER_ONLY"]}'
+enr_refuse ku-eo 3 "ENCIPHER_ONLY is refused" ec:P-384 u.example.com "$T" '{"key_usage":["DIGITAL_SIGNATURE","ENCIPHER_ONLY"]}'
+enr_refuse ku-reimport 3 "CRL_SIGNING is refused" ec:P-256 legacy.example.com \
     "[{\"region\":\"eu-west-1\",\"certificate_arn\":\"$ec_arn\"}]" '{"key_usage":["DIGITAL_SIGNATURE","CRL_SIGNING"]}'
-refuse ku-inherit 3 "KEY_ENCIPHERMENT does not fit" inherit legacy.example.com \
+enr_refuse ku-inherit 3 "KEY_ENCIPHERMENT does not fit" inherit legacy.example.com \
     "[{\"region\":\"eu-west-1\",\"certificate_arn\":\"$ec_arn\"}]" '{"key_usage":["DIGITAL_SIGNATURE","KEY_ENCIPHERMENT"]}'
 grep -q '"step":"validate","outcome":"refused"' "$ENR_DIR/state/audit.log" || enr_fail "refusals not audited"
 
@@ -136,10 +124,10 @@ enr_config_with "$ENR_DIR/config-iss.json" "{\"issuers\":{
   \"addname\":{\"type\":\"command\",\"argv\":[\"$ENR_DIR/sign-addname.sh\"]},
   \"empty\":{\"type\":\"command\",\"argv\":[\"$ENR_DIR/sign-empty.sh\"]}}}"
 I="$ENR_DIR/config-iss.json"
-refuse iss-addname 7 "names DNS 'extra.example.com', which the request did not ask for" ec:P-256 n.example.com "$T" '{"issuer":"addname"}' "$I"
-refuse iss-empty 6 "printed no certificate" ec:P-256 e.example.com "$T" '{"issuer":"empty"}' "$I"
+enr_refuse iss-addname 7 "names DNS 'extra.example.com', which the request did not ask for" ec:P-256 n.example.com "$T" '{"issuer":"addname"}' "$I"
+enr_refuse iss-empty 6 "printed no certificate" ec:P-256 e.example.com "$T" '{"issuer":"empty"}' "$I"
 enr_expect_fail 8 "rolled back" "$H2A_BIN" resume --config "$I" iss-empty
-refuse family 7 "its key is EC_prime256v1 but its issuing CA's key is RSA_2048" ec:P-256 f.example.com "$T" '{"issuer":"rsa-ca"}' "$I"
+enr_refuse family 7 "its key is EC_prime256v1 but its issuing CA's key is RSA_2048" ec:P-256 f.example.com "$T" '{"issuer":"rsa-ca"}' "$I"
 enr_expect_fail 8 "rolled back" "$H2A_BIN" resume --config "$I" family
 # The same issuers deliver when the families agree.
 enr_request "$ENR_DIR/fam-ok.json" fam-ok rsa:2048 f.example.com "$T" '{"issuer":"rsa-ca"}'

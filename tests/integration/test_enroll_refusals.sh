@@ -25,44 +25,29 @@ amazon_arn=$(h2a_localaws_ctl POST /_control/acm/amazon-issued \
     $PY -c 'import json,sys; print(json.load(sys.stdin)["arn"])')
 certs=$(enr_cert_count)
 
-# unchanged: the token, Secrets Manager and ACM are as before the refusal.
-unchanged() {
-    [ "$(enr_objects)" = "$objs" ] || enr_fail "$1: token object count changed"
-    [ -z "$(enr_secrets)" ] || enr_fail "$1: staging secret left"
-    [ -z "$(enr_secrets 111111111111 us-east-1)" ] || enr_fail "$1: staging secret left (us-east-1)"
-    [ "$(enr_cert_count)" = "$certs" ] || enr_fail "$1: ACM changed"
-}
-
-refuse() { # refuse NAME CODE NEEDLE KEY DNS TARGETS [EXTRA] [CONFIG]
-    local name=$1 code=$2 needle=$3 key=$4 dns=$5 targets=$6 extra=${7:-} cfg=${8:-$ENR_CONFIG}
-    enr_request "$ENR_DIR/$name.json" "$name" "$key" "$dns" "$targets" "$extra"
-    enr_expect_fail "$code" "$needle" "$H2A_BIN" enroll --config "$cfg" "$ENR_DIR/$name.json"
-    unchanged "$name"
-}
-
 t() { echo "[{\"region\":\"${2:-eu-west-1}\",\"certificate_arn\":\"$1\"}]"; }
 
 # ACM's reimport rules, refused from DescribeCertificate before any key exists.
-refuse keytype 3 "targets[0]" rsa:2048 legacy.example.com "$(t "$ec_arn")"
-refuse keysize 3 "targets[0]" rsa:3072 legacy.example.com "$(t "$rsa_arn")"
-refuse eku-removed 3 "CODE_SIGNING" ec:P-256 legacy.example.com "$(t "$eku2_arn")"
-refuse eku-added 3 "ExtendedKeyUsage" ec:P-256 legacy.example.com "$(t "$noeku_arn")"
-refuse amazon-issued 3 "targets[0]" inherit legacy.example.com "$(t "$amazon_arn")"
-refuse no-dns 3 "at least one DNS name" ec:P-256 "" '[{"region":"eu-west-1"}]'
+enr_refuse keytype 3 "targets[0]" rsa:2048 legacy.example.com "$(t "$ec_arn")"
+enr_refuse keysize 3 "targets[0]" rsa:3072 legacy.example.com "$(t "$rsa_arn")"
+enr_refuse eku-removed 3 "CODE_SIGNING" ec:P-256 legacy.example.com "$(t "$eku2_arn")"
+enr_refuse eku-added 3 "ExtendedKeyUsage" ec:P-256 legacy.example.com "$(t "$noeku_arn")"
+enr_refuse amazon-issued 3 "targets[0]" inherit legacy.example.com "$(t "$amazon_arn")"
+enr_refuse no-dns 3 "at least one DNS name" ec:P-256 "" '[{"region":"eu-west-1"}]'
 grep -q '"step":"validate","outcome":"refused"' "$ENR_DIR/state/audit.log" || enr_fail "refusals not audited"
 
 # CloudFront: us-east-1 only, RSA or P-256 only.
-refuse cf-region 3 "us-east-1" ec:P-256 cf.example.com '[{"region":"eu-west-1","service":"cloudfront"}]'
-refuse cf-key 3 "targets[0]" ec:P-384 cf.example.com '[{"region":"us-east-1","service":"cloudfront"}]'
+enr_refuse cf-region 3 "us-east-1" ec:P-256 cf.example.com '[{"region":"eu-west-1","service":"cloudfront"}]'
+enr_refuse cf-key 3 "targets[0]" ec:P-384 cf.example.com '[{"region":"us-east-1","service":"cloudfront"}]'
 
 # Authorization: requester -> DNS suffixes and accounts.
 cat >"$ENR_DIR/policy-auth.json" <<'JSON'
 {"version": 1, "authorization": {"team-web": {"dns_suffixes": ["example.com"], "accounts": ["111111111111"]}}}
 JSON
 enr_config_with "$ENR_DIR/config-auth.json" "{\"policy\":\"$ENR_DIR/policy-auth.json\"}"
-refuse auth-dns 3 "www.example.org" ec:P-256 "www.example.org" '[{"region":"eu-west-1"}]' "" "$ENR_DIR/config-auth.json"
-refuse auth-account 3 "222222222222" ec:P-256 "a.example.com" '[{"region":"eu-west-1","account":"222222222222"}]' "" "$ENR_DIR/config-auth.json"
-refuse auth-requester 3 "team-x" ec:P-256 "a.example.com" '[{"region":"eu-west-1"}]' '{"requester":"team-x"}' "$ENR_DIR/config-auth.json"
+enr_refuse auth-dns 3 "www.example.org" ec:P-256 "www.example.org" '[{"region":"eu-west-1"}]' "" "$ENR_DIR/config-auth.json"
+enr_refuse auth-account 3 "222222222222" ec:P-256 "a.example.com" '[{"region":"eu-west-1","account":"222222222222"}]' "" "$ENR_DIR/config-auth.json"
+enr_refuse auth-requester 3 "team-x" ec:P-256 "a.example.com" '[{"region":"eu-west-1"}]' '{"requester":"team-x"}' "$ENR_DIR/config-auth.json"
 
 # Issuer errors (6) and verification failures (7): the key made for the
 # request is destroyed again, nothing is staged.
@@ -95,28 +80,28 @@ enr_config_with "$ENR_DIR/config-iss.json" "{\"issuers\":{
   \"garbage\":{\"type\":\"command\",\"argv\":[\"$ENR_DIR/issuer-garbage.sh\"]},
   \"otherkey\":{\"type\":\"command\",\"argv\":[\"$ENR_DIR/issuer-otherkey.sh\"]},
   \"missing\":{\"type\":\"command\",\"argv\":[\"$ENR_DIR/does-not-exist\"]}}}"
-refuse iss-fail 6 "CA refuses: quota exceeded" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"fail"}' "$ENR_DIR/config-iss.json"
-refuse iss-slow 6 "timeout_seconds=1" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"slow"}' "$ENR_DIR/config-iss.json"
-refuse iss-garbage 6 "no PEM certificate" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"garbage"}' "$ENR_DIR/config-iss.json"
-refuse iss-missing 6 "exited with status 127" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"missing"}' "$ENR_DIR/config-iss.json"
-refuse verify-key 7 "does not carry the token key" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"otherkey"}' "$ENR_DIR/config-iss.json"
+enr_refuse iss-fail 6 "CA refuses: quota exceeded" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"fail"}' "$ENR_DIR/config-iss.json"
+enr_refuse iss-slow 6 "timeout_seconds=1" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"slow"}' "$ENR_DIR/config-iss.json"
+enr_refuse iss-garbage 6 "no PEM certificate" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"garbage"}' "$ENR_DIR/config-iss.json"
+enr_refuse iss-missing 6 "exited with status 127" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"missing"}' "$ENR_DIR/config-iss.json"
+enr_refuse verify-key 7 "does not carry the token key" ec:P-256 i.example.com '[{"region":"eu-west-1"}]' '{"issuer":"otherkey"}' "$ENR_DIR/config-iss.json"
 # resume of a rolled-back request says so; the same request again starts over.
 enr_expect_fail 8 "rolled back" "$H2A_BIN" resume --config "$ENR_DIR/config-iss.json" verify-key
 enr_expect_fail 6 "CA refuses" "$H2A_BIN" enroll --config "$ENR_DIR/config-iss.json" "$ENR_DIR/iss-fail.json"
-unchanged iss-fail-again
+enr_unchanged iss-fail-again
 
 # Bad requests and configurations (2), a missing wrap key (4).
-refuse bad-issuer 2 "issuer: 'nope' is not configured" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' '{"issuer":"nope"}'
-refuse bad-key 2 "key:" ec:P-999 b.example.com '[{"region":"eu-west-1"}]'
-refuse bad-region 2 "targets[0].region" ec:P-256 b.example.com '[{"region":"moon-1"}]'
-refuse bad-member 2 "colour: unknown key" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' '{"colour":"red"}'
-refuse bad-dns 2 "dns[0]" ec:P-256 "bad_name.example.com" '[{"region":"eu-west-1"}]'
+enr_refuse bad-issuer 2 "issuer: 'nope' is not configured" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' '{"issuer":"nope"}'
+enr_refuse bad-key 2 "key:" ec:P-999 b.example.com '[{"region":"eu-west-1"}]'
+enr_refuse bad-region 2 "targets[0].region" ec:P-256 b.example.com '[{"region":"moon-1"}]'
+enr_refuse bad-member 2 "colour: unknown key" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' '{"colour":"red"}'
+enr_refuse bad-dns 2 "dns[0]" ec:P-256 "bad_name.example.com" '[{"region":"eu-west-1"}]'
 enr_config_with "$ENR_DIR/config-bad.json" '{"staging":{"ttl_seconds":5}}'
-refuse bad-config 2 "staging.ttl_seconds" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' "" "$ENR_DIR/config-bad.json"
+enr_refuse bad-config 2 "staging.ttl_seconds" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' "" "$ENR_DIR/config-bad.json"
 enr_config_with "$ENR_DIR/config-bad2.json" '{"isuers":{}}'
-refuse bad-config2 2 "isuers: unknown key" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' "" "$ENR_DIR/config-bad2.json"
+enr_refuse bad-config2 2 "isuers: unknown key" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' "" "$ENR_DIR/config-bad2.json"
 enr_config_with "$ENR_DIR/config-nowrap.json" '{"wrap_key":"no-such-wrap-key"}'
-refuse no-wrapkey 4 "no-such-wrap-key" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' "" "$ENR_DIR/config-nowrap.json"
+enr_refuse no-wrapkey 4 "no-such-wrap-key" ec:P-256 b.example.com '[{"region":"eu-west-1"}]' "" "$ENR_DIR/config-nowrap.json"
 enr_expect_fail 2 "no configuration" env -u HSM2ACM_CONFIG "$H2A_BIN" enroll "$ENR_DIR/ok.json"
 enr_expect_fail 2 "expects one REQUEST.json" "$H2A_BIN" enroll --config "$ENR_CONFIG"
 enr_expect_fail 8 "no journal entry" "$H2A_BIN" resume --config "$ENR_CONFIG" never-seen
