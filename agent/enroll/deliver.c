@@ -175,8 +175,10 @@ static h2a_err s_stage(h2a_run *r, size_t i, h2a_acct *a)
         goto done;
     }
     r->jt[i].secret_expiry = expiry;
-    r->jt[i].state = H2A_JS_STAGED;
-    r->jt[i].resume_from = H2A_JS_NONE;
+    rv = h2a_enroll_target_move(r, i, H2A_JS_STAGED);
+    if (rv != H2A_OK) {
+        goto done;
+    }
     r->tt_ms[i][H2A_TT_STAGE] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
     /*
@@ -484,8 +486,10 @@ imported:
         rv = H2A_ERR_NOMEM;
         goto done;
     }
-    r->jt[i].state = H2A_JS_IMPORTED;
-    r->jt[i].resume_from = H2A_JS_NONE;
+    rv = h2a_enroll_target_move(r, i, H2A_JS_IMPORTED);
+    if (rv != H2A_OK) {
+        goto done;
+    }
     r->tt_ms[i][H2A_TT_IMPORT] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
     /* Lazy: resume finds an import whose record was lost by its tags. */
@@ -538,8 +542,7 @@ static h2a_err s_cleanup(h2a_run *r, size_t i, h2a_acct *a)
     if (rv != H2A_OK) {
         return rv;
     }
-    r->jt[i].state = H2A_JS_CLEANED;
-    r->jt[i].resume_from = H2A_JS_NONE;
+    H2A_GUARD(h2a_enroll_target_move(r, i, H2A_JS_CLEANED));
     (void)h2a_jset(&r->jt[i].error, NULL);
     r->tt_ms[i][H2A_TT_CLEANUP] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
@@ -573,8 +576,12 @@ static h2a_err s_fail_target(h2a_run *r, size_t i, h2a_acct *a, h2a_err rv,
                          i, id, h2a_err_msg());
         }
     }
-    r->jt[i].state = H2A_JS_FAILED;
-    r->jt[i].resume_from = reached;
+    if (h2a_enroll_target_move(r, i, H2A_JS_FAILED) != H2A_OK) {
+        H2A_LOG_ERR("%s", h2a_err_msg());
+    } else {
+        /* `reached` is issued again when the staging secret was deleted above. */
+        r->jt[i].resume_from = reached;
+    }
     (void)h2a_jset(&r->jt[i].error, msg);
     if (h2a_enroll_put_target(r, i, H2A_JSYNC_DURABLE) != H2A_OK) {
         H2A_LOG_ERR("journal: %s", h2a_err_msg());

@@ -341,13 +341,16 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
     }
     s->cfg = cfg;
     s->run.cfg = cfg;
+    rv = h2a_worker_new(cfg, false, &s->run.w);
     s->deleted = json_object_new_array();
     s->active = json_object_new_array();
     s->skipped = json_object_new_array();
     s->unknown_keys = json_object_new_array();
     s->failed = json_object_new_array();
     s->errors = json_object_new_array();
-    rv = h2a_journal_open(cfg->state_dir, &s->run.journal);
+    if (rv == H2A_OK) {
+        rv = h2a_enroll_journal_open(&s->run);
+    }
     if (rv == H2A_OK) {
         rv = h2a_audit_open(cfg->audit.file, cfg->audit.syslog, &s->run.audit);
     }
@@ -402,9 +405,8 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
         }
         free(s->run.accts[i].account);
     }
-    h2a_aws_ctx_free(s->run.aws);
     h2a_audit_close(s->run.audit);
-    h2a_journal_close(s->run.journal);
+    h2a_worker_free(s->run.w); /* the AWS client and the journal */
     free(s);
     return rv;
 }

@@ -1,25 +1,140 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "issuers/h2a_issuer.h"
 
-h2a_err h2a_issuer_issue(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
-                         STACK_OF(X509) **chain)
+void h2a_issue_result_clear(h2a_issue_result *res)
 {
-    *leaf = NULL;
-    *chain = NULL;
-    switch (ctx->conf->type) {
-    case H2A_ISSUER_COMMAND:
-        return h2a_issuer_command(ctx, csr, leaf, chain);
-    case H2A_ISSUER_LOCAL:
-        return h2a_issuer_local(ctx, csr, leaf, chain);
-    default:
+    X509_free(res->leaf);
+    sk_X509_pop_free(res->chain, X509_free);
+    free(res->handle);
+    memset(res, 0, sizeof(*res));
+}
+
+const h2a_issuer_ops *h2a_issuer_ops_for(const h2a_issue_ctx *ctx)
+{
+    static const h2a_issuer_ops *const table[] = {
+        [H2A_ISSUER_COMMAND] = &h2a_issuer_command_ops,
+        [H2A_ISSUER_LOCAL] = &h2a_issuer_local_ops,
+    };
+    size_t t = (size_t)ctx->conf->type;
+
+    if (ctx->ops != NULL) {
+        return ctx->ops;
+    }
+    return t < sizeof(table) / sizeof(table[0]) ? table[t] : NULL;
+}
+
+h2a_err h2a_issuer_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res)
+{
+    const h2a_issuer_ops *ops = h2a_issuer_ops_for(ctx);
+    h2a_err rv;
+
+    memset(res, 0, sizeof(*res));
+    if (ops == NULL) {
         return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: unknown issuer type",
                            ctx->conf->name);
     }
+    rv = ops->submit(ctx, csr, res);
+    if (rv == H2A_OK && !res->done && (res->handle == NULL || ops->poll == NULL)) {
+        rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: %s issuer left the request pending "
+                         "without a handle to poll", ctx->conf->name, ops->type);
+    }
+    if (rv != H2A_OK) {
+        h2a_issue_result_clear(res);
+    }
+    return rv;
+}
+
+h2a_err h2a_issuer_poll(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_result *res)
+{
+    const h2a_issuer_ops *ops = h2a_issuer_ops_for(ctx);
+    h2a_err rv;
+
+    memset(res, 0, sizeof(*res));
+    if (ops == NULL || ops->poll == NULL) {
+        return h2a_err_set(H2A_ERR_STATE, "issuers.%s: the journal holds a handle (%s) but "
+                           "this issuer type completes at once and has nothing to poll",
+                           ctx->conf->name, handle);
+    }
+    rv = ops->poll(ctx, handle, res);
+    if (rv != H2A_OK) {
+        h2a_issue_result_clear(res);
+    }
+    return rv;
+}
+
+long long h2a_issuer_timeout_ms(const h2a_issuer_conf *conf)
+{
+    return (conf->timeout_seconds > 0 ? conf->timeout_seconds : 300) * 1000LL;
+}
+
+static long long s_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+h2a_err h2a_issuer_wait(const h2a_issue_ctx *ctx, const char *handle, long long timeout_ms,
+                        h2a_issue_result *res)
+{
+    long long deadline = s_now_ms() + timeout_ms;
+
+    for (;;) {
+        long long left, pause;
+
+        H2A_GUARD(h2a_issuer_poll(ctx, handle, res));
+        if (res->done) {
+            return H2A_OK;
+        }
+        left = deadline - s_now_ms();
+        if (left <= 0) {
+            res->timed_out = true;
+            return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: no certificate for %s within "
+                               "timeout_seconds=%lld; resume polls it again",
+                               ctx->conf->name, handle, timeout_ms / 1000);
+        }
+        /* The issuer's retry-after, at least 10 ms, never past the deadline. */
+        pause = res->retry_after_ms < 10 ? 10 : res->retry_after_ms;
+        pause = pause < left ? pause : left;
+        usleep((useconds_t)(pause * 1000));
+    }
+}
+
+h2a_err h2a_issuer_issue(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
+                         STACK_OF(X509) **chain)
+{
+    h2a_issue_result res;
+    h2a_err rv;
+
+    *leaf = NULL;
+    *chain = NULL;
+    rv = h2a_issuer_submit(ctx, csr, &res);
+    if (rv == H2A_OK && !res.done) {
+        char *handle = res.handle;
+
+        res.handle = NULL;
+        rv = h2a_issuer_wait(ctx, handle, h2a_issuer_timeout_ms(ctx->conf), &res);
+        free(handle);
+    }
+    if (rv == H2A_OK) {
+        *leaf = res.leaf;
+        *chain = res.chain;
+        res.leaf = NULL;
+        res.chain = NULL;
+    }
+    h2a_issue_result_clear(&res);
+    return rv;
 }
 
 h2a_err h2a_issuer_parse_pem_chain(const char *who, const char *pem, size_t len,
