@@ -405,12 +405,25 @@ static h2a_err s_act_submit(h2a_run *r)
     return rv == H2A_OK ? h2a_enroll_submit(r, &ic) : h2a_enroll_fail_early(r, rv, "issue");
 }
 
+/* The certificate (polled, or from the journal), verified before anything is delivered. */
 static h2a_err s_act_poll(h2a_run *r)
 {
     h2a_issue_ctx ic;
     h2a_err rv = s_issue_ctx(r, &ic);
+    long long t0;
 
-    return rv == H2A_OK ? h2a_enroll_poll(r, &ic) : h2a_enroll_fail_early(r, rv, "issue");
+    if (rv != H2A_OK) {
+        return h2a_enroll_fail_early(r, rv, "issue");
+    }
+    H2A_GUARD(h2a_enroll_poll(r, &ic));
+    t0 = h2a_enroll_now_ms();
+    rv = h2a_enroll_verify(r);
+    if (rv != H2A_OK) {
+        return h2a_enroll_fail_early(r, rv, "verify");
+    }
+    r->t_ms[H2A_T_VERIFY] = h2a_enroll_now_ms() - t0;
+    r->need_issued = r->jr->state < H2A_JS_ISSUED;
+    return H2A_OK;
 }
 
 /* Delivery acts target by target; a failed target does not stop the run. */

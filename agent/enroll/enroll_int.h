@@ -143,6 +143,12 @@ h2a_err h2a_enroll_aws_open(h2a_run *r) H2A_MUST_USE;
 h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
                         h2a_acct **out) H2A_MUST_USE;
 h2a_err h2a_enroll_token_open(h2a_run *r) H2A_MUST_USE;
+/*
+ * Delete a staging secret (forced, no recovery window) and wait until
+ * DescribeSecret says it is gone; `crash_point` (or NULL) right after the call.
+ */
+h2a_err h2a_enroll_delete_secret(h2a_acct *a, const char *region, const char *id,
+                                 const char *crash_point, long idx) H2A_MUST_USE;
 /* One enrollment per request id at a time, across processes (*fd_out: the lock). */
 h2a_err h2a_enroll_lock(const h2a_config *cfg, const char *id, int *fd_out) H2A_MUST_USE;
 
@@ -190,7 +196,10 @@ h2a_err h2a_enroll_key_load(h2a_run *r) H2A_MUST_USE;
 h2a_err h2a_enroll_submit(h2a_run *r, const h2a_issue_ctx *ic) H2A_MUST_USE;
 /* Crash point and audit once the handle is durable. */
 void h2a_enroll_submitted(h2a_run *r);
-/* Poll the journaled handle until done or the issuer's timeout (r->wait_timed_out). */
+/*
+ * The certificate: from the journal (issued), or by polling the journaled
+ * handle until done or the issuer's timeout (then r->wait_timed_out).
+ */
 h2a_err h2a_enroll_poll(h2a_run *r, const h2a_issue_ctx *ic) H2A_MUST_USE;
 /* The certificate of an issued request, from the journal. */
 h2a_err h2a_enroll_load_issued(h2a_run *r) H2A_MUST_USE;

@@ -184,22 +184,11 @@ static h2a_err s_wait(h2a_run *r, const h2a_issue_ctx *ic)
 h2a_err h2a_enroll_poll(h2a_run *r, const h2a_issue_ctx *ic)
 {
     h2a_err rv = H2A_OK;
-    long long t0;
 
     if (r->jr->state >= H2A_JS_ISSUED) {
         rv = h2a_enroll_load_issued(r);
     } else if (r->cert == NULL) {
         rv = s_wait(r, ic);
     }
-    if (rv != H2A_OK) {
-        return h2a_enroll_fail_early(r, rv, "issue");
-    }
-    t0 = h2a_enroll_now_ms();
-    rv = h2a_enroll_verify(r);
-    if (rv != H2A_OK) {
-        return h2a_enroll_fail_early(r, rv, "verify");
-    }
-    r->t_ms[H2A_T_VERIFY] = h2a_enroll_now_ms() - t0;
-    r->need_issued = r->jr->state < H2A_JS_ISSUED;
-    return H2A_OK;
+    return rv == H2A_OK ? H2A_OK : h2a_enroll_fail_early(r, rv, "issue");
 }
