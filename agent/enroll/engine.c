@@ -307,12 +307,6 @@ static h2a_err s_prepare(h2a_run *r)
         return s_continue(r);
     }
     r->label_reserved = !found;
-    r->kt = r->req->key;
-    h2a_jreq_free(r->jr);
-    h2a_jtargets_free(r->jt, r->njt);
-    r->jr = NULL;
-    r->jt = NULL;
-    r->njt = 0;
     return h2a_enroll_validate(r);
 }
 

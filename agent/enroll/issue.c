@@ -21,23 +21,6 @@
  * journaled handle: it never submits again.
  */
 
-static h2a_err s_x509_pem(X509 *x, h2a_buf *out)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
-    h2a_err rv;
-
-    if (b == NULL || PEM_write_bio_X509(b, x) != 1) {
-        BIO_free(b);
-        return h2a_err_openssl(H2A_ERR_INTERNAL, "certificate PEM");
-    }
-    n = BIO_get_mem_data(b, &p);
-    rv = h2a_buf_append(out, p, (size_t)n);
-    BIO_free(b);
-    return rv;
-}
-
 static h2a_err s_cert_facts(h2a_run *r)
 {
     h2a_buf leaf, chain;
@@ -49,9 +32,9 @@ static h2a_err s_cert_facts(h2a_run *r)
 
     h2a_buf_init(&leaf, 0);
     h2a_buf_init(&chain, 0);
-    rv = s_x509_pem(r->cert, &leaf);
+    rv = h2a_issuer_pem(r->cert, NULL, &leaf);
     for (int i = 0; rv == H2A_OK && i < sk_X509_num(r->chain); i++) {
-        rv = s_x509_pem(sk_X509_value(r->chain, i), &chain);
+        rv = h2a_issuer_pem(sk_X509_value(r->chain, i), NULL, &chain);
     }
     if (rv == H2A_OK) {
         rv = h2a_buf_terminate(&leaf);

@@ -68,6 +68,22 @@ static h2a_err s_validate_local(h2a_run *r)
     return H2A_OK;
 }
 
+/* What DescribeCertificate says a reimport target's ARN holds now. */
+static h2a_err s_described(h2a_run *r, const h2a_target *t, h2a_cert_usage *cur)
+{
+    h2a_acct *a = NULL;
+    json_object *detail = NULL;
+    h2a_err rv;
+
+    H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
+    rv = h2a_acm_describe_certificate(a->ctx, t->region, t->certificate_arn, &detail);
+    if (rv == H2A_OK) {
+        rv = h2a_enroll_usage_from_describe(detail, cur);
+    }
+    json_object_put(detail);
+    return rv;
+}
+
 /* Step 1, part that needs AWS: identities, authorization, DescribeCertificate. */
 static h2a_err s_validate_aws(h2a_run *r)
 {
@@ -95,8 +111,6 @@ static h2a_err s_validate_aws(h2a_run *r)
     }
     for (size_t i = 0; i < q->n_targets; i++) {
         const h2a_target *t = &q->targets[i];
-        h2a_acct *a = NULL;
-        json_object *detail = NULL;
         h2a_cert_usage cur = {0};
         h2a_keytype kt = H2A_KT_NONE;
         h2a_err rv;
@@ -104,16 +118,11 @@ static h2a_err s_validate_aws(h2a_run *r)
         if (t->certificate_arn == NULL) {
             continue;
         }
-        H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
-        rv = h2a_acm_describe_certificate(a->ctx, t->region, t->certificate_arn, &detail);
-        if (rv == H2A_OK) {
-            rv = h2a_enroll_usage_from_describe(detail, &cur);
-        }
+        rv = s_described(r, t, &cur);
         if (rv == H2A_OK) {
             rv = h2a_reimport_check_describe(t->certificate_arn, &cur,
                                              q->inherit ? H2A_KT_NONE : r->kt, &kt);
         }
-        json_object_put(detail);
         h2a_cert_usage_cleanup(&cur);
         if (rv != H2A_OK) {
             return h2a_err_prefix(rv, "targets[%zu]: ", i);
@@ -150,19 +159,13 @@ static h2a_err s_reimport_precheck(h2a_run *r)
     s_csr_req(r, &c);
     for (size_t i = 0; i < q->n_targets; i++) {
         const h2a_target *t = &q->targets[i];
-        h2a_acct *a = NULL;
-        json_object *detail = NULL;
         h2a_cert_usage cur = {0}, next = {0};
         h2a_err rv;
 
         if (t->certificate_arn == NULL) {
             continue;
         }
-        H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
-        rv = h2a_acm_describe_certificate(a->ctx, t->region, t->certificate_arn, &detail);
-        if (rv == H2A_OK) {
-            rv = h2a_enroll_usage_from_describe(detail, &cur);
-        }
+        rv = s_described(r, t, &cur);
         if (rv == H2A_OK) {
             rv = h2a_cert_usage_from_request(r->policy, r->kt, (const char *const *)q->dns,
                                              q->n_dns, &next);
@@ -174,7 +177,6 @@ static h2a_err s_reimport_precheck(h2a_run *r)
             next.eku = c.ext_key_usage;
             rv = h2a_reimport_check_cert(t->certificate_arn, &cur, &next);
         }
-        json_object_put(detail);
         h2a_cert_usage_cleanup(&cur);
         h2a_cert_usage_cleanup(&next);
         if (rv == H2A_ERR_POLICY &&

@@ -27,23 +27,6 @@ static long long s_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static h2a_err s_csr_pem(X509_REQ *csr, h2a_buf *out)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
-    h2a_err rv = H2A_OK;
-
-    if (b == NULL || PEM_write_bio_X509_REQ(b, csr) != 1) {
-        BIO_free(b);
-        return h2a_err_openssl(H2A_ERR_INTERNAL, "CSR PEM");
-    }
-    n = BIO_get_mem_data(b, &p);
-    rv = h2a_buf_append(out, p, (size_t)n);
-    BIO_free(b);
-    return rv;
-}
-
 /*
  * An issuer is someone else's program: it gets an allowlisted environment,
  * never ours wholesale, which may hold AWS secret keys, session tokens or
@@ -215,7 +198,7 @@ static h2a_err s_command(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
     h2a_buf_init(&in, 0);
     h2a_buf_init(&out, H2A_ISSUER_OUT_MAX);
     h2a_buf_init(&err, H2A_ISSUER_ERR_MAX + 1);
-    rv = s_csr_pem(csr, &in);
+    rv = h2a_issuer_pem(NULL, csr, &in);
     if (rv != H2A_OK) {
         goto done;
     }

@@ -182,18 +182,15 @@ done:
 
 static h2a_err s_write_pem(const char *path, X509 *x)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
+    h2a_buf b;
     h2a_err rv;
 
-    if (b == NULL || PEM_write_bio_X509(b, x) != 1) {
-        BIO_free(b);
-        return h2a_err_openssl(H2A_ERR_INTERNAL, "CA PEM");
+    h2a_buf_init(&b, 0);
+    rv = h2a_issuer_pem(x, NULL, &b);
+    if (rv == H2A_OK) {
+        rv = h2a_file_write_atomic(path, b.data, b.len, 0644);
     }
-    n = BIO_get_mem_data(b, &p);
-    rv = h2a_file_write_atomic(path, p, (size_t)n, 0644);
-    BIO_free(b);
+    h2a_buf_free(&b);
     return rv;
 }
 
