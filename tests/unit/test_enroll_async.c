@@ -82,10 +82,13 @@ static h2a_err s_fake_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_
     return H2A_OK;
 }
 
-/* Pending for two polls, then the certificate; `never` stays pending. */
+/* Pending for two polls, then the certificate; `never` stays pending, `refuses` says no. */
 static h2a_err s_fake_poll(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_result *res)
 {
     s_log("polls", handle);
+    if (strcmp(ctx->conf->name, "refuses") == 0) {
+        return h2a_err_set(H2A_ERR_ISSUER, "issuers.refuses: order %s is invalid", handle);
+    }
     if (strcmp(ctx->conf->name, "never") == 0 || s_count("polls") < 3) {
         res->retry_after_ms = 20;
         return H2A_OK;
@@ -111,6 +114,7 @@ static const h2a_issuer_ops s_sync = {"fake-sync", s_sync_submit, NULL};
 
 static h2a_issuer_conf s_conf = {.name = (char *)"fake", .timeout_seconds = 5};
 static h2a_issuer_conf s_never = {.name = (char *)"never", .timeout_seconds = 1};
+static h2a_issuer_conf s_refuses = {.name = (char *)"refuses", .timeout_seconds = 5};
 static h2a_request s_req = {.id = (char *)"async-1"};
 
 static void s_ctx(h2a_issue_ctx *ic, const h2a_issuer_conf *conf, const h2a_issuer_ops *ops)
@@ -281,6 +285,30 @@ static void test_timeout_stays_submitted(void **state)
     h2a_journal_close(j);
 }
 
+/* The issuer's own "no" is terminal: the request fails and starts over when run again. */
+static void test_refusal_after_submit_fails_request(void **state)
+{
+    H2A_JOURNAL *j = NULL;
+    h2a_issue_ctx ic;
+    h2a_run *r;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_journal_open(s_state, &j));
+    r = s_run(j);
+    s_ctx(&ic, &s_refuses, &s_async);
+    H2A_ASSERT_OK(h2a_enroll_submit(r, &ic));
+    H2A_ASSERT_ERR(h2a_enroll_poll(r, &ic), H2A_ERR_ISSUER, "order fake:order/1 is invalid");
+    assert_false(r->wait_timed_out);
+    s_run_free(r);
+    r = s_run(j);
+    assert_int_equal(r->jr->state, H2A_JS_FAILED);
+    assert_string_equal(r->jr->failed_step, "issue");
+    assert_int_equal(r->jt[0].state, H2A_JS_FAILED);
+    assert_int_equal(r->jt[0].resume_from, H2A_JS_SUBMITTED);
+    s_run_free(r);
+    h2a_journal_close(j);
+}
+
 static void test_at_once_journals_nothing(void **state)
 {
     H2A_JOURNAL *j = NULL;
@@ -334,6 +362,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_before_handle_journaled, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_stays_submitted, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refusal_after_submit_fails_request, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_at_once_journals_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_illegal_move_is_state_error, s_setup,
                                         s_teardown),
