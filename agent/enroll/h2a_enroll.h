@@ -14,7 +14,9 @@
  *    FAILED, and running the same request again starts over.
  *  - Everything else (token 4, AWS 5, state 8, internal 1, a crash) is
  *    meant to be finished by `resume`: the key is kept, the journal keeps
- *    the last state reached and the error. A target whose import failed
+ *    the last state reached and the error. So is an asynchronous issuer's
+ *    wait that ran past its timeout (6): the request stays `submitted` and
+ *    resume polls the same handle. A target whose import failed
  *    has its staging secret deleted again (best effort) and goes back to
  *    `issued`, so resume re-stages it (same ClientRequestToken, same value).
  *  - A staging secret that could not be deleted (AWS unreachable) is found
