@@ -409,7 +409,10 @@ static h2a_err s_act_poll(h2a_run *r)
     if (rv != H2A_OK) {
         return h2a_enroll_fail_early(r, rv, "issue");
     }
-    H2A_GUARD(h2a_enroll_poll(r, &ic));
+    H2A_GUARD(h2a_enroll_poll_once(r, &ic));
+    if (r->poll_next > 0) {
+        return H2A_OK; /* pending: the loop polls again when it is due */
+    }
     t0 = h2a_enroll_now_ms();
     rv = h2a_enroll_verify(r);
     if (rv != H2A_OK) {
@@ -451,19 +454,21 @@ struct s_step {
     h2a_jstate from;
     h2a_jstate to;
     h2a_err (*action)(h2a_run *r);
-    bool defer; /* its rows wait for the group's commit */
+    bool defer;  /* its rows wait for the group's commit */
+    bool repeat; /* taken again by runs that wait (r->poll_next), each when due */
     const struct s_commit *record;
 };
 
 static const struct s_step s_table[] = {
-    {"validate", H2A_JS_NONE, H2A_JS_VALIDATED, s_prepare, false, &s_inserts},
-    {"keygen", H2A_JS_VALIDATED, H2A_JS_KEY_GENERATED, h2a_enroll_keygen, true, &s_states},
-    {"csr", H2A_JS_KEY_GENERATED, H2A_JS_CSR_SIGNED, h2a_enroll_csr, true, &s_states},
-    {"submit", H2A_JS_CSR_SIGNED, H2A_JS_SUBMITTED, s_act_submit, true, &s_submits},
-    {"poll", H2A_JS_CSR_SIGNED, H2A_JS_ISSUED, s_act_poll, false, &s_issues},
-    {"stage", H2A_JS_ISSUED, H2A_JS_STAGED, s_act_stage, true, &s_steps},
-    {"import", H2A_JS_ISSUED, H2A_JS_IMPORTED, s_act_import, true, &s_steps},
-    {"cleanup", H2A_JS_ISSUED, H2A_JS_CLEANED, s_act_cleanup, true, &s_end},
+    {"validate", H2A_JS_NONE, H2A_JS_VALIDATED, s_prepare, false, false, &s_inserts},
+    {"keygen", H2A_JS_VALIDATED, H2A_JS_KEY_GENERATED, h2a_enroll_keygen, true, false,
+     &s_states},
+    {"csr", H2A_JS_KEY_GENERATED, H2A_JS_CSR_SIGNED, h2a_enroll_csr, true, false, &s_states},
+    {"submit", H2A_JS_CSR_SIGNED, H2A_JS_SUBMITTED, s_act_submit, true, false, &s_submits},
+    {"poll", H2A_JS_CSR_SIGNED, H2A_JS_ISSUED, s_act_poll, false, true, &s_issues},
+    {"stage", H2A_JS_ISSUED, H2A_JS_STAGED, s_act_stage, true, false, &s_steps},
+    {"import", H2A_JS_ISSUED, H2A_JS_IMPORTED, s_act_import, true, false, &s_steps},
+    {"cleanup", H2A_JS_ISSUED, H2A_JS_CLEANED, s_act_cleanup, true, false, &s_end},
 };
 
 /* Does run r take step st? A journal behind `from` is a state error. */
@@ -484,23 +489,49 @@ static bool s_takes(h2a_run *r, const struct s_step *st)
     return at <= st->to || st->to >= H2A_JS_STAGED;
 }
 
+/* Step st for every run that takes it. */
+static void s_act_all(h2a_run **runs, size_t n, const struct s_step *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        h2a_err rv;
+
+        if (!s_takes(runs[i], st)) {
+            continue;
+        }
+        runs[i]->defer = st->defer;
+        rv = st->action(runs[i]);
+        runs[i]->defer = false;
+        if (rv != H2A_OK) {
+            s_failed(runs[i], rv);
+        }
+    }
+}
+
+/* A waiting run whose poll is due: the step's action again. */
+static void s_poll_again(h2a_run *r, void *arg)
+{
+    const struct s_step *st = arg;
+    h2a_err rv;
+
+    if (!s_active(r)) {
+        r->poll_next = 0;
+        return;
+    }
+    rv = st->action(r);
+    if (rv != H2A_OK) {
+        s_failed(r, rv);
+        r->poll_next = 0;
+    }
+}
+
 static void s_run_steps(h2a_run **runs, size_t n)
 {
     for (size_t k = 0; k < sizeof(s_table) / sizeof(s_table[0]); k++) {
         const struct s_step *st = &s_table[k];
 
-        for (size_t i = 0; i < n; i++) {
-            h2a_err rv;
-
-            if (!s_takes(runs[i], st)) {
-                continue;
-            }
-            runs[i]->defer = st->defer;
-            rv = st->action(runs[i]);
-            runs[i]->defer = false;
-            if (rv != H2A_OK) {
-                s_failed(runs[i], rv);
-            }
+        s_act_all(runs, n, st);
+        if (st->repeat) {
+            h2a_enroll_wait_due(runs, n, s_poll_again, (void *)st);
         }
         s_group_commit(runs, n, st->record);
     }

@@ -107,6 +107,9 @@ typedef struct h2a_run {
     bool need_submitted; /* an issuer's handle, "submitted" not yet journaled */
     bool need_issued; /* verified, "issued" not yet journaled */
     bool wait_timed_out; /* the issuer's timeout passed: stays submitted, resumable */
+    long long poll_next;     /* waiting on the issuer: poll again then (monotonic ms) */
+    long long poll_deadline; /* the issuer's timeout, from the first poll */
+    long long poll_t0;
     bool finished;    /* nothing left to do: item->out holds the result */
     /*
      * Group delivery: a finished step's target row is written with the
@@ -197,10 +200,21 @@ h2a_err h2a_enroll_submit(h2a_run *r, const h2a_issue_ctx *ic) H2A_MUST_USE;
 /* Crash point and audit once the handle is durable. */
 void h2a_enroll_submitted(h2a_run *r);
 /*
- * The certificate: from the journal (issued), or by polling the journaled
- * handle until done or the issuer's timeout (then r->wait_timed_out).
+ * The certificate: from the journal (issued), or one poll of the journaled
+ * handle. Still pending: r->poll_next says when to poll again (0: done).
+ * Past the issuer's timeout: H2A_ERR_ISSUER with r->wait_timed_out.
  */
+h2a_err h2a_enroll_poll_once(h2a_run *r, const h2a_issue_ctx *ic) H2A_MUST_USE;
+/* The same until done (one run alone). */
 h2a_err h2a_enroll_poll(h2a_run *r, const h2a_issue_ctx *ic) H2A_MUST_USE;
+/*
+ * Runs whose issuer answered "pending" wait together: sleep until the
+ * earliest r->poll_next, call `poll` for every run due by then, until no run
+ * waits (`poll` must leave poll_next 0 or later than before; each run's wait
+ * is bounded by its issuer's timeout).
+ */
+void h2a_enroll_wait_due(h2a_run **runs, size_t n, void (*poll)(h2a_run *r, void *arg),
+                         void *arg);
 /* The certificate of an issued request, from the journal. */
 h2a_err h2a_enroll_load_issued(h2a_run *r) H2A_MUST_USE;
 

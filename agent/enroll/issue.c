@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -138,25 +139,29 @@ void h2a_enroll_submitted(h2a_run *r)
     h2a_enroll_crash_point("submitted", -1);
 }
 
-/* A submitted request: wait for its certificate. */
-static h2a_err s_wait(h2a_run *r, const h2a_issue_ctx *ic)
+/* One poll of a submitted request's journaled handle. */
+static h2a_err s_poll_due(h2a_run *r, const h2a_issue_ctx *ic)
 {
     h2a_issue_result res;
-    long long t0 = h2a_enroll_now_ms();
+    long long now = h2a_enroll_now_ms();
     h2a_err rv;
 
     if (r->jr->issuer_handle == NULL) {
         return h2a_err_set(H2A_ERR_STATE, "journal: request '%s' is submitted but has no "
                            "issuer handle", r->jr->id);
     }
-    rv = h2a_issuer_wait(ic, r->jr->issuer_handle, h2a_issuer_timeout_ms(ic->conf), &res);
+    if (r->poll_deadline == 0) {
+        r->poll_deadline = now + h2a_issuer_timeout_ms(ic->conf);
+        r->poll_t0 = now;
+    }
+    rv = h2a_issuer_poll_due(ic, r->jr->issuer_handle, r->poll_deadline, &res, &r->poll_next);
     r->wait_timed_out = res.timed_out;
-    if (rv == H2A_OK) {
+    if (rv == H2A_OK && res.done) {
         r->cert = res.leaf;
         r->chain = res.chain;
         res.leaf = NULL;
         res.chain = NULL;
-        r->t_ms[H2A_T_ISSUE] += h2a_enroll_now_ms() - t0;
+        r->t_ms[H2A_T_ISSUE] += h2a_enroll_now_ms() - r->poll_t0;
         h2a_enroll_crash_point("issue", -1);
         rv = s_cert_facts(r);
     }
@@ -164,14 +169,68 @@ static h2a_err s_wait(h2a_run *r, const h2a_issue_ctx *ic)
     return rv;
 }
 
-h2a_err h2a_enroll_poll(h2a_run *r, const h2a_issue_ctx *ic)
+h2a_err h2a_enroll_poll_once(h2a_run *r, const h2a_issue_ctx *ic)
 {
     h2a_err rv = H2A_OK;
 
+    r->poll_next = 0;
     if (r->jr->state >= H2A_JS_ISSUED) {
         rv = h2a_enroll_load_issued(r);
     } else if (r->cert == NULL) {
-        rv = s_wait(r, ic);
+        rv = s_poll_due(r, ic);
     }
     return rv == H2A_OK ? H2A_OK : h2a_enroll_fail_early(r, rv, "issue");
+}
+
+struct s_one {
+    const h2a_issue_ctx *ic;
+    h2a_err rv;
+};
+
+static void s_poll_one(h2a_run *r, void *arg)
+{
+    struct s_one *o = arg;
+
+    o->rv = h2a_enroll_poll_once(r, o->ic);
+    if (o->rv != H2A_OK) {
+        r->poll_next = 0;
+    }
+}
+
+h2a_err h2a_enroll_poll(h2a_run *r, const h2a_issue_ctx *ic)
+{
+    struct s_one o = {ic, H2A_OK};
+
+    H2A_GUARD(h2a_enroll_poll_once(r, ic));
+    h2a_enroll_wait_due(&r, 1, s_poll_one, &o);
+    return o.rv;
+}
+
+void h2a_enroll_wait_due(h2a_run **runs, size_t n, void (*poll)(h2a_run *r, void *arg),
+                         void *arg)
+{
+    for (;;) {
+        long long next = 0, now;
+
+        for (size_t i = 0; i < n; i++) {
+            long long t = runs[i]->poll_next;
+
+            if (t > 0 && (next == 0 || t < next)) {
+                next = t;
+            }
+        }
+        if (next == 0) {
+            return;
+        }
+        now = h2a_enroll_now_ms();
+        if (next > now) {
+            usleep((useconds_t)((next - now) * 1000));
+        }
+        now = h2a_enroll_now_ms();
+        for (size_t i = 0; i < n; i++) {
+            if (runs[i]->poll_next > 0 && runs[i]->poll_next <= now) {
+                poll(runs[i], arg);
+            }
+        }
+    }
 }

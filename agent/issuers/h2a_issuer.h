@@ -75,6 +75,17 @@ h2a_err h2a_issuer_poll(const h2a_issue_ctx *ctx, const char *handle,
 long long h2a_issuer_timeout_ms(const h2a_issuer_conf *conf);
 
 /*
+ * One poll of `handle` for a caller that waits on several (the engine's
+ * group). Done: res->done. Pending: *next_ms is when to poll again (the
+ * issuer's retry-after, at least 10 ms, never past `deadline_ms`). Past
+ * `deadline_ms` and still pending: H2A_ERR_ISSUER with res->timed_out. Times
+ * are CLOCK_MONOTONIC milliseconds.
+ */
+h2a_err h2a_issuer_poll_due(const h2a_issue_ctx *ctx, const char *handle,
+                            long long deadline_ms, h2a_issue_result *res,
+                            long long *next_ms) H2A_MUST_USE;
+
+/*
  * Poll `handle` until done, an error, or `timeout_ms` has passed (then
  * H2A_ERR_ISSUER naming the handle, with res->timed_out set: the handle is
  * still good, a later poll may find the certificate).

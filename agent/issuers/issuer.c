@@ -85,29 +85,43 @@ static long long s_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+h2a_err h2a_issuer_poll_due(const h2a_issue_ctx *ctx, const char *handle,
+                            long long deadline_ms, h2a_issue_result *res, long long *next_ms)
+{
+    long long now, pause;
+
+    *next_ms = 0;
+    H2A_GUARD(h2a_issuer_poll(ctx, handle, res));
+    if (res->done) {
+        return H2A_OK;
+    }
+    now = s_now_ms();
+    if (now >= deadline_ms) {
+        res->timed_out = true;
+        return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: no certificate for %s within "
+                           "timeout_seconds=%lld; resume polls it again", ctx->conf->name,
+                           handle, h2a_issuer_timeout_ms(ctx->conf) / 1000);
+    }
+    /* The issuer's retry-after, at least 10 ms, never past the deadline. */
+    pause = res->retry_after_ms < 10 ? 10 : res->retry_after_ms;
+    *next_ms = now + (pause < deadline_ms - now ? pause : deadline_ms - now);
+    return H2A_OK;
+}
+
 h2a_err h2a_issuer_wait(const h2a_issue_ctx *ctx, const char *handle, long long timeout_ms,
                         h2a_issue_result *res)
 {
-    long long deadline = s_now_ms() + timeout_ms;
+    long long deadline = s_now_ms() + timeout_ms, next = 0;
 
     for (;;) {
-        long long left, pause;
-
-        H2A_GUARD(h2a_issuer_poll(ctx, handle, res));
+        H2A_GUARD(h2a_issuer_poll_due(ctx, handle, deadline, res, &next));
         if (res->done) {
             return H2A_OK;
         }
-        left = deadline - s_now_ms();
-        if (left <= 0) {
-            res->timed_out = true;
-            return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: no certificate for %s within "
-                               "timeout_seconds=%lld; resume polls it again",
-                               ctx->conf->name, handle, timeout_ms / 1000);
+        next -= s_now_ms();
+        if (next > 0) {
+            usleep((useconds_t)(next * 1000));
         }
-        /* The issuer's retry-after, at least 10 ms, never past the deadline. */
-        pause = res->retry_after_ms < 10 ? 10 : res->retry_after_ms;
-        pause = pause < left ? pause : left;
-        usleep((useconds_t)(pause * 1000));
     }
 }
 

@@ -23,8 +23,8 @@
 static char s_dir[64];
 static char s_state[128];
 
-/* How many lines a fake issuer's log file has (submits, polls). */
-static int s_count(const char *what)
+/* How many lines a fake issuer's log file has (submits, polls), or NULL: of them equal to `line`. */
+static int s_count_of(const char *what, const char *only)
 {
     char path[192], line[256];
     FILE *f;
@@ -33,12 +33,18 @@ static int s_count(const char *what)
     snprintf(path, sizeof(path), "%s/%s", s_dir, what);
     f = fopen(path, "r");
     while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-        n++;
+        line[strcspn(line, "\n")] = '\0';
+        n += only == NULL || strcmp(line, only) == 0;
     }
     if (f != NULL) {
         fclose(f);
     }
     return n;
+}
+
+static int s_count(const char *what)
+{
+    return s_count_of(what, NULL);
 }
 
 static void s_log(const char *what, const char *text)
@@ -76,9 +82,12 @@ static X509 *s_cert(void)
 static h2a_err s_fake_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res)
 {
     (void)csr;
+    char handle[64];
+
     s_log("submits", ctx->request_id);
-    res->handle = strdup("fake:order/1");
-    res->retry_after_ms = 20;
+    snprintf(handle, sizeof(handle), "fake:order/%s", ctx->request_id);
+    res->handle = strdup(handle);
+    res->retry_after_ms = strcmp(ctx->conf->name, "slow") == 0 ? 200 : 20;
     return H2A_OK;
 }
 
@@ -89,8 +98,8 @@ static h2a_err s_fake_poll(const h2a_issue_ctx *ctx, const char *handle, h2a_iss
     if (strcmp(ctx->conf->name, "refuses") == 0) {
         return h2a_err_set(H2A_ERR_ISSUER, "issuers.refuses: order %s is invalid", handle);
     }
-    if (strcmp(ctx->conf->name, "never") == 0 || s_count("polls") < 3) {
-        res->retry_after_ms = 20;
+    if (strcmp(ctx->conf->name, "never") == 0 || s_count_of("polls", handle) < 3) {
+        res->retry_after_ms = strcmp(ctx->conf->name, "slow") == 0 ? 200 : 20;
         return H2A_OK;
     }
     res->leaf = s_cert();
@@ -115,7 +124,9 @@ static const h2a_issuer_ops s_sync = {"fake-sync", s_sync_submit, NULL};
 static h2a_issuer_conf s_conf = {.name = (char *)"fake", .timeout_seconds = 5};
 static h2a_issuer_conf s_never = {.name = (char *)"never", .timeout_seconds = 1};
 static h2a_issuer_conf s_refuses = {.name = (char *)"refuses", .timeout_seconds = 5};
+static h2a_issuer_conf s_slow = {.name = (char *)"slow", .timeout_seconds = 5};
 static h2a_request s_req = {.id = (char *)"async-1"};
+static h2a_request s_req2 = {.id = (char *)"async-2"};
 
 static void s_ctx(h2a_issue_ctx *ic, const h2a_issuer_conf *conf, const h2a_issuer_ops *ops)
 {
@@ -125,20 +136,20 @@ static void s_ctx(h2a_issue_ctx *ic, const h2a_issuer_conf *conf, const h2a_issu
     ic->ops = ops;
 }
 
-/* A run over the journal's rows for async-1 (made at csr_signed when absent). */
-static h2a_run *s_run(H2A_JOURNAL *j)
+/* A run over the journal's rows for request q (made at csr_signed when absent). */
+static h2a_run *s_run_of(H2A_JOURNAL *j, h2a_request *q)
 {
     h2a_run *r = calloc(1, sizeof(*r));
 
     assert_non_null(r);
     r->journal = j;
-    r->req = &s_req;
-    H2A_ASSERT_OK(h2a_journal_get(j, s_req.id, &r->jr, &r->jt, &r->njt));
+    r->req = q;
+    H2A_ASSERT_OK(h2a_journal_get(j, q->id, &r->jr, &r->jt, &r->njt));
     if (r->jr == NULL) {
         r->jr = calloc(1, sizeof(*r->jr));
         r->jt = calloc(1, sizeof(*r->jt));
         r->njt = 1;
-        r->jr->id = strdup(s_req.id);
+        r->jr->id = strdup(q->id);
         r->jr->body_hash = strdup("00");
         r->jr->body = strdup("{}");
         r->jr->requester = strdup("team-web");
@@ -148,6 +159,11 @@ static h2a_run *s_run(H2A_JOURNAL *j)
         H2A_ASSERT_OK(h2a_journal_insert(j, r->jr, r->jt, r->njt));
     }
     return r;
+}
+
+static h2a_run *s_run(H2A_JOURNAL *j)
+{
+    return s_run_of(j, &s_req);
 }
 
 static void s_run_free(h2a_run *r)
@@ -219,7 +235,7 @@ static void test_crash_after_submitted_then_resume(void **state)
     r = s_run(j);
     assert_int_equal(r->jr->state, H2A_JS_SUBMITTED);
     assert_int_equal(r->jt[0].state, H2A_JS_SUBMITTED);
-    assert_string_equal(r->jr->issuer_handle, "fake:order/1");
+    assert_string_equal(r->jr->issuer_handle, "fake:order/async-1");
     /* Resume: the submit step sees the handle, the poll step waits on it. */
     s_ctx(&ic, &s_conf, &s_async);
     H2A_ASSERT_OK(h2a_enroll_submit(r, &ic));
@@ -233,7 +249,7 @@ static void test_crash_after_submitted_then_resume(void **state)
     r = s_run(j);
     assert_int_equal(r->jr->state, H2A_JS_ISSUED);
     assert_non_null(r->jr->cert_pem);
-    assert_string_equal(r->jr->issuer_handle, "fake:order/1");
+    assert_string_equal(r->jr->issuer_handle, "fake:order/async-1");
     s_run_free(r);
     h2a_journal_close(j);
 }
@@ -279,7 +295,7 @@ static void test_timeout_stays_submitted(void **state)
     /* Not rolled back: resume can still poll the handle. */
     r = s_run(j);
     assert_int_equal(r->jr->state, H2A_JS_SUBMITTED);
-    assert_string_equal(r->jr->issuer_handle, "fake:order/1");
+    assert_string_equal(r->jr->issuer_handle, "fake:order/async-1");
     assert_non_null(strstr(r->jr->error, "resume polls it again"));
     s_run_free(r);
     h2a_journal_close(j);
@@ -297,7 +313,7 @@ static void test_refusal_after_submit_fails_request(void **state)
     r = s_run(j);
     s_ctx(&ic, &s_refuses, &s_async);
     H2A_ASSERT_OK(h2a_enroll_submit(r, &ic));
-    H2A_ASSERT_ERR(h2a_enroll_poll(r, &ic), H2A_ERR_ISSUER, "order fake:order/1 is invalid");
+    H2A_ASSERT_ERR(h2a_enroll_poll(r, &ic), H2A_ERR_ISSUER, "order fake:order/async-1 is invalid");
     assert_false(r->wait_timed_out);
     s_run_free(r);
     r = s_run(j);
@@ -306,6 +322,60 @@ static void test_refusal_after_submit_fails_request(void **state)
     assert_int_equal(r->jt[0].state, H2A_JS_FAILED);
     assert_int_equal(r->jt[0].resume_from, H2A_JS_SUBMITTED);
     s_run_free(r);
+    h2a_journal_close(j);
+}
+
+struct s_group_poll {
+    h2a_issue_ctx ic[2];
+    h2a_run *runs[2];
+};
+
+static void s_group_poll_one(h2a_run *r, void *arg)
+{
+    struct s_group_poll *g = arg;
+
+    assert_int_equal(h2a_enroll_poll_once(r, &g->ic[r == g->runs[0] ? 0 : 1]), H2A_OK);
+}
+
+/* Two requests waiting on their issuer wait together: their polls interleave. */
+static void test_group_waits_together(void **state)
+{
+    H2A_JOURNAL *j = NULL;
+    struct s_group_poll g;
+    char *log;
+    h2a_buf b;
+    char path[192];
+    long long t0;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_journal_open(s_state, &j));
+    g.runs[0] = s_run_of(j, &s_req);
+    g.runs[1] = s_run_of(j, &s_req2);
+    for (int k = 0; k < 2; k++) {
+        s_ctx(&g.ic[k], &s_slow, &s_async);
+        g.ic[k].request_id = g.runs[k]->req->id;
+        H2A_ASSERT_OK(h2a_enroll_submit(g.runs[k], &g.ic[k]));
+    }
+    t0 = h2a_enroll_now_ms();
+    for (int k = 0; k < 2; k++) {
+        H2A_ASSERT_OK(h2a_enroll_poll_once(g.runs[k], &g.ic[k]));
+        assert_true(g.runs[k]->poll_next > 0);
+    }
+    h2a_enroll_wait_due(g.runs, 2, s_group_poll_one, &g);
+    /* Two retry-afters of 200 ms each, for both at once (one after the other: 800 ms). */
+    assert_true(h2a_enroll_now_ms() - t0 < 700);
+    assert_non_null(g.runs[0]->cert);
+    assert_non_null(g.runs[1]->cert);
+    snprintf(path, sizeof(path), "%s/polls", s_dir);
+    h2a_buf_init(&b, 0);
+    H2A_ASSERT_OK(h2a_file_read(path, &b));
+    H2A_ASSERT_OK(h2a_buf_terminate(&b));
+    log = (char *)b.data;
+    assert_string_equal(log, "fake:order/async-1\nfake:order/async-2\nfake:order/async-1\n"
+                             "fake:order/async-2\nfake:order/async-1\nfake:order/async-2\n");
+    h2a_buf_free(&b);
+    s_run_free(g.runs[0]);
+    s_run_free(g.runs[1]);
     h2a_journal_close(j);
 }
 
@@ -364,6 +434,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout_stays_submitted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refusal_after_submit_fails_request, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_group_waits_together, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_at_once_journals_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_illegal_move_is_state_error, s_setup,
                                         s_teardown),
