@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 
 #include "cli.h"
 #include "config/h2a_config.h"
@@ -132,105 +128,15 @@ static int s_print(const char *cmd, h2a_err rv, h2a_buf *out)
 }
 
 /* ------------------------------------------------------------------ */
-/* --batch: worker processes, results in input order                   */
+/* --batch: the lines; the engine schedules them (enroll/batch.c)      */
 /* ------------------------------------------------------------------ */
 
 #define H2A_BATCH_LINE_MAX (256u * 1024u)
 
 struct s_line {
-    char *text;  /* the request line; NULL for blank lines */
-    char *result;
+    char *text;  /* the request line; NULL for blank lines and refused ones */
     long nul_at; /* offset of a NUL byte in the line, or -1 */
 };
-
-/* A failed request's result line (no newline). */
-static char *s_batch_error(size_t lineno, const char *id, h2a_err rv, const char *msg)
-{
-    json_object *o = json_object_new_object();
-    char *res;
-
-    json_object_object_add(o, "line", json_object_new_int64((int64_t)lineno));
-    json_object_object_add(o, "id", id != NULL ? json_object_new_string(id) : NULL);
-    json_object_object_add(o, "error", json_object_new_string(msg));
-    json_object_object_add(o, "exit_code", json_object_new_int(h2a_err_exit_code(rv)));
-    res = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return res;
-}
-
-static void s_batch_emit(int fd, size_t idx, char *res)
-{
-    FILE *f = fdopen(dup(fd), "w");
-
-    if (f != NULL) {
-        fprintf(f, "%zu\t%s\n", idx, res != NULL ? res : "{\"error\":\"out of memory\"}");
-        fclose(f);
-    }
-    free(res);
-}
-
-/* Worker `w` of `jobs`: lines w, w+jobs, ...; writes "index\tresult\n" to fd. */
-static void s_batch_worker(const h2a_config *cfg, struct s_line *lines, size_t n, long w,
-                           long jobs, int fd)
-{
-    size_t i = (size_t)w;
-
-    while (i < n) {
-        h2a_enroll_item items[H2A_ENROLL_GROUP_MAX];
-        h2a_request *reqs[H2A_ENROLL_GROUP_MAX];
-        size_t idx[H2A_ENROLL_GROUP_MAX], k = 0;
-
-        /*
-         * Requests taken together (h2a_enroll_group): one fsync per group at
-         * each durable point. A group ends when full, or before a request id
-         * it already holds.
-         */
-        for (; i < n && k < H2A_ENROLL_GROUP_MAX; i += (size_t)jobs) {
-            h2a_request *req = NULL;
-            h2a_err rv;
-            bool dup = false;
-
-            if (lines[i].text == NULL) {
-                continue;
-            }
-            h2a_err_clear();
-            if (lines[i].nul_at >= 0) {
-                rv = h2a_err_set(H2A_ERR_INPUT, "request: a NUL byte at column %ld (JSON "
-                                 "text has none)", lines[i].nul_at + 1);
-                s_batch_emit(fd, i, s_batch_error(i + 1, NULL, rv, h2a_err_msg()));
-                continue;
-            }
-            rv = h2a_request_parse(lines[i].text, strlen(lines[i].text), &req);
-            if (rv != H2A_OK) {
-                s_batch_emit(fd, i, s_batch_error(i + 1, NULL, rv, h2a_err_msg()));
-                continue;
-            }
-            for (size_t g = 0; g < k && !dup; g++) {
-                dup = strcmp(reqs[g]->id, req->id) == 0;
-            }
-            if (dup) {
-                h2a_request_free(req);
-                break;
-            }
-            memset(&items[k], 0, sizeof(items[k]));
-            items[k].req = req;
-            h2a_buf_init(&items[k].out, 0);
-            reqs[k] = req;
-            idx[k++] = i;
-        }
-        h2a_enroll_group(cfg, items, k);
-        for (size_t g = 0; g < k; g++) {
-            s_batch_emit(fd, idx[g],
-                         items[g].rv == H2A_OK
-                             ? strdup((const char *)items[g].out.data)
-                             : s_batch_error(idx[g] + 1, reqs[g]->id, items[g].rv,
-                                             items[g].error));
-            h2a_buf_free(&items[g].out);
-            h2a_request_free(reqs[g]);
-        }
-    }
-}
 
 static h2a_err s_batch_read(const char *path, struct s_line **out, size_t *n_out)
 {
@@ -271,8 +177,7 @@ static h2a_err s_batch_read(const char *path, struct s_line **out, size_t *n_out
             }
             lines = grown;
         }
-        lines[n].text = blank ? NULL : strdup(p);
-        lines[n].result = NULL;
+        lines[n].text = blank || zero != NULL ? NULL : strdup(p);
         lines[n].nul_at = zero != NULL ? (long)(zero - p) : -1;
         n++;
     }
@@ -292,100 +197,45 @@ static h2a_err s_batch_read(const char *path, struct s_line **out, size_t *n_out
 static int s_batch(const char *cmd, const h2a_config *cfg, const char *path, long jobs)
 {
     struct s_line *lines = NULL;
+    char **text = NULL, **results = NULL;
     size_t n = 0;
-    int fds[2];
-    pid_t pids[64];
-    long started = 0;
-    int code = 0;
-    FILE *in;
-    char *line = NULL;
-    size_t cap = 0;
+    int code;
     h2a_err rv;
 
     rv = s_batch_read(path, &lines, &n);
     if (rv != H2A_OK) {
         return h2a_cli_fail(cmd, rv);
     }
-    if (pipe(fds) != 0) {
-        return h2a_cli_fail(cmd, h2a_err_set(H2A_ERR_INTERNAL, "pipe: %s", strerror(errno)));
-    }
-    fflush(stdout);
-    fflush(stderr);
-    /* Processes, not threads: each worker has its own C_Initialize and login. */
-    for (long w = 0; w < jobs && (size_t)w < n; w++) {
-        pid_t pid = fork();
-
-        if (pid < 0) {
-            break;
-        }
-        if (pid == 0) {
-            close(fds[0]);
-            /*
-             * mlock is not inherited across fork(): remake the secure heap
-             * (empty at this point) so key buffers are locked in the worker.
-             */
-            if (CRYPTO_secure_malloc_done() != 1 ||
-                h2a_secure_heap_init(1u << 20) != H2A_OK) {
-                _exit(h2a_err_exit_code(H2A_ERR_INTERNAL));
-            }
-            h2a_enroll_keep_token(true);
-            s_batch_worker(cfg, lines, n, w, jobs < (long)n ? jobs : (long)n, fds[1]);
-            h2a_enroll_keep_token(false);
-            close(fds[1]);
-            _exit(0);
-        }
-        pids[started++] = pid;
-    }
-    close(fds[1]);
-    in = fdopen(fds[0], "r");
-    while (in != NULL && getline(&line, &cap, in) > 0) {
-        char *tab = strchr(line, '\t');
-        size_t idx;
-
-        if (tab == NULL) {
-            continue;
-        }
-        *tab = '\0';
-        idx = (size_t)strtoull(line, NULL, 10);
-        if (idx < n && lines[idx].result == NULL) {
-            tab[strcspn(tab + 1, "\n") + 1] = '\0';
-            lines[idx].result = strdup(tab + 1);
-        }
-    }
-    free(line);
-    if (in != NULL) {
-        fclose(in);
-    }
-    for (long w = 0; w < started; w++) {
-        int st = 0;
-
-        while (waitpid(pids[w], &st, 0) < 0 && errno == EINTR) {
-        }
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            code = code != 0 ? code : h2a_err_exit_code(H2A_ERR_INTERNAL);
-        }
+    text = calloc(n + 1, sizeof(*text));
+    results = calloc(n + 1, sizeof(*results));
+    if (text == NULL || results == NULL) {
+        code = h2a_cli_fail(cmd, h2a_err_set(H2A_ERR_NOMEM, "batch"));
+        goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        if (lines[i].text == NULL) {
-            continue;
+        text[i] = lines[i].text;
+        if (lines[i].nul_at >= 0) {
+            h2a_err_clear();
+            results[i] = h2a_enroll_batch_error(
+                i + 1, NULL,
+                h2a_err_set(H2A_ERR_INPUT, "request: a NUL byte at column %ld (JSON text "
+                                           "has none)", lines[i].nul_at + 1));
         }
-        if (lines[i].result == NULL) {
-            printf("{\"line\":%zu,\"error\":\"worker died before answering\",\"exit_code\":1}\n",
-                   i + 1);
-            code = code != 0 ? code : 1;
-        } else {
-            json_object *o = json_tokener_parse(lines[i].result), *ec = NULL;
-
-            printf("%s\n", lines[i].result);
-            if (code == 0 && o != NULL && json_object_object_get_ex(o, "exit_code", &ec)) {
-                code = json_object_get_int(ec);
-            }
-            json_object_put(o);
+    }
+    code = h2a_enroll_batch(cfg, text, n, jobs, results);
+    for (size_t i = 0; i < n; i++) {
+        if (results[i] != NULL) {
+            printf("%s\n", results[i]);
         }
+    }
+done:
+    for (size_t i = 0; i < n; i++) {
         free(lines[i].text);
-        free(lines[i].result);
+        free(results != NULL ? results[i] : NULL);
     }
     free(lines);
+    free(text);
+    free(results);
     return code;
 }
 

@@ -22,8 +22,10 @@ static const struct h2a_err_entry s_errors[] = {
 };
 
 /*
- * Per-thread so that batch workers running in threads each keep the message
- * of their own failure; the code itself is always returned directly.
+ * Per-thread so that a thread (a library caller's, or the provider tests'
+ * signing threads) keeps the message of its own failure; batch workers are
+ * processes and each has its own anyway. The code itself is always
+ * returned directly.
  */
 static _Thread_local char s_msg[H2A_ERRMSG_MAX];
 

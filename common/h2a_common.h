@@ -58,8 +58,8 @@ H2A_API int h2a_err_exit_code(h2a_err e);
 /*
  * Record a detailed message for the error being returned and return `e`, so
  * a failure site reads `return h2a_err_set(H2A_ERR_INPUT, "dns[%zu]: ...")`.
- * The message lives in a per-thread buffer (batch workers run in threads)
- * and must name the field or object at fault. Never put secrets in it.
+ * The message lives in a per-thread buffer (batch workers are processes;
+ * library callers may use threads) and must name the field or object at fault. Never put secrets in it.
  * The code is still returned directly; the message is only for people.
  */
 H2A_API h2a_err h2a_err_set(h2a_err e, const char *fmt, ...) H2A_PRINTF(2, 3);

@@ -47,8 +47,9 @@ H2A_API h2a_err h2a_keygen_label_check(const char *field,
  * that label already exists, probes the keygen and signing mechanisms
  * (H2A_ERR_TOKEN naming the missing one), then generates. `flags`:
  * H2A_KEYGEN_WRAP_WITH_TRUSTED gives the private key CKA_WRAP_WITH_TRUSTED;
- * H2A_KEYGEN_LABEL_RESERVED says the caller has reserved the label (see
- * h2a_pkcs11.h), so the "already exists" check may use the label index;
+ * H2A_KEYGEN_LABEL_RESERVED says no other party makes a key with the label
+ * meanwhile (see h2a_pkcs11.h), so the "already exists" check may use the
+ * label index;
  * H2A_KEYGEN_MANY_KEYS with it reads the index at the first key.
  * On any failure the token's object count is unchanged.
  * `*out` is freed with h2a_p11_key_free().

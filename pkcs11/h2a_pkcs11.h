@@ -105,12 +105,11 @@ H2A_API h2a_err h2a_session_object_count(H2A_SESSION *s, size_t *out) H2A_MUST_U
 
 #define H2A_KEYGEN_WRAP_WITH_TRUSTED 0x1u
 /*
- * The caller has reserved the label: no other party makes a key with it
- * while the caller holds the reservation (hsm2acm: the per-request lock on a
- * request whose journal row is new). The "label already used" check may then
- * use a per-token index of labels taken once and kept up to date with the
- * keys this process makes, instead of a token search per key (see
- * pkcs11/labels.c). A label the index knows is still searched for.
+ * The caller guarantees that no other party makes a key with this label
+ * meanwhile. The "label already used" check may then use a per-token index
+ * of labels taken once and kept up to date with the keys this process
+ * makes, instead of a token search per key (see pkcs11/labels.c). A label
+ * the index knows is still searched for.
  */
 #define H2A_KEYGEN_LABEL_RESERVED 0x2u
 /*

@@ -175,8 +175,10 @@ static h2a_err s_stage(h2a_run *r, size_t i, h2a_acct *a)
         goto done;
     }
     r->jt[i].secret_expiry = expiry;
-    r->jt[i].state = H2A_JS_STAGED;
-    r->jt[i].resume_from = H2A_JS_NONE;
+    rv = h2a_enroll_target_move(r, i, H2A_JS_STAGED);
+    if (rv != H2A_OK) {
+        goto done;
+    }
     r->tt_ms[i][H2A_TT_STAGE] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
     /*
@@ -394,39 +396,27 @@ done:
     return rv;
 }
 
-/* Step 6. */
-static h2a_err s_import(h2a_run *r, size_t i, h2a_acct *a)
+/*
+ * Import from what was staged: read the value back, unwrap it in the token
+ * into a locked buffer, ImportCertificate, and wipe it. *arn gets the ARN;
+ * *before the client's counters just before the import call.
+ */
+static h2a_err s_import_staged(h2a_run *r, size_t i, h2a_acct *a, bool reimport, char **arn,
+                               struct h2a_aws_stats *before)
 {
     const h2a_target *t = &r->req->targets[i];
     h2a_envelope e = {0};
     h2a_buf pem;
     struct h2a_acm_import in = {0};
     struct s_tags tg;
-    char *arn = NULL;
-    bool reimport = t->certificate_arn != NULL && !r->jt[i].new_arn;
-    bool yes = false;
-    long long t0 = h2a_enroll_now_ms();
-    struct h2a_aws_stats before = {0}, after = {0};
-    h2a_err rv = H2A_OK;
+    h2a_err rv;
 
     h2a_buf_init_secure(&pem, 8192);
-    if (r->resumed) {
-        /* An import that happened but was not journaled: never import twice. */
-        rv = s_find_import(r, i, a, &arn);
-        if (rv != H2A_OK) {
-            goto done;
-        }
-        if (arn != NULL) {
-            H2A_LOG_INFO("targets[%zu]: ACM already serves this certificate at %s", i, arn);
-            goto imported;
-        }
-    }
     rv = s_read_staged(r, i, a, &e);
-    if (rv != H2A_OK) {
-        goto done;
+    if (rv == H2A_OK) {
+        rv = h2a_keygen_unwrap_pem(r->sess, r->wrap, e.mech, r->kt, e.wrapped.data,
+                                   e.wrapped.len, h2a_p11_key_public(r->key), &pem);
     }
-    rv = h2a_keygen_unwrap_pem(r->sess, r->wrap, e.mech, r->kt, e.wrapped.data,
-                               e.wrapped.len, h2a_p11_key_public(r->key), &pem);
     if (rv != H2A_OK) {
         goto done;
     }
@@ -442,87 +432,86 @@ static h2a_err s_import(h2a_run *r, size_t i, h2a_acct *a)
         in.tags = tg.t;
         in.n_tags = tg.n;
     }
-    h2a_aws_ctx_stats(a->ctx, &before);
-    rv = h2a_acm_import_certificate(a->ctx, t->region, &in, &arn);
+    h2a_aws_ctx_stats(a->ctx, before);
+    rv = h2a_acm_import_certificate(a->ctx, t->region, &in, arn);
+done:
     h2a_buf_free(&pem); /* the plaintext key is gone from here on */
-    if (rv != H2A_OK) {
-        goto done;
-    }
-    h2a_enroll_crash_point("import", (long)i);
+    h2a_envelope_cleanup(&e);
+    return rv;
+}
+
+/* A new import whose call was retried may exist twice; a reimport gets its tags. */
+static h2a_err s_after_import(h2a_run *r, size_t i, h2a_acct *a, bool reimport,
+                              const char *arn, const struct h2a_aws_stats *before)
+{
+    struct h2a_aws_stats after = {0};
+    struct s_tags tg;
+
     h2a_aws_ctx_stats(a->ctx, &after);
-    if (!reimport && (after.retries > before.retries ||
-                      after.tls_connects > before.tls_connects)) {
+    if (!reimport && (after.retries > before->retries ||
+                      after.tls_connects > before->tls_connects)) {
         /*
          * A retried new import may have run twice (reply lost): keep one.
          * A new connection counts too: libcurl silently re-sends a request
          * whose reused connection died, which the retry counter never sees.
          */
-        rv = s_dedupe(r, i, a, arn);
-        if (rv != H2A_OK) {
-            goto done;
-        }
+        return s_dedupe(r, i, a, arn);
     }
     if (reimport) {
         /* ACM takes no Tags with a reimport; tag afterwards. */
         s_own_tags(r, i, &tg, true, 0);
-        rv = h2a_acm_add_tags(a->ctx, t->region, arn, tg.t, tg.n);
-        if (rv != H2A_OK) {
-            goto done;
+        return h2a_acm_add_tags(a->ctx, r->req->targets[i].region, arn, tg.t, tg.n);
+    }
+    return H2A_OK;
+}
+
+/* Step 6. */
+static h2a_err s_import(h2a_run *r, size_t i, h2a_acct *a)
+{
+    const h2a_target *t = &r->req->targets[i];
+    char *arn = NULL;
+    bool reimport = t->certificate_arn != NULL && !r->jt[i].new_arn;
+    bool yes = false;
+    long long t0 = h2a_enroll_now_ms();
+    struct h2a_aws_stats before = {0};
+    h2a_err rv = H2A_OK;
+
+    if (r->resumed) {
+        /* An import that happened but was not journaled: never import twice. */
+        rv = s_find_import(r, i, a, &arn);
+        if (rv == H2A_OK && arn != NULL) {
+            H2A_LOG_INFO("targets[%zu]: ACM already serves this certificate at %s", i, arn);
         }
     }
-imported:
-    rv = s_serves_ours(r, a, t->region, arn, &yes);
+    if (rv == H2A_OK && arn == NULL) {
+        rv = s_import_staged(r, i, a, reimport, &arn, &before);
+        if (rv == H2A_OK) {
+            h2a_enroll_crash_point("import", (long)i);
+            rv = s_after_import(r, i, a, reimport, arn, &before);
+        }
+    }
+    if (rv == H2A_OK) {
+        rv = s_serves_ours(r, a, t->region, arn, &yes);
+    }
     if (rv == H2A_OK && !yes) {
         rv = h2a_err_set(H2A_ERR_VERIFY, "after ImportCertificate, %s does not serve serial %s "
                          "with the token key", arn, r->jr->serial);
     }
-    if (rv != H2A_OK) {
-        goto done;
-    }
-    if (h2a_jset(&r->jt[i].imported_arn, arn) != H2A_OK ||
-        h2a_jset(&r->jt[i].serial, r->jr->serial) != H2A_OK) {
+    if (rv == H2A_OK && (h2a_jset(&r->jt[i].imported_arn, arn) != H2A_OK ||
+                         h2a_jset(&r->jt[i].serial, r->jr->serial) != H2A_OK)) {
         rv = H2A_ERR_NOMEM;
-        goto done;
     }
-    r->jt[i].state = H2A_JS_IMPORTED;
-    r->jt[i].resume_from = H2A_JS_NONE;
+    if (rv == H2A_OK) {
+        rv = h2a_enroll_target_move(r, i, H2A_JS_IMPORTED);
+    }
+    free(arn);
+    if (rv != H2A_OK) {
+        return rv;
+    }
     r->tt_ms[i][H2A_TT_IMPORT] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
     /* Lazy: resume finds an import whose record was lost by its tags. */
-    rv = s_step_done(r, i, "import", reimport ? "reimport" : "new");
-done:
-    h2a_buf_free(&pem);
-    h2a_envelope_cleanup(&e);
-    free(arn);
-    return rv;
-}
-
-/* Delete a staging secret and wait until DescribeSecret says it is gone. */
-static h2a_err s_delete_secret(h2a_acct *a, const char *region, const char *id,
-                               const char *crash_point, long idx)
-{
-    json_object *d = NULL;
-
-    H2A_GUARD(h2a_sm_delete_secret(a->ctx, region, id, true));
-    if (crash_point != NULL) {
-        h2a_enroll_crash_point(crash_point, idx);
-    }
-    /* Force deletion is asynchronous on AWS: poll for up to ~10 s. */
-    for (int k = 0; k < 40; k++) {
-        h2a_err rv = h2a_sm_describe_secret(a->ctx, region, id, &d);
-
-        json_object_put(d);
-        d = NULL;
-        if (rv != H2A_OK) {
-            if (h2a_aws_last_error_is(a->ctx, "ResourceNotFoundException")) {
-                h2a_err_clear();
-                return H2A_OK;
-            }
-            return rv;
-        }
-        usleep(250000);
-    }
-    return h2a_err_set(H2A_ERR_AWS, "secretsmanager: %s still exists after DeleteSecret", id);
+    return s_step_done(r, i, "import", reimport ? "reimport" : "new");
 }
 
 /* Step 7. */
@@ -533,13 +522,12 @@ static h2a_err s_cleanup(h2a_run *r, size_t i, h2a_acct *a)
     h2a_err rv = H2A_OK;
 
     if (id != NULL) {
-        rv = s_delete_secret(a, r->req->targets[i].region, id, "cleanup", (long)i);
+        rv = h2a_enroll_delete_secret(a, r->req->targets[i].region, id, "cleanup", (long)i);
     }
     if (rv != H2A_OK) {
         return rv;
     }
-    r->jt[i].state = H2A_JS_CLEANED;
-    r->jt[i].resume_from = H2A_JS_NONE;
+    H2A_GUARD(h2a_enroll_target_move(r, i, H2A_JS_CLEANED));
     (void)h2a_jset(&r->jt[i].error, NULL);
     r->tt_ms[i][H2A_TT_CLEANUP] = h2a_enroll_now_ms() - t0;
     s_timing(r, i);
@@ -562,7 +550,7 @@ static h2a_err s_fail_target(h2a_run *r, size_t i, h2a_acct *a, h2a_err rv,
         const char *id = r->jt[i].secret_arn != NULL ? r->jt[i].secret_arn
                                                       : r->jt[i].secret_name;
 
-        if (s_delete_secret(a, r->req->targets[i].region, id, NULL, -1) == H2A_OK) {
+        if (h2a_enroll_delete_secret(a, r->req->targets[i].region, id, NULL, -1) == H2A_OK) {
             h2a_enroll_audit(r, (long)i, "unstage", "ok", NULL, r->jt[i].secret_name, NULL);
             reached = H2A_JS_ISSUED;
             (void)h2a_jset(&r->jt[i].secret_name, NULL);
@@ -573,8 +561,12 @@ static h2a_err s_fail_target(h2a_run *r, size_t i, h2a_acct *a, h2a_err rv,
                          i, id, h2a_err_msg());
         }
     }
-    r->jt[i].state = H2A_JS_FAILED;
-    r->jt[i].resume_from = reached;
+    if (h2a_enroll_target_move(r, i, H2A_JS_FAILED) != H2A_OK) {
+        H2A_LOG_ERR("%s", h2a_err_msg());
+    } else {
+        /* `reached` is issued again when the staging secret was deleted above. */
+        r->jt[i].resume_from = reached;
+    }
     (void)h2a_jset(&r->jt[i].error, msg);
     if (h2a_enroll_put_target(r, i, H2A_JSYNC_DURABLE) != H2A_OK) {
         H2A_LOG_ERR("journal: %s", h2a_err_msg());

@@ -154,28 +154,6 @@ static void s_note(json_object *arr, const h2a_acct *a, const char *region, json
     json_object_array_add(arr, o);
 }
 
-static h2a_err s_delete(h2a_acct *a, const char *region, const char *id)
-{
-    json_object *d = NULL;
-
-    H2A_GUARD(h2a_sm_delete_secret(a->ctx, region, id, true));
-    for (int k = 0; k < 40; k++) {
-        h2a_err rv = h2a_sm_describe_secret(a->ctx, region, id, &d);
-
-        json_object_put(d);
-        d = NULL;
-        if (rv != H2A_OK) {
-            if (h2a_aws_last_error_is(a->ctx, "ResourceNotFoundException")) {
-                h2a_err_clear();
-                return H2A_OK;
-            }
-            return rv;
-        }
-        usleep(250000);
-    }
-    return h2a_err_set(H2A_ERR_AWS, "secretsmanager: %s still exists after DeleteSecret", id);
-}
-
 static h2a_err s_secrets_at(struct s_sweep *s, h2a_acct *a, const char *region)
 {
     const char *prefix[] = {s->cfg->staging.prefix, NULL};
@@ -211,7 +189,8 @@ static h2a_err s_secrets_at(struct s_sweep *s, h2a_acct *a, const char *region)
             continue;
         }
         json_object_object_get_ex(sec, "ARN", &arnv);
-        rv = s_delete(a, region, arnv != NULL ? json_object_get_string(arnv) : name);
+        rv = h2a_enroll_delete_secret(a, region, arnv != NULL ? json_object_get_string(arnv) : name,
+                                      NULL, -1);
         if (rv != H2A_OK) {
             break;
         }
@@ -329,6 +308,19 @@ static h2a_err s_keys(struct s_sweep *s)
     return ks.rv;
 }
 
+static json_object *s_result(const struct s_sweep *s)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "deleted_secrets", json_object_get(s->deleted));
+    json_object_object_add(o, "active_secrets", json_object_get(s->active));
+    json_object_object_add(o, "skipped_secrets", json_object_get(s->skipped));
+    json_object_object_add(o, "unknown_keys", json_object_get(s->unknown_keys));
+    json_object_object_add(o, "failed_deliveries", json_object_get(s->failed));
+    json_object_object_add(o, "errors", json_object_get(s->errors));
+    return o;
+}
+
 h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
 {
     struct s_sweep *s = calloc(1, sizeof(*s));
@@ -341,13 +333,16 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
     }
     s->cfg = cfg;
     s->run.cfg = cfg;
+    rv = h2a_worker_new(cfg, false, &s->run.w);
     s->deleted = json_object_new_array();
     s->active = json_object_new_array();
     s->skipped = json_object_new_array();
     s->unknown_keys = json_object_new_array();
     s->failed = json_object_new_array();
     s->errors = json_object_new_array();
-    rv = h2a_journal_open(cfg->state_dir, &s->run.journal);
+    if (rv == H2A_OK) {
+        rv = h2a_enroll_journal_open(&s->run);
+    }
     if (rv == H2A_OK) {
         rv = h2a_audit_open(cfg->audit.file, cfg->audit.syslog, &s->run.audit);
     }
@@ -361,13 +356,7 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
         rv = s_keys(s);
     }
     if (rv == H2A_OK) {
-        o = json_object_new_object();
-        json_object_object_add(o, "deleted_secrets", json_object_get(s->deleted));
-        json_object_object_add(o, "active_secrets", json_object_get(s->active));
-        json_object_object_add(o, "skipped_secrets", json_object_get(s->skipped));
-        json_object_object_add(o, "unknown_keys", json_object_get(s->unknown_keys));
-        json_object_object_add(o, "failed_deliveries", json_object_get(s->failed));
-        json_object_object_add(o, "errors", json_object_get(s->errors));
+        o = s_result(s);
         for (size_t i = 0; i < json_object_array_length(s->deleted); i++) {
             json_object *d = json_object_array_get_idx(s->deleted, i), *n = NULL;
 
@@ -402,9 +391,8 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
         }
         free(s->run.accts[i].account);
     }
-    h2a_aws_ctx_free(s->run.aws);
     h2a_audit_close(s->run.audit);
-    h2a_journal_close(s->run.journal);
+    h2a_worker_free(s->run.w); /* the AWS client and the journal */
     free(s);
     return rv;
 }

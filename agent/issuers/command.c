@@ -11,23 +11,6 @@
 #define H2A_ISSUER_OUT_MAX (1u << 20) /* a PEM chain is a few KiB */
 #define H2A_ISSUER_ERR_MAX 2048
 
-static h2a_err s_csr_pem(X509_REQ *csr, h2a_buf *out)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
-    h2a_err rv = H2A_OK;
-
-    if (b == NULL || PEM_write_bio_X509_REQ(b, csr) != 1) {
-        BIO_free(b);
-        return h2a_err_openssl(H2A_ERR_INTERNAL, "CSR PEM");
-    }
-    n = BIO_get_mem_data(b, &p);
-    rv = h2a_buf_append(out, p, (size_t)n);
-    BIO_free(b);
-    return rv;
-}
-
 /* Last line of what the program wrote to stderr, for the error message. */
 static const char *s_err_tail(h2a_buf *err)
 {
@@ -44,8 +27,8 @@ static const char *s_err_tail(h2a_buf *err)
     return nl != NULL ? nl + 1 : s;
 }
 
-h2a_err h2a_issuer_command(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
-                           STACK_OF(X509) **chain)
+static h2a_err s_command(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
+                         STACK_OF(X509) **chain)
 {
     h2a_err rv;
     h2a_buf in, out, err;
@@ -68,7 +51,7 @@ h2a_err h2a_issuer_command(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
     h2a_buf_init(&in, 0);
     h2a_buf_init(&out, H2A_ISSUER_OUT_MAX);
     h2a_buf_init(&err, H2A_ISSUER_ERR_MAX + 1);
-    rv = s_csr_pem(csr, &in);
+    rv = h2a_issuer_pem(NULL, csr, &in);
     if (rv == H2A_OK) {
         spec.in = in.data;
         spec.in_len = in.len;
@@ -102,3 +85,13 @@ done:
     h2a_buf_free(&err);
     return rv;
 }
+
+/* A command answers on stdout before it exits: it completes at once. */
+static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res)
+{
+    H2A_GUARD(s_command(ctx, csr, &res->leaf, &res->chain));
+    res->done = true;
+    return H2A_OK;
+}
+
+const h2a_issuer_ops h2a_issuer_command_ops = {"command", s_submit, NULL};

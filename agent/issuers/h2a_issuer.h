@@ -3,13 +3,16 @@
 #pragma once
 
 /*
- * Issuers turn a CSR into a certificate and its chain. Each type is one
- * function with the same signature, picked from the configuration by
- * h2a_issuer_issue(); ACM PCA and ACME fit the same shape (they need the
- * AWS context or an HTTP client, passed through h2a_issue_ctx).
+ * Issuers turn a CSR into a certificate and its chain, in two moves:
+ * submit(CSR) either completes at once (local, command) or returns a handle
+ * (a PCA certificate ARN, an ACME order URL) that the caller journals
+ * before anything waits; poll(handle) then answers pending (with a
+ * retry-after), the certificate and chain, or an error. A resumed request
+ * polls its journaled handle and never submits again.
  *
- * Every failure is H2A_ERR_ISSUER (exit 6) with a message naming the
- * issuer ("issuers.ops-ca: ...").
+ * Each type is a table row (h2a_issuer_ops); h2a_issuer_ops_for() picks it
+ * from the configuration. Every failure is H2A_ERR_ISSUER (exit 6) with a
+ * message naming the issuer ("issuers.ops-ca: ...").
  */
 
 #include <openssl/x509.h>
@@ -17,35 +20,91 @@
 #include "config/h2a_config.h"
 #include "h2a_pkcs11.h"
 
+/* What an issuer keeps between requests of one worker (local: loaded CA keys). */
+typedef struct h2a_issuer_state h2a_issuer_state;
+h2a_err h2a_issuer_state_new(h2a_issuer_state **out) H2A_MUST_USE;
+void h2a_issuer_state_free(h2a_issuer_state *st);
+
+struct h2a_issuer_ops;
+
 typedef struct {
     const h2a_issuer_conf *conf;
     const char *state_dir;   /* local CA certificates live here */
     H2A_SESSION *session;    /* token session (local issuer) */
     const char *request_id;  /* exported to command issuers */
     const char *requester;
+    h2a_issuer_state *state; /* the worker's, or NULL (nothing kept) */
+    /* NULL: by conf->type. Set by tests to drive the engine with a fake issuer. */
+    const struct h2a_issuer_ops *ops;
 } h2a_issue_ctx;
 
 /*
- * Issue a certificate for `csr`. *leaf gets the certificate (X509_free),
- * *chain its chain (intermediates then root, possibly empty;
- * sk_X509_pop_free(chain, X509_free)). Nothing is verified here: the caller checks
- * key match, chain and validity before anything is delivered.
+ * The outcome of submit or poll. Done: *leaf gets the certificate, *chain its
+ * chain (intermediates then root, possibly empty). Pending: `handle` (submit
+ * only; malloc'd) and `retry_after_ms`. Nothing is verified here: the caller
+ * checks key match, chain and validity before anything is delivered.
+ */
+typedef struct {
+    bool done;
+    X509 *leaf;
+    STACK_OF(X509) *chain;
+    char *handle;
+    long long retry_after_ms;
+    bool timed_out; /* h2a_issuer_wait: still pending at the issuer's timeout */
+} h2a_issue_result;
+void h2a_issue_result_clear(h2a_issue_result *res);
+
+typedef struct h2a_issuer_ops {
+    const char *type;
+    h2a_err (*submit)(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res);
+    /* NULL for issuers whose submit always completes. */
+    h2a_err (*poll)(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_result *res);
+} h2a_issuer_ops;
+
+const h2a_issuer_ops *h2a_issuer_ops_for(const h2a_issue_ctx *ctx);
+
+h2a_err h2a_issuer_submit(const h2a_issue_ctx *ctx, X509_REQ *csr,
+                          h2a_issue_result *res) H2A_MUST_USE;
+h2a_err h2a_issuer_poll(const h2a_issue_ctx *ctx, const char *handle,
+                        h2a_issue_result *res) H2A_MUST_USE;
+
+/*
+ * The wait bound of an issuer: its timeout_seconds, or a default of 300 s
+ * for types whose configuration has none.
+ */
+long long h2a_issuer_timeout_ms(const h2a_issuer_conf *conf);
+
+/*
+ * One poll of `handle` for a caller that waits on several (the engine's
+ * group). Done: res->done. Pending: *next_ms is when to poll again (the
+ * issuer's retry-after, at least 10 ms, never past `deadline_ms`). Past
+ * `deadline_ms` and still pending: H2A_ERR_ISSUER with res->timed_out. Times
+ * are CLOCK_MONOTONIC milliseconds.
+ */
+h2a_err h2a_issuer_poll_due(const h2a_issue_ctx *ctx, const char *handle,
+                            long long deadline_ms, h2a_issue_result *res,
+                            long long *next_ms) H2A_MUST_USE;
+
+/*
+ * Poll `handle` until done, an error, or `timeout_ms` has passed (then
+ * H2A_ERR_ISSUER naming the handle, with res->timed_out set: the handle is
+ * still good, a later poll may find the certificate).
+ */
+h2a_err h2a_issuer_wait(const h2a_issue_ctx *ctx, const char *handle, long long timeout_ms,
+                        h2a_issue_result *res) H2A_MUST_USE;
+
+/*
+ * Submit and wait (poll until done or the issuer's timeout), for callers
+ * that journal nothing in between (tests, `token` commands). *leaf and
+ * *chain as in h2a_issue_result.
  */
 h2a_err h2a_issuer_issue(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
                          STACK_OF(X509) **chain) H2A_MUST_USE;
 
 /* `command`: argv from the configuration, CSR PEM on stdin, PEM chain on stdout. */
-h2a_err h2a_issuer_command(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
-                           STACK_OF(X509) **chain) H2A_MUST_USE;
+extern const h2a_issuer_ops h2a_issuer_command_ops;
 /* `local`: a CA whose keys are token keys, made on first use. */
-h2a_err h2a_issuer_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
-                         STACK_OF(X509) **chain) H2A_MUST_USE;
-
-/*
- * Keep local CA keys loaded between h2a_issuer_local calls on the same
- * session (batch workers); `false` drops them. Off by default.
- */
-void h2a_issuer_local_cache(bool on);
+extern const h2a_issuer_ops h2a_issuer_local_ops;
 
 /*
  * Make sure the local CA `conf` exists for key family RSA (`rsa` true) or
@@ -55,6 +114,9 @@ void h2a_issuer_local_cache(bool on);
  */
 h2a_err h2a_issuer_local_setup(const h2a_issue_ctx *ctx, bool rsa,
                                h2a_buf *path_out) H2A_MUST_USE;
+
+/* PEM text of a certificate or (x NULL) of a CSR, appended to `out` (not terminated). */
+h2a_err h2a_issuer_pem(X509 *x, X509_REQ *req, h2a_buf *out) H2A_MUST_USE;
 
 /* Split a PEM text into its first certificate and the rest (H2A_ERR_ISSUER). */
 h2a_err h2a_issuer_parse_pem_chain(const char *who, const char *pem, size_t len,

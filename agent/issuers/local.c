@@ -2,6 +2,7 @@
 /* Copyright hsm2acm contributors */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -181,18 +182,15 @@ done:
 
 static h2a_err s_write_pem(const char *path, X509 *x)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
+    h2a_buf b;
     h2a_err rv;
 
-    if (b == NULL || PEM_write_bio_X509(b, x) != 1) {
-        BIO_free(b);
-        return h2a_err_openssl(H2A_ERR_INTERNAL, "CA PEM");
+    h2a_buf_init(&b, 0);
+    rv = h2a_issuer_pem(x, NULL, &b);
+    if (rv == H2A_OK) {
+        rv = h2a_file_write_atomic(path, b.data, b.len, 0644);
     }
-    n = BIO_get_mem_data(b, &p);
-    rv = h2a_file_write_atomic(path, p, (size_t)n, 0644);
-    BIO_free(b);
+    h2a_buf_free(&b);
     return rv;
 }
 
@@ -333,56 +331,61 @@ done:
  */
 #define H2A_LOCAL_CACHE 4
 
-static struct {
-    bool on;
+struct h2a_issuer_state {
     struct {
         const H2A_SESSION *session;
         char name[64];
         bool rsa;
         struct s_ca ca;
     } e[H2A_LOCAL_CACHE];
-} s_cache;
+};
 
-void h2a_issuer_local_cache(bool on)
+h2a_err h2a_issuer_state_new(h2a_issuer_state **out)
 {
-    for (size_t i = 0; !on && i < H2A_LOCAL_CACHE; i++) {
-        s_ca_clear(&s_cache.e[i].ca);
-        s_cache.e[i].session = NULL;
-    }
-    s_cache.on = on;
+    *out = calloc(1, sizeof(**out));
+    return *out != NULL ? H2A_OK : h2a_err_set(H2A_ERR_NOMEM, "issuer state");
 }
 
-/* The CA to sign with: from the cache, or loaded into `own`. */
+void h2a_issuer_state_free(h2a_issuer_state *st)
+{
+    for (size_t i = 0; st != NULL && i < H2A_LOCAL_CACHE; i++) {
+        s_ca_clear(&st->e[i].ca);
+    }
+    free(st);
+}
+
+/* The CA to sign with: from the worker's cache, or loaded into `own`. */
 static h2a_err s_ca_get(const h2a_issue_ctx *ctx, bool rsa, struct s_ca *own,
                         struct s_ca **ca)
 {
+    h2a_issuer_state *c = ctx->state;
     size_t slot = H2A_LOCAL_CACHE;
 
-    for (size_t i = 0; s_cache.on && i < H2A_LOCAL_CACHE; i++) {
-        if (s_cache.e[i].session == ctx->session && s_cache.e[i].rsa == rsa &&
-            strcmp(s_cache.e[i].name, ctx->conf->name) == 0) {
-            *ca = &s_cache.e[i].ca;
+    for (size_t i = 0; c != NULL && i < H2A_LOCAL_CACHE; i++) {
+        if (c->e[i].session == ctx->session && c->e[i].rsa == rsa &&
+            strcmp(c->e[i].name, ctx->conf->name) == 0) {
+            *ca = &c->e[i].ca;
             return H2A_OK;
         }
-        if (s_cache.e[i].session == NULL && slot == H2A_LOCAL_CACHE) {
+        if (c->e[i].session == NULL && slot == H2A_LOCAL_CACHE) {
             slot = i;
         }
     }
     H2A_GUARD(s_ca_load(ctx, rsa, own, NULL));
     *ca = own;
-    if (s_cache.on && slot < H2A_LOCAL_CACHE && strlen(ctx->conf->name) < 64) {
-        s_cache.e[slot].session = ctx->session;
-        s_cache.e[slot].rsa = rsa;
-        snprintf(s_cache.e[slot].name, sizeof(s_cache.e[slot].name), "%s", ctx->conf->name);
-        s_cache.e[slot].ca = *own;
+    if (c != NULL && slot < H2A_LOCAL_CACHE && strlen(ctx->conf->name) < 64) {
+        c->e[slot].session = ctx->session;
+        c->e[slot].rsa = rsa;
+        snprintf(c->e[slot].name, sizeof(c->e[slot].name), "%s", ctx->conf->name);
+        c->e[slot].ca = *own;
         memset(own, 0, sizeof(*own));
-        *ca = &s_cache.e[slot].ca;
+        *ca = &c->e[slot].ca;
     }
     return H2A_OK;
 }
 
-h2a_err h2a_issuer_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
-                         STACK_OF(X509) **chain)
+static h2a_err s_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
+                       STACK_OF(X509) **chain)
 {
     struct s_ca own = {0}, *ca = NULL;
     EVP_PKEY *pub;
@@ -429,3 +432,13 @@ h2a_err h2a_issuer_local(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
     }
     return rv;
 }
+
+/* Signed here, in the token: it completes at once. */
+static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res)
+{
+    H2A_GUARD(s_local(ctx, csr, &res->leaf, &res->chain));
+    res->done = true;
+    return H2A_OK;
+}
+
+const h2a_issuer_ops h2a_issuer_local_ops = {"local", s_submit, NULL};

@@ -3,10 +3,16 @@
 #pragma once
 
 /*
- * The enrollment journal: SQLite in WAL mode with synchronous=FULL, in the
- * state directory (directory 0700, database 0600). One row per request and
- * one per target. Each step writes its row before the next step starts, so
- * a crash at any point leaves a state that `resume` can continue from.
+ * The enrollment journal: SQLite in WAL mode, in the state directory
+ * (directory 0700, database 0600). One row per request and one per target.
+ * Each step writes its row before the next step starts, so a crash at any
+ * point leaves a state that `resume` can continue from. The connection runs
+ * at synchronous=NORMAL; a durable commit syncs the WAL itself (h2a_jsync).
+ *
+ * The schema carries a version (PRAGMA user_version, H2A_JOURNAL_SCHEMA):
+ * opening an older journal migrates it in one transaction, a newer one is
+ * refused (H2A_ERR_STATE, naming both versions). The schema text is pinned
+ * by tests/vectors/journal/.
  *
  * It holds only non-secret facts: key id and label, KCV, serials, ARNs,
  * secret names, certificate and chain PEM, the canonical request, errors.
@@ -25,6 +31,7 @@ typedef enum {
     H2A_JS_VALIDATED,
     H2A_JS_KEY_GENERATED,
     H2A_JS_CSR_SIGNED,
+    H2A_JS_SUBMITTED, /* an asynchronous issuer holds the CSR: issuer_handle */
     H2A_JS_ISSUED,
     H2A_JS_STAGED,
     H2A_JS_IMPORTED,
@@ -57,6 +64,7 @@ typedef struct {
     char *chain_pem;
     char *error;
     char *failed_step;
+    char *issuer_handle; /* what an asynchronous issuer gave back (state SUBMITTED) */
     long long created, updated;
 } h2a_jreq;
 
@@ -136,5 +144,19 @@ h2a_err h2a_journal_ids(H2A_JOURNAL *j, char ***ids, size_t *n) H2A_MUST_USE;
 h2a_err h2a_journal_knows_key(H2A_JOURNAL *j, const char *id_hex,
                               const char *label, bool *known) H2A_MUST_USE;
 
-/* Legal state moves: the state machine's contract, checked by the tests. */
-bool h2a_jstate_can_move(h2a_jstate from, h2a_jstate to);
+/* The schema version this build writes (PRAGMA user_version). */
+#define H2A_JOURNAL_SCHEMA 2
+/* The schema version of an open journal (after migration: H2A_JOURNAL_SCHEMA). */
+int h2a_journal_schema(const H2A_JOURNAL *j);
+
+/*
+ * The state machine. Request rows: validated → key_generated → csr_signed
+ * → [submitted →] issued → cleaned (the request row summarises delivery;
+ * its targets carry staged and imported). Target rows: the same up to
+ * issued, then staged → imported → cleaned. Staying is a legal move (a
+ * resumed step records its state again); failed may follow any state but
+ * none and cleaned. A row in state failed moves on from its resume_from
+ * state: callers check h2a_jstate_can_move(resume_from, to).
+ */
+typedef enum { H2A_JROW_REQUEST, H2A_JROW_TARGET } h2a_jrow;
+bool h2a_jstate_can_move(h2a_jrow row, h2a_jstate from, h2a_jstate to);

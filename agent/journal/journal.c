@@ -23,119 +23,12 @@ struct h2a_journal {
     sqlite3_stmt *st_target;
     /* BEGIN and COMMIT run at every step: parse them once. */
     sqlite3_stmt *st_ctl[2];
+    int schema;          /* PRAGMA user_version once open */
     bool in_txn;         /* between h2a_journal_begin and commit/rollback */
     h2a_jsync sync;      /* of the open transaction */
     unsigned long durable;
     unsigned long commits; /* through h2a_journal_begin/commit, durable or lazy */
 };
-
-static const char *const s_state_names[] = {
-    [H2A_JS_NONE] = "none",
-    [H2A_JS_VALIDATED] = "validated",
-    [H2A_JS_KEY_GENERATED] = "key_generated",
-    [H2A_JS_CSR_SIGNED] = "csr_signed",
-    [H2A_JS_ISSUED] = "issued",
-    [H2A_JS_STAGED] = "staged",
-    [H2A_JS_IMPORTED] = "imported",
-    [H2A_JS_CLEANED] = "cleaned",
-    [H2A_JS_FAILED] = "failed",
-};
-
-const char *h2a_jstate_name(h2a_jstate s)
-{
-    if ((size_t)s >= sizeof(s_state_names) / sizeof(s_state_names[0])) {
-        return "none";
-    }
-    return s_state_names[s];
-}
-
-h2a_jstate h2a_jstate_parse(const char *s)
-{
-    if (s == NULL) {
-        return H2A_JS_NONE;
-    }
-    for (size_t i = 0; i < sizeof(s_state_names) / sizeof(s_state_names[0]); i++) {
-        if (strcmp(s, s_state_names[i]) == 0) {
-            return (h2a_jstate)i;
-        }
-    }
-    return H2A_JS_NONE;
-}
-
-bool h2a_jstate_can_move(h2a_jstate from, h2a_jstate to)
-{
-    if (to == H2A_JS_FAILED) {
-        return from != H2A_JS_CLEANED && from != H2A_JS_NONE;
-    }
-    if (from == H2A_JS_FAILED) {
-        /* resume continues from the recorded resume_from state onwards */
-        return to >= H2A_JS_VALIDATED && to <= H2A_JS_CLEANED;
-    }
-    /* Forward only, one step or staying; staged → imported → cleaned. */
-    return to == from || to == from + 1;
-}
-
-/* Public strings whose names only look secret (lint checks free() names). */
-static void s_drop(void *p)
-{
-    free(p);
-}
-
-h2a_err h2a_jset(char **field, const char *value)
-{
-    char *c = NULL;
-
-    if (value != NULL) {
-        c = strdup(value);
-        if (c == NULL) {
-            return h2a_err_set(H2A_ERR_NOMEM, "journal");
-        }
-    }
-    free(*field);
-    *field = c;
-    return H2A_OK;
-}
-
-void h2a_jreq_free(h2a_jreq *r)
-{
-    if (r == NULL) {
-        return;
-    }
-    free(r->id);
-    free(r->body_hash);
-    free(r->body);
-    free(r->requester);
-    free(r->key_type);
-    free(r->key_label);
-    free(r->key_id);
-    free(r->kcv);
-    free(r->serial);
-    free(r->not_after);
-    s_drop(r->cert_pem);
-    s_drop(r->chain_pem);
-    free(r->error);
-    free(r->failed_step);
-    free(r);
-}
-
-void h2a_jtargets_free(h2a_jtarget *t, size_t n)
-{
-    if (t == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        free(t[i].region);
-        free(t[i].account);
-        free(t[i].certificate_arn);
-        s_drop(t[i].secret_name);
-        s_drop(t[i].secret_arn);
-        free(t[i].imported_arn);
-        free(t[i].serial);
-        free(t[i].error);
-        free(t[i].timings);
-    }
-    free(t);
-}
 
 static h2a_err s_dberr(H2A_JOURNAL *j, const char *what)
 {
@@ -143,7 +36,14 @@ static h2a_err s_dberr(H2A_JOURNAL *j, const char *what)
                        sqlite3_errmsg(j->db));
 }
 
-static const char s_schema[] =
+/*
+ * The schema as migrations: entry k takes a journal from version k to k+1.
+ * Version 1 is the schema of the journals made before it had a version
+ * (user_version 0 with a requests table); a new journal runs them all, so
+ * that a new and a migrated journal have the same schema text
+ * (tests/vectors/journal/schema.sql pins it).
+ */
+static const char *const s_migrations[H2A_JOURNAL_SCHEMA] = {
     "CREATE TABLE IF NOT EXISTS requests("
     " id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, body TEXT NOT NULL,"
     " requester TEXT NOT NULL, state TEXT NOT NULL, key_type TEXT,"
@@ -157,7 +57,10 @@ static const char s_schema[] =
     " new_arn INTEGER NOT NULL DEFAULT 0, secret_name TEXT, secret_arn TEXT,"
     " secret_expiry INTEGER, imported_arn TEXT, serial TEXT, error TEXT,"
     " timings TEXT, updated INTEGER NOT NULL,"
-    " PRIMARY KEY(request_id, idx));";
+    " PRIMARY KEY(request_id, idx));",
+    /* 1 → 2: asynchronous issuers journal their handle (state submitted). */
+    "ALTER TABLE requests ADD COLUMN issuer_handle TEXT;",
+};
 
 static h2a_err s_mkdir_private(const char *dir)
 {
@@ -212,6 +115,120 @@ static int s_busy(void *arg, int count)
     return 1;
 }
 
+static h2a_err s_wal_fsync(H2A_JOURNAL *j)
+{
+    sqlite3_file *f = NULL;
+
+    if (sqlite3_file_control(j->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK ||
+        f == NULL || f->pMethods == NULL) {
+        return h2a_err_set(H2A_ERR_STATE, "journal %s: no WAL file to sync", j->path);
+    }
+    if (f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
+        return h2a_err_set(H2A_ERR_STATE, "journal %s: sync of the WAL failed: %s", j->path,
+                           strerror(errno));
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_user_version(H2A_JOURNAL *j, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    h2a_err rv = H2A_OK;
+
+    if (sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rv = s_dberr(j, "read schema version");
+    } else {
+        *out = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return rv;
+}
+
+/* Version 0 is a new file, or a journal from before versions (schema 1). */
+static h2a_err s_version_in_txn(H2A_JOURNAL *j, int *v)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    H2A_GUARD(s_user_version(j, v));
+    if (*v != 0) {
+        return H2A_OK;
+    }
+    if (sqlite3_prepare_v2(j->db, "SELECT 1 FROM sqlite_master WHERE name='requests'", -1,
+                           &st, NULL) != SQLITE_OK) {
+        return s_dberr(j, "read schema");
+    }
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return s_dberr(j, "read schema");
+    }
+    *v = rc == SQLITE_ROW ? 1 : 0;
+    return H2A_OK;
+}
+
+static h2a_err s_too_new(H2A_JOURNAL *j, int v)
+{
+    return h2a_err_set(H2A_ERR_STATE,
+                       "journal %s has schema version %d; this hsm2acm knows versions up to "
+                       "%d (a newer hsm2acm wrote it): run that version, or restore a journal "
+                       "it has not upgraded", j->path, v, H2A_JOURNAL_SCHEMA);
+}
+
+/* Bring the schema to H2A_JOURNAL_SCHEMA in one transaction, or refuse a newer one. */
+static h2a_err s_schema(H2A_JOURNAL *j)
+{
+    h2a_err rv;
+    int v = 0;
+    char sql[64];
+
+    H2A_GUARD(s_user_version(j, &v));
+    if (v > H2A_JOURNAL_SCHEMA) {
+        return s_too_new(j, v);
+    }
+    if (v == H2A_JOURNAL_SCHEMA) {
+        j->schema = v;
+        return H2A_OK;
+    }
+    if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        return s_dberr(j, "migrate schema");
+    }
+    /* Again under the lock: another process may have migrated it meanwhile. */
+    rv = s_version_in_txn(j, &v);
+    if (rv == H2A_OK && v > H2A_JOURNAL_SCHEMA) {
+        rv = s_too_new(j, v);
+    }
+    for (int k = v; rv == H2A_OK && k < H2A_JOURNAL_SCHEMA; k++) {
+        if (sqlite3_exec(j->db, s_migrations[k], NULL, NULL, NULL) != SQLITE_OK) {
+            rv = s_dberr(j, "migrate schema");
+        }
+    }
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", H2A_JOURNAL_SCHEMA);
+    if (rv == H2A_OK && (sqlite3_exec(j->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+                         sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)) {
+        rv = s_dberr(j, "migrate schema");
+    }
+    if (rv != H2A_OK) {
+        (void)sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+        return rv;
+    }
+    if (v > 0) {
+        H2A_LOG_INFO("journal %s: schema migrated from version %d to %d", j->path, v,
+                     H2A_JOURNAL_SCHEMA);
+        /* A migrated journal holds requests: make the new schema durable now. */
+        H2A_GUARD(s_wal_fsync(j));
+    }
+    /* A new one is synced by its first durable commit, before any key. */
+    j->schema = H2A_JOURNAL_SCHEMA;
+    return H2A_OK;
+}
+
+int h2a_journal_schema(const H2A_JOURNAL *j)
+{
+    return j->schema;
+}
+
 h2a_err h2a_journal_open(const char *state_dir, H2A_JOURNAL **out)
 {
     h2a_err rv = H2A_OK;
@@ -247,9 +264,8 @@ h2a_err h2a_journal_open(const char *state_dir, H2A_JOURNAL **out)
         rv = s_dberr(j, "set WAL mode");
         goto done;
     }
-    /* Not synced here: the first durable commit (before any key) syncs it too. */
-    if (sqlite3_exec(j->db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
-        rv = s_dberr(j, "create schema");
+    rv = s_schema(j);
+    if (rv != H2A_OK) {
         goto done;
     }
     /* WAL and shm files inherit the database's mode; make sure anyway. */
@@ -284,7 +300,7 @@ static int s_bind_opt(sqlite3_stmt *st, int i, const char *s)
 #define H2A_REQ_COLS                                                     \
     "id, body_hash, body, requester, state, key_type, key_label, key_id," \
     " kcv, serial, not_after, cert_pem, chain_pem, error, failed_step,"   \
-    " created, updated"
+    " created, updated, issuer_handle"
 #define H2A_TGT_COLS                                                     \
     "idx, region, account, certificate_arn, state, resume_from, new_arn," \
     " secret_name, secret_arn, secret_expiry, imported_arn, serial, error," \
@@ -314,6 +330,7 @@ static h2a_err s_read_req(sqlite3_stmt *st, h2a_jreq **out)
     r->failed_step = s_col(st, 14);
     r->created = sqlite3_column_int64(st, 15);
     r->updated = sqlite3_column_int64(st, 16);
+    r->issuer_handle = s_col(st, 17);
     if (r->id == NULL || r->body == NULL || r->body_hash == NULL ||
         r->state == H2A_JS_NONE) {
         h2a_jreq_free(r);
@@ -469,16 +486,7 @@ static h2a_err s_stmt(H2A_JOURNAL *j, sqlite3_stmt **slot, const char *sql, cons
  */
 static h2a_err s_sync_wal(H2A_JOURNAL *j)
 {
-    sqlite3_file *f = NULL;
-
-    if (sqlite3_file_control(j->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK ||
-        f == NULL || f->pMethods == NULL) {
-        return h2a_err_set(H2A_ERR_STATE, "journal %s: no WAL file to sync", j->path);
-    }
-    if (f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) != SQLITE_OK) {
-        return h2a_err_set(H2A_ERR_STATE, "journal %s: sync of the WAL failed: %s", j->path,
-                           strerror(errno));
-    }
+    H2A_GUARD(s_wal_fsync(j));
     j->durable++;
     return H2A_OK;
 }
@@ -514,9 +522,9 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
      */
     H2A_GUARD(s_stmt(j, slot,
                      insert ? "INSERT INTO requests(" H2A_REQ_COLS
-                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                             : "INSERT INTO requests(" H2A_REQ_COLS
-                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                               " ON CONFLICT(id) DO UPDATE SET body_hash=excluded.body_hash,"
                               " body=excluded.body, requester=excluded.requester,"
                               " state=excluded.state, key_type=excluded.key_type,"
@@ -524,7 +532,8 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
                               " kcv=excluded.kcv, serial=excluded.serial,"
                               " not_after=excluded.not_after, cert_pem=excluded.cert_pem,"
                               " chain_pem=excluded.chain_pem, error=excluded.error,"
-                              " failed_step=excluded.failed_step, updated=excluded.updated",
+                              " failed_step=excluded.failed_step, updated=excluded.updated,"
+                              " issuer_handle=excluded.issuer_handle",
                      "write request"));
     st = *slot;
     s_bind_opt(st, 1, r->id);
@@ -544,6 +553,7 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
     s_bind_opt(st, 15, r->failed_step);
     sqlite3_bind_int64(st, 16, r->created);
     sqlite3_bind_int64(st, 17, r->updated);
+    s_bind_opt(st, 18, r->issuer_handle);
     return s_stmt_done(j, st, "write request");
 }
 

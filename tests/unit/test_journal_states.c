@@ -240,15 +240,35 @@ static void test_state_names_and_moves(void **state)
         assert_string_equal(h2a_jstate_name(s), names[i]);
     }
     assert_int_equal(h2a_jstate_parse("bogus"), H2A_JS_NONE);
-    assert_true(h2a_jstate_can_move(H2A_JS_VALIDATED, H2A_JS_KEY_GENERATED));
-    assert_true(h2a_jstate_can_move(H2A_JS_ISSUED, H2A_JS_STAGED));
-    assert_true(h2a_jstate_can_move(H2A_JS_STAGED, H2A_JS_IMPORTED));
-    assert_true(h2a_jstate_can_move(H2A_JS_IMPORTED, H2A_JS_CLEANED));
-    assert_false(h2a_jstate_can_move(H2A_JS_VALIDATED, H2A_JS_STAGED));
-    assert_false(h2a_jstate_can_move(H2A_JS_IMPORTED, H2A_JS_STAGED));
-    assert_false(h2a_jstate_can_move(H2A_JS_CLEANED, H2A_JS_FAILED));
-    assert_true(h2a_jstate_can_move(H2A_JS_STAGED, H2A_JS_FAILED));
-    assert_true(h2a_jstate_can_move(H2A_JS_FAILED, H2A_JS_IMPORTED));
+    const h2a_jrow R = H2A_JROW_REQUEST, T = H2A_JROW_TARGET;
+
+    assert_int_equal(h2a_jstate_parse("submitted"), H2A_JS_SUBMITTED);
+    assert_string_equal(h2a_jstate_name(H2A_JS_SUBMITTED), "submitted");
+    assert_true(h2a_jstate_can_move(R, H2A_JS_NONE, H2A_JS_VALIDATED));
+    assert_false(h2a_jstate_can_move(R, H2A_JS_NONE, H2A_JS_KEY_GENERATED));
+    assert_true(h2a_jstate_can_move(T, H2A_JS_VALIDATED, H2A_JS_KEY_GENERATED));
+    /* An issuer that completes at once skips submitted; an asynchronous one does not. */
+    assert_true(h2a_jstate_can_move(R, H2A_JS_CSR_SIGNED, H2A_JS_ISSUED));
+    assert_true(h2a_jstate_can_move(R, H2A_JS_CSR_SIGNED, H2A_JS_SUBMITTED));
+    assert_true(h2a_jstate_can_move(R, H2A_JS_SUBMITTED, H2A_JS_ISSUED));
+    assert_true(h2a_jstate_can_move(R, H2A_JS_SUBMITTED, H2A_JS_SUBMITTED));
+    assert_false(h2a_jstate_can_move(R, H2A_JS_SUBMITTED, H2A_JS_CSR_SIGNED));
+    assert_false(h2a_jstate_can_move(R, H2A_JS_KEY_GENERATED, H2A_JS_SUBMITTED));
+    /* Delivery: targets step through it, the request row jumps to cleaned. */
+    assert_true(h2a_jstate_can_move(T, H2A_JS_ISSUED, H2A_JS_STAGED));
+    assert_true(h2a_jstate_can_move(T, H2A_JS_STAGED, H2A_JS_IMPORTED));
+    assert_true(h2a_jstate_can_move(T, H2A_JS_IMPORTED, H2A_JS_CLEANED));
+    assert_false(h2a_jstate_can_move(T, H2A_JS_ISSUED, H2A_JS_CLEANED));
+    assert_true(h2a_jstate_can_move(R, H2A_JS_ISSUED, H2A_JS_CLEANED));
+    assert_false(h2a_jstate_can_move(R, H2A_JS_ISSUED, H2A_JS_STAGED));
+    assert_false(h2a_jstate_can_move(T, H2A_JS_VALIDATED, H2A_JS_STAGED));
+    assert_false(h2a_jstate_can_move(T, H2A_JS_IMPORTED, H2A_JS_STAGED));
+    assert_false(h2a_jstate_can_move(T, H2A_JS_CLEANED, H2A_JS_FAILED));
+    assert_false(h2a_jstate_can_move(T, H2A_JS_CLEANED, H2A_JS_STAGED));
+    assert_true(h2a_jstate_can_move(T, H2A_JS_STAGED, H2A_JS_FAILED));
+    assert_true(h2a_jstate_can_move(R, H2A_JS_SUBMITTED, H2A_JS_FAILED));
+    /* A failed row moves on from its resume_from state, never from "failed". */
+    assert_false(h2a_jstate_can_move(T, H2A_JS_FAILED, H2A_JS_IMPORTED));
 }
 
 static void test_bad_state_dir(void **state)

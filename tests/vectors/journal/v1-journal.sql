@@ -1,0 +1,11 @@
+-- A journal as hsm2acm wrote it before the schema had a version
+-- (PRAGMA user_version 0): the schema of schema version 1 and a few rows.
+-- test_vectors.c loads it, opens it with h2a_journal_open (which migrates
+-- it to the current version) and reads the rows back.
+CREATE TABLE requests( id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, body TEXT NOT NULL, requester TEXT NOT NULL, state TEXT NOT NULL, key_type TEXT, key_label TEXT, key_id TEXT, kcv TEXT, serial TEXT, not_after TEXT, cert_pem TEXT, chain_pem TEXT, error TEXT, failed_step TEXT, created INTEGER NOT NULL, updated INTEGER NOT NULL);
+CREATE TABLE targets( request_id TEXT NOT NULL REFERENCES requests(id) ON DELETE CASCADE, idx INTEGER NOT NULL, region TEXT NOT NULL, account TEXT, certificate_arn TEXT, state TEXT NOT NULL, resume_from TEXT, new_arn INTEGER NOT NULL DEFAULT 0, secret_name TEXT, secret_arn TEXT, secret_expiry INTEGER, imported_arn TEXT, serial TEXT, error TEXT, timings TEXT, updated INTEGER NOT NULL, PRIMARY KEY(request_id, idx));
+INSERT INTO requests VALUES('web-2026-11','4d3270c9a830202ff0dfb72c8d90e6ba26e857653b5f5dacc6c3c80f345a5ac8','{"id":"web-2026-11"}','team-web','cleaned','ec:P-256','h2a-web-2026-11','5f0c9d1e2a3b4c5d6e7f8091a2b3c4d5e6f70819','1a2b3c','1092','2027-12-04T10:00:00Z','-----BEGIN CERTIFICATE-----','',NULL,NULL,1764842400,1764842460);
+INSERT INTO requests VALUES('pay-api-7','b6bf092e4c99d247d6c4088201c793ae6539a2f02b03734d707102bf27efbb39','{"id":"pay-api-7"}','team-pay','issued','rsa:3072','h2a-pay-api-7','0a1b2c3d4e5f60718293a4b5c6d7e8f901234567','1a2b3c',NULL,NULL,NULL,NULL,'targets[1]: staging failed',NULL,1764842500,1764842560);
+INSERT INTO targets VALUES('web-2026-11',0,'eu-west-1','111111111111',NULL,'cleaned',NULL,0,NULL,NULL,0,'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-4000-8000-000000000001','1092',NULL,'{"stage":12,"import":30,"cleanup":8}',1764842460);
+INSERT INTO targets VALUES('pay-api-7',0,'us-east-1','123456789012',NULL,'imported',NULL,1,'hsm2acm/staging/pay-api-7/t0',NULL,1764846100,'arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000002',NULL,NULL,NULL,1764842560);
+INSERT INTO targets VALUES('pay-api-7',1,'eu-central-1',NULL,NULL,'failed','issued',0,NULL,NULL,0,NULL,NULL,'staging failed',NULL,1764842560);
