@@ -128,15 +128,7 @@ static h2a_err s_ctx(const struct s_opts *o, H2A_AWS_CTX **out)
         if (rv != H2A_OK) {
             return rv;
         }
-        cfg.region = conf->aws.region;
-        cfg.profile = conf->aws.profile;
-        cfg.credentials_file = conf->aws.credentials_file;
-        cfg.ca_bundle = conf->aws.ca_bundle;
-        cfg.max_attempts = (int)conf->aws.max_attempts;
-        cfg.timeout_ms = (long)conf->aws.timeout_seconds * 1000L;
-        cfg.endpoint_url[H2A_AWS_SVC_ACM] = conf->aws.endpoint_acm;
-        cfg.endpoint_url[H2A_AWS_SVC_SECRETS_MANAGER] = conf->aws.endpoint_secretsmanager;
-        cfg.endpoint_url[H2A_AWS_SVC_STS] = conf->aws.endpoint_sts;
+        h2a_config_aws(&conf->aws, &cfg);
     }
     cfg.region_override = o->region;
     if (o->profile != NULL) {

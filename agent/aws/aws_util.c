@@ -504,6 +504,29 @@ done:
 /* Error replies                                                       */
 /* ------------------------------------------------------------------ */
 
+void h2a_aws_escape_text(char *s, size_t size)
+{
+    char tmp[1024];
+    size_t k = 0;
+
+    if (size == 0) {
+        return;
+    }
+    for (size_t i = 0; s[i] != '\0' && k + 5 < sizeof(tmp); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n' || c == '\r' || c == '\t') {
+            tmp[k++] = '\\';
+            tmp[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            k += (size_t)snprintf(tmp + k, sizeof(tmp) - k, "\\x%02x", c);
+        } else {
+            tmp[k++] = (char)c;
+        }
+    }
+    tmp[k] = '\0';
+    snprintf(s, size, "%s", tmp);
+}
+
 void h2a_aws_clean_code(const char *raw, char *out, size_t outsz)
 {
     const char *s = raw;

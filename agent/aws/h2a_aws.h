@@ -51,11 +51,19 @@ typedef enum {
     H2A_AWS_SVC_STS,
     H2A_AWS_SVC_ORGANIZATIONS,
     H2A_AWS_SVC_ACM_PCA,
+    H2A_AWS_SVC_ROUTE53,
+    H2A_AWS_SVC_SQS,
     H2A_AWS_SVC__COUNT
 } h2a_aws_service;
 
 /* Short name used in messages and the signing name: "acm", "secretsmanager". */
 const char *h2a_aws_service_name(h2a_aws_service svc);
+/*
+ * The service whose name is `name`: the signing name ("secretsmanager",
+ * "acm-pca") or the SDK configuration key ("secrets_manager", "acm_pca").
+ * False if no service of the table has it.
+ */
+bool h2a_aws_service_lookup(const char *name, h2a_aws_service *out);
 
 /* ------------------------------------------------------------------ */
 /* Context                                                             */
@@ -107,18 +115,6 @@ struct h2a_aws_config {
     long connect_timeout_ms;
     long timeout_ms;
 };
-
-/*
- * Fill `out` (zeroed first) from the "aws" object of hsm2acm's JSON
- * configuration: region, profile, credentials_file, ca_bundle, max_attempts,
- * endpoint_url, endpoints {acm, secrets_manager|secretsmanager, sts,
- * organizations, acm_pca|acm-pca}, connect_timeout_ms, timeout_ms or
- * timeout_seconds. Other keys are left to the
- * caller. The strings point into `aws`, which must outlive `out`. A wrong
- * type is H2A_ERR_INPUT naming "aws.<key>". `aws` NULL gives an empty config.
- */
-h2a_err h2a_aws_config_from_json(json_object *aws,
-                                 struct h2a_aws_config *out) H2A_MUST_USE;
 
 /*
  * Build a client from `cfg` (may be NULL: environment only) and the

@@ -167,15 +167,7 @@ h2a_err h2a_enroll_aws_open(h2a_run *r)
         r->aws = s_kept_aws;
         return H2A_OK;
     }
-    ac.region = c->region;
-    ac.profile = c->profile;
-    ac.credentials_file = c->credentials_file;
-    ac.ca_bundle = c->ca_bundle;
-    ac.max_attempts = (int)c->max_attempts;
-    ac.timeout_ms = (long)c->timeout_seconds * 1000L;
-    ac.endpoint_url[H2A_AWS_SVC_ACM] = c->endpoint_acm;
-    ac.endpoint_url[H2A_AWS_SVC_SECRETS_MANAGER] = c->endpoint_secretsmanager;
-    ac.endpoint_url[H2A_AWS_SVC_STS] = c->endpoint_sts;
+    h2a_config_aws(c, &ac);
     H2A_GUARD(h2a_aws_ctx_new(&ac, &r->aws));
     if (s_keep_token) {
         /* Batch: the next request reuses the connections and the identity. */
