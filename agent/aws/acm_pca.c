@@ -106,3 +106,60 @@ h2a_err h2a_pca_get_certificate(H2A_AWS_CTX *ctx, const char *region, const char
     json_object_put(resp);
     return rv;
 }
+
+h2a_err h2a_pca_describe_certificate_authority(H2A_AWS_CTX *ctx, const char *region,
+                                               const char *ca_arn, json_object **out)
+{
+    static const char op[] = "DescribeCertificateAuthority";
+    json_object *resp = NULL, *ca;
+
+    *out = NULL;
+    H2A_GUARD(h2a_aws_need_arn(op, ca_arn));
+    H2A_GUARD(h2a_aws_arn_call(ctx, H2A_AWS_SVC_ACM_PCA, region, op, "CertificateAuthorityArn",
+                               ca_arn, &resp));
+    if (!json_object_object_get_ex(resp, "CertificateAuthority", &ca) ||
+        !json_object_is_type(ca, json_type_object)) {
+        json_object_put(resp);
+        return h2a_aws_malformed(ctx, H2A_AWS_SVC_ACM_PCA, op,
+                                 "member CertificateAuthority: expected an object");
+    }
+    *out = json_object_get(ca);
+    json_object_put(resp);
+    return H2A_OK;
+}
+
+h2a_err h2a_pca_get_certificate_authority_certificate(H2A_AWS_CTX *ctx, const char *region,
+                                                      const char *ca_arn, char **out_cert_pem,
+                                                      char **out_chain_pem)
+{
+    static const char op[] = "GetCertificateAuthorityCertificate";
+    json_object *resp = NULL;
+    const char *cert = NULL, *chain = NULL;
+    h2a_err rv;
+
+    *out_cert_pem = NULL;
+    if (out_chain_pem != NULL) {
+        *out_chain_pem = NULL;
+    }
+    H2A_GUARD(h2a_aws_need_arn(op, ca_arn));
+    rv = h2a_aws_arn_call(ctx, H2A_AWS_SVC_ACM_PCA, region, op, "CertificateAuthorityArn",
+                          ca_arn, &resp);
+    if (rv == H2A_OK) {
+        rv = h2a_aws_get_str(ctx, H2A_AWS_SVC_ACM_PCA, op, resp, "Certificate", true, &cert);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_aws_get_str(ctx, H2A_AWS_SVC_ACM_PCA, op, resp, "CertificateChain", false,
+                             &chain);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_aws_dup_out(cert, out_cert_pem);
+    }
+    if (rv == H2A_OK && out_chain_pem != NULL) {
+        rv = h2a_aws_dup_out(chain, out_chain_pem);
+    }
+    if (rv != H2A_OK) {
+        h2a_aws_drop(out_cert_pem);
+    }
+    json_object_put(resp);
+    return rv;
+}

@@ -657,6 +657,13 @@ bool h2a_aws_parse_query_error(const char *body, size_t len, struct h2a_aws_erro
             s_xml_text(s_xml_child(root, "RequestId"), err->request_id,
                        sizeof(err->request_id));
         }
+    } else if (root != NULL && strcmp((const char *)root->name, "InvalidChangeBatch") == 0) {
+        /* Route 53's one error with a shape of its own: the code is the root. */
+        snprintf(err->code, sizeof(err->code), "InvalidChangeBatch");
+        s_xml_text(s_xml_child(s_xml_child(root, "Messages"), "Message"), err->message,
+                   sizeof(err->message));
+        s_xml_text(s_xml_child(root, "RequestId"), err->request_id, sizeof(err->request_id));
+        ok = true;
     }
     xmlFreeDoc(doc);
     return ok;

@@ -363,3 +363,70 @@ h2a_err h2a_pca_get_certificate(H2A_AWS_CTX *ctx, const char *region,
                                 const char *ca_arn, const char *cert_arn,
                                 char **out_cert_pem,
                                 char **out_chain_pem) H2A_MUST_USE;
+/* DescribeCertificateAuthority: *out is the CertificateAuthority object. */
+h2a_err h2a_pca_describe_certificate_authority(H2A_AWS_CTX *ctx, const char *region,
+                                               const char *ca_arn,
+                                               json_object **out) H2A_MUST_USE;
+/* GetCertificateAuthorityCertificate: the CA's PEM and its chain (may be NULL). */
+h2a_err h2a_pca_get_certificate_authority_certificate(H2A_AWS_CTX *ctx, const char *region,
+                                                      const char *ca_arn,
+                                                      char **out_cert_pem,
+                                                      char **out_chain_pem) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Route 53 (global: no region)                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * ListHostedZonesByName from `dns_name` (NULL: the first), at most
+ * `max_items` (0: AWS's default of 100). *out is an array of
+ * {"Id": "/hostedzone/Z...", "Name": "example.com.", "PrivateZone": bool}.
+ */
+h2a_err h2a_r53_list_hosted_zones_by_name(H2A_AWS_CTX *ctx, const char *dns_name,
+                                          int max_items, json_object **out) H2A_MUST_USE;
+/*
+ * ListResourceRecordSets of a zone ("Z..." or "/hostedzone/Z..."), every
+ * page. *out is an array of {"Name", "Type", "TTL"?, "Values": [...]}.
+ */
+h2a_err h2a_r53_list_resource_record_sets(H2A_AWS_CTX *ctx, const char *zone_id,
+                                          json_object **out) H2A_MUST_USE;
+struct h2a_r53_change {
+    const char *action;        /* CREATE, DELETE, UPSERT */
+    const char *name;          /* "_acme-challenge.example.com." */
+    const char *type;          /* "TXT" */
+    long ttl;
+    const char *const *values; /* NULL-terminated, >= 1; TXT values carry their quotes */
+};
+/* ChangeResourceRecordSets; the change id ("/change/C...") and status (PENDING). */
+h2a_err h2a_r53_change_resource_record_sets(H2A_AWS_CTX *ctx, const char *zone_id,
+                                            const char *comment,
+                                            const struct h2a_r53_change *changes, size_t n,
+                                            char **out_change_id,
+                                            char **out_status) H2A_MUST_USE;
+/* GetChange: PENDING or INSYNC. */
+h2a_err h2a_r53_get_change(H2A_AWS_CTX *ctx, const char *change_id,
+                           char **out_status) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* SQS (AWS JSON 1.0)                                                  */
+/* ------------------------------------------------------------------ */
+
+h2a_err h2a_sqs_get_queue_url(H2A_AWS_CTX *ctx, const char *region, const char *queue_name,
+                              const char *owner_account, char **out_url) H2A_MUST_USE;
+struct h2a_sqs_receive {
+    int max_messages;       /* 1..10 */
+    int wait_seconds;       /* long poll, 0..20 */
+    int visibility_timeout; /* 0: the queue's */
+};
+/* ReceiveMessage: *out is an array of {MessageId, ReceiptHandle, Body, ...} (maybe empty). */
+h2a_err h2a_sqs_receive_message(H2A_AWS_CTX *ctx, const char *region, const char *queue_url,
+                                const struct h2a_sqs_receive *in,
+                                json_object **out) H2A_MUST_USE;
+h2a_err h2a_sqs_change_message_visibility(H2A_AWS_CTX *ctx, const char *region,
+                                          const char *queue_url, const char *receipt_handle,
+                                          int visibility_timeout) H2A_MUST_USE;
+h2a_err h2a_sqs_delete_message(H2A_AWS_CTX *ctx, const char *region, const char *queue_url,
+                               const char *receipt_handle) H2A_MUST_USE;
+h2a_err h2a_sqs_send_message(H2A_AWS_CTX *ctx, const char *region, const char *queue_url,
+                             const char *body, int delay_seconds,
+                             char **out_message_id) H2A_MUST_USE;
