@@ -292,6 +292,13 @@ h2a_err h2a_sm_describe_secret(H2A_AWS_CTX *ctx, const char *region,
 h2a_err h2a_sm_delete_secret(H2A_AWS_CTX *ctx, const char *region,
                              const char *secret_id, bool force) H2A_MUST_USE;
 
+/* Poll DescribeSecret (hookable sleeps, ~10 s) until the secret is gone. */
+h2a_err h2a_sm_wait_secret_deleted(H2A_AWS_CTX *ctx, const char *region,
+                                   const char *secret_id) H2A_MUST_USE;
+/* DeleteSecret without recovery, then h2a_sm_wait_secret_deleted(). */
+h2a_err h2a_sm_delete_secret_and_wait(H2A_AWS_CTX *ctx, const char *region,
+                                      const char *secret_id) H2A_MUST_USE;
+
 /* One ListSecrets filter: key "name", "tag-key", "tag-value", ... */
 struct h2a_sm_filter {
     const char *key;

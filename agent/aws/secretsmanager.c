@@ -12,6 +12,42 @@
 
 #include "ops.h"
 
+/*
+ * Secrets Manager deletes asynchronously: for a while after a forced
+ * DeleteSecret, even once DescribeSecret says "not found", a secret of the
+ * same name cannot be created ("scheduled for deletion"). AWS's advice is
+ * to back off and retry; a resume re-staging right after its own cleanup,
+ * or after sweep, does exactly that within a bound.
+ */
+#define S_RECREATE_BOUND_MS 60000L
+
+static bool s_scheduled_for_deletion(H2A_AWS_CTX *ctx)
+{
+    return h2a_aws_last_error_is(ctx, "InvalidRequestException") &&
+           strstr(h2a_aws_last_error(ctx)->message, "scheduled for deletion") != NULL;
+}
+
+static h2a_err s_create_call(H2A_AWS_CTX *ctx, const char *region, const char *name,
+                             const h2a_buf *body, h2a_buf *reply)
+{
+    long waited = 0;
+
+    for (int k = 0;; k++) {
+        long delay = 250L << (k < 4 ? k : 4);
+        h2a_err rv = h2a_aws_raw_json_call(ctx, H2A_AWS_SVC_SECRETS_MANAGER, region,
+                                           "CreateSecret", body->data, body->len, true, reply);
+
+        if (rv == H2A_OK || !s_scheduled_for_deletion(ctx) || waited >= S_RECREATE_BOUND_MS) {
+            return rv;
+        }
+        H2A_LOG_INFO("aws: secret %s is still being deleted; creating it again in %ld ms",
+                     name, delay);
+        h2a_err_clear();
+        h2a_aws_ctx_sleep(ctx, delay);
+        waited += delay;
+    }
+}
+
 h2a_err h2a_sm_create_secret(H2A_AWS_CTX *ctx, const char *region,
                              const struct h2a_sm_create *in, json_object **out)
 {
@@ -59,8 +95,7 @@ h2a_err h2a_sm_create_secret(H2A_AWS_CTX *ctx, const char *region,
         (rv = h2a_aws_splice_secret(req, "SecretString", in->secret_string, false, &body)) != H2A_OK) {
         goto done;
     }
-    rv = h2a_aws_raw_json_call(ctx, H2A_AWS_SVC_SECRETS_MANAGER, region, "CreateSecret",
-                               body.data, body.len, true, &reply);
+    rv = s_create_call(ctx, region, in->name, &body, &reply);
     if (rv == H2A_OK) {
         rv = h2a_aws_parse_reply(ctx, H2A_AWS_SVC_SECRETS_MANAGER, "CreateSecret", &reply, &resp);
     }
@@ -216,4 +251,32 @@ h2a_err h2a_sm_list_secrets(H2A_AWS_CTX *ctx, const char *region,
                     out);
     json_object_put(req);
     return rv;
+}
+
+h2a_err h2a_sm_wait_secret_deleted(H2A_AWS_CTX *ctx, const char *region, const char *secret_id)
+{
+    /* Force deletion is asynchronous on AWS: poll for up to ~10 s. */
+    for (int k = 0; k < 40; k++) {
+        json_object *d = NULL;
+        h2a_err rv = h2a_sm_describe_secret(ctx, region, secret_id, &d);
+
+        json_object_put(d);
+        if (rv != H2A_OK) {
+            if (h2a_aws_last_error_is(ctx, "ResourceNotFoundException")) {
+                h2a_err_clear();
+                return H2A_OK;
+            }
+            return rv;
+        }
+        h2a_aws_ctx_sleep(ctx, 250);
+    }
+    return h2a_err_set(H2A_ERR_AWS, "secretsmanager: %s still exists after DeleteSecret",
+                       secret_id);
+}
+
+h2a_err h2a_sm_delete_secret_and_wait(H2A_AWS_CTX *ctx, const char *region,
+                                      const char *secret_id)
+{
+    H2A_GUARD(h2a_sm_delete_secret(ctx, region, secret_id, true));
+    return h2a_sm_wait_secret_deleted(ctx, region, secret_id);
 }

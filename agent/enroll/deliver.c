@@ -501,28 +501,11 @@ done:
 static h2a_err s_delete_secret(h2a_acct *a, const char *region, const char *id,
                                const char *crash_point, long idx)
 {
-    json_object *d = NULL;
-
     H2A_GUARD(h2a_sm_delete_secret(a->ctx, region, id, true));
     if (crash_point != NULL) {
         h2a_enroll_crash_point(crash_point, idx);
     }
-    /* Force deletion is asynchronous on AWS: poll for up to ~10 s. */
-    for (int k = 0; k < 40; k++) {
-        h2a_err rv = h2a_sm_describe_secret(a->ctx, region, id, &d);
-
-        json_object_put(d);
-        d = NULL;
-        if (rv != H2A_OK) {
-            if (h2a_aws_last_error_is(a->ctx, "ResourceNotFoundException")) {
-                h2a_err_clear();
-                return H2A_OK;
-            }
-            return rv;
-        }
-        usleep(250000);
-    }
-    return h2a_err_set(H2A_ERR_AWS, "secretsmanager: %s still exists after DeleteSecret", id);
+    return h2a_sm_wait_secret_deleted(a->ctx, region, id);
 }
 
 /* Step 7. */

@@ -156,24 +156,7 @@ static void s_note(json_object *arr, const h2a_acct *a, const char *region, json
 
 static h2a_err s_delete(h2a_acct *a, const char *region, const char *id)
 {
-    json_object *d = NULL;
-
-    H2A_GUARD(h2a_sm_delete_secret(a->ctx, region, id, true));
-    for (int k = 0; k < 40; k++) {
-        h2a_err rv = h2a_sm_describe_secret(a->ctx, region, id, &d);
-
-        json_object_put(d);
-        d = NULL;
-        if (rv != H2A_OK) {
-            if (h2a_aws_last_error_is(a->ctx, "ResourceNotFoundException")) {
-                h2a_err_clear();
-                return H2A_OK;
-            }
-            return rv;
-        }
-        usleep(250000);
-    }
-    return h2a_err_set(H2A_ERR_AWS, "secretsmanager: %s still exists after DeleteSecret", id);
+    return h2a_sm_delete_secret_and_wait(a->ctx, region, id);
 }
 
 static h2a_err s_secrets_at(struct s_sweep *s, h2a_acct *a, const char *region)

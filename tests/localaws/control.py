@@ -125,6 +125,12 @@ def _route(app, method, path, q, body):
         account, region = _acct_region(q, body)
         with st.lock:
             return 200, acm.control_amazon_issued(st, account, region, body)
+    if path == "/_control/secrets/config" and method == "POST":
+        with st.lock:
+            try:
+                return 200, secrets_svc.control_config(st, body or {})
+            except ValueError as exc:
+                raise BadRequest(str(exc))
     if path == "/_control/secrets":
         account, region = _acct_region(q)
         with st.lock:

@@ -221,6 +221,49 @@ static void test_pca_ca_recorded(void **state)
     h2a_aws_ctx_free(ctx);
 }
 
+/* CreateSecret of a name AWS is still deleting: bounded backoff, then it works. */
+static void test_create_secret_waits_out_deletion(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    h2a_buf v;
+    struct h2a_sm_create in = {.name = "hsm2acm/staging/r/t0",
+                               .client_request_token = "0123456789abcdef0123456789abcdef"};
+    static const char sched[] = "{\"__type\":\"InvalidRequestException\",\"Message\":\"You "
+                                "can't create this secret because a secret with this name is "
+                                "already scheduled for deletion.\"}";
+
+    (void)state;
+    h2a_buf_init_secure(&v, 0);
+    H2A_ASSERT_OK(h2a_buf_append_str(&v, "{\"wrapped\":1}"));
+    in.secret_string = &v;
+    s_play(400, sched, M_NORMAL, 0);
+    s_play(400, sched, M_NORMAL, 0);
+    s_play(200, "{\"ARN\":\"arn:aws:secretsmanager:eu-west-1:1:secret:x\",\"Name\":\"x\"}",
+           M_NORMAL, 0);
+    H2A_ASSERT_OK(h2a_sm_create_secret(ctx, NULL, &in, NULL));
+    assert_int_equal(S.requests, 3);
+    assert_int_equal(s_n_delays, 2);
+    assert_int_equal(s_delays[0], 250);
+    assert_int_equal(s_delays[1], 500);
+    /* Another InvalidRequestException is final at once. */
+    s_reset_script();
+    s_play(400, "{\"__type\":\"InvalidRequestException\",\"Message\":\"marked for "
+           "deletion\"}", M_NORMAL, 0);
+    H2A_ASSERT_ERR(h2a_sm_create_secret(ctx, NULL, &in, NULL), H2A_ERR_AWS,
+                   "HTTP 400 InvalidRequestException: marked for deletion");
+    assert_int_equal(S.requests, 1);
+    /* Bounded: a name that never frees up fails after about a minute of backoff. */
+    s_reset_script();
+    for (int i = 0; i < MAX_SCRIPT; i++) {
+        s_play(400, sched, M_NORMAL, 0);
+    }
+    H2A_ASSERT_ERR(h2a_sm_create_secret(ctx, NULL, &in, NULL), H2A_ERR_AWS,
+                   "scheduled for deletion");
+    assert_true(S.requests > 10 && S.requests < MAX_SCRIPT);
+    h2a_buf_free(&v);
+    h2a_aws_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_route53_errors),
         cmocka_unit_test(test_sqs_recorded),
         cmocka_unit_test(test_pca_ca_recorded),
+        cmocka_unit_test(test_create_secret_waits_out_deletion),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
