@@ -134,6 +134,16 @@ h2a_err h2a_aws_ctx_clone(H2A_AWS_CTX *ctx, H2A_AWS_CTX **out_ctx) H2A_MUST_USE;
 /* NULL-safe. Wipes every credential and derived signing key it holds. */
 void h2a_aws_ctx_free(H2A_AWS_CTX *ctx);
 
+/*
+ * H2A_ERR_USAGE (exit 2) naming where the endpoint was set if `svc` has an
+ * explicit http:// endpoint: for callers that are about to send key
+ * material or credentials there (`what` names it), to refuse before
+ * anything is made. The calls that carry secrets (ImportCertificate,
+ * CreateSecret, GetSecretValue, STS credentials) refuse http:// anyway.
+ */
+h2a_err h2a_aws_ctx_require_https(H2A_AWS_CTX *ctx, h2a_aws_service svc,
+                                  const char *what) H2A_MUST_USE;
+
 /* The default region of the ctx (NULL if none could be resolved). */
 const char *h2a_aws_ctx_region(const H2A_AWS_CTX *ctx);
 

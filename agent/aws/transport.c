@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "aws_ctx.h"
@@ -323,20 +324,36 @@ static const char *s_content_type(h2a_aws_protocol p, size_t body_len)
     }
 }
 
+static h2a_err s_plain_refused(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *what,
+                               const char *url)
+{
+    const char *src = ctx->set->endpoint_src[svc];
+
+    return h2a_err_set(H2A_ERR_USAGE, "%s %s: refused over plain http:// (%s, set by %s): "
+                       "it carries key material or credentials; use an https:// endpoint",
+                       h2a_aws_service_name(svc), what, url,
+                       src != NULL ? src : "the configuration");
+}
+
 /* Key material and credentials never cross the network in clear. */
 static h2a_err s_refuse_plain(H2A_AWS_CTX *ctx, h2a_aws_service svc,
                               const struct h2a_aws_request *rq, const struct h2a_endpoint *ep)
 {
-    const char *src = ctx->set->endpoint_src[svc];
-
     if (strcmp(ep->scheme, "http") != 0 || !(rq->secret_body || rq->secret_reply) ||
         ctx->plain_http_secrets) {
         return H2A_OK;
     }
-    return h2a_err_set(H2A_ERR_USAGE, "%s %s: refused over plain http:// (%s, set by %s): "
-                       "this call carries key material or credentials; use an https:// "
-                       "endpoint", h2a_aws_service_name(svc), rq->operation, ep->url,
-                       src != NULL ? src : "the configuration");
+    return s_plain_refused(ctx, svc, rq->operation, ep->url);
+}
+
+h2a_err h2a_aws_ctx_require_https(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *what)
+{
+    const char *ep = (unsigned)svc < H2A_AWS_SVC__COUNT ? ctx->set->endpoint[svc] : NULL;
+
+    if (ep == NULL || strncasecmp(ep, "http://", 7) != 0 || ctx->plain_http_secrets) {
+        return H2A_OK;
+    }
+    return s_plain_refused(ctx, svc, what, ep);
 }
 
 /* URL and signed path of `rq` on `ep` into `url`/`path`. */

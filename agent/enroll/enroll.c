@@ -169,6 +169,13 @@ h2a_err h2a_enroll_aws_open(h2a_run *r)
     }
     h2a_config_aws(c, &ac);
     H2A_GUARD(h2a_aws_ctx_new(&ac, &r->aws));
+    /* Refused before any key exists: the keys travel to these two. */
+    if (h2a_aws_ctx_require_https(r->aws, H2A_AWS_SVC_SECRETS_MANAGER, "staging") != H2A_OK ||
+        h2a_aws_ctx_require_https(r->aws, H2A_AWS_SVC_ACM, "ImportCertificate") != H2A_OK) {
+        h2a_aws_ctx_free(r->aws);
+        r->aws = NULL;
+        return H2A_ERR_USAGE;
+    }
     if (s_keep_token) {
         /* Batch: the next request reuses the connections and the identity. */
         s_kept_aws = r->aws;

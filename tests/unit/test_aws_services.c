@@ -264,6 +264,73 @@ static void test_create_secret_waits_out_deletion(void **state)
     h2a_aws_ctx_free(ctx);
 }
 
+/* Calls that carry key material or credentials never go to an http:// endpoint. */
+static void test_plain_http_refused(void **state)
+{
+    H2A_AWS_CTX *ctx = NULL;
+    h2a_buf key, val;
+    struct h2a_acm_import imp = {.certificate_pem = "-----BEGIN CERTIFICATE-----\nA\n"};
+    struct h2a_sm_create cs = {.name = "n", .client_request_token =
+                                                "0123456789abcdef0123456789abcdef"};
+    struct h2a_aws_assume_role ar = {.role_arn = "arn:aws:iam::1:role/r"};
+    struct h2a_aws_credentials *cr = NULL;
+    json_object *d = NULL;
+    char *arn = NULL;
+    static const char want[] = "refused over plain http:// (http://127.0.0.1:";
+
+    (void)state;
+    s_reset_script();
+    H2A_ASSERT_OK(h2a_aws_ctx_new(NULL, &ctx)); /* AWS_ENDPOINT_URL is http:// here */
+    h2a_buf_init_secure(&key, 0);
+    h2a_buf_init_secure(&val, 0);
+    H2A_ASSERT_OK(h2a_buf_append_str(&key, "-----BEGIN PRIVATE KEY-----\nB\n"));
+    H2A_ASSERT_OK(h2a_buf_append_str(&val, "{}"));
+    imp.private_key_pem = &key;
+    cs.secret_string = &val;
+    H2A_ASSERT_ERR(h2a_acm_import_certificate(ctx, NULL, &imp, &arn), H2A_ERR_USAGE, want);
+    assert_non_null(strstr(h2a_err_msg(), "set by AWS_ENDPOINT_URL)"));
+    H2A_ASSERT_ERR(h2a_sm_create_secret(ctx, NULL, &cs, NULL), H2A_ERR_USAGE,
+                   "secretsmanager CreateSecret: refused over plain http://");
+    H2A_ASSERT_ERR(h2a_sm_get_secret_value(ctx, NULL, "n", &val, NULL), H2A_ERR_USAGE,
+                   "secretsmanager GetSecretValue: refused over plain http://");
+    H2A_ASSERT_ERR(h2a_sts_assume_role(ctx, &ar, &cr), H2A_ERR_USAGE,
+                   "sts AssumeRole: refused over plain http://");
+    H2A_ASSERT_ERR(h2a_aws_ctx_require_https(ctx, H2A_AWS_SVC_ACM, "ImportCertificate"),
+                   H2A_ERR_USAGE, want);
+    assert_int_equal(S.requests, 0);
+    /* Nothing secret in DescribeCertificate: it goes through. */
+    s_play(200, "{\"Certificate\":{\"CertificateArn\":\"arn:x\"}}", M_NORMAL, 0);
+    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+    assert_int_equal(S.requests, 1);
+    json_object_put(d);
+    h2a_buf_free(&key);
+    h2a_buf_free(&val);
+    h2a_aws_ctx_free(ctx);
+}
+
+/*
+ * What a server says is shown, never obeyed: newlines and ANSI escapes in an
+ * error are escaped; a 200 that breaks the protocol shows its real status.
+ */
+static void test_server_text_and_status(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *d = NULL;
+
+    (void)state;
+    s_play(400, "{\"__type\":\"ValidationException\",\"message\":\"bad\\n\\u001b[31mFAKE: "
+           "all good\\u001b[0m\\r\"}", M_NORMAL, 0);
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                   "ValidationException: bad\\n\\x1b[31mFAKE: all good\\x1b[0m\\r");
+    assert_null(strchr(h2a_err_msg(), '\n'));
+    assert_null(strchr(h2a_err_msg(), 0x1b));
+    s_play(200, "{\"Certificate\":", M_NORMAL, 0);
+    H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
+                   "acm DescribeCertificate: HTTP 200: malformed reply: reply is not JSON");
+    assert_int_equal(h2a_aws_last_error(ctx)->http_status, 200);
+    h2a_aws_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_sqs_recorded),
         cmocka_unit_test(test_pca_ca_recorded),
         cmocka_unit_test(test_create_secret_waits_out_deletion),
+        cmocka_unit_test(test_plain_http_refused),
+        cmocka_unit_test(test_server_text_and_status),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
