@@ -73,6 +73,10 @@ static int s_parse(int argc, char **argv, bool allow_status, struct s_opts *o)
     while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
+            if (!h2a_aws_region_valid(optarg)) {
+                return h2a_cli_usage_error(argv[0], "--region '%s': expected a region name "
+                                           "like eu-west-1", optarg);
+            }
             o->region = optarg;
             break;
         case 'p':
@@ -84,6 +88,11 @@ static int s_parse(int argc, char **argv, bool allow_status, struct s_opts *o)
         case 's':
             if (!allow_status || o->n_statuses >= 15) {
                 return h2a_cli_usage_error(argv[0], "--status: only for 'acm list', at most 15");
+            }
+            if (!h2a_acm_status_valid(optarg)) {
+                return h2a_cli_usage_error(argv[0], "--status '%s': expected PENDING_VALIDATION, "
+                                           "ISSUED, INACTIVE, EXPIRED, VALIDATION_TIMED_OUT, "
+                                           "REVOKED or FAILED", optarg);
             }
             o->statuses[o->n_statuses++] = optarg;
             break;
@@ -215,8 +224,12 @@ int h2a_cmd_acm(int argc, char **argv)
         if (o.n_statuses > 0) {
             return h2a_cli_usage_error(argv[0], "--status: only for 'acm list'");
         }
+        struct h2a_acm_arn parts;
         if (optind + 2 != argc || argv[optind + 1][0] == '\0') {
             return h2a_cli_usage_error(argv[0], "describe: expected exactly one ARN");
+        }
+        if (h2a_acm_arn_parse("describe ARN", argv[optind + 1], &parts) != H2A_OK) {
+            return h2a_cli_usage_error(argv[0], "%s", h2a_err_msg());
         }
     } else {
         return h2a_cli_usage_error(argv[0], "unknown subcommand '%s' (expected list or describe)",

@@ -234,3 +234,49 @@ h2a_err h2a_acm_delete_certificate(H2A_AWS_CTX *ctx, const char *region, const c
     return h2a_aws_arn_call(ctx, H2A_AWS_SVC_ACM, region, "DeleteCertificate", "CertificateArn", arn,
                       NULL);
 }
+
+h2a_err h2a_acm_arn_parse(const char *what, const char *arn, struct h2a_acm_arn *out)
+{
+    const char *p = arn;
+    const char *f[6];
+    size_t n = 0;
+
+    memset(out, 0, sizeof(*out));
+    /* arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID, no field empty. */
+    for (; arn != NULL && n < 6; n++) {
+        f[n] = p;
+        p = n < 5 ? strchr(p, ':') : p + strlen(p);
+        if (p == NULL || p == f[n]) {
+            break;
+        }
+        p += n < 5 ? 1 : 0;
+    }
+    if (n != 6 || strncmp(f[0], "arn:", 4) != 0 || strncmp(f[1], "aws", 3) != 0 ||
+        strncmp(f[2], "acm:", 4) != 0 || strncmp(f[5], "certificate/", 12) != 0 ||
+        f[5][12] == '\0' || strspn(f[4], "0123456789") != 12 || f[4][12] != ':' ||
+        (size_t)(f[4] - f[3] - 1) >= sizeof(out->region)) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: '%.200s' is not an ACM certificate ARN "
+                           "(arn:aws:acm:REGION:ACCOUNT:certificate/ID)", what,
+                           arn != NULL ? arn : "");
+    }
+    snprintf(out->region, sizeof(out->region), "%.*s", (int)(f[4] - f[3] - 1), f[3]);
+    snprintf(out->account, sizeof(out->account), "%.12s", f[4]);
+    if (!h2a_aws_region_valid(out->region)) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: '%.200s': '%s' is not a region", what, arn,
+                           out->region);
+    }
+    return H2A_OK;
+}
+
+bool h2a_acm_status_valid(const char *status)
+{
+    static const char *const all[] = {"PENDING_VALIDATION", "ISSUED", "INACTIVE", "EXPIRED",
+                                      "VALIDATION_TIMED_OUT", "REVOKED", "FAILED"};
+
+    for (size_t i = 0; status != NULL && i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(status, all[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}

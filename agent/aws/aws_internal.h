@@ -259,8 +259,6 @@ struct h2a_cred_state;
 
 /* "aws", "aws-cn", "aws-us-gov" from the region prefix. */
 const char *h2a_aws_partition(const char *region);
-/* Region names are [a-z0-9-]{1,32} (they go into host names). */
-bool h2a_aws_region_valid(const char *region);
 
 struct h2a_endpoint {
     char url[600];         /* "https://acm.eu-west-1.amazonaws.com/" */

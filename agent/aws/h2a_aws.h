@@ -144,6 +144,9 @@ void h2a_aws_ctx_free(H2A_AWS_CTX *ctx);
 h2a_err h2a_aws_ctx_require_https(H2A_AWS_CTX *ctx, h2a_aws_service svc,
                                   const char *what) H2A_MUST_USE;
 
+/* Region names are [a-z0-9-]{1,32} (they go into host names). */
+bool h2a_aws_region_valid(const char *region);
+
 /* The default region of the ctx (NULL if none could be resolved). */
 const char *h2a_aws_ctx_region(const H2A_AWS_CTX *ctx);
 
@@ -238,6 +241,16 @@ struct h2a_acm_import {
 h2a_err h2a_acm_import_certificate(H2A_AWS_CTX *ctx, const char *region,
                                    const struct h2a_acm_import *in,
                                    char **out_arn) H2A_MUST_USE;
+/* The parts of an ACM certificate ARN that must agree with a target. */
+struct h2a_acm_arn {
+    char region[40];
+    char account[16];
+};
+/* Check the ARN's form locally; H2A_ERR_INPUT (exit 2) names `what`. */
+h2a_err h2a_acm_arn_parse(const char *what, const char *arn,
+                          struct h2a_acm_arn *out) H2A_MUST_USE;
+/* One of ACM's CertificateStatus values (ISSUED, EXPIRED, ...). */
+bool h2a_acm_status_valid(const char *status);
 /* DescribeCertificate: *out is the CertificateDetail object. */
 h2a_err h2a_acm_describe_certificate(H2A_AWS_CTX *ctx, const char *region,
                                      const char *arn,
