@@ -6,7 +6,7 @@
 #include "aws_ctx.h"
 
 /* libcurl's upload buffer size; curl_mem.c serves blocks of it from the secure heap. */
-#define H2A_CURL_UPLOAD_BUFSIZE (64 * 1024 + 4093)
+#define H2A_CURL_UPLOAD_BUFSIZE (32 * 1024 - 67) /* + the allocator's header: one 32 KiB block */
 
 struct h2a_http_sink {
     h2a_buf *body;
