@@ -107,8 +107,6 @@ h2a_err h2a_acm_get_certificate(H2A_AWS_CTX *ctx, const char *region, const char
                                 char **out_cert_pem, char **out_chain_pem)
 {
     json_object *resp = NULL;
-    const char *cert = NULL;
-    const char *chain = NULL;
     h2a_err rv;
 
     *out_cert_pem = NULL;
@@ -118,20 +116,8 @@ h2a_err h2a_acm_get_certificate(H2A_AWS_CTX *ctx, const char *region, const char
     H2A_GUARD(h2a_aws_need_arn("GetCertificate", arn));
     rv = h2a_aws_arn_call(ctx, H2A_AWS_SVC_ACM, region, "GetCertificate", "CertificateArn", arn, &resp);
     if (rv == H2A_OK) {
-        rv = h2a_aws_get_str(ctx, H2A_AWS_SVC_ACM, "GetCertificate", resp, "Certificate", true, &cert);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_aws_get_str(ctx, H2A_AWS_SVC_ACM, "GetCertificate", resp, "CertificateChain", false,
-                       &chain);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_aws_dup_out(cert, out_cert_pem);
-    }
-    if (rv == H2A_OK && out_chain_pem != NULL) {
-        rv = h2a_aws_dup_out(chain, out_chain_pem);
-    }
-    if (rv != H2A_OK) {
-        h2a_aws_drop(out_cert_pem);
+        rv = h2a_aws_take_cert_chain(ctx, H2A_AWS_SVC_ACM, "GetCertificate", resp, out_cert_pem,
+                                     out_chain_pem);
     }
     json_object_put(resp);
     return rv;

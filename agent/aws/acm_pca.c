@@ -64,8 +64,6 @@ h2a_err h2a_pca_get_certificate(H2A_AWS_CTX *ctx, const char *region, const char
 {
     json_object *req;
     json_object *resp = NULL;
-    const char *cert = NULL;
-    const char *chain = NULL;
     h2a_err rv;
 
     *out_cert_pem = NULL;
@@ -86,21 +84,8 @@ h2a_err h2a_pca_get_certificate(H2A_AWS_CTX *ctx, const char *region, const char
         rv = h2a_aws_json_call(ctx, H2A_AWS_SVC_ACM_PCA, region, "GetCertificate", req, &resp);
     }
     if (rv == H2A_OK) {
-        rv = h2a_aws_get_str(ctx, H2A_AWS_SVC_ACM_PCA, "GetCertificate", resp, "Certificate", true,
-                       &cert);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_aws_get_str(ctx, H2A_AWS_SVC_ACM_PCA, "GetCertificate", resp, "CertificateChain",
-                       false, &chain);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_aws_dup_out(cert, out_cert_pem);
-    }
-    if (rv == H2A_OK && out_chain_pem != NULL) {
-        rv = h2a_aws_dup_out(chain, out_chain_pem);
-    }
-    if (rv != H2A_OK) {
-        h2a_aws_drop(out_cert_pem);
+        rv = h2a_aws_take_cert_chain(ctx, H2A_AWS_SVC_ACM_PCA, "GetCertificate", resp, out_cert_pem,
+                                     out_chain_pem);
     }
     json_object_put(req);
     json_object_put(resp);
@@ -134,7 +119,6 @@ h2a_err h2a_pca_get_certificate_authority_certificate(H2A_AWS_CTX *ctx, const ch
 {
     static const char op[] = "GetCertificateAuthorityCertificate";
     json_object *resp = NULL;
-    const char *cert = NULL, *chain = NULL;
     h2a_err rv;
 
     *out_cert_pem = NULL;
@@ -145,20 +129,8 @@ h2a_err h2a_pca_get_certificate_authority_certificate(H2A_AWS_CTX *ctx, const ch
     rv = h2a_aws_arn_call(ctx, H2A_AWS_SVC_ACM_PCA, region, op, "CertificateAuthorityArn",
                           ca_arn, &resp);
     if (rv == H2A_OK) {
-        rv = h2a_aws_get_str(ctx, H2A_AWS_SVC_ACM_PCA, op, resp, "Certificate", true, &cert);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_aws_get_str(ctx, H2A_AWS_SVC_ACM_PCA, op, resp, "CertificateChain", false,
-                             &chain);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_aws_dup_out(cert, out_cert_pem);
-    }
-    if (rv == H2A_OK && out_chain_pem != NULL) {
-        rv = h2a_aws_dup_out(chain, out_chain_pem);
-    }
-    if (rv != H2A_OK) {
-        h2a_aws_drop(out_cert_pem);
+        rv = h2a_aws_take_cert_chain(ctx, H2A_AWS_SVC_ACM_PCA, op, resp, out_cert_pem,
+                                     out_chain_pem);
     }
     json_object_put(resp);
     return rv;

@@ -44,6 +44,11 @@ h2a_err h2a_aws_arn_call(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *regi
                          const char *op, const char *arn_key, const char *arn,
                          json_object **resp) H2A_MUST_USE;
 
+/* Certificate (required) and CertificateChain (optional) of a reply, as new strings. */
+h2a_err h2a_aws_take_cert_chain(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
+                                json_object *resp, char **out_cert_pem,
+                                char **out_chain_pem) H2A_MUST_USE;
+
 /* XML replies (query, rest-xml): parsed with the network and entities off. */
 h2a_err h2a_aws_xml_parse(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
                           const h2a_buf *reply, const char *root_name,

@@ -285,19 +285,9 @@ h2a_err h2a_aws_arn_call(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *regi
 
 h2a_err h2a_form_append(h2a_buf *b, const char *name, const char *value)
 {
-    static const char hex[] = "0123456789ABCDEF";
-
+    /* The unreserved set is the same; '/' and ' ' are escaped like the rest. */
     H2A_GUARD(h2a_buf_printf(b, "&%s=", name));
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            H2A_GUARD(h2a_buf_append(b, p, 1));
-        } else {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            H2A_GUARD(h2a_buf_append(b, e, 3));
-        }
-    }
-    return H2A_OK;
+    return h2a_uri_append(b, value, false);
 }
 
 h2a_err h2a_uri_append(h2a_buf *b, const char *s, bool keep_slash)
@@ -314,4 +304,25 @@ h2a_err h2a_uri_append(h2a_buf *b, const char *s, bool keep_slash)
         }
     }
     return H2A_OK;
+}
+
+h2a_err h2a_aws_take_cert_chain(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
+                                json_object *resp, char **out_cert_pem, char **out_chain_pem)
+{
+    const char *cert = NULL, *chain = NULL;
+    h2a_err rv = h2a_aws_get_str(ctx, svc, op, resp, "Certificate", true, &cert);
+
+    if (rv == H2A_OK) {
+        rv = h2a_aws_get_str(ctx, svc, op, resp, "CertificateChain", false, &chain);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_aws_dup_out(cert, out_cert_pem);
+    }
+    if (rv == H2A_OK && out_chain_pem != NULL) {
+        rv = h2a_aws_dup_out(chain, out_chain_pem);
+    }
+    if (rv != H2A_OK) {
+        h2a_aws_drop(out_cert_pem);
+    }
+    return rv;
 }
