@@ -6,8 +6,8 @@
  * locked memory only. A child process imports a key through the local AWS
  * endpoint, which holds the call (a delay fault taken once the whole body
  * was read); meanwhile the parent copies every readable mapping of the
- * child that is not locked (smaps "Locked: 0 kB": all but OpenSSL's secure
- * heap arena) from /proc/PID/mem and looks for the key as the JSON body
+ * child that is not locked (smaps "Locked: 0 kB" and no do-not-dump mark:
+ * all but OpenSSL's secure heap arena) from /proc/PID/mem and looks for the key as the JSON body
  * carries it (base64 of the PEM). The chain is large (> 64 KiB), so libcurl
  * streams the body through its upload buffer, which stays allocated until
  * the reply: that buffer must be locked too.
@@ -172,6 +172,7 @@ static uint8_t *s_dump(pid_t pid, size_t *len, int *locked)
     unsigned long lo = 0, hi = 0;
     char perms[8] = "";
     bool have = false;
+    long locked_kb = 0;
 
     *len = 0;
     *locked = 0;
@@ -187,19 +188,28 @@ static uint8_t *s_dump(pid_t pid, size_t *len, int *locked)
         char p[8];
         if (sscanf(line, "%lx-%lx %7s", &a, &b, p) == 3 && strchr(line, ':') != NULL &&
             line[strspn(line, "0123456789abcdef")] == '-') {
-            lo = a, hi = b, have = true;
+            lo = a, hi = b, have = true, locked_kb = 0;
             snprintf(perms, sizeof(perms), "%s", p);
             continue;
         }
-        if (!have || sscanf(line, "Locked: %ld kB", &kb) != 1) {
+        if (have && sscanf(line, "Locked: %ld kB", &kb) == 1) {
+            locked_kb = kb;
+            continue;
+        }
+        if (!have || strncmp(line, "VmFlags:", 8) != 0) {
             continue;
         }
         have = false;
-        if (kb > 0) {
+        /*
+         * OpenSSL's secure arena is mlocked and marked do-not-dump ("dd"); under
+         * ASan mlock does nothing, so the mark is what tells it apart.
+         */
+        if (locked_kb > 0 || strstr(line, " dd") != NULL) {
             (*locked)++;
             continue;
         }
-        if (perms[0] != 'r' || strstr(line, "vvar") != NULL) {
+        /* Over 1 GiB is ASan's shadow (metadata, reserved not used): never data. */
+        if (perms[0] != 'r' || hi - lo > (1ul << 30) || strstr(line, "vv") != NULL) {
             continue;
         }
         out = realloc(out, *len + (hi - lo));

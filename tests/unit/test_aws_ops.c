@@ -631,6 +631,7 @@ static void test_route53(void **state)
                         "\"_acme-challenge.example.com.\",\"Type\":\"TXT\",\"TTL\":60}");
     json_object_put(out);
     ch.type = "NOPE";
+    free(id);
     H2A_ASSERT_ERR(h2a_r53_change_resource_record_sets(ctx, s_js(z, "id"), NULL, &ch, 1, &id,
                                                        &status),
                    H2A_ERR_AWS, "route53 ChangeResourceRecordSets: HTTP 400 InvalidInput");
@@ -668,6 +669,7 @@ static void test_sqs(void **state)
     msgs = NULL;
     H2A_ASSERT_OK(h2a_sqs_receive_message(ctx, NULL, url, &rcv, &msgs));
     assert_int_equal(json_object_array_length(msgs), 0);
+    free(mid);
     H2A_ASSERT_ERR(h2a_sqs_get_queue_url(ctx, NULL, "nope", NULL, &mid), H2A_ERR_AWS,
                    "QueueDoesNotExist");
     json_object_put(msgs);
