@@ -73,6 +73,10 @@ static int s_parse(int argc, char **argv, bool allow_status, struct s_opts *o)
     while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
+            if (!h2a_aws_region_valid(optarg)) {
+                return h2a_cli_usage_error(argv[0], "--region '%s': expected a region name "
+                                           "like eu-west-1", optarg);
+            }
             o->region = optarg;
             break;
         case 'p':
@@ -84,6 +88,11 @@ static int s_parse(int argc, char **argv, bool allow_status, struct s_opts *o)
         case 's':
             if (!allow_status || o->n_statuses >= 15) {
                 return h2a_cli_usage_error(argv[0], "--status: only for 'acm list', at most 15");
+            }
+            if (!h2a_acm_status_valid(optarg)) {
+                return h2a_cli_usage_error(argv[0], "--status '%s': expected PENDING_VALIDATION, "
+                                           "ISSUED, INACTIVE, EXPIRED, VALIDATION_TIMED_OUT, "
+                                           "REVOKED or FAILED", optarg);
             }
             o->statuses[o->n_statuses++] = optarg;
             break;
@@ -128,15 +137,7 @@ static h2a_err s_ctx(const struct s_opts *o, H2A_AWS_CTX **out)
         if (rv != H2A_OK) {
             return rv;
         }
-        cfg.region = conf->aws.region;
-        cfg.profile = conf->aws.profile;
-        cfg.credentials_file = conf->aws.credentials_file;
-        cfg.ca_bundle = conf->aws.ca_bundle;
-        cfg.max_attempts = (int)conf->aws.max_attempts;
-        cfg.timeout_ms = (long)conf->aws.timeout_seconds * 1000L;
-        cfg.endpoint_url[H2A_AWS_SVC_ACM] = conf->aws.endpoint_acm;
-        cfg.endpoint_url[H2A_AWS_SVC_SECRETS_MANAGER] = conf->aws.endpoint_secretsmanager;
-        cfg.endpoint_url[H2A_AWS_SVC_STS] = conf->aws.endpoint_sts;
+        h2a_config_aws(&conf->aws, &cfg);
     }
     cfg.region_override = o->region;
     if (o->profile != NULL) {
@@ -223,8 +224,12 @@ int h2a_cmd_acm(int argc, char **argv)
         if (o.n_statuses > 0) {
             return h2a_cli_usage_error(argv[0], "--status: only for 'acm list'");
         }
+        struct h2a_acm_arn parts;
         if (optind + 2 != argc || argv[optind + 1][0] == '\0') {
             return h2a_cli_usage_error(argv[0], "describe: expected exactly one ARN");
+        }
+        if (h2a_acm_arn_parse("describe ARN", argv[optind + 1], &parts) != H2A_OK) {
+            return h2a_cli_usage_error(argv[0], "%s", h2a_err_msg());
         }
     } else {
         return h2a_cli_usage_error(argv[0], "unknown subcommand '%s' (expected list or describe)",

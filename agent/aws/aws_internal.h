@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "h2a_aws.h"
 
 /* Replies larger than this are refused (write callback stops the transfer). */
@@ -77,6 +79,12 @@ void h2a_sha256_hex(const void *data, size_t len, char out_hex[65]);
 /* ------------------------------------------------------------------ */
 /* Errors and retries                                                  */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Make server text safe to print, in place within `size`: control bytes
+ * (newlines, ESC of ANSI sequences, ...) become \n, \r, \t or \xNN.
+ */
+void h2a_aws_escape_text(char *s, size_t size);
 
 /* awsJson: cut at the first ':', keep what follows the first '#'. */
 void h2a_aws_clean_code(const char *raw, char *out, size_t outsz);
@@ -251,8 +259,6 @@ struct h2a_cred_state;
 
 /* "aws", "aws-cn", "aws-us-gov" from the region prefix. */
 const char *h2a_aws_partition(const char *region);
-/* Region names are [a-z0-9-]{1,32} (they go into host names). */
-bool h2a_aws_region_valid(const char *region);
 
 struct h2a_endpoint {
     char url[600];         /* "https://acm.eu-west-1.amazonaws.com/" */
@@ -269,46 +275,102 @@ struct h2a_endpoint {
 h2a_err h2a_aws_endpoint_resolve(h2a_aws_service svc, const char *region,
                                  const char *override,
                                  struct h2a_endpoint *out) H2A_MUST_USE;
-/* AWS_ENDPOINT_URL_<SERVICE> suffix ("SECRETS_MANAGER") / config key. */
-const char *h2a_aws_service_env_suffix(h2a_aws_service svc);
-const char *h2a_aws_service_config_key(h2a_aws_service svc);
-const char *h2a_aws_service_target_prefix(h2a_aws_service svc);
+/* ------------------------------------------------------------------ */
+/* The service table (endpoint.c)                                      */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    H2A_AWS_PROTO_JSON10 = 0, /* awsJson1_0: POST /, X-Amz-Target */
+    H2A_AWS_PROTO_JSON11,     /* awsJson1_1: the same, another content type */
+    H2A_AWS_PROTO_QUERY,      /* awsQuery: POST / form, XML replies */
+    H2A_AWS_PROTO_REST_XML,   /* restXml: method + URI per operation, XML bodies */
+} h2a_aws_protocol;
+
+struct h2a_aws_service_info {
+    const char *name;           /* signing name, host prefix, aws.endpoints key */
+    const char *env_suffix;     /* AWS_ENDPOINT_URL_<X> */
+    const char *config_key;     /* key in a shared-config services section */
+    const char *config_path;    /* "aws.endpoints.<name>", for messages */
+    const char *env_name;       /* "AWS_ENDPOINT_URL_<X>", for messages */
+    h2a_aws_protocol protocol;
+    const char *target;         /* X-Amz-Target prefix (awsJson) */
+    const char *default_region; /* used when no region is set (STS) */
+    const char *global_host[3]; /* aws, aws-cn, aws-us-gov; NULL: regional */
+};
+/* Never NULL (an unknown service gets a row of "?"). */
+const struct h2a_aws_service_info *h2a_aws_service_info(h2a_aws_service svc);
 
 /* ------------------------------------------------------------------ */
-/* Raw calls (client.c), for the typed wrappers                        */
+/* The generic request (http.c), for the operation files               */
 /* ------------------------------------------------------------------ */
 
 /*
- * awsJson call with a body already serialised. `secret_request`: the body
- * holds key material (never logged, caller keeps it in a secure buffer).
- * The reply body (2xx) is appended to `reply`, which the caller initialised
- * (secure for secret replies). Empty 2xx replies are allowed here.
+ * One request of any protocol. The protocol of the service decides the
+ * content type, X-Amz-Target (awsJson: "<target>.<operation>") and how an
+ * error reply is read. `path` and `query` are already URI-encoded; `path`
+ * is appended to the endpoint's own path.
  */
+struct h2a_aws_request {
+    const char *operation;
+    const char *method;                     /* NULL: POST */
+    const char *path;                       /* NULL: the endpoint's path */
+    const char *query;                      /* without '?', or NULL */
+    const struct h2a_http_header *headers;  /* extra headers, signed */
+    size_t n_headers;
+    const uint8_t *body;
+    size_t body_len;
+    /*
+     * The body carries key material or credentials (never logged, sent
+     * from locked memory, refused over http://), or the reply will.
+     */
+    bool secret_body;
+    bool secret_reply;
+    const struct h2a_aws_credentials *creds; /* NULL: the ctx's */
+    bool unsigned_call;                      /* no signature at all */
+};
+
+/*
+ * Send `rq` to `svc` in `region` (NULL: the ctx's) with the SDK standard
+ * retries. The 2xx reply body is appended to `reply`, which the caller
+ * initialised (secure for secret replies); empty replies are allowed here.
+ */
+h2a_err h2a_aws_send(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *region,
+                     const struct h2a_aws_request *rq, h2a_buf *reply) H2A_MUST_USE;
+/* awsJson call of a body already serialised (a convenience over h2a_aws_send). */
 h2a_err h2a_aws_raw_json_call(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *region,
                               const char *op, const uint8_t *body, size_t body_len,
                               bool secret_request, h2a_buf *reply) H2A_MUST_USE;
-/*
- * awsQuery (STS) call; `form` is the urlencoded body (Action, Version, ...).
- * `creds` NULL: the ctx's credentials; `unsigned_call`: no signature
- * (AssumeRoleWithWebIdentity).
- */
-h2a_err h2a_aws_query_call(H2A_AWS_CTX *ctx, const char *region, const char *op,
-                           const char *form, const struct h2a_aws_credentials *creds,
-                           bool unsigned_call, h2a_buf *reply) H2A_MUST_USE;
 /* Parse a 2xx awsJson reply into an object; malformed → H2A_ERR_AWS. */
 h2a_err h2a_aws_parse_reply(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
                             const h2a_buf *reply, json_object **out) H2A_MUST_USE;
 /* Record a protocol violation in the ctx error and return H2A_ERR_AWS. */
 h2a_err h2a_aws_malformed(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
                           const char *fmt, ...) H2A_PRINTF(4, 5);
+/* Sleep through the ctx's hook (tests replace it). */
+void h2a_aws_ctx_sleep(H2A_AWS_CTX *ctx, long ms);
 /* Append s to b with application/x-www-form-urlencoded escaping. */
 h2a_err h2a_form_append(h2a_buf *b, const char *name, const char *value) H2A_MUST_USE;
+/* Append s to b with RFC 3986 escaping ('/' kept when `keep_slash`). */
+h2a_err h2a_uri_append(h2a_buf *b, const char *s, bool keep_slash) H2A_MUST_USE;
 /* STS credentials from an AssumeRole*-Response body (wiped in place). */
 h2a_err h2a_sts_parse_credentials(h2a_buf *body, struct h2a_aws_credentials **out) H2A_MUST_USE;
+/*
+ * The one AssumeRole request: `src` NULL signs with the ctx's credentials,
+ * else with `src` (a credential fetcher's source keys).
+ */
+h2a_err h2a_sts_assume_role_as(H2A_AWS_CTX *ctx, const struct h2a_aws_assume_role *ar,
+                               const struct h2a_aws_credentials *src,
+                               struct h2a_aws_credentials **out) H2A_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* Test hooks                                                          */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Let calls that carry secrets go to an http:// endpoint: only the unit
+ * tests' in-process server (plain HTTP on loopback) needs it.
+ */
+void h2a_aws_ctx_allow_plain_http_secrets(H2A_AWS_CTX *ctx);
 
 /* Replace the jitter source and the sleep (unit tests, deterministic runs). */
 void h2a_aws_ctx_set_hooks(H2A_AWS_CTX *ctx, double (*rand01)(void *),

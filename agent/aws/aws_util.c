@@ -504,6 +504,29 @@ done:
 /* Error replies                                                       */
 /* ------------------------------------------------------------------ */
 
+void h2a_aws_escape_text(char *s, size_t size)
+{
+    char tmp[1024];
+    size_t k = 0;
+
+    if (size == 0) {
+        return;
+    }
+    for (size_t i = 0; s[i] != '\0' && k + 5 < sizeof(tmp); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n' || c == '\r' || c == '\t') {
+            tmp[k++] = '\\';
+            tmp[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            k += (size_t)snprintf(tmp + k, sizeof(tmp) - k, "\\x%02x", c);
+        } else {
+            tmp[k++] = (char)c;
+        }
+    }
+    tmp[k] = '\0';
+    snprintf(s, size, "%s", tmp);
+}
+
 void h2a_aws_clean_code(const char *raw, char *out, size_t outsz)
 {
     const char *s = raw;
@@ -634,6 +657,13 @@ bool h2a_aws_parse_query_error(const char *body, size_t len, struct h2a_aws_erro
             s_xml_text(s_xml_child(root, "RequestId"), err->request_id,
                        sizeof(err->request_id));
         }
+    } else if (root != NULL && strcmp((const char *)root->name, "InvalidChangeBatch") == 0) {
+        /* Route 53's one error with a shape of its own: the code is the root. */
+        snprintf(err->code, sizeof(err->code), "InvalidChangeBatch");
+        s_xml_text(s_xml_child(s_xml_child(root, "Messages"), "Message"), err->message,
+                   sizeof(err->message));
+        s_xml_text(s_xml_child(root, "RequestId"), err->request_id, sizeof(err->request_id));
+        ok = true;
     }
     xmlFreeDoc(doc);
     return ok;

@@ -150,6 +150,67 @@ static h2a_err s_chain_text(const char **chain, int depth, const char *last, cha
     return H2A_OK;
 }
 
+/* credential_source: Environment, Ec2InstanceMetadata or EcsContainer. */
+static h2a_err s_credential_source(const char *name, const char *csrc,
+                                   struct h2a_cred_provider **out)
+{
+    bool found = false;
+    h2a_err rv;
+
+    if (strcmp(csrc, "Environment") == 0) {
+        rv = s_from_env(out, &found);
+        if (rv == H2A_OK && !found) {
+            rv = h2a_err_set(H2A_ERR_INPUT, "profile %s: credential_source Environment "
+                             "but AWS_ACCESS_KEY_ID is not set", name);
+        }
+        return rv;
+    }
+    if (strcmp(csrc, "Ec2InstanceMetadata") == 0) {
+        return s_ecs_or_imds(H2A_CRED_IMDS, "EC2 instance metadata", out);
+    }
+    if (strcmp(csrc, "EcsContainer") == 0) {
+        return s_ecs_or_imds(H2A_CRED_ECS, "ECS container credentials", out);
+    }
+    return h2a_err_set(H2A_ERR_INPUT, "profile %s: credential_source '%s': expected "
+                       "Environment, Ec2InstanceMetadata or EcsContainer", name, csrc);
+}
+
+/* source_profile `src` of profile `name`: itself (static keys), or another profile. */
+static h2a_err s_source_profile(const struct h2a_aws_profiles *pf, const char *name,
+                                const char *src, const char **chain, int depth,
+                                struct h2a_cred_provider **out)
+{
+    /* A loop is any profile seen twice on the way. */
+    for (int i = 0; i <= depth; i++) {
+        const char *seen = i < depth ? chain[i] : name;
+        if (strcmp(seen, src) == 0 && !(i == depth && strcmp(src, name) == 0)) {
+            char text[1024];
+            s_chain_text(chain, depth, name, text, sizeof(text));
+            return h2a_err_set(H2A_ERR_INPUT, "profile %s: source_profile loop: %s -> %s",
+                               name, text, src);
+        }
+    }
+    if (strcmp(src, name) == 0) {
+        /* Self-reference: the profile's own static keys are the source. */
+        const char *ak = h2a_aws_profile_get(pf, name, "aws_access_key_id");
+        const char *sk = h2a_aws_profile_get(pf, name, "aws_secret_access_key");
+        if (!s_set(ak) || !s_set(sk)) {
+            return h2a_err_set(H2A_ERR_INPUT, "profile %s: source_profile is itself but it "
+                               "has no static keys", name);
+        }
+        H2A_GUARD(s_new(H2A_CRED_STATIC, name, out));
+        return h2a_aws_credentials_make(ak, sk,
+                                        h2a_aws_profile_get(pf, name, "aws_session_token"), 0,
+                                        &(*out)->fixed);
+    }
+    if (!h2a_aws_profile_exists(pf, src)) {
+        return h2a_err_set(H2A_ERR_INPUT, "profile %s: source_profile '%s' not found in %s or "
+                           "%s", name, src, pf->config_path, pf->credentials_path);
+    }
+    chain[depth] = name;
+    return s_from_profile(pf, src, chain, depth + 1, true, out);
+}
+
 static h2a_err s_assume_role_profile(const struct h2a_aws_profiles *pf, const char *name,
                                      const char **chain, int depth,
                                      struct h2a_cred_provider **out)
@@ -200,58 +261,10 @@ static h2a_err s_assume_role_profile(const struct h2a_aws_profiles *pf, const ch
         p->duration_seconds = (int)d;
     }
     if (s_set(csrc)) {
-        if (strcmp(csrc, "Environment") == 0) {
-            bool found = false;
-            rv = s_from_env(&p->source, &found);
-            if (rv == H2A_OK && !found) {
-                rv = h2a_err_set(H2A_ERR_INPUT, "profile %s: credential_source Environment "
-                                 "but AWS_ACCESS_KEY_ID is not set", name);
-            }
-        } else if (strcmp(csrc, "Ec2InstanceMetadata") == 0) {
-            rv = s_ecs_or_imds(H2A_CRED_IMDS, "EC2 instance metadata", &p->source);
-        } else if (strcmp(csrc, "EcsContainer") == 0) {
-            rv = s_ecs_or_imds(H2A_CRED_ECS, "ECS container credentials", &p->source);
-        } else {
-            rv = h2a_err_set(H2A_ERR_INPUT, "profile %s: credential_source '%s': expected "
-                             "Environment, Ec2InstanceMetadata or EcsContainer", name, csrc);
-        }
-        goto done;
+        rv = s_credential_source(name, csrc, &p->source);
+    } else {
+        rv = s_source_profile(pf, name, src, chain, depth, &p->source);
     }
-    /* source_profile: a loop is any profile seen twice on the way. */
-    for (int i = 0; i <= depth; i++) {
-        const char *seen = i < depth ? chain[i] : name;
-        if (strcmp(seen, src) == 0 && !(i == depth && strcmp(src, name) == 0)) {
-            char text[1024];
-            s_chain_text(chain, depth, name, text, sizeof(text));
-            rv = h2a_err_set(H2A_ERR_INPUT, "profile %s: source_profile loop: %s -> %s",
-                             name, text, src);
-            goto done;
-        }
-    }
-    if (strcmp(src, name) == 0) {
-        /* Self-reference: the profile's own static keys are the source. */
-        const char *ak = h2a_aws_profile_get(pf, name, "aws_access_key_id");
-        const char *sk = h2a_aws_profile_get(pf, name, "aws_secret_access_key");
-        if (!s_set(ak) || !s_set(sk)) {
-            rv = h2a_err_set(H2A_ERR_INPUT, "profile %s: source_profile is itself but it "
-                             "has no static keys", name);
-            goto done;
-        }
-        rv = s_new(H2A_CRED_STATIC, name, &p->source);
-        if (rv == H2A_OK) {
-            rv = h2a_aws_credentials_make(ak, sk,
-                                          h2a_aws_profile_get(pf, name, "aws_session_token"),
-                                          0, &p->source->fixed);
-        }
-        goto done;
-    }
-    if (!h2a_aws_profile_exists(pf, src)) {
-        rv = h2a_err_set(H2A_ERR_INPUT, "profile %s: source_profile '%s' not found in %s or %s",
-                         name, src, pf->config_path, pf->credentials_path);
-        goto done;
-    }
-    chain[depth] = name;
-    rv = s_from_profile(pf, src, chain, depth + 1, true, &p->source);
 done:
     if (rv != H2A_OK) {
         h2a_cred_provider_free(p);

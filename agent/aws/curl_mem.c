@@ -10,7 +10,8 @@
  * them with plain free(), which leaves the bytes in the heap for whatever
  * allocation comes next. Giving libcurl an allocator that wipes every block
  * on free and on realloc means no such copy outlives the transfer, without
- * depending on which buffer a given libcurl version happens to use.
+ * depending on which buffer a given libcurl version happens to use. The
+ * one buffer a secret body is streamed through is also locked.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "aws_internal.h"
+#include "http.h"
 
 /* The block's size sits in front of it; the union keeps malloc's alignment. */
 typedef union {
@@ -35,7 +37,15 @@ static void *s_malloc(size_t n)
     if (n > SIZE_MAX - sizeof(s_head)) {
         return NULL;
     }
-    h = malloc(sizeof(s_head) + n);
+    /*
+     * libcurl's upload buffer (its size is ours, see http.c) receives a
+     * secret request body from the read callback: it lives in the locked
+     * secure heap, like the body itself.
+     */
+    h = n == H2A_CURL_UPLOAD_BUFSIZE ? OPENSSL_secure_malloc(sizeof(s_head) + n) : NULL;
+    if (h == NULL) {
+        h = malloc(sizeof(s_head) + n);
+    }
     if (h == NULL) {
         return NULL;
     }
@@ -51,6 +61,10 @@ static void s_free(void *p)
         return;
     }
     h = (s_head *)p - 1;
+    if (CRYPTO_secure_allocated(h)) {
+        OPENSSL_secure_clear_free(h, sizeof(s_head) + h->n);
+        return;
+    }
     OPENSSL_cleanse(h, sizeof(s_head) + h->n);
     free(h);
 }

@@ -51,11 +51,19 @@ typedef enum {
     H2A_AWS_SVC_STS,
     H2A_AWS_SVC_ORGANIZATIONS,
     H2A_AWS_SVC_ACM_PCA,
+    H2A_AWS_SVC_ROUTE53,
+    H2A_AWS_SVC_SQS,
     H2A_AWS_SVC__COUNT
 } h2a_aws_service;
 
 /* Short name used in messages and the signing name: "acm", "secretsmanager". */
 const char *h2a_aws_service_name(h2a_aws_service svc);
+/*
+ * The service whose name is `name`: the signing name ("secretsmanager",
+ * "acm-pca") or the SDK configuration key ("secrets_manager", "acm_pca").
+ * False if no service of the table has it.
+ */
+bool h2a_aws_service_lookup(const char *name, h2a_aws_service *out);
 
 /* ------------------------------------------------------------------ */
 /* Context                                                             */
@@ -109,18 +117,6 @@ struct h2a_aws_config {
 };
 
 /*
- * Fill `out` (zeroed first) from the "aws" object of hsm2acm's JSON
- * configuration: region, profile, credentials_file, ca_bundle, max_attempts,
- * endpoint_url, endpoints {acm, secrets_manager|secretsmanager, sts,
- * organizations, acm_pca|acm-pca}, connect_timeout_ms, timeout_ms or
- * timeout_seconds. Other keys are left to the
- * caller. The strings point into `aws`, which must outlive `out`. A wrong
- * type is H2A_ERR_INPUT naming "aws.<key>". `aws` NULL gives an empty config.
- */
-h2a_err h2a_aws_config_from_json(json_object *aws,
-                                 struct h2a_aws_config *out) H2A_MUST_USE;
-
-/*
  * Build a client from `cfg` (may be NULL: environment only) and the
  * environment. Checks the configuration (unknown profile, bad endpoint URL,
  * unreadable credentials/CA file...) but does not contact AWS. Free with
@@ -137,6 +133,19 @@ h2a_err h2a_aws_ctx_clone(H2A_AWS_CTX *ctx, H2A_AWS_CTX **out_ctx) H2A_MUST_USE;
 
 /* NULL-safe. Wipes every credential and derived signing key it holds. */
 void h2a_aws_ctx_free(H2A_AWS_CTX *ctx);
+
+/*
+ * H2A_ERR_USAGE (exit 2) naming where the endpoint was set if `svc` has an
+ * explicit http:// endpoint: for callers that are about to send key
+ * material or credentials there (`what` names it), to refuse before
+ * anything is made. The calls that carry secrets (ImportCertificate,
+ * CreateSecret, GetSecretValue, STS credentials) refuse http:// anyway.
+ */
+h2a_err h2a_aws_ctx_require_https(H2A_AWS_CTX *ctx, h2a_aws_service svc,
+                                  const char *what) H2A_MUST_USE;
+
+/* Region names are [a-z0-9-]{1,32} (they go into host names). */
+bool h2a_aws_region_valid(const char *region);
 
 /* The default region of the ctx (NULL if none could be resolved). */
 const char *h2a_aws_ctx_region(const H2A_AWS_CTX *ctx);
@@ -232,6 +241,16 @@ struct h2a_acm_import {
 h2a_err h2a_acm_import_certificate(H2A_AWS_CTX *ctx, const char *region,
                                    const struct h2a_acm_import *in,
                                    char **out_arn) H2A_MUST_USE;
+/* The parts of an ACM certificate ARN that must agree with a target. */
+struct h2a_acm_arn {
+    char region[40];
+    char account[16];
+};
+/* Check the ARN's form locally; H2A_ERR_INPUT (exit 2) names `what`. */
+h2a_err h2a_acm_arn_parse(const char *what, const char *arn,
+                          struct h2a_acm_arn *out) H2A_MUST_USE;
+/* One of ACM's CertificateStatus values (ISSUED, EXPIRED, ...). */
+bool h2a_acm_status_valid(const char *status);
 /* DescribeCertificate: *out is the CertificateDetail object. */
 h2a_err h2a_acm_describe_certificate(H2A_AWS_CTX *ctx, const char *region,
                                      const char *arn,
@@ -295,6 +314,13 @@ h2a_err h2a_sm_describe_secret(H2A_AWS_CTX *ctx, const char *region,
 /* DeleteSecret; `force` = ForceDeleteWithoutRecovery (else 30-day window). */
 h2a_err h2a_sm_delete_secret(H2A_AWS_CTX *ctx, const char *region,
                              const char *secret_id, bool force) H2A_MUST_USE;
+
+/* Poll DescribeSecret (hookable sleeps, ~10 s) until the secret is gone. */
+h2a_err h2a_sm_wait_secret_deleted(H2A_AWS_CTX *ctx, const char *region,
+                                   const char *secret_id) H2A_MUST_USE;
+/* DeleteSecret without recovery, then h2a_sm_wait_secret_deleted(). */
+h2a_err h2a_sm_delete_secret_and_wait(H2A_AWS_CTX *ctx, const char *region,
+                                      const char *secret_id) H2A_MUST_USE;
 
 /* One ListSecrets filter: key "name", "tag-key", "tag-value", ... */
 struct h2a_sm_filter {
@@ -367,3 +393,70 @@ h2a_err h2a_pca_get_certificate(H2A_AWS_CTX *ctx, const char *region,
                                 const char *ca_arn, const char *cert_arn,
                                 char **out_cert_pem,
                                 char **out_chain_pem) H2A_MUST_USE;
+/* DescribeCertificateAuthority: *out is the CertificateAuthority object. */
+h2a_err h2a_pca_describe_certificate_authority(H2A_AWS_CTX *ctx, const char *region,
+                                               const char *ca_arn,
+                                               json_object **out) H2A_MUST_USE;
+/* GetCertificateAuthorityCertificate: the CA's PEM and its chain (may be NULL). */
+h2a_err h2a_pca_get_certificate_authority_certificate(H2A_AWS_CTX *ctx, const char *region,
+                                                      const char *ca_arn,
+                                                      char **out_cert_pem,
+                                                      char **out_chain_pem) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Route 53 (global: no region)                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * ListHostedZonesByName from `dns_name` (NULL: the first), at most
+ * `max_items` (0: AWS's default of 100). *out is an array of
+ * {"Id": "/hostedzone/Z...", "Name": "example.com.", "PrivateZone": bool}.
+ */
+h2a_err h2a_r53_list_hosted_zones_by_name(H2A_AWS_CTX *ctx, const char *dns_name,
+                                          int max_items, json_object **out) H2A_MUST_USE;
+/*
+ * ListResourceRecordSets of a zone ("Z..." or "/hostedzone/Z..."), every
+ * page. *out is an array of {"Name", "Type", "TTL"?, "Values": [...]}.
+ */
+h2a_err h2a_r53_list_resource_record_sets(H2A_AWS_CTX *ctx, const char *zone_id,
+                                          json_object **out) H2A_MUST_USE;
+struct h2a_r53_change {
+    const char *action;        /* CREATE, DELETE, UPSERT */
+    const char *name;          /* "_acme-challenge.example.com." */
+    const char *type;          /* "TXT" */
+    long ttl;
+    const char *const *values; /* NULL-terminated, >= 1; TXT values carry their quotes */
+};
+/* ChangeResourceRecordSets; the change id ("/change/C...") and status (PENDING). */
+h2a_err h2a_r53_change_resource_record_sets(H2A_AWS_CTX *ctx, const char *zone_id,
+                                            const char *comment,
+                                            const struct h2a_r53_change *changes, size_t n,
+                                            char **out_change_id,
+                                            char **out_status) H2A_MUST_USE;
+/* GetChange: PENDING or INSYNC. */
+h2a_err h2a_r53_get_change(H2A_AWS_CTX *ctx, const char *change_id,
+                           char **out_status) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* SQS (AWS JSON 1.0)                                                  */
+/* ------------------------------------------------------------------ */
+
+h2a_err h2a_sqs_get_queue_url(H2A_AWS_CTX *ctx, const char *region, const char *queue_name,
+                              const char *owner_account, char **out_url) H2A_MUST_USE;
+struct h2a_sqs_receive {
+    int max_messages;       /* 1..10 */
+    int wait_seconds;       /* long poll, 0..20 */
+    int visibility_timeout; /* 0: the queue's */
+};
+/* ReceiveMessage: *out is an array of {MessageId, ReceiptHandle, Body, ...} (maybe empty). */
+h2a_err h2a_sqs_receive_message(H2A_AWS_CTX *ctx, const char *region, const char *queue_url,
+                                const struct h2a_sqs_receive *in,
+                                json_object **out) H2A_MUST_USE;
+h2a_err h2a_sqs_change_message_visibility(H2A_AWS_CTX *ctx, const char *region,
+                                          const char *queue_url, const char *receipt_handle,
+                                          int visibility_timeout) H2A_MUST_USE;
+h2a_err h2a_sqs_delete_message(H2A_AWS_CTX *ctx, const char *region, const char *queue_url,
+                               const char *receipt_handle) H2A_MUST_USE;
+h2a_err h2a_sqs_send_message(H2A_AWS_CTX *ctx, const char *region, const char *queue_url,
+                             const char *body, int delay_seconds,
+                             char **out_message_id) H2A_MUST_USE;

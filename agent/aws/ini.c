@@ -114,6 +114,40 @@ static h2a_err s_add_section(struct h2a_ini *ini, const char *name, size_t n)
     return H2A_OK;
 }
 
+/*
+ * One "key = value" line; an indented one under a "key =" line with no
+ * value is stored as "parent.key" (the SDKs' nested sub-keys).
+ */
+static h2a_err s_key_line(struct h2a_ini *ini, const char *section, const char *s,
+                          const char *eq, const char *le, bool indented, char *parent,
+                          size_t parent_size, const char *what)
+{
+    char key[256];
+    char *v = s_dup_trim(eq + 1, (size_t)(le - eq - 1));
+    char *k = s_dup_trim(s, (size_t)(eq - s));
+    h2a_err rv;
+
+    if (v == NULL || k == NULL) {
+        s_str_free(v);
+        s_str_free(k);
+        return h2a_err_set(H2A_ERR_NOMEM, "%s", what);
+    }
+    if (indented && parent[0] != '\0') {
+        snprintf(key, sizeof(key), "%s.%s", parent, k);
+    } else {
+        snprintf(key, sizeof(key), "%s", k);
+        parent[0] = '\0';
+        if (v[0] == '\0') {
+            /* "s3 =" opens a block of indented sub-keys. */
+            snprintf(parent, parent_size, "%s", k);
+        }
+    }
+    rv = s_add(ini, section, key, v);
+    s_str_free(v);
+    s_str_free(k);
+    return rv;
+}
+
 h2a_err h2a_ini_parse(const char *text, size_t len, const char *what,
                       struct h2a_ini **out)
 {
@@ -122,7 +156,6 @@ h2a_err h2a_ini_parse(const char *text, size_t len, const char *what,
     const char *end = text + len;
     const char *section = NULL;
     char parent[128] = "";
-    char key[256];
     int lineno = 0;
     h2a_err rv = H2A_OK;
 
@@ -166,31 +199,9 @@ h2a_err h2a_ini_parse(const char *text, size_t len, const char *what,
                              "[section]", what, lineno);
             goto done;
         }
-        {
-            char *v = s_dup_trim(eq + 1, (size_t)(le - eq - 1));
-            char *k = s_dup_trim(s, (size_t)(eq - s));
-            if (v == NULL || k == NULL) {
-                s_str_free(v);
-                s_str_free(k);
-                rv = h2a_err_set(H2A_ERR_NOMEM, "%s", what);
-                goto done;
-            }
-            if (indented && parent[0] != '\0') {
-                snprintf(key, sizeof(key), "%s.%s", parent, k);
-            } else {
-                snprintf(key, sizeof(key), "%s", k);
-                parent[0] = '\0';
-                if (v[0] == '\0') {
-                    /* "s3 =" opens a block of indented sub-keys. */
-                    snprintf(parent, sizeof(parent), "%s", k);
-                }
-            }
-            rv = s_add(ini, section, key, v);
-            s_str_free(v);
-            s_str_free(k);
-            if (rv != H2A_OK) {
-                goto done;
-            }
+        if ((rv = s_key_line(ini, section, s, eq, le, indented, parent, sizeof(parent),
+                             what)) != H2A_OK) {
+            goto done;
         }
     }
 done:

@@ -269,6 +269,54 @@ static h2a_err s_append_trimmed(h2a_buf *out, const char *v)
     return H2A_OK;
 }
 
+/* The headers with lower-case names, sorted by name (stable); *out freed by the caller. */
+static h2a_err s_sorted_headers(const struct h2a_sigv4_input *in, struct s_hdr **out)
+{
+    struct s_hdr *h = calloc(in->n_headers + 1, sizeof(*h));
+
+    *out = h;
+    if (h == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "sigv4: headers");
+    }
+    for (size_t i = 0; i < in->n_headers; i++) {
+        h[i].name = strdup(in->headers[i].name);
+        if (h[i].name == NULL) {
+            return h2a_err_set(H2A_ERR_NOMEM, "sigv4: headers");
+        }
+        for (char *c = h[i].name; *c != '\0'; c++) {
+            *c = (char)tolower((unsigned char)*c);
+        }
+        h[i].value = in->headers[i].value;
+        h[i].order = i;
+    }
+    qsort(h, in->n_headers, sizeof(*h), s_hdr_cmp);
+    return H2A_OK;
+}
+
+/* "name:v1,v2" lines (repeated names joined in order) and the "a;b;c" list. */
+static h2a_err s_header_lines(const struct s_hdr *h, size_t n, h2a_buf *out,
+                              h2a_buf *signed_headers)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool first = (i == 0 || strcmp(h[i - 1].name, h[i].name) != 0);
+        if (first) {
+            if (i > 0) {
+                H2A_GUARD(h2a_buf_append(out, "\n", 1));
+            }
+            H2A_GUARD(h2a_buf_append_str(out, h[i].name));
+            H2A_GUARD(h2a_buf_append(out, ":", 1));
+            if (signed_headers->len > 0) {
+                H2A_GUARD(h2a_buf_append(signed_headers, ";", 1));
+            }
+            H2A_GUARD(h2a_buf_append_str(signed_headers, h[i].name));
+        } else {
+            H2A_GUARD(h2a_buf_append(out, ",", 1));
+        }
+        H2A_GUARD(s_append_trimmed(out, h[i].value));
+    }
+    return H2A_OK;
+}
+
 h2a_err h2a_sigv4_canonical_request(const struct h2a_sigv4_input *in,
                                     h2a_buf *out, h2a_buf *signed_headers)
 {
@@ -282,25 +330,9 @@ h2a_err h2a_sigv4_canonical_request(const struct h2a_sigv4_input *in,
         rv = h2a_err_set(H2A_ERR_INPUT, "sigv4: method and an absolute path are required");
         goto done;
     }
-    h = calloc(in->n_headers + 1, sizeof(*h));
-    if (h == NULL) {
-        rv = h2a_err_set(H2A_ERR_NOMEM, "sigv4: headers");
+    if ((rv = s_sorted_headers(in, &h)) != H2A_OK) {
         goto done;
     }
-    for (size_t i = 0; i < in->n_headers; i++) {
-        h[i].name = strdup(in->headers[i].name);
-        if (h[i].name == NULL) {
-            rv = h2a_err_set(H2A_ERR_NOMEM, "sigv4: headers");
-            goto done;
-        }
-        for (char *c = h[i].name; *c != '\0'; c++) {
-            *c = (char)tolower((unsigned char)*c);
-        }
-        h[i].value = in->headers[i].value;
-        h[i].order = i;
-    }
-    qsort(h, in->n_headers, sizeof(*h), s_hdr_cmp);
-
     /* METHOD \n URI \n QUERY \n */
     if ((rv = h2a_buf_append_str(out, in->method)) != H2A_OK ||
         (rv = h2a_buf_append(out, "\n", 1)) != H2A_OK) {
@@ -318,28 +350,8 @@ h2a_err h2a_sigv4_canonical_request(const struct h2a_sigv4_input *in,
         (rv = h2a_buf_append(out, "\n", 1)) != H2A_OK) {
         goto done;
     }
-    /* name:v1,v2 \n ... (repeated names joined in order) */
-    for (size_t i = 0; i < in->n_headers; i++) {
-        bool first = (i == 0 || strcmp(h[i - 1].name, h[i].name) != 0);
-        if (first) {
-            if ((i > 0 && (rv = h2a_buf_append(out, "\n", 1)) != H2A_OK) ||
-                (rv = h2a_buf_append_str(out, h[i].name)) != H2A_OK ||
-                (rv = h2a_buf_append(out, ":", 1)) != H2A_OK) {
-                goto done;
-            }
-            if (signed_headers->len > 0 &&
-                (rv = h2a_buf_append(signed_headers, ";", 1)) != H2A_OK) {
-                goto done;
-            }
-            if ((rv = h2a_buf_append_str(signed_headers, h[i].name)) != H2A_OK) {
-                goto done;
-            }
-        } else if ((rv = h2a_buf_append(out, ",", 1)) != H2A_OK) {
-            goto done;
-        }
-        if ((rv = s_append_trimmed(out, h[i].value)) != H2A_OK) {
-            goto done;
-        }
+    if ((rv = s_header_lines(h, in->n_headers, out, signed_headers)) != H2A_OK) {
+        goto done;
     }
     h2a_sha256_hex(in->body != NULL ? (const void *)in->body : (const void *)"",
                    in->body_len, hash);

@@ -21,18 +21,11 @@ static const char *const s_top_keys[] = {
 static const char *const s_aws_keys[] = {
     "region", "profile", "credentials_file", "role_name", "external_id",
     "ca_bundle", "max_attempts", "timeout_seconds", "endpoints", NULL};
-static const char *const s_endpoint_keys[] = {"acm", "secretsmanager", "sts", NULL};
 static const char *const s_staging_keys[] = {"prefix", "kms_key_id", "ttl_seconds", NULL};
 static const char *const s_audit_keys[] = {"file", "syslog", NULL};
 static const char *const s_cmd_keys[] = {"type", "argv", "timeout_seconds", NULL};
 static const char *const s_local_keys[] = {"type", "key_label", "subject",
                                            "validity_days", NULL};
-
-/* Public strings whose names only look secret (lint checks free() names). */
-static void s_drop(void *p)
-{
-    free(p);
-}
 
 static void s_issuer_clear(h2a_issuer_conf *i)
 {
@@ -62,9 +55,9 @@ void h2a_config_free(h2a_config *c)
     free(c->aws.role_name);
     free(c->aws.external_id);
     free(c->aws.ca_bundle);
-    free(c->aws.endpoint_acm);
-    s_drop(c->aws.endpoint_secretsmanager);
-    free(c->aws.endpoint_sts);
+    for (int i = 0; i < H2A_AWS_SVC__COUNT; i++) {
+        free(c->aws.endpoints[i]);
+    }
     free(c->staging.prefix);
     free(c->staging.kms_key_id);
     free(c->audit.file);
@@ -222,6 +215,32 @@ static h2a_err s_url_ok(const char *field, const char *u)
     return H2A_OK;
 }
 
+/* aws.endpoints: one URL per service of the AWS layer's table, by its name. */
+static h2a_err s_aws_endpoints(json_object *ep, h2a_aws_conf *a)
+{
+    H2A_GUARD(h2a_jv_require_object(ep, "aws.endpoints"));
+    json_object_object_foreach(ep, k, v)
+    {
+        char field[96];
+        h2a_aws_service svc;
+
+        (void)v;
+        snprintf(field, sizeof(field), "aws.endpoints.%.60s", k);
+        if (!h2a_aws_service_lookup(k, &svc)) {
+            return h2a_err_set(H2A_ERR_INPUT, "%s: unknown key (a service name: acm, "
+                               "secretsmanager, sts, organizations, acm-pca, route53 or sqs)",
+                               field);
+        }
+        if (a->endpoints[svc] != NULL) {
+            return h2a_err_set(H2A_ERR_INPUT, "%s: the service %s is already set", field,
+                               h2a_aws_service_name(svc));
+        }
+        H2A_GUARD(h2a_jv_str(ep, "aws.endpoints", k, true, 8, 2048, &a->endpoints[svc]));
+        H2A_GUARD(s_url_ok(field, a->endpoints[svc]));
+    }
+    return H2A_OK;
+}
+
 static h2a_err s_aws(json_object *top, const char *base_dir, h2a_config *c)
 {
     json_object *o = NULL, *ep = NULL;
@@ -252,26 +271,23 @@ static h2a_err s_aws(json_object *top, const char *base_dir, h2a_config *c)
     H2A_GUARD(h2a_jv_int(o, "aws", "max_attempts", false, 1, 20, &a->max_attempts));
     H2A_GUARD(h2a_jv_int(o, "aws", "timeout_seconds", false, 1, 300, &a->timeout_seconds));
     if (json_object_object_get_ex(o, "endpoints", &ep) && ep != NULL) {
-        H2A_GUARD(h2a_jv_require_object(ep, "aws.endpoints"));
-        H2A_GUARD(h2a_jv_only_keys(ep, "aws.endpoints", s_endpoint_keys));
-        H2A_GUARD(h2a_jv_str(ep, "aws.endpoints", "acm", false, 8, 2048,
-                             &a->endpoint_acm));
-        H2A_GUARD(h2a_jv_str(ep, "aws.endpoints", "secretsmanager", false, 8,
-                             2048, &a->endpoint_secretsmanager));
-        H2A_GUARD(h2a_jv_str(ep, "aws.endpoints", "sts", false, 8, 2048,
-                             &a->endpoint_sts));
-        if (a->endpoint_acm != NULL) {
-            H2A_GUARD(s_url_ok("aws.endpoints.acm", a->endpoint_acm));
-        }
-        if (a->endpoint_secretsmanager != NULL) {
-            H2A_GUARD(s_url_ok("aws.endpoints.secretsmanager",
-                               a->endpoint_secretsmanager));
-        }
-        if (a->endpoint_sts != NULL) {
-            H2A_GUARD(s_url_ok("aws.endpoints.sts", a->endpoint_sts));
-        }
+        H2A_GUARD(s_aws_endpoints(ep, a));
     }
     return H2A_OK;
+}
+
+void h2a_config_aws(const h2a_aws_conf *c, struct h2a_aws_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->region = c->region;
+    out->profile = c->profile;
+    out->credentials_file = c->credentials_file;
+    out->ca_bundle = c->ca_bundle;
+    out->max_attempts = (int)c->max_attempts;
+    out->timeout_ms = (long)c->timeout_seconds * 1000L;
+    for (int i = 0; i < H2A_AWS_SVC__COUNT; i++) {
+        out->endpoint_url[i] = c->endpoints[i];
+    }
 }
 
 static h2a_err s_staging(json_object *top, h2a_config *c)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "aws/h2a_aws.h"
 #include "h2a_common.h"
 
 typedef enum {
@@ -43,9 +44,8 @@ typedef struct {
     char *ca_bundle;
     long long max_attempts; /* 0: AWS default / environment */
     long long timeout_seconds; /* per attempt; 0: the AWS layer's default */
-    char *endpoint_acm;
-    char *endpoint_secretsmanager;
-    char *endpoint_sts;
+    /* aws.endpoints.<service>, any service of the AWS layer's table. */
+    char *endpoints[H2A_AWS_SVC__COUNT];
 } h2a_aws_conf;
 
 typedef struct h2a_config {
@@ -81,6 +81,12 @@ h2a_err h2a_config_load(const char *path, h2a_config **out) H2A_MUST_USE;
 h2a_err h2a_config_parse(const char *text, size_t len, const char *base_dir,
                          h2a_config **out) H2A_MUST_USE;
 void h2a_config_free(h2a_config *c);
+
+/*
+ * The AWS layer's settings from the "aws" object (pointers into `c`, which
+ * must outlive `out`); enroll and the aws/acm commands share one mapping.
+ */
+void h2a_config_aws(const h2a_aws_conf *c, struct h2a_aws_config *out);
 
 /* Issuer by name, NULL if none. */
 const h2a_issuer_conf *h2a_config_issuer(const h2a_config *c, const char *name);

@@ -87,6 +87,22 @@ static h2a_err s_described(h2a_run *r, const h2a_target *t, h2a_cert_usage *cur)
     return rv;
 }
 
+/* A reimport ARN of another account than the target's: refused here, not by AWS. */
+static h2a_err s_reimport_account(const h2a_target *t, size_t i, const char *account)
+{
+    struct h2a_acm_arn arn;
+
+    if (t->certificate_arn == NULL) {
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_acm_arn_parse("certificate_arn", t->certificate_arn, &arn));
+    if (strcmp(arn.account, account) != 0) {
+        return h2a_err_set(H2A_ERR_INPUT, "targets[%zu].certificate_arn: ARN account %s "
+                           "differs from the target's account %s", i, arn.account, account);
+    }
+    return H2A_OK;
+}
+
 /* Step 1, part that needs AWS: identities, authorization, DescribeCertificate. */
 static h2a_err s_validate_aws(h2a_run *r)
 {
@@ -110,6 +126,7 @@ static h2a_err s_validate_aws(h2a_run *r)
         if (h2a_jset(&r->jt[i].account, a->id.account) != H2A_OK) {
             return H2A_ERR_NOMEM;
         }
+        H2A_GUARD(s_reimport_account(t, i, a->id.account));
     }
     for (size_t i = 0; i < q->n_targets; i++) {
         const h2a_target *t = &q->targets[i];

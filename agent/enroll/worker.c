@@ -176,16 +176,17 @@ h2a_err h2a_enroll_aws_open(h2a_run *r)
     const h2a_aws_conf *c = &r->cfg->aws;
 
     if (r->w->aws == NULL) {
-        ac.region = c->region;
-        ac.profile = c->profile;
-        ac.credentials_file = c->credentials_file;
-        ac.ca_bundle = c->ca_bundle;
-        ac.max_attempts = (int)c->max_attempts;
-        ac.timeout_ms = (long)c->timeout_seconds * 1000L;
-        ac.endpoint_url[H2A_AWS_SVC_ACM] = c->endpoint_acm;
-        ac.endpoint_url[H2A_AWS_SVC_SECRETS_MANAGER] = c->endpoint_secretsmanager;
-        ac.endpoint_url[H2A_AWS_SVC_STS] = c->endpoint_sts;
+        h2a_config_aws(c, &ac);
         H2A_GUARD(h2a_aws_ctx_new(&ac, &r->w->aws));
+        /* Refused before any key exists: the keys travel to these two. */
+        if (h2a_aws_ctx_require_https(r->w->aws, H2A_AWS_SVC_SECRETS_MANAGER, "staging") !=
+                H2A_OK ||
+            h2a_aws_ctx_require_https(r->w->aws, H2A_AWS_SVC_ACM, "ImportCertificate") !=
+                H2A_OK) {
+            h2a_aws_ctx_free(r->w->aws);
+            r->w->aws = NULL;
+            return H2A_ERR_USAGE;
+        }
     }
     r->aws = r->w->aws;
     return H2A_OK;
@@ -371,26 +372,9 @@ h2a_err h2a_enroll_lock(const h2a_config *cfg, const char *id, int *fd_out)
 h2a_err h2a_enroll_delete_secret(h2a_acct *a, const char *region, const char *id,
                                const char *crash_point, long idx)
 {
-    json_object *d = NULL;
-
     H2A_GUARD(h2a_sm_delete_secret(a->ctx, region, id, true));
     if (crash_point != NULL) {
         h2a_enroll_crash_point(crash_point, idx);
     }
-    /* Force deletion is asynchronous on AWS: poll for up to ~10 s. */
-    for (int k = 0; k < 40; k++) {
-        h2a_err rv = h2a_sm_describe_secret(a->ctx, region, id, &d);
-
-        json_object_put(d);
-        d = NULL;
-        if (rv != H2A_OK) {
-            if (h2a_aws_last_error_is(a->ctx, "ResourceNotFoundException")) {
-                h2a_err_clear();
-                return H2A_OK;
-            }
-            return rv;
-        }
-        usleep(250000);
-    }
-    return h2a_err_set(H2A_ERR_AWS, "secretsmanager: %s still exists after DeleteSecret", id);
+    return h2a_sm_wait_secret_deleted(a->ctx, region, id);
 }

@@ -74,8 +74,17 @@ missing="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-
 run describe_missing 5 "$H2A_BIN" acm describe "$missing"
 expect_in describe_missing "$T/describe_missing.err" "acm DescribeCertificate: HTTP 400 ResourceNotFoundException"
 expect_in describe_missing "$T/describe_missing.err" "(request id "
-run describe_badarn 5 "$H2A_BIN" acm describe not-an-arn
-expect_in describe_badarn "$T/describe_badarn.err" "ValidationException"
+# Bad input is refused here (exit 2 naming the argument), not left to AWS (exit 5).
+reset_calls
+run describe_badarn 2 "$H2A_BIN" acm describe not-an-arn
+expect_in describe_badarn "$T/describe_badarn.err" "describe ARN: 'not-an-arn' is not an ACM certificate ARN"
+run describe_badarn2 2 "$H2A_BIN" acm describe "arn:aws:acm:eu-west-1:1111:certificate/x"
+run list_bogus 2 "$H2A_BIN" acm list --status BOGUS
+expect_in list_bogus "$T/list_bogus.err" "--status 'BOGUS'"
+run whoami_empty_region 2 "$H2A_BIN" aws whoami --region ''
+expect_in whoami_empty_region "$T/whoami_empty_region.err" "--region ''"
+[ "$(calls acm DescribeCertificate)$(calls acm ListCertificates)$(calls sts GetCallerIdentity)" = 000 ] ||
+    fail "a refused argument still reached AWS"
 
 # --- retries ----------------------------------------------------------------
 arn=${ARN[ec256]}

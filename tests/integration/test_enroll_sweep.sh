@@ -56,4 +56,21 @@ enr_check_acm_key "$(enr_json "$ENR_DIR/resume.out" 'd["targets"][0]["certificat
     "$(enr_json "$ENR_DIR/resume.out" 'd["targets"][0]["key_id"]')"
 "$H2A_BIN" sweep --config "$ENR_CONFIG" >"$ENR_DIR/sweep2.out"
 [ "$(enr_json "$ENR_DIR/sweep2.out" 'len(d["failed_deliveries"])')" = 0 ] || enr_fail "still failed after resume"
+
+# A staging secret that outlived its TTL (a crash right after staging): sweep deletes it,
+# and the resume right after it stages again under the same name the first time, although
+# AWS (and the local endpoint, which models the lag) refuses that name for a while.
+enr_request "$ENR_DIR/crash.json" crash-1 ec:P-256 "c.example.com" '[{"region":"eu-west-1"}]'
+HSM2ACM_TEST_CRASH_AT=stage "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/crash.json" \
+    >/dev/null 2>&1 && enr_fail "crash point did not fire"
+staged=$(enr_secrets | grep crash-1) || enr_fail "no staging secret after the crash"
+enr_aws secretsmanager tag-resource --secret-id "$staged" \
+    --tags "[{\"Key\":\"hsm2acm:expiry\",\"Value\":\"$past\"}]"
+"$H2A_BIN" sweep --config "$ENR_CONFIG" >"$ENR_DIR/sweep3.out" || enr_fail "sweep 3 exited $?"
+[ "$(enr_json "$ENR_DIR/sweep3.out" '" ".join(x["name"] for x in d["deleted_secrets"])')" = "$staged" ] ||
+    enr_fail "sweep did not delete the expired staging secret: $(cat "$ENR_DIR/sweep3.out")"
+"$H2A_BIN" resume --config "$ENR_CONFIG" crash-1 >"$ENR_DIR/resume3.out" 2>"$ENR_DIR/resume3.err" ||
+    enr_fail "resume right after sweep: exit $?: $(cat "$ENR_DIR/resume3.err")"
+enr_check_acm_key "$(enr_json "$ENR_DIR/resume3.out" 'd["targets"][0]["certificate_arn"]')" \
+    "$(enr_json "$ENR_DIR/resume3.out" 'd["targets"][0]["key_id"]')"
 echo PASS

@@ -125,6 +125,12 @@ def _route(app, method, path, q, body):
         account, region = _acct_region(q, body)
         with st.lock:
             return 200, acm.control_amazon_issued(st, account, region, body)
+    if path == "/_control/secrets/config" and method == "POST":
+        with st.lock:
+            try:
+                return 200, secrets_svc.control_config(st, body or {})
+            except ValueError as exc:
+                raise BadRequest(str(exc))
     if path == "/_control/secrets":
         account, region = _acct_region(q)
         with st.lock:
@@ -135,6 +141,26 @@ def _route(app, method, path, q, body):
             if method == "POST":
                 return 200, pca.control_create(st, account, region, body)
             return 200, {"certificate_authorities": pca.control_list(st, account, region)}
+    if path == "/_control/route53":
+        import route53
+        account = q.get("account") or (body or {}).get("account") or "111111111111"
+        with st.lock:
+            if method == "POST":
+                try:
+                    return 200, route53.control_create(st, account, body)
+                except ValueError as exc:
+                    raise BadRequest(str(exc))
+            return 200, {"zones": route53.control_list(st, account)}
+    if path == "/_control/sqs":
+        import sqs
+        account, region = _acct_region(q, body)
+        with st.lock:
+            if method == "POST":
+                try:
+                    return 200, sqs.control_create(st, account, region, body)
+                except ValueError as exc:
+                    raise BadRequest(str(exc))
+            return 200, {"queues": sqs.control_list(st, account, region)}
     if path == "/_control/roles" and method == "POST":
         account = _need(body, "account")
         role = _need(body, "role_name")

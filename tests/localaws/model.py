@@ -9,15 +9,19 @@ sensitive members and blobs are never echoed.
 """
 import base64
 import binascii
+import os
 import re
 import threading
+import xml.etree.ElementTree as ET
 
 from botocore.loaders import Loader
 from botocore.model import ServiceModel
 
 from errors import AwsError, validation
 
-_loader = Loader()
+# models/ holds service models newer than Debian's botocore (SQS in JSON 1.0): searched first.
+_loader = Loader(extra_search_paths=[os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "models")])
 _models = {}
 _models_lock = threading.Lock()
 _patterns = {}
@@ -329,3 +333,81 @@ def _finish(shape, out):
         elif mshape.type_name == "structure":
             out[name] = _finish(mshape, value)
     return out
+
+
+# -- restXml (Route 53) ---------------------------------------------------------------
+
+def rest_xml_route(service, method, path):
+    """(operation name, {uri member: value}) for method + path, or (None, None)."""
+    from urllib.parse import unquote
+    smodel = service_model(service)
+    for name in smodel.operation_names:
+        op = smodel.operation_model(name)
+        if op.http.get("method") != method:
+            continue
+        uri = op.http["requestUri"].split("?")[0]
+        rx = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(uri)) + "$"
+        m = re.match(rx, path)
+        if m:
+            return name, {k: unquote(v) for k, v in m.groupdict().items()}
+    return None, None
+
+
+def _xml_value(shape, el):
+    t = shape.type_name
+    if t == "structure":
+        out = {}
+        for child in el:
+            tag = child.tag.split("}")[-1]
+            for mname, mshape in shape.members.items():
+                if mshape.serialization.get("name", mname) == tag:
+                    out[mname] = _xml_value(mshape, child)
+                    break
+            else:
+                raise AwsError("InvalidInput", "unknown element %s" % tag)
+        return out
+    if t == "list":
+        return [_xml_value(shape.member, child) for child in el]
+    text = el.text or ""
+    if t in ("integer", "long"):
+        try:
+            return int(text)
+        except ValueError:
+            raise AwsError("InvalidInput", "%s is not an integer" % el.tag.split("}")[-1])
+    if t == "boolean":
+        return text == "true"
+    return text
+
+
+def parse_rest_xml(service, operation, uri_params, query, body):
+    """The input of a restXml call as a dict shaped like the model (then validate())."""
+    op = service_model(service).operation_model(operation)
+    shape = op.input_shape
+    out = {}
+    if shape is None:
+        return out
+    for mname, mshape in shape.members.items():
+        loc = mshape.serialization.get("location")
+        key = mshape.serialization.get("name", mname)
+        if loc == "uri" and key in uri_params:
+            out[mname] = uri_params[key]
+        elif loc == "querystring" and key in query:
+            out[mname] = _xml_value(mshape, _Text(query[key]))
+    if body.strip():
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError as exc:
+            raise AwsError("InvalidInput", "malformed XML: %s" % exc)
+        want = op.input_shape.serialization.get("name", shape.name)
+        if root.tag.split("}")[-1] != want:
+            raise AwsError("InvalidInput", "expected a <%s> body" % want)
+        out.update(_xml_value(shape, root))
+    return out
+
+
+class _Text:
+    """A query-string value dressed as an element for _xml_value."""
+
+    def __init__(self, text):
+        self.text = text
+        self.tag = "query"

@@ -167,6 +167,22 @@ def op_GetCertificate(ctx, p):
     return {"Certificate": it["pem"], "CertificateChain": ca["cert_pem"]}
 
 
+def op_DescribeCertificateAuthority(ctx, p):
+    ca = _ca(ctx, p["CertificateAuthorityArn"])
+    cert = x509.load_pem_x509_certificate(ca["cert_pem"].encode())
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    sig = "SHA256WITHRSA" if ca["key_algorithm"].startswith("RSA") else "SHA256WITHECDSA"
+    return {"CertificateAuthority": {
+        "Arn": ca["arn"], "OwnerAccount": ctx["account"], "Type": "ROOT", "Status": "ACTIVE",
+        "Serial": "%x" % cert.serial_number, "KeyStorageSecurityStandard": "FIPS_140_2_LEVEL_3_OR_HIGHER",
+        "CreatedAt": cert.not_valid_before.timestamp(),
+        "NotBefore": cert.not_valid_before.timestamp(),
+        "NotAfter": cert.not_valid_after.timestamp(),
+        "CertificateAuthorityConfiguration": {
+            "KeyAlgorithm": ca["key_algorithm"], "SigningAlgorithm": sig,
+            "Subject": {"Organization": "hsm2acm tests", "CommonName": cn}}}}
+
+
 def op_GetCertificateAuthorityCertificate(ctx, p):
     ca = _ca(ctx, p["CertificateAuthorityArn"])
     return {"Certificate": ca["cert_pem"]}

@@ -55,6 +55,33 @@ def _value(p):
 _NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@!-]+$")
 
 
+# AWS deletes asynchronously: for a while after a forced DeleteSecret (DescribeSecret
+# may already say "not found") a secret of the same name cannot be created again.
+DEFAULT_DELETION_LAG_MS = 2000
+
+
+def _check_deletion_lag(ctx, name):
+    cfg = ctx["app"].state.data.get("secrets_config") or {}
+    lag = cfg.get("deletion_lag_ms", DEFAULT_DELETION_LAG_MS) / 1000.0
+    now = time.time()
+    for rec in _bucket(ctx).values():
+        if rec["name"] == name and rec.get("force_deleted") and now < rec["force_deleted"] + lag:
+            raise AwsError("InvalidRequestException", "You can't create this secret because "
+                           "a secret with this name is already scheduled for deletion.")
+
+
+def control_config(state, body):
+    """POST /_control/secrets/config {"deletion_lag_ms": N}: the lag after a forced delete."""
+    cfg = dict(state.data.get("secrets_config") or {})
+    lag = body.get("deletion_lag_ms")
+    if set(body) - {"deletion_lag_ms"} or not isinstance(lag, int) or lag < 0:
+        raise ValueError("expected {\"deletion_lag_ms\": N >= 0}")
+    cfg["deletion_lag_ms"] = lag
+    state.data["secrets_config"] = cfg
+    state.save()
+    return cfg
+
+
 def op_CreateSecret(ctx, p):
     name = p["Name"]
     if not _NAME_RE.match(name):
@@ -77,6 +104,7 @@ def op_CreateSecret(ctx, p):
     for t in p.get("Tags") or []:
         if t.get("Key", "").lower().startswith("aws:"):
             raise AwsError("InvalidParameterException", "Tag keys can't begin with 'aws:'.")
+    _check_deletion_lag(ctx, name)
     for rec in _live(ctx):
         if rec["name"] != name:
             continue
@@ -194,6 +222,16 @@ def op_DeleteSecret(ctx, p):
     rec["deletion_date"] = now + days * 86400
     _save(ctx, rec)
     return {"ARN": rec["arn"], "Name": rec["name"], "DeletionDate": rec["deletion_date"]}
+
+
+def op_TagResource(ctx, p):
+    rec = _find(ctx, p["SecretId"], allow_deleted=False)
+    tags = {t["Key"]: t for t in rec["tags"]}
+    for t in p["Tags"]:
+        tags[t["Key"]] = t
+    rec["tags"] = list(tags.values())
+    _save(ctx, rec)
+    return {}
 
 
 def op_RestoreSecret(ctx, p):

@@ -43,7 +43,7 @@ def warm_up():
     import sigv4check as _sigv4check
     for name in ("services", "control", "metadata"):  # services pulls in cryptography
         importlib.import_module(name)
-    for name in ("acm", "secretsmanager", "sts", "organizations", "acm-pca"):
+    for name in ("acm", "secretsmanager", "sts", "organizations", "acm-pca", "route53", "sqs"):
         _model.service_model(name)
     model, sigv4check = _model, _sigv4check
 
@@ -55,11 +55,16 @@ JSON_TARGETS = {
     "secretsmanager": "secretsmanager",
     "AWSOrganizationsV20161128": "organizations",
     "ACMPrivateCA": "acm-pca",
+    "AmazonSQS": "sqs",
 }
+# awsJson 1.0 services (the rest are 1.1).
+JSON_10 = {"sqs"}
 # Services whose modeled errors carry "Message" rather than "message".
 CAPITAL_MESSAGE = {"secretsmanager", "organizations"}
 # Organizations is a global service signed for one region per partition.
-ALLOWED_REGIONS = {"organizations": {"us-east-1", "cn-northwest-1", "us-gov-west-1"}}
+ALLOWED_REGIONS = {"organizations": {"us-east-1", "cn-northwest-1", "us-gov-west-1"},
+                   "route53": {"us-east-1", "cn-northwest-1", "us-gov-west-1"}}
+R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
@@ -295,6 +300,9 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "POST" and ctype.startswith("application/x-www-form-urlencoded"):
                 self._query_api(body)
                 return
+            if path.startswith("/2013-04-01/"):
+                self._rest_xml_api("route53", path, dict(parse_qsl(parts.query)), body)
+                return
             self.send(404, json.dumps({"__type": "UnknownOperationException",
                                        "message": "no such path or operation: %s %s"
                                        % (self.command, path)}),
@@ -383,13 +391,19 @@ class Handler(BaseHTTPRequestHandler):
             body = ('<ErrorResponse xmlns="%s">\n  <Error>\n    <Type>%s</Type>\n'
                     '    <Code>%s</Code>\n    <Message>%s</Message>\n  </Error>\n'
                     '  <RequestId>%s</RequestId>\n</ErrorResponse>\n'
-                    % (STS_NS, "Sender" if err.sender and err.status < 500 else "Receiver",
+                    % (R53_NS if service == "route53" else STS_NS,
+                       "Sender" if err.sender and err.status < 500 else "Receiver",
                        xml_escape(err.code), xml_escape(err.message), self.request_id))
             self.send(err.status, body, "text/xml", hdrs)
         else:
             hdrs["X-Amzn-ErrorType"] = err.code
-            self.send(err.status, self._json_error(err, service),
-                      "application/x-amz-json-1.1", hdrs)
+            self.send(err.status, self._json_error(err, service), self._json_ctype(service),
+                      hdrs)
+
+    @staticmethod
+    def _json_ctype(service):
+        return "application/x-amz-json-1.0" if service in JSON_10 \
+            else "application/x-amz-json-1.1"
 
     def _json_api(self, target, body):
         prefix, _, operation = target.partition(".")
@@ -454,8 +468,20 @@ class Handler(BaseHTTPRequestHandler):
             self.drop()
             return
         entry["status"] = 200
-        self.send(200, json.dumps(result), "application/x-amz-json-1.1",
+        self.send(200, json.dumps(result), self._json_ctype(service),
                   {"x-amzn-RequestId": self.request_id})
+
+    # -- restXml (Route 53) ----------------------------------------------------------
+
+    def _rest_xml_api(self, service, path, query, body):
+        entry = {"service": service, "operation": None, "time": time.time(),
+                 "account": None, "region": None, "status": None, "error": None,
+                 "request_id": self.request_id, "access_key": None,
+                 "connection": self.conn_id, "user_agent": self.headers.get("User-Agent")}
+        try:
+            RestXml.call(self, service, path, query, body, entry)
+        finally:
+            self.app.record(entry)
 
     # -- query protocol (STS) -----------------------------------------------------------
 
@@ -531,6 +557,53 @@ class Handler(BaseHTTPRequestHandler):
                % (operation, STS_NS, operation, result_xml, operation, self.request_id,
                   operation))
         self.send(200, xml, "text/xml", {"x-amzn-RequestId": self.request_id})
+
+
+class RestXml:
+    """restXml (Route 53): the operation from method + path, input from the URI, the
+    query string and the XML body, checked against the model like every other call."""
+
+    @staticmethod
+    def call(handler, service, path, query, body, entry):
+        def fail(err):
+            entry["status"] = err.status
+            entry["error"] = err.code
+            handler._send_error(err, service, True)
+
+        operation, uri = model.rest_xml_route(service, handler.command, path)
+        entry["operation"] = operation
+        if operation is None:
+            fail(AwsError("InvalidInput", "no such path or operation: %s %s"
+                          % (handler.command, path), 404))
+            return
+        fault = handler.app.take_fault(service, operation)
+        if fault is not None:
+            entry["fault"] = fault.kind
+            if handler._apply_fault(fault, service, True):
+                entry["status"], entry["error"] = fault_outcome(fault, service, True)
+                return
+        try:
+            ident, region = sigv4check.verify(
+                handler.app.state, handler.command, handler.sign_path, handler.headers.items(),
+                body, model.service_model(service).signing_name,
+                ALLOWED_REGIONS.get(service), query=True)
+            entry["account"], entry["region"] = ident.account, region
+            entry["access_key"] = ident.access_key
+            params = model.parse_rest_xml(service, operation, uri, query, body)
+            entry["params"] = redact(params)
+            model.validate(service, operation, params, query=False)
+            ctx = {"identity": ident, "account": ident.account, "region": region,
+                   "app": handler.app}
+            inner = handler.app.services.call(service, operation, ctx, params)
+        except AwsError as err:
+            if err.code in ("ValidationException", "SerializationException"):
+                err.code = "InvalidInput"
+            fail(err)
+            return
+        entry["status"] = 200
+        xml = ('<?xml version="1.0"?>\n<%sResponse xmlns="%s">%s</%sResponse>\n'
+               % (operation, R53_NS, inner, operation))
+        handler.send(200, xml, "text/xml", {"x-amzn-RequestId": handler.request_id})
 
 
 REDACT = {"PrivateKey", "SecretString", "SecretBinary", "Certificate", "CertificateChain",

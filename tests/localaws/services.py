@@ -3,12 +3,14 @@
 import acm
 import orgs
 import pca
+import route53
 import secrets_svc
+import sqs
 import sts
 from errors import AwsError
 
 MODULES = {"acm": acm, "secretsmanager": secrets_svc, "sts": sts, "organizations": orgs,
-           "acm-pca": pca}
+           "acm-pca": pca, "route53": route53, "sqs": sqs}
 
 
 def call(service, operation, ctx, params):

@@ -32,6 +32,9 @@ def _empty():
         "imds": {},       # role name / credentials configuration
         "ecs": {},
         "org_accounts": None,
+        "route53": {},    # account -> {zone id: {name, rrsets: {"name|type": record}}}
+        "route53_changes": {},  # change id -> {status, submitted, comment, account}
+        "sqs": {},        # "acct/region" -> {queue name: {url, messages, visibility}}
     }
 
 

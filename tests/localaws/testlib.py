@@ -32,7 +32,7 @@ KEYS = {"111111111111": ("AKIAH2ALOCAL11111111", "h2aLocalSecret1111111111111111
         "222222222222": ("AKIAH2ALOCAL22222222", "h2aLocalSecret22222222222222222222222222"),
         "333333333333": ("AKIAH2ALOCAL33333333", "h2aLocalSecret33333333333333333333333333")}
 TARGETS = {"acm": "CertificateManager", "secretsmanager": "secretsmanager",
-           "organizations": "AWSOrganizationsV20161128", "acm-pca": "ACMPrivateCA"}
+           "organizations": "AWSOrganizationsV20161128", "acm-pca": "ACMPrivateCA", "sqs": "AmazonSQS"}
 _TLS_DIR = None
 # botocore clients are not closed explicitly; their sockets go with the process.
 warnings.simplefilter("ignore", ResourceWarning)
@@ -58,6 +58,9 @@ def _session():
         _SESSION = botocore.session.Session()
         _SESSION.set_config_variable("config_file", "/dev/null")
         _SESSION.set_config_variable("credentials_file", "/dev/null")
+        # The models the server validates with: SQS in JSON 1.0 (see models/README.md).
+        _SESSION.get_component("data_loader").search_paths.insert(
+            0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
     return _SESSION
 
 

@@ -127,8 +127,13 @@ class SecretsTest(unittest.TestCase):
         (s,) = self.aws.ctl("GET", "/_control/secrets")["secrets"]
         self.assertTrue(s["force_deleted"] and s["deleted"])
         self.assertIsNone(s["versions"][list(s["versions"])[0]]["secret_string"])
-        # Name reusable after force delete; force-deleting a missing secret succeeds.
+        # As on AWS, the name stays refused for a while after a forced delete (the lag is
+        # 2 s by default, set here), then it is reusable.
+        self.refused("InvalidRequestException", self.sm.create_secret, Name="d",
+                     SecretString="y")
+        self.aws.ctl("POST", "/_control/secrets/config", {"deletion_lag_ms": 0})
         self.sm.create_secret(Name="d", SecretString="y")
+        # Force-deleting a missing secret succeeds.
         self.sm.delete_secret(SecretId="never-existed", ForceDeleteWithoutRecovery=True)
         self.refused("ResourceNotFoundException", self.sm.delete_secret, SecretId="never-existed")
 

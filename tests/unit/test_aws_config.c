@@ -14,6 +14,7 @@
 
 #include "h2a_test.h"
 #include "aws/aws_internal.h"
+#include "config/h2a_config.h"
 
 extern char **environ;
 
@@ -507,36 +508,46 @@ static void test_ctx_config_errors(void **state)
     H2A_ASSERT_ERR(h2a_aws_ctx_new(&cfg, &ctx), H2A_ERR_USAGE, "credentials_file");
 }
 
-static void test_config_from_json(void **state)
+/*
+ * The one parser of the "aws" configuration (the config loader): endpoints
+ * keyed by any service of the table, by signing name or SDK key; unknown
+ * services, duplicates (the same service twice) and bad URLs refused.
+ */
+static void test_config_endpoints(void **state)
 {
+    static const char good[] =
+        "{\"token\":\"pkcs11:token=t?pin-source=file:/p\",\"aws\":{\"region\":\"eu-west-1\","
+        "\"endpoints\":{\"secrets_manager\":"
+        "\"https://sm\",\"route53\":\"https://r53:1\",\"sqs\":\"https://q\","
+        "\"acm-pca\":\"https://pca\",\"organizations\":\"https://org\"}}}";
     struct h2a_aws_config cfg;
-    json_object *o;
+    h2a_config *c = NULL;
 
     (void)state;
-    o = json_tokener_parse("{\"region\":\"eu-west-1\",\"profile\":\"ops\",\"max_attempts\":5,"
-                           "\"ca_bundle\":\"/etc/ca.pem\",\"endpoint_url\":\"https://h\","
-                           "\"endpoints\":{\"secrets_manager\":\"https://sm\"},"
-                           "\"role_name\":\"for-the-caller\"}");
-    assert_non_null(o);
-    H2A_ASSERT_OK(h2a_aws_config_from_json(o, &cfg));
+    H2A_ASSERT_OK(h2a_config_parse(good, strlen(good), "/", &c));
+    h2a_config_aws(&c->aws, &cfg);
     assert_string_equal(cfg.region, "eu-west-1");
-    assert_string_equal(cfg.profile, "ops");
-    assert_int_equal(cfg.max_attempts, 5);
-    assert_string_equal(cfg.endpoint_url_all, "https://h");
     assert_string_equal(cfg.endpoint_url[H2A_AWS_SVC_SECRETS_MANAGER], "https://sm");
+    assert_string_equal(cfg.endpoint_url[H2A_AWS_SVC_ROUTE53], "https://r53:1");
+    assert_string_equal(cfg.endpoint_url[H2A_AWS_SVC_SQS], "https://q");
+    assert_string_equal(cfg.endpoint_url[H2A_AWS_SVC_ACM_PCA], "https://pca");
+    assert_string_equal(cfg.endpoint_url[H2A_AWS_SVC_ORGANIZATIONS], "https://org");
     assert_null(cfg.endpoint_url[H2A_AWS_SVC_ACM]);
-    json_object_put(o);
-    o = json_tokener_parse("{\"region\":7}");
-    H2A_ASSERT_ERR(h2a_aws_config_from_json(o, &cfg), H2A_ERR_INPUT, "aws.region");
-    json_object_put(o);
-    o = json_tokener_parse("{\"max_attempts\":0}");
-    H2A_ASSERT_ERR(h2a_aws_config_from_json(o, &cfg), H2A_ERR_INPUT, "aws.max_attempts");
-    json_object_put(o);
-    o = json_tokener_parse("{\"endpoints\":{\"s3\":\"https://x\"}}");
-    H2A_ASSERT_ERR(h2a_aws_config_from_json(o, &cfg), H2A_ERR_INPUT, "aws.endpoints.s3");
-    json_object_put(o);
-    H2A_ASSERT_OK(h2a_aws_config_from_json(NULL, &cfg));
-    assert_null(cfg.region);
+    h2a_config_free(c);
+    c = NULL;
+    static const char *const bad[][2] = {
+        {"{\"token\":\"pkcs11:token=t?pin-source=file:/p\",\"aws\":{\"endpoints\":{\"s3\":\"https://x\"}}}", "aws.endpoints.s3"},
+        {"{\"token\":\"pkcs11:token=t?pin-source=file:/p\",\"aws\":{\"endpoints\":{\"sqs\":\"ftp://x.example\"}}}", "aws.endpoints.sqs"},
+        {"{\"token\":\"pkcs11:token=t?pin-source=file:/p\",\"aws\":{\"endpoints\":{\"sqs\":7}}}", "aws.endpoints"},
+        {"{\"token\":\"pkcs11:token=t?pin-source=file:/p\",\"aws\":{\"endpoints\":{\"acm-pca\":\"https://a.example\",\"acm_pca\":"
+         "\"https://b.example\"}}}", "aws.endpoints.acm_pca"},
+        {"{\"token\":\"pkcs11:token=t?pin-source=file:/p\",\"aws\":{\"region\":7}}", "aws.region"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        H2A_ASSERT_ERR(h2a_config_parse(bad[i][0], strlen(bad[i][0]), "/", &c), H2A_ERR_INPUT,
+                       bad[i][1]);
+        assert_null(c);
+    }
 }
 
 int main(void)
@@ -554,7 +565,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_endpoints, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_region_precedence, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_ctx_config_errors, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_config_from_json, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_config_endpoints, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -599,6 +599,114 @@ static void test_pca(void **state)
     h2a_aws_ctx_free(ctx);
 }
 
+/* Route 53 through the endpoint: restXml on a global host, checked against the model. */
+static void test_route53(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *z = s_control("POST", "/_control/route53", "{\"name\":\"example.com\"}");
+    json_object *out = NULL;
+    const char *vals[] = {"\"token-1\"", NULL};
+    struct h2a_r53_change ch = {"UPSERT", "_acme-challenge.example.com", "TXT", 60, vals};
+    char *id = NULL, *status = NULL;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_r53_list_hosted_zones_by_name(ctx, "example.com", 10, &out));
+    assert_int_equal(json_object_array_length(out), 1);
+    assert_string_equal(s_js(json_object_array_get_idx(out, 0), "Id"), s_js(z, "id"));
+    json_object_put(out);
+    H2A_ASSERT_OK(h2a_r53_change_resource_record_sets(ctx, s_js(z, "id"), "dns-01", &ch, 1, &id,
+                                                      &status));
+    assert_string_equal(status, "PENDING");
+    free(status);
+    H2A_ASSERT_OK(h2a_r53_get_change(ctx, id, &status));
+    free(status);
+    H2A_ASSERT_OK(h2a_r53_get_change(ctx, id, &status));
+    assert_string_equal(status, "INSYNC");
+    free(status);
+    H2A_ASSERT_OK(h2a_r53_list_resource_record_sets(ctx, s_js(z, "id"), &out));
+    assert_int_equal(json_object_array_length(out), 1);
+    assert_string_equal(json_object_to_json_string_ext(json_object_array_get_idx(out, 0),
+                                                       JSON_C_TO_STRING_PLAIN),
+                        "{\"Values\":[\"\\\"token-1\\\"\"],\"Name\":"
+                        "\"_acme-challenge.example.com.\",\"Type\":\"TXT\",\"TTL\":60}");
+    json_object_put(out);
+    ch.type = "NOPE";
+    free(id);
+    H2A_ASSERT_ERR(h2a_r53_change_resource_record_sets(ctx, s_js(z, "id"), NULL, &ch, 1, &id,
+                                                       &status),
+                   H2A_ERR_AWS, "route53 ChangeResourceRecordSets: HTTP 400 InvalidInput");
+    H2A_ASSERT_ERR(h2a_r53_get_change(ctx, "/change/CNOSUCH", &status), H2A_ERR_AWS,
+                   "HTTP 404 NoSuchChange");
+    free(id);
+    json_object_put(z);
+    h2a_aws_ctx_free(ctx);
+}
+
+/* SQS in AWS JSON 1.0 through the endpoint (validated against the shipped model). */
+static void test_sqs(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *q = s_control("POST", "/_control/sqs", "{\"name\":\"requests\"}");
+    struct h2a_sqs_receive rcv = {10, 0, 60};
+    json_object *msgs = NULL;
+    char *url = NULL, *mid = NULL;
+    const char *rh;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_sqs_get_queue_url(ctx, NULL, "requests", NULL, &url));
+    assert_string_equal(url, s_js(q, "url"));
+    H2A_ASSERT_OK(h2a_sqs_send_message(ctx, NULL, url, "{\"id\":\"r-1\"}", 0, &mid));
+    H2A_ASSERT_OK(h2a_sqs_receive_message(ctx, NULL, url, &rcv, &msgs));
+    assert_int_equal(json_object_array_length(msgs), 1);
+    assert_string_equal(s_js(json_object_array_get_idx(msgs, 0), "MessageId"), mid);
+    assert_string_equal(s_js(json_object_array_get_idx(msgs, 0), "Body"), "{\"id\":\"r-1\"}");
+    rh = s_js(json_object_array_get_idx(msgs, 0), "ReceiptHandle");
+    H2A_ASSERT_OK(h2a_sqs_change_message_visibility(ctx, NULL, url, rh, 0));
+    H2A_ASSERT_OK(h2a_sqs_delete_message(ctx, NULL, url, rh));
+    H2A_ASSERT_ERR(h2a_sqs_delete_message(ctx, NULL, url, rh), H2A_ERR_AWS,
+                   "sqs DeleteMessage: HTTP 400 ReceiptHandleIsInvalid");
+    json_object_put(msgs);
+    msgs = NULL;
+    H2A_ASSERT_OK(h2a_sqs_receive_message(ctx, NULL, url, &rcv, &msgs));
+    assert_int_equal(json_object_array_length(msgs), 0);
+    free(mid);
+    H2A_ASSERT_ERR(h2a_sqs_get_queue_url(ctx, NULL, "nope", NULL, &mid), H2A_ERR_AWS,
+                   "QueueDoesNotExist");
+    json_object_put(msgs);
+    json_object_put(q);
+    free(url);
+    h2a_aws_ctx_free(ctx);
+}
+
+static void test_pca_ca(void **state)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *made = s_control("POST", "/_control/pca", "{\"key_algorithm\":\"RSA_2048\"}");
+    json_object *ca = NULL, *conf = NULL;
+    char *cert = NULL, *chain = NULL;
+    char *want;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_pca_describe_certificate_authority(ctx, NULL, s_js(made, "arn"), &ca));
+    assert_string_equal(s_js(ca, "Status"), "ACTIVE");
+    assert_true(json_object_object_get_ex(ca, "CertificateAuthorityConfiguration", &conf));
+    assert_string_equal(s_js(conf, "KeyAlgorithm"), "RSA_2048");
+    json_object_put(ca);
+    H2A_ASSERT_OK(h2a_pca_get_certificate_authority_certificate(ctx, NULL, s_js(made, "arn"),
+                                                                &cert, &chain));
+    want = strdup(s_js(made, "certificate_pem"));
+    s_strip_ws(want);
+    s_strip_ws(cert);
+    assert_string_equal(cert, want);
+    H2A_ASSERT_ERR(h2a_pca_describe_certificate_authority(ctx, NULL, "not-an-arn", &ca),
+                   H2A_ERR_AWS, "acm-pca DescribeCertificateAuthority: HTTP 400");
+    free(want);
+    free(cert);
+    free(chain);
+    json_object_put(made);
+    h2a_aws_ctx_free(ctx);
+}
+
 /* Nothing secret reached the debug log while all of the above ran. */
 static void test_debug_log_has_no_secrets(void **state)
 {
@@ -650,6 +758,9 @@ int main(void)
         cmocka_unit_test(test_sts_and_assume_role),
         cmocka_unit_test(test_organizations),
         cmocka_unit_test(test_pca),
+        cmocka_unit_test(test_route53),
+        cmocka_unit_test(test_sqs),
+        cmocka_unit_test(test_pca_ca),
         cmocka_unit_test(test_debug_log_has_no_secrets),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

@@ -86,7 +86,7 @@ static void test_full(void **state)
     assert_string_equal(c->aws.role_name, "hsm2acm-delivery");
     assert_int_equal(c->aws.max_attempts, 5);
     assert_int_equal(c->aws.timeout_seconds, 7);
-    assert_string_equal(c->aws.endpoint_sts, "https://127.0.0.1:3");
+    assert_string_equal(c->aws.endpoints[H2A_AWS_SVC_STS], "https://127.0.0.1:3");
     assert_string_equal(c->staging.prefix, "x/y/");
     assert_string_equal(c->staging.kms_key_id, "alias/k");
     assert_int_equal(c->staging.ttl_seconds, 600);
