@@ -73,13 +73,14 @@ static void s_keygen_help(FILE *out)
 {
     fprintf(out,
             "Usage: hsm2acm keygen --token URI --type TYPE --label LABEL [--policy FILE]\n"
-            "                      [--wrap-with-trusted]\n"
+            "                      [--exportable] [--wrap-with-trusted]\n"
             "\n"
             "Generates a key pair inside the token and prints it as JSON:\n"
             "  {\"id\": CKA_ID hex, \"label\": ..., \"key_type\": \"ec:P-256\",\n"
             "   \"key_algorithm\": ACM name, \"public_key_pem\": ...}\n"
-            "The private key is a token object: private, sensitive, sign only,\n"
-            "extractable only wrapped. CKA_ID is the RFC 5280 key identifier.\n"
+            "The private key is a token object: private, sensitive, sign only, and\n"
+            "never leaves the token (CKA_EXTRACTABLE false) unless --exportable is\n"
+            "given. CKA_ID is the RFC 5280 key identifier.\n"
             "\n"
             "Options:\n"
             "%s"
@@ -87,7 +88,9 @@ static void s_keygen_help(FILE *out)
             "  --label LABEL  CKA_LABEL, 1..%d printable ASCII bytes; must not exist yet\n"
             "  --policy FILE  policy file (default: the built-in policy); the key type is\n"
             "                 checked against it before the token is opened\n"
-            "  --wrap-with-trusted  set CKA_WRAP_WITH_TRUSTED: the key can then only\n"
+            "  --exportable   a delivery key: CKA_EXTRACTABLE true, so that it can leave\n"
+            "                 the token wrapped (refused on tokens that cannot do that)\n"
+            "  --wrap-with-trusted  set CKA_WRAP_WITH_TRUSTED (implies --exportable): the key can then only\n"
             "                 leave the token wrapped by a CKA_TRUSTED key\n"
             "  -h, --help     this help\n"
             "\n%s",
@@ -102,11 +105,12 @@ int h2a_cmd_keygen(int argc, char **argv)
         {"label", required_argument, NULL, 'l'},
         {"policy", required_argument, NULL, 'p'},
         {"wrap-with-trusted", no_argument, NULL, 'w'},
+        {"exportable", no_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *uri = NULL, *type_s = NULL, *label = NULL, *policy = NULL;
-    bool wwt = false;
+    bool wwt = false, exportable = false;
     h2a_keytype kt = H2A_KT_NONE;
     H2A_POLICY *pol = NULL;
     H2A_TOKEN *tok = NULL;
@@ -135,6 +139,9 @@ int h2a_cmd_keygen(int argc, char **argv)
         case 'w':
             wwt = true;
             break;
+        case 'x':
+            exportable = true;
+            break;
         case 'h':
             s_keygen_help(stdout);
             return 0;
@@ -160,7 +167,9 @@ int h2a_cmd_keygen(int argc, char **argv)
     }
     if ((rv = s_open(uri, &tok, &sess)) != H2A_OK ||
         (rv = h2a_keygen_generate(sess, kt, label,
-                                      wwt ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u, &key)) != H2A_OK ||
+                                  (wwt ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u) |
+                                      (exportable ? H2A_KEYGEN_EXPORTABLE : 0u),
+                                  &key)) != H2A_OK ||
         (rv = h2a_keygen_key_json(key, &json)) != H2A_OK) {
         goto done;
     }

@@ -82,6 +82,8 @@ typedef struct {
     char model[17];
     unsigned long slot_id;
     char module_path[4096];
+    char library_manufacturer[33]; /* C_GetInfo */
+    char quirks[32]; /* row of the quirks table (pkcs11/quirks.c), "" if none */
 } h2a_token_info;
 
 H2A_API h2a_err h2a_token_get_info(H2A_TOKEN *tok, h2a_token_info *out) H2A_MUST_USE;
@@ -119,11 +121,19 @@ H2A_API h2a_err h2a_session_object_count(H2A_SESSION *s, size_t *out) H2A_MUST_U
  * rather than after one search for it.
  */
 #define H2A_KEYGEN_MANY_KEYS 0x4u
+/*
+ * A delivery key: CKA_EXTRACTABLE TRUE (with CKA_SENSITIVE), so that it can
+ * leave the token wrapped. Without it (and without WRAP_WITH_TRUSTED, which
+ * implies it) the key never leaves the token: CKA_EXTRACTABLE FALSE.
+ */
+#define H2A_KEYGEN_EXPORTABLE 0x8u
 
 /*
- * Generate a token key pair. Private: PRIVATE, SENSITIVE, EXTRACTABLE (only
- * so it can leave wrapped), SIGN; DECRYPT, UNWRAP, DERIVE FALSE. Public:
- * VERIFY; ENCRYPT, WRAP FALSE. CKA_LABEL = label; CKA_ID = SHA-1 of the
+ * Generate a token key pair. Private: PRIVATE, SENSITIVE, SIGN; EXTRACTABLE
+ * only with H2A_KEYGEN_EXPORTABLE (a delivery key); DECRYPT, UNWRAP, DERIVE
+ * FALSE. Public: VERIFY; ENCRYPT, WRAP FALSE. SIGN_RECOVER/VERIFY_RECOVER
+ * FALSE unless the token derives them (quirks table). A delivery key on a
+ * token known to refuse one is refused before anything is made. CKA_LABEL = label; CKA_ID = SHA-1 of the
  * subjectPublicKey bits (RFC 5280 key identifier), set on both halves.
  * Probes the keygen mechanism first. On any failure after
  * C_GenerateKeyPair both halves are destroyed.

@@ -88,6 +88,8 @@ struct p11_kit_uri;
  */
 typedef struct {
     char *module_path;
+    /* x-init-reserved, percent-decoded: C_Initialize pReserved (NULL: none). */
+    char *init_reserved;
     h2a_pin_src_kind pin_kind;
     char *src_ref; /* path or environment variable name */
     bool has_label, has_serial, has_manufacturer, has_model, has_slot_id;
@@ -107,6 +109,11 @@ typedef struct {
  */
 h2a_err h2a_p11_uri_parse(const char *uri, h2a_p11_uri *out) H2A_MUST_USE;
 void h2a_p11_uri_cleanup(h2a_p11_uri *u);
+/*
+ * `uri` for messages: every pin-value attribute's value replaced, so that no
+ * message ever shows a PIN (truncated to n - 1 bytes).
+ */
+void h2a_p11_uri_redact(const char *uri, char *buf, size_t n);
 /* "token=x;serial=y" etc. for messages (what was asked). */
 void h2a_p11_uri_describe(const h2a_p11_uri *u, char *buf, size_t n);
 
@@ -140,6 +147,49 @@ unsigned long h2a_p11_login_attempts(void);
  * KWP → KW fallback).
  */
 void h2a_token_mech_pretend_absent(H2A_TOKEN *tok, h2a_mech m);
+
+/* ------------------------------------------------------------------ */
+/* Token quirks (quirks.c)                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Behaviour that differs between tokens. Each is applied only where the
+ * table in quirks.c names the token; the default is plain PKCS#11.
+ */
+enum {
+    /* Make key pairs as session objects, then C_CopyObject them with
+     * CKA_ID (SoftHSM2: each token object written once). */
+    H2A_QUIRK_SESSION_KEYGEN_COPY = 1u << 0,
+    /* "Token not found", "not initialised" and CKR_GENERAL_ERROR while
+     * opening are transient (SoftHSM2's file store being rewritten by
+     * another process): retried, with the module finalised in between. */
+    H2A_QUIRK_OPEN_RETRY = 1u << 1,
+    /* C_Login's CKR_GENERAL_ERROR comes before any PIN check (SoftHSM2),
+     * so it may be retried; elsewhere it might count against the PIN. */
+    H2A_QUIRK_LOGIN_GENERAL_ERROR_RETRY = 1u << 2,
+    /* The token derives CKA_SIGN_RECOVER, CKA_VERIFY_RECOVER and the other
+     * usage flags from its own object and fails on an explicit value that
+     * differs (tpm2-pkcs11: CKR_GENERAL_ERROR). */
+    H2A_QUIRK_DERIVED_USAGE = 1u << 3,
+    /* Refuses CKA_SENSITIVE together with CKA_EXTRACTABLE (tpm2-pkcs11):
+     * no key can leave it wrapped. */
+    H2A_QUIRK_NO_DELIVERY_KEYS = 1u << 4,
+    /* C_UnwrapKey of an EC private key needs CKA_NSS_DB holding the public
+     * point (NSS softokn). */
+    H2A_QUIRK_NSS_EC_UNWRAP_DB = 1u << 5,
+};
+
+/* NSS's vendor attribute of H2A_QUIRK_NSS_EC_UNWRAP_DB. */
+#define H2A_CKA_NSS_DB 0xD5A0DB00UL
+
+/* Quirks of a module known only by its file name (before C_Initialize). */
+unsigned h2a_quirks_by_file(const char *module_path, const char **name);
+/* Quirks by C_GetInfo manufacturer, module file and token; `name` the row. */
+unsigned h2a_quirks_lookup(const char *lib_manufacturer, const char *module_path,
+                           const char *tok_manufacturer, const char *tok_model,
+                           const char **name);
+/* The quirks of an open token. */
+unsigned h2a_token_quirks(H2A_TOKEN *tok);
 
 /*
  * Whether this token refused to copy a session key pair to token objects

@@ -31,6 +31,7 @@ struct h2a_p11_key {
     size_t id_len;
     EVP_PKEY *pubkey;
     X509_PUBKEY *spki; /* of pubkey, built once (see common/spki.c) */
+    bool exportable;   /* asked for at generation (messages only) */
 };
 
 static const CK_BBOOL s_true = CK_TRUE;
@@ -404,6 +405,32 @@ static h2a_err s_finish_pair(H2A_P11_KEY *k, bool copy, bool *refused)
 }
 
 /*
+ * A refused template: say which attribute policy was asked for and what can
+ * be changed, with the CKR code last.
+ */
+static h2a_err s_generate_refused(const H2A_P11_KEY *k, CK_RV rv)
+{
+    const char *kt = h2a_keytype_cli_name(k->type);
+
+    if (rv != CKR_ATTRIBUTE_VALUE_INVALID && rv != CKR_TEMPLATE_INCONSISTENT &&
+        rv != CKR_GENERAL_ERROR && rv != CKR_ATTRIBUTE_TYPE_INVALID) {
+        return h2a_p11_fail("generating %s key '%s'", kt, k->label);
+    }
+    if (k->exportable) {
+        return h2a_p11_fail("generating %s key '%s': the token refused the delivery-key "
+                            "template (private key CKA_SENSITIVE and CKA_EXTRACTABLE both "
+                            "TRUE, sign only, token object); this token may not export keys "
+                            "under wrap: use it without --exportable, or a token that can",
+                            kt, k->label);
+    }
+    return h2a_p11_fail("generating %s key '%s': the token refused the non-exportable "
+                        "template (private key CKA_SENSITIVE TRUE, CKA_EXTRACTABLE FALSE, "
+                        "CKA_SIGN TRUE, DECRYPT/UNWRAP/DERIVE FALSE, token object); if it "
+                        "derives usage attributes itself, add it to the quirks table "
+                        "(docs/tokens.md)", kt, k->label);
+}
+
+/*
  * C_GenerateKeyPair, then CKA_ID. The id is a hash of the public key, so it
  * can only be set afterwards. Where the token allows it the pair is made as
  * session objects and copied to the token with CKA_ID in the copy template:
@@ -416,18 +443,20 @@ static h2a_err s_generate(H2A_SESSION *s, H2A_P11_KEY *k, CK_MECHANISM *mech,
                           CK_ATTRIBUTE *priv_tmpl, CK_ULONG npriv)
 {
     CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
-    bool copy = !h2a_token_copy_refused(h2a_session_token(s));
+    bool copy = (h2a_token_quirks(h2a_session_token(s)) & H2A_QUIRK_SESSION_KEYGEN_COPY) != 0 &&
+                !h2a_token_copy_refused(h2a_session_token(s));
     bool refused = false;
     h2a_err err;
+    CK_RV rv;
 
     /* CKA_TOKEN is the first attribute of both templates. */
     pub_tmpl[0].pValue = (void *)(copy ? &s_false : &s_true);
     priv_tmpl[0].pValue = (void *)(copy ? &s_false : &s_true);
-    if (H2A_P11_CALL(fl, C_GenerateKeyPair, h2a_session_handle(s), mech, pub_tmpl,
-                     npub, priv_tmpl, npriv, &k->pub, &k->priv) != CKR_OK) {
+    rv = H2A_P11_CALL(fl, C_GenerateKeyPair, h2a_session_handle(s), mech, pub_tmpl, npub,
+                      priv_tmpl, npriv, &k->pub, &k->priv);
+    if (rv != CKR_OK) {
         k->pub = k->priv = CK_INVALID_HANDLE;
-        return h2a_p11_fail("generating %s key '%s'", h2a_keytype_cli_name(k->type),
-                            k->label);
+        return s_generate_refused(k, rv);
     }
     err = s_finish_pair(k, copy, &refused);
     if (err == H2A_OK) {
@@ -448,20 +477,93 @@ static h2a_err s_generate(H2A_SESSION *s, H2A_P11_KEY *k, CK_MECHANISM *mech,
     return s_generate(s, k, mech, pub_tmpl, npub, priv_tmpl, npriv);
 }
 
+/* Both templates of one generation; CKA_TOKEN is the first of each. */
+struct s_templates {
+    CK_ATTRIBUTE pub[10];
+    CK_ATTRIBUTE priv[12];
+    CK_ULONG npub, npriv;
+    CK_ULONG bits;
+    uint8_t *ec_params;
+    size_t ec_params_len;
+};
+
+#define S_ADD(arr, n, a) ((arr)[(n)++] = (CK_ATTRIBUTE)a)
+
+/*
+ * The attribute policy by purpose: every private key is PRIVATE, SENSITIVE
+ * and SIGN; EXTRACTABLE only for a delivery key (H2A_KEYGEN_EXPORTABLE), so
+ * that it can leave wrapped. Usages SoftHSM2 would otherwise switch on
+ * (DECRYPT, UNWRAP, ENCRYPT, WRAP) are set FALSE; the RECOVER flags only
+ * where the token does not derive them itself (H2A_QUIRK_DERIVED_USAGE).
+ */
+static h2a_err s_templates(H2A_TOKEN *tok, h2a_keytype type, const char *label,
+                           unsigned flags, struct s_templates *t)
+{
+    static const CK_BYTE f4[] = {0x01, 0x00, 0x01};
+    bool derived = (h2a_token_quirks(tok) & H2A_QUIRK_DERIVED_USAGE) != 0;
+    bool exportable = (flags & (H2A_KEYGEN_EXPORTABLE | H2A_KEYGEN_WRAP_WITH_TRUSTED)) != 0;
+
+    t->bits = (CK_ULONG)h2a_keytype_bits(type);
+    S_ADD(t->pub, t->npub, H2A_ATTR(CKA_TOKEN, &s_true));
+    S_ADD(t->pub, t->npub, H2A_ATTR(CKA_PRIVATE, &s_false));
+    S_ADD(t->pub, t->npub, H2A_ATTR(CKA_VERIFY, &s_true));
+    S_ADD(t->pub, t->npub, H2A_ATTR(CKA_ENCRYPT, &s_false));
+    S_ADD(t->pub, t->npub, H2A_ATTR(CKA_WRAP, &s_false));
+    if (!derived) {
+        S_ADD(t->pub, t->npub, H2A_ATTR(CKA_VERIFY_RECOVER, &s_false));
+    }
+    S_ADD(t->pub, t->npub, H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)));
+    if (h2a_keytype_is_rsa(type)) {
+        S_ADD(t->pub, t->npub, H2A_ATTR(CKA_MODULUS_BITS, &t->bits));
+        S_ADD(t->pub, t->npub, H2A_ATTR_BUF(CKA_PUBLIC_EXPONENT, f4, sizeof(f4)));
+    } else {
+        H2A_GUARD(h2a_p11_ec_params(type, &t->ec_params, &t->ec_params_len));
+        S_ADD(t->pub, t->npub, H2A_ATTR_BUF(CKA_EC_PARAMS, t->ec_params, t->ec_params_len));
+    }
+    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_TOKEN, &s_true));
+    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_PRIVATE, &s_true));
+    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_SENSITIVE, &s_true));
+    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_EXTRACTABLE, exportable ? &s_true : &s_false));
+    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_SIGN, &s_true));
+    if (!derived) {
+        S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_SIGN_RECOVER, &s_false));
+    }
+    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_DECRYPT, &s_false));
+    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_UNWRAP, &s_false));
+    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_DERIVE, &s_false));
+    S_ADD(t->priv, t->npriv, H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)));
+    if ((flags & H2A_KEYGEN_WRAP_WITH_TRUSTED) != 0) {
+        S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_WRAP_WITH_TRUSTED, &s_true));
+    }
+    return H2A_OK;
+}
+
+/* A delivery key on a token known to refuse one: say so before generating. */
+static h2a_err s_check_purpose(H2A_TOKEN *tok, h2a_keytype type, const char *label,
+                               unsigned flags)
+{
+    if ((flags & (H2A_KEYGEN_EXPORTABLE | H2A_KEYGEN_WRAP_WITH_TRUSTED)) == 0 ||
+        (h2a_token_quirks(tok) & H2A_QUIRK_NO_DELIVERY_KEYS) == 0) {
+        return H2A_OK;
+    }
+    return h2a_err_set(H2A_ERR_TOKEN, "generating %s key '%s': this token cannot export keys "
+                       "under wrap: it refuses a private key that is both CKA_SENSITIVE and "
+                       "CKA_EXTRACTABLE (a delivery key); make the key without --exportable, "
+                       "or use a token that can wrap keys for delivery",
+                       h2a_keytype_cli_name(type), label);
+}
+
 h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
                                  const char *label, unsigned flags,
                                  H2A_P11_KEY **out)
 {
-    static const CK_BYTE f4[] = {0x01, 0x00, 0x01};
-    CK_ULONG bits = (CK_ULONG)h2a_keytype_bits(type);
     CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
-    uint8_t *ec_params = NULL;
-    size_t ec_params_len = 0;
+    struct s_templates t;
     H2A_P11_KEY *k = NULL;
     h2a_err err = H2A_OK;
-    CK_ULONG npub, npriv;
 
     *out = NULL;
+    memset(&t, 0, sizeof(t));
     H2A_ENSURE(type > H2A_KT_NONE && type < H2A_KT__COUNT, H2A_ERR_INPUT,
                "key type %d is not one hsm2acm generates", (int)type);
     H2A_ENSURE(label != NULL && label[0] != '\0', H2A_ERR_INPUT,
@@ -469,49 +571,14 @@ h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
     H2A_ENSURE(strlen(label) <= 128, H2A_ERR_INPUT,
                "key label is longer than 128 bytes");
     H2A_GUARD(s_check_keygen_mech(h2a_session_token(s), type, label));
+    H2A_GUARD(s_check_purpose(h2a_session_token(s), type, label, flags));
     H2A_GUARD(s_label_unused(s, label, flags));
     if (!h2a_keytype_is_rsa(type)) {
         mech.mechanism = CKM_EC_KEY_PAIR_GEN;
-        H2A_GUARD(h2a_p11_ec_params(type, &ec_params, &ec_params_len));
     }
-    CK_ATTRIBUTE pub_tmpl[] = {
-        /* First: s_generate sets it. */
-        H2A_ATTR(CKA_TOKEN, &s_true),
-        H2A_ATTR(CKA_PRIVATE, &s_false),
-        H2A_ATTR(CKA_VERIFY, &s_true),
-        H2A_ATTR(CKA_ENCRYPT, &s_false),
-        H2A_ATTR(CKA_WRAP, &s_false),
-        H2A_ATTR(CKA_VERIFY_RECOVER, &s_false),
-        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
-        /* Last: the key-type specific one. */
-        H2A_ATTR(CKA_MODULUS_BITS, &bits),
-        H2A_ATTR_BUF(CKA_PUBLIC_EXPONENT, f4, sizeof(f4)),
-    };
-    CK_ATTRIBUTE priv_tmpl[] = {
-        /* First: s_generate sets it. */
-        H2A_ATTR(CKA_TOKEN, &s_true),
-        H2A_ATTR(CKA_PRIVATE, &s_true),
-        H2A_ATTR(CKA_SENSITIVE, &s_true),
-        /* Only so that it can later leave the token wrapped. */
-        H2A_ATTR(CKA_EXTRACTABLE, &s_true),
-        H2A_ATTR(CKA_SIGN, &s_true),
-        H2A_ATTR(CKA_SIGN_RECOVER, &s_false),
-        H2A_ATTR(CKA_DECRYPT, &s_false),
-        H2A_ATTR(CKA_UNWRAP, &s_false),
-        H2A_ATTR(CKA_DERIVE, &s_false),
-        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
-        /* Last: only when asked. */
-        H2A_ATTR(CKA_WRAP_WITH_TRUSTED, &s_true),
-    };
-    npub = sizeof(pub_tmpl) / sizeof(pub_tmpl[0]);
-    npriv = sizeof(priv_tmpl) / sizeof(priv_tmpl[0]);
-    if (!h2a_keytype_is_rsa(type)) {
-        pub_tmpl[npub - 2] =
-            (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_EC_PARAMS, ec_params, ec_params_len);
-        npub--;
-    }
-    if ((flags & H2A_KEYGEN_WRAP_WITH_TRUSTED) == 0) {
-        npriv--;
+    err = s_templates(h2a_session_token(s), type, label, flags, &t);
+    if (err != H2A_OK) {
+        goto done;
     }
     k = calloc(1, sizeof(*k));
     if (k == NULL || (k->label = strdup(label)) == NULL) {
@@ -522,17 +589,19 @@ h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
     k->type = type;
     k->priv = CK_INVALID_HANDLE;
     k->pub = CK_INVALID_HANDLE;
-    err = s_generate(s, k, &mech, pub_tmpl, npub, priv_tmpl, npriv);
+    k->exportable = (flags & (H2A_KEYGEN_EXPORTABLE | H2A_KEYGEN_WRAP_WITH_TRUSTED)) != 0;
+    err = s_generate(s, k, &mech, t.pub, t.npub, t.priv, t.npriv);
     if (err != H2A_OK) {
         goto done;
     }
     h2a_labels_note(h2a_session_token(s), label);
-    H2A_LOG_INFO("generated %s key '%s' in the token",
-                 h2a_keytype_cli_name(type), label);
+    H2A_LOG_INFO("generated %s key '%s' in the token (%s)",
+                 h2a_keytype_cli_name(type), label,
+                 k->exportable ? "exportable under wrap" : "never leaves the token");
     *out = k;
     k = NULL;
 done:
-    OPENSSL_free(ec_params);
+    OPENSSL_free(t.ec_params);
     h2a_p11_key_free(k);
     return err;
 }

@@ -120,7 +120,7 @@ static void s_roundtrip(struct fixture *f, h2a_keytype type, bool force_kw)
 
     assert_non_null(plain);
     snprintf(label, sizeof(label), "wrap-%d-%d", (int)type, force_kw);
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, type, label, 0, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, type, label, H2A_KEYGEN_EXPORTABLE, &k));
     if (force_kw) {
         h2a_token_mech_pretend_absent(f->tok, H2A_MECH_AES_KWP);
     }
@@ -187,8 +187,8 @@ static void test_unwrap_refusals(void **state)
     h2a_wrapmech mech = 0;
     size_t before = 0, after = 0;
 
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-a", 0, &k));
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-b", 0, &other));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-a", H2A_KEYGEN_EXPORTABLE, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-b", H2A_KEYGEN_EXPORTABLE, &other));
     h2a_buf_init(&blob, 0);
     h2a_buf_init_secure(&pem, 0);
     h2a_buf_init(&plain, 0);
@@ -251,7 +251,7 @@ static void test_wrap_with_trusted(void **state)
 
     H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "wwt",
                                       H2A_KEYGEN_WRAP_WITH_TRUSTED, &k));
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-wwt", 0, &plain));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-wwt", H2A_KEYGEN_EXPORTABLE, &plain));
     H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_WRAP_WITH_TRUSTED,
                                     &wwt));
     assert_true(wwt);
@@ -265,6 +265,34 @@ static void test_wrap_with_trusted(void **state)
     assert_int_equal(blob.len, 0);
     h2a_buf_free(&blob);
     H2A_ASSERT_OK(h2a_p11_key_destroy(plain));
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+}
+
+/*
+ * Templates by purpose: a key made without H2A_KEYGEN_EXPORTABLE (local CA,
+ * plain keygen) is CKA_EXTRACTABLE FALSE, and the token refuses to wrap it.
+ */
+static void test_non_exportable_never_leaves(void **state)
+{
+    struct fixture *f = *state;
+    H2A_P11_KEY *k = NULL;
+    h2a_buf blob;
+    h2a_wrapmech mech = 0;
+    bool v = true;
+
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "stays", 0, &k));
+    H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_EXTRACTABLE, &v));
+    assert_false(v);
+    H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_SENSITIVE, &v));
+    assert_true(v);
+    H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_NEVER_EXTRACTABLE,
+                                    &v));
+    assert_true(v);
+    h2a_buf_init(&blob, 0);
+    H2A_ASSERT_ERR(h2a_keygen_wrap(f->w, k, &mech, &blob), H2A_ERR_TOKEN,
+                   "can never leave the token");
+    assert_int_equal(blob.len, 0);
+    h2a_buf_free(&blob);
     H2A_ASSERT_OK(h2a_p11_key_destroy(k));
 }
 
@@ -357,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_unwrap_refusals),
         cmocka_unit_test(test_kcv_known_key),
         cmocka_unit_test(test_wrap_with_trusted),
+        cmocka_unit_test(test_non_exportable_never_leaves),
         cmocka_unit_test(test_find_by_id_hex),
         cmocka_unit_test(test_reserved_label_index),
         cmocka_unit_test(test_missing_mechanism),

@@ -284,7 +284,7 @@ static void test_wrap_size_guess(void **state)
     setenv("H2A_FAULT_WRAP_CALLS", calls, 1);
     H2A_ASSERT_OK(h2a_token_open(uri, &tok));
     H2A_ASSERT_OK(h2a_session_open(tok, &s));
-    H2A_ASSERT_OK(h2a_p11_keypair_generate(s, H2A_KT_RSA_4096, "t-wrap-guess", 0, &k));
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s, H2A_KT_RSA_4096, "t-wrap-guess", H2A_KEYGEN_EXPORTABLE, &k));
     H2A_ASSERT_OK(h2a_p11_wrapkey_generate(s, "t-wrap-guess-w", &w));
 
     H2A_ASSERT_OK(h2a_p11_wrap(w, k, &used, &once));
