@@ -579,9 +579,11 @@ static void s_wrapkey_usage(FILE *out)
             "\n"
             "Makes the AES-256 wrapping key that delivery wraps token keys with: a token\n"
             "object, private, sensitive, never extractable, CKA_WRAP and CKA_UNWRAP only.\n"
-            "Prints JSON {\"label\": ..., \"kcv\": key check value (6 hex digits)}; the KCV\n"
-            "identifies the key in staging secrets and audit lines. Refuses a label\n"
-            "that already exists.\n"
+            "Prints JSON {\"label\": ..., \"kcv\": 6 hex digits, \"kcv_kind\": ..., \"mechanism\":\n"
+            "...}; kcv identifies the key in staging secrets and audit lines: its key\n"
+            "check value, or on tokens without one (kcv_kind sha256-wrap:...) a digest\n"
+            "of its wrap of a fixed throwaway key. Refuses a label that already exists\n"
+            "and a token that cannot wrap; on any failure no key is left behind.\n"
             "\n"
             "Options:\n"
             "%s"
@@ -596,28 +598,25 @@ static h2a_err s_wrapkey_make(const char *uri, const char *label, json_object *o
     H2A_TOKEN *tok = NULL;
     H2A_SESSION *sess = NULL;
     H2A_P11_SECRET *w = NULL;
-    h2a_mech_info kwp;
+    h2a_wrapmech mech = 0;
+    const char *kind;
     char kcv[7];
     h2a_err rv;
 
+    /* Every check before C_GenerateKey; a failure after it destroys the key. */
     if ((rv = s_open(uri, &tok, &sess)) != H2A_OK ||
         (rv = h2a_token_require_mech(tok, H2A_MECH_AES_KEYGEN, "the wrapping key")) != H2A_OK ||
-        (rv = h2a_token_mech_info(tok, H2A_MECH_AES_KWP, &kwp)) != H2A_OK) {
-        goto done;
-    }
-    if (!kwp.present &&
-        (rv = h2a_token_require_mech(tok, H2A_MECH_AES_KW, "wrapping (no KWP)")) != H2A_OK) {
-        goto done;
-    }
-    if ((rv = h2a_p11_wrapkey_generate(sess, label, &w)) != H2A_OK ||
+        (rv = h2a_p11_wrapmech_pick(tok, &mech)) != H2A_OK ||
+        (rv = h2a_p11_wrapkey_generate(sess, label, &w)) != H2A_OK ||
         (rv = h2a_p11_wrapkey_kcv(w, kcv)) != H2A_OK) {
         goto done;
     }
+    kind = h2a_wrapkey_idkind_name(h2a_p11_wrapkey_idkind(w));
     json_object_object_add(o, "label", json_object_new_string(label));
     json_object_object_add(o, "kcv", json_object_new_string(kcv));
-    json_object_object_add(o, "mechanism", json_object_new_string(
-                                                h2a_wrapmech_name(kwp.present ? H2A_WRAP_AES_KWP
-                                                                              : H2A_WRAP_AES_KW)));
+    json_object_object_add(o, "kcv_kind",
+                           json_object_new_string(kind != NULL ? kind : "CKA_CHECK_VALUE"));
+    json_object_object_add(o, "mechanism", json_object_new_string(h2a_wrapmech_name(mech)));
 done:
     h2a_p11_wrapkey_free(w);
     h2a_session_close(sess);

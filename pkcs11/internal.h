@@ -32,6 +32,11 @@
 
 #include "h2a_pkcs11.h"
 
+/* PKCS#11 3.0; p11-kit 0.24's v2.40 header lacks it. */
+#ifndef CKM_AES_KEY_WRAP_KWP
+#define CKM_AES_KEY_WRAP_KWP 0x210BUL
+#endif
+
 /* Longest PIN accepted from a pin-source (bytes, without the newline). */
 #define H2A_MAX_PIN 256
 

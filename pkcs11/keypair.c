@@ -417,17 +417,17 @@ static h2a_err s_generate_refused(const H2A_P11_KEY *k, CK_RV rv)
         return h2a_p11_fail("generating %s key '%s'", kt, k->label);
     }
     if (k->exportable) {
-        return h2a_p11_fail("generating %s key '%s': the token refused the delivery-key "
+        return h2a_err_prefix(H2A_ERR_TOKEN, "generating %s key '%s': the token refused the delivery-key "
                             "template (private key CKA_SENSITIVE and CKA_EXTRACTABLE both "
                             "TRUE, sign only, token object); this token may not export keys "
-                            "under wrap: use it without --exportable, or a token that can",
+                            "under wrap: use it without --exportable, or a token that can: ",
                             kt, k->label);
     }
-    return h2a_p11_fail("generating %s key '%s': the token refused the non-exportable "
+    return h2a_err_prefix(H2A_ERR_TOKEN, "generating %s key '%s': the token refused the non-exportable "
                         "template (private key CKA_SENSITIVE TRUE, CKA_EXTRACTABLE FALSE, "
                         "CKA_SIGN TRUE, DECRYPT/UNWRAP/DERIVE FALSE, token object); if it "
                         "derives usage attributes itself, add it to the quirks table "
-                        "(docs/tokens.md)", kt, k->label);
+                        "(docs/tokens.md): ", kt, k->label);
 }
 
 /*
@@ -493,8 +493,10 @@ struct s_templates {
  * The attribute policy by purpose: every private key is PRIVATE, SENSITIVE
  * and SIGN; EXTRACTABLE only for a delivery key (H2A_KEYGEN_EXPORTABLE), so
  * that it can leave wrapped. Usages SoftHSM2 would otherwise switch on
- * (DECRYPT, UNWRAP, ENCRYPT, WRAP) are set FALSE; the RECOVER flags only
- * where the token does not derive them itself (H2A_QUIRK_DERIVED_USAGE).
+ * (DECRYPT, UNWRAP, ENCRYPT, WRAP) are set FALSE, SIGN/VERIFY TRUE, unless
+ * the token derives the usage flags from its own key object and refuses any
+ * explicit value (H2A_QUIRK_DERIVED_USAGE): there the token's own values
+ * stand (tpm2-pkcs11: private key sign only).
  */
 static h2a_err s_templates(H2A_TOKEN *tok, h2a_keytype type, const char *label,
                            unsigned flags, struct s_templates *t)
@@ -506,10 +508,10 @@ static h2a_err s_templates(H2A_TOKEN *tok, h2a_keytype type, const char *label,
     t->bits = (CK_ULONG)h2a_keytype_bits(type);
     S_ADD(t->pub, t->npub, H2A_ATTR(CKA_TOKEN, &s_true));
     S_ADD(t->pub, t->npub, H2A_ATTR(CKA_PRIVATE, &s_false));
-    S_ADD(t->pub, t->npub, H2A_ATTR(CKA_VERIFY, &s_true));
-    S_ADD(t->pub, t->npub, H2A_ATTR(CKA_ENCRYPT, &s_false));
-    S_ADD(t->pub, t->npub, H2A_ATTR(CKA_WRAP, &s_false));
     if (!derived) {
+        S_ADD(t->pub, t->npub, H2A_ATTR(CKA_VERIFY, &s_true));
+        S_ADD(t->pub, t->npub, H2A_ATTR(CKA_ENCRYPT, &s_false));
+        S_ADD(t->pub, t->npub, H2A_ATTR(CKA_WRAP, &s_false));
         S_ADD(t->pub, t->npub, H2A_ATTR(CKA_VERIFY_RECOVER, &s_false));
     }
     S_ADD(t->pub, t->npub, H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)));
@@ -524,13 +526,13 @@ static h2a_err s_templates(H2A_TOKEN *tok, h2a_keytype type, const char *label,
     S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_PRIVATE, &s_true));
     S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_SENSITIVE, &s_true));
     S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_EXTRACTABLE, exportable ? &s_true : &s_false));
-    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_SIGN, &s_true));
     if (!derived) {
+        S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_SIGN, &s_true));
         S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_SIGN_RECOVER, &s_false));
+        S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_DECRYPT, &s_false));
+        S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_UNWRAP, &s_false));
+        S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_DERIVE, &s_false));
     }
-    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_DECRYPT, &s_false));
-    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_UNWRAP, &s_false));
-    S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_DERIVE, &s_false));
     S_ADD(t->priv, t->npriv, H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)));
     if ((flags & H2A_KEYGEN_WRAP_WITH_TRUSTED) != 0) {
         S_ADD(t->priv, t->npriv, H2A_ATTR(CKA_WRAP_WITH_TRUSTED, &s_true));

@@ -86,6 +86,7 @@ static const struct {
     [H2A_MECH_AES_KWP] = {"CKM_AES_KEY_WRAP_PAD", CKM_AES_KEY_WRAP_PAD,
                           CKF_WRAP},
     [H2A_MECH_AES_KW] = {"CKM_AES_KEY_WRAP", CKM_AES_KEY_WRAP, CKF_WRAP},
+    [H2A_MECH_AES_KWP3] = {"CKM_AES_KEY_WRAP_KWP", CKM_AES_KEY_WRAP_KWP, CKF_WRAP},
 };
 
 const char *h2a_mech_name(h2a_mech m)

@@ -25,6 +25,8 @@ struct h2a_p11_secret {
     H2A_SESSION *s;
     CK_OBJECT_HANDLE h;
     char *label;
+    char ident[7]; /* h2a_p11_wrapkey_kcv, "" until computed */
+    h2a_wrapkey_idkind idkind;
 };
 
 static const CK_BBOOL s_true = CK_TRUE;
@@ -43,6 +45,8 @@ static const CK_BBOOL s_false = CK_FALSE;
 const char *h2a_wrapmech_name(h2a_wrapmech m)
 {
     switch (m) {
+    case H2A_WRAP_AES_KWP3:
+        return "CKM_AES_KEY_WRAP_KWP";
     case H2A_WRAP_AES_KWP:
         return "CKM_AES_KEY_WRAP_PAD";
     case H2A_WRAP_AES_KW:
@@ -56,8 +60,12 @@ h2a_err h2a_wrapmech_parse(const char *name, h2a_wrapmech *out)
 {
     *out = 0;
     H2A_ENSURE(name != NULL && name[0] != '\0', H2A_ERR_INPUT,
-               "wrap mechanism is empty (expected CKM_AES_KEY_WRAP_PAD or "
-               "CKM_AES_KEY_WRAP)");
+               "wrap mechanism is empty (expected CKM_AES_KEY_WRAP_KWP, "
+               "CKM_AES_KEY_WRAP_PAD or CKM_AES_KEY_WRAP)");
+    if (strcmp(name, "CKM_AES_KEY_WRAP_KWP") == 0) {
+        *out = H2A_WRAP_AES_KWP3;
+        return H2A_OK;
+    }
     if (strcmp(name, "CKM_AES_KEY_WRAP_PAD") == 0 ||
         strcasecmp(name, "aes-kwp") == 0) {
         *out = H2A_WRAP_AES_KWP;
@@ -69,13 +77,15 @@ h2a_err h2a_wrapmech_parse(const char *name, h2a_wrapmech *out)
         return H2A_OK;
     }
     return h2a_err_set(H2A_ERR_INPUT, "unknown wrap mechanism '%.64s' "
-                       "(expected CKM_AES_KEY_WRAP_PAD or CKM_AES_KEY_WRAP)",
-                       name);
+                       "(expected CKM_AES_KEY_WRAP_KWP, CKM_AES_KEY_WRAP_PAD or "
+                       "CKM_AES_KEY_WRAP)", name);
 }
 
 static h2a_mech s_mech_of(h2a_wrapmech m)
 {
-    return m == H2A_WRAP_AES_KW ? H2A_MECH_AES_KW : H2A_MECH_AES_KWP;
+    return m == H2A_WRAP_AES_KW     ? H2A_MECH_AES_KW
+           : m == H2A_WRAP_AES_KWP3 ? H2A_MECH_AES_KWP3
+                                    : H2A_MECH_AES_KWP;
 }
 
 /* ------------------------------------------------------------------ */
@@ -193,9 +203,23 @@ h2a_err h2a_p11_wrapkey_generate(H2A_SESSION *s, const char *label,
         return h2a_p11_fail("%s", why);
     }
     err = s_secret_new(s, h, label, out);
+    if (err == H2A_OK) {
+        char ident[7];
+
+        err = h2a_p11_wrapkey_kcv(*out, ident);
+    }
     if (err != H2A_OK) {
-        (void)H2A_P11_CALL(fl, C_DestroyObject, h2a_session_handle(s), h);
-        return err;
+        /* A key nobody can identify is of no use: leave nothing behind. */
+        char saved[1024];
+
+        snprintf(saved, sizeof(saved), "%s", h2a_err_msg());
+        h2a_p11_wrapkey_free(*out);
+        *out = NULL;
+        if (H2A_P11_CALL(fl, C_DestroyObject, h2a_session_handle(s), h) != CKR_OK) {
+            H2A_LOG_ERR("rollback: could not destroy the new wrapping key '%s': %s", label,
+                        h2a_err_msg());
+        }
+        return h2a_err_set(err, "%s (the new key was destroyed)", saved);
     }
     H2A_LOG_INFO("generated AES-256 wrapping key '%s'", label);
     return H2A_OK;
@@ -223,26 +247,145 @@ h2a_err h2a_p11_wrapkey_find(H2A_SESSION *s, const char *label,
     return s_secret_new(s, h, label, out);
 }
 
+static const char *const s_idkind_names[] = {
+    [H2A_WRAPKEY_ID_KCV] = NULL,
+    [H2A_WRAPKEY_ID_WRAP_KW] = "sha256-wrap:CKM_AES_KEY_WRAP",
+    [H2A_WRAPKEY_ID_WRAP_KWP3] = "sha256-wrap:CKM_AES_KEY_WRAP_KWP",
+    [H2A_WRAPKEY_ID_WRAP_KWP] = "sha256-wrap:CKM_AES_KEY_WRAP_PAD",
+};
+
+const char *h2a_wrapkey_idkind_name(h2a_wrapkey_idkind k)
+{
+    return (unsigned)k < sizeof(s_idkind_names) / sizeof(s_idkind_names[0]) ? s_idkind_names[k]
+                                                                             : NULL;
+}
+
+h2a_err h2a_wrapkey_idkind_parse(const char *name, h2a_wrapkey_idkind *out)
+{
+    *out = H2A_WRAPKEY_ID_KCV;
+    if (name == NULL) {
+        return H2A_OK;
+    }
+    for (size_t i = 1; i < sizeof(s_idkind_names) / sizeof(s_idkind_names[0]); i++) {
+        if (strcmp(name, s_idkind_names[i]) == 0) {
+            *out = (h2a_wrapkey_idkind)i;
+            return H2A_OK;
+        }
+    }
+    return h2a_err_set(H2A_ERR_INPUT, "unknown wrapping key identifier kind '%.64s' "
+                       "(expected sha256-wrap:CKM_AES_KEY_WRAP, ..._KWP or ..._PAD)", name);
+}
+
+h2a_wrapkey_idkind h2a_p11_wrapkey_idkind(const H2A_P11_SECRET *w)
+{
+    return w->idkind;
+}
+
+/* CKA_CHECK_VALUE; *absent when the token has no such attribute. */
+static h2a_err s_kcv_attr(H2A_P11_SECRET *w, char out[7], bool *absent)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(w->s));
+    uint8_t v[32];
+    CK_ATTRIBUTE a = {CKA_CHECK_VALUE, v, sizeof(v)};
+    CK_RV rv;
+
+    *absent = false;
+    rv = H2A_P11_CALL(fl, C_GetAttributeValue, h2a_session_handle(w->s), w->h, &a, 1);
+    if (h2a_p11_fault("p11_no_check_value")) {
+        rv = CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
+        (rv == CKR_OK && (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen == 0))) {
+        h2a_err_clear();
+        *absent = true;
+        return H2A_OK;
+    }
+    if (rv != CKR_OK) {
+        return h2a_p11_fail("wrapping key '%s': reading CKA_CHECK_VALUE", w->label);
+    }
+    H2A_ENSURE(a.ulValueLen >= 3, H2A_ERR_TOKEN, "wrapping key '%s': CKA_CHECK_VALUE "
+               "has %lu bytes, expected 3", w->label, (unsigned long)a.ulValueLen);
+    h2a_hex_encode(v, 3, out);
+    return H2A_OK;
+}
+
+/*
+ * The identity of a key without CKA_CHECK_VALUE: SHA-256 over its wrap of
+ * a fixed, public AES-128 value held in a throwaway session object.
+ * Deterministic for KW and KWP; nothing secret is involved or kept.
+ */
+static h2a_err s_kcv_by_wrap(H2A_P11_SECRET *w, char out[7])
+{
+    static const CK_BYTE fixed[16] = "hsm2acm-wrap-id";
+    static const CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    static const CK_KEY_TYPE kt = CKK_AES;
+    static const h2a_wrapkey_idkind kinds[] = {H2A_WRAPKEY_ID_WRAP_KW, H2A_WRAPKEY_ID_WRAP_KWP3,
+                                               H2A_WRAPKEY_ID_WRAP_KWP};
+    static const h2a_wrapmech mechs[] = {H2A_WRAP_AES_KW, H2A_WRAP_AES_KWP3, H2A_WRAP_AES_KWP};
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(w->s));
+    CK_SESSION_HANDLE sh = h2a_session_handle(w->s);
+    CK_ATTRIBUTE tmpl[] = {
+        H2A_ATTR(CKA_CLASS, &cls),       H2A_ATTR(CKA_KEY_TYPE, &kt),
+        H2A_ATTR(CKA_TOKEN, &s_false),   H2A_ATTR(CKA_SENSITIVE, &s_false),
+        H2A_ATTR(CKA_EXTRACTABLE, &s_true), H2A_ATTR_BUF(CKA_VALUE, fixed, sizeof(fixed)),
+    };
+    CK_OBJECT_HANDLE tmp = CK_INVALID_HANDLE;
+    CK_MECHANISM mech = {0, NULL, 0};
+    uint8_t blob[64], md[32];
+    CK_ULONG len = sizeof(blob);
+    h2a_err err = H2A_ERR_TOKEN;
+    h2a_mech_info mi;
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        H2A_GUARD(h2a_token_mech_info(h2a_session_token(w->s), s_mech_of(mechs[i]), &mi));
+        if (mi.present && mi.can_wrap) {
+            break;
+        }
+    }
+    H2A_ENSURE(i < 3, H2A_ERR_TOKEN, "wrapping key '%s': the token has no CKA_CHECK_VALUE "
+               "and no AES key wrap mechanism to identify the key with", w->label);
+    if (H2A_P11_CALL(fl, C_CreateObject, sh, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &tmp) !=
+        CKR_OK) {
+        return h2a_p11_fail("wrapping key '%s': making the throwaway key that identifies it",
+                            w->label);
+    }
+    mech.mechanism = h2a_mech_ckm(s_mech_of(mechs[i]));
+    if (H2A_P11_CALL(fl, C_WrapKey, sh, &mech, w->h, tmp, blob, &len) != CKR_OK) {
+        err = h2a_p11_fail("wrapping key '%s': identifying it by a wrap (%s)", w->label,
+                           h2a_wrapmech_name(mechs[i]));
+    } else if (EVP_Digest(blob, len, md, NULL, EVP_sha256(), NULL) != 1) {
+        err = h2a_err_openssl(H2A_ERR_INTERNAL, "SHA-256");
+    } else {
+        h2a_hex_encode(md, 3, out);
+        w->idkind = kinds[i];
+        err = H2A_OK;
+    }
+    if (H2A_P11_CALL(fl, C_DestroyObject, sh, tmp) != CKR_OK) {
+        H2A_LOG_WARN("the throwaway session key stays until the session ends");
+        if (err == H2A_OK) {
+            h2a_err_clear();
+        }
+    }
+    return err;
+}
+
 h2a_err h2a_p11_wrapkey_kcv(H2A_P11_SECRET *w, char out[7])
 {
-    uint8_t *v = NULL;
-    size_t len = 0;
-    h2a_err err;
+    bool absent = false;
 
     out[0] = '\0';
-    err = h2a_p11_attr_get(w->s, w->h, CKA_CHECK_VALUE, false,
-                           "CKA_CHECK_VALUE", &v, &len);
-    if (err != H2A_OK) {
-        return h2a_err_prefix(err, "wrapping key '%s': the token gives no key "
-                              "check value: ", w->label);
+    if (w->ident[0] != '\0') {
+        memcpy(out, w->ident, sizeof(w->ident));
+        return H2A_OK;
     }
-    if (len < 3) {
-        h2a_p11_attr_free(v, len, false);
-        return h2a_err_set(H2A_ERR_TOKEN, "wrapping key '%s': CKA_CHECK_VALUE "
-                           "has %zu bytes, expected 3", w->label, len);
+    H2A_GUARD(s_kcv_attr(w, out, &absent));
+    if (absent) {
+        H2A_GUARD(s_kcv_by_wrap(w, out));
+    } else {
+        w->idkind = H2A_WRAPKEY_ID_KCV;
     }
-    h2a_hex_encode(v, 3, out);
-    h2a_p11_attr_free(v, len, false);
+    memcpy(w->ident, out, sizeof(w->ident));
     return H2A_OK;
 }
 
@@ -250,23 +393,22 @@ h2a_err h2a_p11_wrapkey_kcv(H2A_P11_SECRET *w, char out[7])
 /* Wrap                                                                */
 /* ------------------------------------------------------------------ */
 
-static h2a_err s_pick_wrap_mech(H2A_TOKEN *tok, h2a_wrapmech *out)
+h2a_err h2a_p11_wrapmech_pick(H2A_TOKEN *tok, h2a_wrapmech *out)
 {
+    /* RFC 5649 first; 0x210A's padding differs per token; KW last. */
+    static const h2a_wrapmech order[] = {H2A_WRAP_AES_KWP3, H2A_WRAP_AES_KWP, H2A_WRAP_AES_KW};
     h2a_mech_info mi;
 
-    H2A_GUARD(h2a_token_mech_info(tok, H2A_MECH_AES_KWP, &mi));
-    if (mi.present && mi.can_wrap) {
-        *out = H2A_WRAP_AES_KWP;
-        return H2A_OK;
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        H2A_GUARD(h2a_token_mech_info(tok, s_mech_of(order[i]), &mi));
+        if (mi.present && mi.can_wrap && mi.can_unwrap) {
+            *out = order[i];
+            return H2A_OK;
+        }
     }
-    H2A_GUARD(h2a_token_mech_info(tok, H2A_MECH_AES_KW, &mi));
-    if (mi.present && mi.can_wrap) {
-        *out = H2A_WRAP_AES_KW;
-        return H2A_OK;
-    }
-    return h2a_err_set(H2A_ERR_TOKEN, "the token can wrap with neither "
-                       "CKM_AES_KEY_WRAP_PAD nor CKM_AES_KEY_WRAP (needed to "
-                       "export a private key wrapped)");
+    return h2a_err_set(H2A_ERR_TOKEN, "the token cannot export keys under wrap: it has "
+                       "none of CKM_AES_KEY_WRAP_KWP, CKM_AES_KEY_WRAP_PAD and "
+                       "CKM_AES_KEY_WRAP with both CKF_WRAP and CKF_UNWRAP");
 }
 
 static h2a_err s_wrap_failed(CK_RV rv, const char *wlabel, const char *klabel)
@@ -300,7 +442,7 @@ h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
     h2a_wrapmech wm = H2A_WRAP_AES_KWP;
     CK_RV rv;
 
-    H2A_GUARD(s_pick_wrap_mech(h2a_session_token(w->s), &wm));
+    H2A_GUARD(h2a_p11_wrapmech_pick(h2a_session_token(w->s), &wm));
     mech.mechanism = h2a_mech_ckm(s_mech_of(wm));
     /*
      * A module computes the whole wrap to answer a size query, so offer a
@@ -598,11 +740,53 @@ h2a_err h2a_p11_unwrap_private(H2A_SESSION *s, H2A_P11_SECRET *w,
                                const uint8_t *blob, size_t blob_len,
                                EVP_PKEY **out)
 {
+    return h2a_p11_unwrap_private_pub(s, w, mech, type, blob, blob_len, NULL, out);
+}
+
+/*
+ * The unwrap template: a session object (gone when the session closes,
+ * never on disk) that is not sensitive, so its components can be read
+ * exactly once; NSS wants the public point of an EC key as CKA_NSS_DB.
+ */
+static h2a_err s_unwrap_template(H2A_SESSION *s, h2a_keytype type, const EVP_PKEY *pub,
+                                 CK_ATTRIBUTE *tmpl, CK_ULONG *n, uint8_t *pt, size_t pt_cap)
+{
+    static const CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    static const CK_KEY_TYPE rsa = CKK_RSA, ec = CKK_EC;
+    size_t pt_len = 0;
+
+    *n = 0;
+    tmpl[(*n)++] = (CK_ATTRIBUTE)H2A_ATTR(CKA_CLASS, &cls);
+    tmpl[(*n)++] = (CK_ATTRIBUTE)H2A_ATTR(CKA_KEY_TYPE, h2a_keytype_is_rsa(type) ? &rsa : &ec);
+    tmpl[(*n)++] = (CK_ATTRIBUTE)H2A_ATTR(CKA_TOKEN, &s_false);
+    tmpl[(*n)++] = (CK_ATTRIBUTE)H2A_ATTR(CKA_PRIVATE, &s_true);
+    tmpl[(*n)++] = (CK_ATTRIBUTE)H2A_ATTR(CKA_SENSITIVE, &s_false);
+    tmpl[(*n)++] = (CK_ATTRIBUTE)H2A_ATTR(CKA_EXTRACTABLE, &s_true);
+    tmpl[(*n)++] = (CK_ATTRIBUTE)H2A_ATTR(CKA_SIGN, &s_true);
+    if (h2a_keytype_is_rsa(type) ||
+        (h2a_token_quirks(h2a_session_token(s)) & H2A_QUIRK_NSS_EC_UNWRAP_DB) == 0) {
+        return H2A_OK;
+    }
+    H2A_ENSURE(pub != NULL, H2A_ERR_INTERNAL, "unwrapping an EC key on this token needs "
+               "its public key (CKA_NSS_DB)");
+    if (EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, pt, pt_cap,
+                                        &pt_len) != 1) {
+        return h2a_err_openssl(H2A_ERR_INTERNAL, "reading the EC public point");
+    }
+    tmpl[(*n)++] = (CK_ATTRIBUTE)H2A_ATTR_BUF(H2A_CKA_NSS_DB, pt, pt_len);
+    return H2A_OK;
+}
+
+h2a_err h2a_p11_unwrap_private_pub(H2A_SESSION *s, H2A_P11_SECRET *w, h2a_wrapmech mech,
+                                   h2a_keytype type, const uint8_t *blob, size_t blob_len,
+                                   const EVP_PKEY *pub, EVP_PKEY **out)
+{
     CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
     CK_SESSION_HANDLE sh = h2a_session_handle(s);
     CK_MECHANISM ck_mech = {0, NULL, 0};
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_KEY_TYPE kt = h2a_keytype_is_rsa(type) ? CKK_RSA : CKK_EC;
+    CK_ATTRIBUTE tmpl[8];
+    CK_ULONG ntmpl = 0;
+    uint8_t pt[1 + 2 * 66];
     CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
     h2a_mech_info mi;
     EVP_PKEY *pk = NULL;
@@ -613,7 +797,7 @@ h2a_err h2a_p11_unwrap_private(H2A_SESSION *s, H2A_P11_SECRET *w,
     *out = NULL;
     H2A_ENSURE(type > H2A_KT_NONE && type < H2A_KT__COUNT, H2A_ERR_INPUT,
                "unwrap: unknown key type %d", (int)type);
-    H2A_ENSURE(mech == H2A_WRAP_AES_KWP || mech == H2A_WRAP_AES_KW,
+    H2A_ENSURE(mech == H2A_WRAP_AES_KWP || mech == H2A_WRAP_AES_KW || mech == H2A_WRAP_AES_KWP3,
                H2A_ERR_INPUT, "unwrap: unknown wrap mechanism %d", (int)mech);
     H2A_ENSURE(blob != NULL && blob_len >= 16 && blob_len <= H2A_MAX_BLOB,
                H2A_ERR_INPUT, "unwrap: a wrapped key blob is 16..%d bytes, "
@@ -624,22 +808,9 @@ h2a_err h2a_p11_unwrap_private(H2A_SESSION *s, H2A_P11_SECRET *w,
                "%s key with '%s'", h2a_wrapmech_name(mech),
                h2a_keytype_cli_name(type), w->label);
     ck_mech.mechanism = h2a_mech_ckm(s_mech_of(mech));
-    /*
-     * A session object (gone when the session closes, never on disk) that
-     * is not sensitive, so its components can be read exactly once.
-     */
-    CK_ATTRIBUTE tmpl[] = {
-        H2A_ATTR(CKA_CLASS, &cls),
-        H2A_ATTR(CKA_KEY_TYPE, &kt),
-        H2A_ATTR(CKA_TOKEN, &s_false),
-        H2A_ATTR(CKA_PRIVATE, &s_true),
-        H2A_ATTR(CKA_SENSITIVE, &s_false),
-        H2A_ATTR(CKA_EXTRACTABLE, &s_true),
-        H2A_ATTR(CKA_SIGN, &s_true),
-    };
+    H2A_GUARD(s_unwrap_template(s, type, pub, tmpl, &ntmpl, pt, sizeof(pt)));
     rv = H2A_P11_CALL(fl, C_UnwrapKey, sh, &ck_mech, w->h, (CK_BYTE *)blob,
-                      (CK_ULONG)blob_len, tmpl, sizeof(tmpl) / sizeof(tmpl[0]),
-                      &obj);
+                      (CK_ULONG)blob_len, tmpl, ntmpl, &obj);
     if (rv != CKR_OK) {
         err = s_unwrap_failed(rv, w->label);
         obj = CK_INVALID_HANDLE;

@@ -39,8 +39,11 @@ want = {"CKM_RSA_PKCS_KEY_PAIR_GEN": "RSA-PKCS-KEY-PAIR-GEN", "CKM_EC_KEY_PAIR_G
         "CKM_RSA_PKCS": "RSA-PKCS", "CKM_RSA_PKCS_PSS": "RSA-PKCS-PSS", "CKM_ECDSA": "ECDSA",
         "CKM_AES_KEY_GEN": "AES-KEY-GEN", "CKM_AES_KEY_WRAP": "AES-KEY-WRAP",
         "CKM_AES_KEY_WRAP_PAD": None}
-if sorted(by_name) != sorted(want):
+if sorted(by_name) != sorted(list(want) + ["CKM_AES_KEY_WRAP_KWP"]):
     fail("mechanism list %s" % sorted(by_name))
+# SoftHSM2 2.6 has no PKCS#11 3.0 KWP (0x210B): reported, as absent.
+if by_name["CKM_AES_KEY_WRAP_KWP"]["present"]:
+    fail("CKM_AES_KEY_WRAP_KWP reported present on SoftHSM2 2.6")
 for ours, tool in want.items():
     m = by_name[ours]
     if not m["present"]:
