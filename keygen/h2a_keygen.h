@@ -57,6 +57,17 @@ H2A_API h2a_err h2a_keygen_generate(H2A_SESSION *s, h2a_keytype type,
                                     const char *label, unsigned flags,
                                     H2A_P11_KEY **out) H2A_MUST_USE;
 
+/*
+ * Preflight of a delivery, before any key exists (enroll, renew): the token
+ * can make a delivery key at all, and wrap and unwrap (a mechanism with
+ * CKF_WRAP and CKF_UNWRAP). With `type` (not H2A_KT_NONE) also: it can
+ * generate that type and sign its CSR. With `w`: the wrapping key has
+ * CKA_WRAP and CKA_UNWRAP. H2A_ERR_TOKEN naming what is missing; nothing is
+ * created.
+ */
+H2A_API h2a_err h2a_keygen_preflight(H2A_SESSION *s, h2a_keytype type,
+                                     H2A_P11_SECRET *w) H2A_MUST_USE;
+
 /* CKA_ID as lower-case hex: 40 chars for hsm2acm keys; ids > 64 bytes fail. */
 #define H2A_KEY_ID_HEX_MAX (2 * 64 + 1)
 H2A_API h2a_err h2a_keygen_key_id_hex(const H2A_P11_KEY *k,

@@ -312,3 +312,16 @@ H2A_API h2a_err h2a_p11_unwrap_private_pub(H2A_SESSION *s, H2A_P11_SECRET *w,
  * naming what the token lacks ("cannot export keys under wrap: ...").
  */
 H2A_API h2a_err h2a_p11_wrapmech_pick(H2A_TOKEN *tok, h2a_wrapmech *out) H2A_MUST_USE;
+
+/*
+ * Whether the token can make a delivery key at all (private key both
+ * CKA_SENSITIVE and CKA_EXTRACTABLE): H2A_ERR_TOKEN "cannot export keys
+ * under wrap: ..." on a token known to refuse it (quirks table).
+ */
+H2A_API h2a_err h2a_p11_delivery_supported(H2A_TOKEN *tok) H2A_MUST_USE;
+
+/*
+ * The wrapping key's own CKA_WRAP and CKA_UNWRAP are TRUE (H2A_ERR_TOKEN
+ * naming the one that is not).
+ */
+H2A_API h2a_err h2a_p11_wrapkey_check(H2A_P11_SECRET *w) H2A_MUST_USE;

@@ -854,3 +854,24 @@ done:
     EVP_PKEY_free(pk);
     return err;
 }
+
+h2a_err h2a_p11_delivery_supported(H2A_TOKEN *tok)
+{
+    H2A_ENSURE((h2a_token_quirks(tok) & H2A_QUIRK_NO_DELIVERY_KEYS) == 0, H2A_ERR_TOKEN,
+               "this token cannot export keys under wrap: it refuses a private key that is "
+               "both CKA_SENSITIVE and CKA_EXTRACTABLE (a delivery key); keygen and csr work "
+               "with non-exportable keys, enroll needs a token that can wrap keys");
+    return H2A_OK;
+}
+
+h2a_err h2a_p11_wrapkey_check(H2A_P11_SECRET *w)
+{
+    bool wrap = false, unwrap = false;
+
+    H2A_GUARD(h2a_p11_attr_bool(w->s, w->h, CKA_WRAP, &wrap));
+    H2A_GUARD(h2a_p11_attr_bool(w->s, w->h, CKA_UNWRAP, &unwrap));
+    H2A_ENSURE(wrap && unwrap, H2A_ERR_TOKEN, "wrapping key '%s' has CKA_WRAP %s and "
+               "CKA_UNWRAP %s; delivery needs both TRUE (make one with hsm2acm wrapkey create)",
+               w->label, wrap ? "TRUE" : "FALSE", unwrap ? "TRUE" : "FALSE");
+    return H2A_OK;
+}

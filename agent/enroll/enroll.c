@@ -298,8 +298,12 @@ h2a_err h2a_enroll_token_open(h2a_run *r)
     H2A_GUARD(h2a_session_open(r->tok, &r->sess));
     H2A_GUARD(h2a_p11_provider_load(NULL));
     if (r->wrap == NULL) {
-        h2a_err rv = h2a_p11_wrapkey_find(r->sess, r->cfg->wrap_key, &r->wrap);
+        h2a_err rv = h2a_keygen_preflight(r->sess, H2A_KT_NONE, NULL);
 
+        if (rv != H2A_OK) {
+            return rv;
+        }
+        rv = h2a_p11_wrapkey_find(r->sess, r->cfg->wrap_key, &r->wrap);
         if (rv != H2A_OK) {
             return h2a_err_prefix(rv, "wrap_key '%s' (make it with 'hsm2acm wrapkey "
                                       "create'): ", r->cfg->wrap_key);
@@ -628,6 +632,7 @@ static h2a_err s_keygen(h2a_run *r)
         r->key_made_here = r->resumed; /* still ours to destroy on a refusal */
     } else {
         h2a_err_clear();
+        H2A_GUARD(h2a_keygen_preflight(r->sess, r->kt, r->wrap));
         H2A_GUARD(h2a_keygen_generate(
             r->sess, r->kt, r->jr->key_label,
             H2A_KEYGEN_EXPORTABLE | (r->cfg->trusted_wrap ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u) |
