@@ -489,6 +489,9 @@ static h2a_err s_info_json(H2A_TOKEN *tok, H2A_SESSION *sess, json_object *o)
     json_object_object_add(o, "model", json_object_new_string(ti.model));
     json_object_object_add(o, "slot_id", json_object_new_int64((int64_t)ti.slot_id));
     json_object_object_add(o, "module_path", json_object_new_string(ti.module_path));
+    json_object_object_add(o, "library_manufacturer",
+                           json_object_new_string(ti.library_manufacturer));
+    json_object_object_add(o, "quirks", json_object_new_string(ti.quirks));
     json_object_object_add(o, "object_count", json_object_new_int64((int64_t)count));
     mechs = json_object_new_array();
     json_object_object_add(o, "mechanisms", mechs);

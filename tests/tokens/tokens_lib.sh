@@ -80,15 +80,24 @@ h2a_ptok_setup_opencryptoki() {
     tar -C "$sw" -cf "$H2A_PTOK_RESTORE" . || return 1
     rm -rf "$sw/NVTOK.DAT" "$sw"/MK_* "$sw"/TOK_OBJ/*
     mkdir -p "$sw/TOK_OBJ"
-    systemd-tmpfiles --create /usr/lib/tmpfiles.d/opencryptoki.conf >/dev/null 2>&1 || true
+    # pkcsslotd's lock and store directories (what systemd-tmpfiles would make).
+    awk '$1 == "d" { print $2, $3, $5 }' /usr/lib/tmpfiles.d/opencryptoki.conf |
+        while read -r d mode group; do
+            mkdir -p "$d" && chmod "$mode" "$d" && chgrp "$group" "$d" 2>/dev/null || true
+        done
     pkcsslotd || return 1
     h2a_ptok_wait test -s /var/run/pkcsslotd.pid || return 1
     H2A_PTOK_PIDS+=($(cat /var/run/pkcsslotd.pid))
-    echo h2a-ock | pkcsconf -I -c 3 -S 87654321 >/dev/null || return 1
-    pkcsconf -P -c 3 -S 87654321 -n 11223344 >/dev/null || return 1
-    pkcsconf -u -c 3 -S 11223344 -n 00000000 >/dev/null || return 1
-    pkcsconf -p -c 3 -U 00000000 -n 12345678 >/dev/null || return 1
-    h2a_ptok_pin_file "$dir" 12345678
+    # pkcsconf exits 0 even when a call fails: its "Error" lines tell.
+    {
+        echo h2a-ock | pkcsconf -I -c 3 -S 87654321
+        pkcsconf -P -c 3 -S 87654321 -n 11223344
+        pkcsconf -u -c 3 -S 11223344 -n 00000000
+        # A user PIN must be changed once; an all-digit one is CKR_PIN_INVALID.
+        pkcsconf -p -c 3 -U 00000000 -n h2aUser1
+    } >"$dir/pkcsconf.log" 2>&1
+    ! grep -q "Error" "$dir/pkcsconf.log" || { cat "$dir/pkcsconf.log"; return 1; }
+    h2a_ptok_pin_file "$dir" h2aUser1
     H2A_PTOK_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so
     H2A_PTOK_LABEL=h2a-ock
     H2A_PTOK_INIT=
