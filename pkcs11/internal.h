@@ -218,6 +218,38 @@ void h2a_labels_note(H2A_TOKEN *tok, const char *label);
 
 CK_SESSION_HANDLE h2a_session_handle(H2A_SESSION *s);
 
+/* A key pair handle (keypair.c, keygen_pair.c, probe.c). */
+struct h2a_p11_key {
+    H2A_SESSION *s;
+    CK_OBJECT_HANDLE priv;
+    CK_OBJECT_HANDLE pub;
+    h2a_keytype type;
+    char *label;
+    uint8_t *id;
+    size_t id_len;
+    EVP_PKEY *pubkey;
+    X509_PUBKEY *spki; /* of pubkey, built once (see common/spki.c) */
+    bool exportable;   /* asked for at generation (messages only) */
+};
+
+/* A wrapping key handle (wrap.c, unwrap.c, probe.c). */
+struct h2a_p11_secret {
+    H2A_SESSION *s;
+    CK_OBJECT_HANDLE h;
+    char *label;
+    char ident[7]; /* h2a_p11_wrapkey_kcv, "" until computed */
+    h2a_wrapkey_idkind idkind;
+};
+
+/* The h2a_mech of a wrap mechanism. */
+h2a_mech h2a_wrapmech_mech(h2a_wrapmech m);
+
+/* The public key of a token object as a software EVP_PKEY. */
+h2a_err h2a_p11_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj, h2a_keytype t,
+                            EVP_PKEY **out) H2A_MUST_USE;
+/* k->spki from k->pubkey, and (id not NULL) the RFC 5280 key identifier. */
+h2a_err h2a_p11_key_spki_id(H2A_P11_KEY *k, uint8_t id[20]) H2A_MUST_USE;
+
 /* Handles of a key pair; pub may be CK_INVALID_HANDLE if the token has none. */
 CK_OBJECT_HANDLE h2a_p11_key_priv_handle(const H2A_P11_KEY *k);
 CK_OBJECT_HANDLE h2a_p11_key_pub_handle(const H2A_P11_KEY *k);
