@@ -462,17 +462,65 @@ done:
 static void s_token_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: hsm2acm token info --token URI\n"
+            "Usage: hsm2acm token info --token URI [--probe]\n"
             "\n"
             "Prints the token as JSON: label, serial, manufacturer, model, slot,\n"
-            "object_count (objects the user can see), and for every mechanism\n"
-            "hsm2acm uses whether the token has it, with its key size range.\n"
+            "object_count (objects the user can see), library_manufacturer, quirks\n"
+            "(the row of hsm2acm's token quirks table, \"\" for none), and for every\n"
+            "mechanism hsm2acm uses whether the token has it, with its key size range.\n"
+            "--probe adds \"probe\": per key type, whether the token can generate a\n"
+            "non-exportable and a delivery key, sign (PKCS#1, PSS, ECDSA), wrap and\n"
+            "unwrap a delivery key; and whether a wrapping key can be made and\n"
+            "identified. Found by trying on throwaway objects, destroyed afterwards:\n"
+            "the object count is unchanged.\n"
             "\n"
             "Options:\n"
             "%s"
+            "  --probe        also try what hsm2acm can do on this token (see above)\n"
             "  -h, --help     this help\n"
             "\n%s",
             s_token_help, h2a_cli_exit_codes);
+}
+
+static void s_bool(json_object *o, const char *k, bool v)
+{
+    json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+/* The --probe table (pkcs11/probe.c does the trying). */
+static h2a_err s_probe_json(H2A_SESSION *sess, json_object *o)
+{
+    h2a_probe p;
+    json_object *jp = json_object_new_object(), *types = json_object_new_array();
+    const char *kind;
+
+    json_object_object_add(o, "probe", jp);
+    json_object_object_add(jp, "key_types", types);
+    H2A_GUARD(h2a_token_probe(sess, &p));
+    json_object_object_add(jp, "wrap_mechanism", p.wrap_mechanism
+                                                     ? json_object_new_string(h2a_wrapmech_name(p.mech))
+                                                     : NULL);
+    s_bool(jp, "wrapping_key", p.wrapkey);
+    s_bool(jp, "identify_wrapping_key", p.identify);
+    kind = h2a_wrapkey_idkind_name((h2a_wrapkey_idkind)p.idkind);
+    json_object_object_add(jp, "identify_kind",
+                           p.identify ? json_object_new_string(kind ? kind : "CKA_CHECK_VALUE")
+                                      : NULL);
+    for (size_t i = 0; i < p.ntypes; i++) {
+        const h2a_probe_type *t = &p.types[i];
+        json_object *e = json_object_new_object();
+
+        json_object_array_add(types, e);
+        json_object_object_add(e, "type", json_object_new_string(h2a_keytype_cli_name(t->type)));
+        s_bool(e, "generate", t->generate);
+        s_bool(e, "generate_delivery", t->generate_delivery);
+        s_bool(e, "sign_pkcs1", t->sign_pkcs1);
+        s_bool(e, "sign_pss", t->sign_pss);
+        s_bool(e, "sign_ecdsa", t->sign_ecdsa);
+        s_bool(e, "wrap", t->wrap);
+        s_bool(e, "unwrap", t->unwrap);
+    }
+    return H2A_OK;
 }
 
 static h2a_err s_info_json(H2A_TOKEN *tok, H2A_SESSION *sess, json_object *o)
@@ -520,10 +568,12 @@ static int s_token_info(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"token", required_argument, NULL, 't'},
+        {"probe", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *uri = NULL;
+    bool probe = false;
     H2A_TOKEN *tok = NULL;
     H2A_SESSION *sess = NULL;
     json_object *o = NULL;
@@ -536,6 +586,9 @@ static int s_token_info(int argc, char **argv)
         switch (c) {
         case 't':
             uri = optarg;
+            break;
+        case 'P':
+            probe = true;
             break;
         case 'h':
             s_token_usage(stdout);
@@ -551,7 +604,8 @@ static int s_token_info(int argc, char **argv)
         return h2a_cli_usage_error("token info", "--token is required");
     }
     o = json_object_new_object();
-    if ((rv = s_open(uri, &tok, &sess)) != H2A_OK || (rv = s_info_json(tok, sess, o)) != H2A_OK) {
+    if ((rv = s_open(uri, &tok, &sess)) != H2A_OK || (rv = s_info_json(tok, sess, o)) != H2A_OK ||
+        (probe && (rv = s_probe_json(sess, o)) != H2A_OK)) {
         goto done;
     }
     rv = s_print(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |

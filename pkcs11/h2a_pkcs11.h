@@ -325,3 +325,34 @@ H2A_API h2a_err h2a_p11_delivery_supported(H2A_TOKEN *tok) H2A_MUST_USE;
  * naming the one that is not).
  */
 H2A_API h2a_err h2a_p11_wrapkey_check(H2A_P11_SECRET *w) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Probe                                                               */
+/* ------------------------------------------------------------------ */
+
+/* What hsm2acm can do with one key type on this token, found by trying. */
+typedef struct {
+    h2a_keytype type;
+    bool generate;          /* a key that never leaves the token */
+    bool generate_delivery; /* a delivery key: sensitive and extractable */
+    bool sign_pkcs1, sign_pss, sign_ecdsa; /* verified with the public key */
+    bool wrap, unwrap;      /* a delivery key, under a throwaway AES key */
+} h2a_probe_type;
+
+typedef struct {
+    h2a_probe_type types[H2A_KT__COUNT - 1];
+    size_t ntypes;
+    bool wrap_mechanism;    /* KWP3, KWP or KW with CKF_WRAP and CKF_UNWRAP */
+    h2a_wrapmech mech;      /* the one delivery would use */
+    bool wrapkey;           /* an AES-256 wrapping key can be made */
+    bool identify;          /* and identified (h2a_p11_wrapkey_kcv) */
+    int idkind;             /* h2a_wrapkey_idkind of that identity */
+} h2a_probe;
+
+/*
+ * Try everything hsm2acm needs on throwaway objects: session objects where
+ * the token makes them, else token objects destroyed at once; the token's
+ * object count is the same afterwards (H2A_ERR_TOKEN if it is not).
+ * A refusal by the token is a "false" in `out`, not an error.
+ */
+H2A_API h2a_err h2a_token_probe(H2A_SESSION *s, h2a_probe *out) H2A_MUST_USE;

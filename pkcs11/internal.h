@@ -247,6 +247,15 @@ h2a_mech h2a_wrapmech_mech(h2a_wrapmech m);
 /* The public key of a token object as a software EVP_PKEY. */
 h2a_err h2a_p11_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj, h2a_keytype t,
                             EVP_PKEY **out) H2A_MUST_USE;
+/*
+ * A throwaway key pair for probing (label "hsm2acm-probe", no CKA_ID):
+ * session objects, or token objects where the token makes no session pairs.
+ * The caller destroys it with h2a_p11_key_destroy. No duplicate-label check
+ * and no quirk-based refusal: the probe asks the token itself.
+ */
+h2a_err h2a_p11_keypair_throwaway(H2A_SESSION *s, h2a_keytype type, bool exportable,
+                                  H2A_P11_KEY **out) H2A_MUST_USE;
+
 /* k->spki from k->pubkey, and (id not NULL) the RFC 5280 key identifier. */
 h2a_err h2a_p11_key_spki_id(H2A_P11_KEY *k, uint8_t id[20]) H2A_MUST_USE;
 

@@ -366,3 +366,62 @@ done:
     return err;
 }
 
+
+/* One C_GenerateKeyPair of a throwaway pair; CKA_TOKEN as `token`. */
+static CK_RV s_throwaway_try(H2A_SESSION *s, H2A_P11_KEY *k, CK_MECHANISM *mech,
+                             struct s_templates *t, bool token)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
+
+    t->pub[0].pValue = (void *)(token ? &s_true : &s_false);
+    t->priv[0].pValue = (void *)(token ? &s_true : &s_false);
+    return H2A_P11_CALL(fl, C_GenerateKeyPair, h2a_session_handle(s), mech, t->pub, t->npub,
+                        t->priv, t->npriv, &k->pub, &k->priv);
+}
+
+h2a_err h2a_p11_keypair_throwaway(H2A_SESSION *s, h2a_keytype type, bool exportable,
+                                  H2A_P11_KEY **out)
+{
+    CK_MECHANISM mech = {h2a_keytype_is_rsa(type) ? CKM_RSA_PKCS_KEY_PAIR_GEN
+                                                  : CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    struct s_templates t;
+    H2A_P11_KEY *k = NULL;
+    h2a_err err;
+    CK_RV rv;
+
+    *out = NULL;
+    memset(&t, 0, sizeof(t));
+    err = s_templates(h2a_session_token(s), type, "hsm2acm-probe",
+                      exportable ? H2A_KEYGEN_EXPORTABLE : 0u, &t);
+    if (err == H2A_OK && ((k = calloc(1, sizeof(*k))) == NULL ||
+                          (k->label = strdup("hsm2acm-probe")) == NULL)) {
+        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
+    }
+    if (err != H2A_OK) {
+        goto done;
+    }
+    k->s = s;
+    k->type = type;
+    k->exportable = exportable;
+    rv = s_throwaway_try(s, k, &mech, &t, false);
+    /* Tokens without session key pairs (tpm2-pkcs11): token objects, destroyed at once. */
+    if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT) {
+        rv = s_throwaway_try(s, k, &mech, &t, true);
+    }
+    if (rv != CKR_OK) {
+        k->pub = k->priv = CK_INVALID_HANDLE;
+        err = s_generate_refused(k, rv);
+        goto done;
+    }
+    err = h2a_p11_read_public(s, k->pub, type, &k->pubkey);
+    if (err != H2A_OK) {
+        s_destroy_pair(s, k->priv, k->pub);
+        goto done;
+    }
+    *out = k;
+    k = NULL;
+done:
+    OPENSSL_free(t.ec_params);
+    h2a_p11_key_free(k);
+    return err;
+}

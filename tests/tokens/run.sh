@@ -76,6 +76,39 @@ pt_csr() { # TYPE
         openssl req -verify -noout -in "$DIR/csr.pem" 2>&1 | grep -q "verify OK"
 }
 
+# token info --probe: exit 0, object count unchanged, and per key type a
+# summary ("gen+deliv+sign+wrap", what worked; "-" for nothing) that must
+# equal the table's probe:TYPE rows, as must probe:wrapping_key.
+pt_probe() {
+    local before after
+    before=$(pt_objects)
+    "$H2A_BIN" token info --token "$H2A_PTOK_URI" --probe >"$DIR/probe.json" 2>"$DIR/probe.err" ||
+        { pt_fail "token info --probe exited $?"; sed 's/^/    /' "$DIR/probe.err" | head -5 >&2; return 0; }
+    after=$(pt_objects)
+    [ "$before" = "$after" ] || pt_fail "probe: object count $before -> $after"
+    $PY - "$DIR/probe.json" >"$DIR/probe.txt" <<'PYEOF'
+import json, sys
+p = json.load(open(sys.argv[1]))["probe"]
+for t in p["key_types"]:
+    rsa = t["type"].startswith("rsa")
+    parts = [n for n, ok in (("gen", t["generate"]), ("deliv", t["generate_delivery"]),
+             ("sign", (t["sign_pkcs1"] and t["sign_pss"]) if rsa else t["sign_ecdsa"]),
+             ("wrap", t["wrap"] and t["unwrap"])) if ok]
+    print("probe:%s\t%s" % (t["type"], "+".join(parts) or "-"))
+wk = [n for n, ok in (("make", p["wrapping_key"]), ("identify", p["identify_wrapping_key"])) if ok]
+print("probe:wrapping_key\t%s" % ("+".join(wk) or "-"))
+PYEOF
+    local check got want
+    while IFS=$'\t' read -r check got; do
+        want=$(pt_expected "$check")
+        if [ "$got" = "$want" ]; then
+            echo "ok[$TOKEN]: $check -> $got"
+        else
+            pt_fail "$check: $got, the table says $want"
+        fi
+    done <"$DIR/probe.txt"
+}
+
 pt_uri_without() { # drop the path part (token=...) from the URI
     printf 'pkcs11:?%s' "${H2A_PTOK_URI#*\?}"
 }
@@ -114,6 +147,7 @@ pt_check missing_slot "no token matches" "$H2A_BIN" token info \
     --token "pkcs11:slot-id=4242?${H2A_PTOK_URI#*\?}"
 pt_check no_token_attr "tokens match" "$H2A_BIN" token info --token "$(pt_uri_without)"
 
+pt_probe
 for kt in rsa:2048 rsa:3072 rsa:4096 ec:P-256 ec:P-384 ec:P-521; do
     pt_check "keygen:$kt" "" "$H2A_BIN" keygen --token "$H2A_PTOK_URI" --type "$kt" \
         --label "k-${kt/:/-}"
