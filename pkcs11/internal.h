@@ -239,6 +239,7 @@ struct h2a_p11_secret {
     char *label;
     char ident[7]; /* h2a_p11_wrapkey_kcv, "" until computed */
     h2a_wrapkey_idkind idkind;
+    bool usage_checked; /* h2a_p11_wrapkey_check passed once (per handle) */
 };
 
 /* The h2a_mech of a wrap mechanism. */

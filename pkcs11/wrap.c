@@ -472,10 +472,15 @@ h2a_err h2a_p11_wrapkey_check(H2A_P11_SECRET *w)
 {
     bool wrap = false, unwrap = false;
 
+    /* Batch workers preflight every request: read the attributes once. */
+    if (w->usage_checked) {
+        return H2A_OK;
+    }
     H2A_GUARD(h2a_p11_attr_bool(w->s, w->h, CKA_WRAP, &wrap));
     H2A_GUARD(h2a_p11_attr_bool(w->s, w->h, CKA_UNWRAP, &unwrap));
     H2A_ENSURE(wrap && unwrap, H2A_ERR_TOKEN, "wrapping key '%s' has CKA_WRAP %s and "
                "CKA_UNWRAP %s; delivery needs both TRUE (make one with hsm2acm wrapkey create)",
                w->label, wrap ? "TRUE" : "FALSE", unwrap ? "TRUE" : "FALSE");
+    w->usage_checked = true;
     return H2A_OK;
 }
