@@ -89,13 +89,13 @@ done:
     return rv;
 }
 
-h2a_err h2a_pkcs8_check_padded(const uint8_t *der, size_t len, size_t *der_len)
+/* `*used`: the length of the one DER PKCS#8 PrivateKeyInfo `der` starts with. */
+static h2a_err s_pkcs8_len(const uint8_t *der, size_t len, size_t *used)
 {
     const unsigned char *p = der;
     PKCS8_PRIV_KEY_INFO *p8;
-    size_t used;
 
-    *der_len = 0;
+    *used = 0;
     H2A_ENSURE(der != NULL && len > 0, H2A_ERR_VERIFY, "unwrapped key: empty plaintext");
     H2A_ENSURE(len <= 65536, H2A_ERR_VERIFY, "unwrapped key: %zu bytes is too long", len);
     p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
@@ -105,7 +105,16 @@ h2a_err h2a_pkcs8_check_padded(const uint8_t *der, size_t len, size_t *der_len)
     }
     /* The wiping free: the structure holds the private key octets. */
     PKCS8_PRIV_KEY_INFO_free(p8);
-    used = (size_t)(p - der);
+    *used = (size_t)(p - der);
+    return H2A_OK;
+}
+
+h2a_err h2a_pkcs8_check_padded(const uint8_t *der, size_t len, size_t *der_len)
+{
+    size_t used;
+
+    *der_len = 0;
+    H2A_GUARD(s_pkcs8_len(der, len, &used));
     H2A_ENSURE(len - used <= 7, H2A_ERR_VERIFY,
                "unwrapped key: %zu bytes after the %zu-byte PKCS#8 DER; at most 7 bytes of "
                "zero padding are allowed", len - used, used);
@@ -137,20 +146,10 @@ static bool s_pkcs7_pad(const uint8_t *p, size_t len, size_t used)
 h2a_err h2a_pkcs8_check_padding(h2a_wrapmech mech, const uint8_t *plain, size_t len,
                                 size_t *der_len)
 {
-    const unsigned char *p = plain;
-    PKCS8_PRIV_KEY_INFO *p8;
     size_t used;
 
     *der_len = 0;
-    H2A_ENSURE(plain != NULL && len > 0 && len <= 65536, H2A_ERR_VERIFY,
-               "unwrapped key: empty or oversized plaintext");
-    p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
-    if (p8 == NULL) {
-        ERR_clear_error();
-        return h2a_err_set(H2A_ERR_VERIFY, "unwrapped key: not a DER PKCS#8 PrivateKeyInfo");
-    }
-    PKCS8_PRIV_KEY_INFO_free(p8);
-    used = (size_t)(p - plain);
+    H2A_GUARD(s_pkcs8_len(plain, len, &used));
     if (mech != H2A_WRAP_AES_KWP3 && s_pkcs7_pad(plain, len, used)) {
         *der_len = used;
         return H2A_OK;

@@ -88,20 +88,6 @@ static h2a_err s_check_query(const char *uri)
     return H2A_OK;
 }
 
-static int s_hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /*
  * The value of query attribute x-init-reserved, percent-decoded (RFC 3986).
  * p11-kit 0.24 keeps no vendor query attributes, so it is read here.
@@ -129,15 +115,21 @@ static h2a_err s_init_reserved(const char *uri, char **out)
     H2A_ENSURE(d != NULL, H2A_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (v[i] == '%') {
-            int hi = i + 2 < n ? s_hexval(v[i + 1]) : -1;
-            int lo = hi >= 0 ? s_hexval(v[i + 2]) : -1;
+            char two[3] = {i + 2 < n ? v[i + 1] : '\0', i + 2 < n ? v[i + 2] : '\0', '\0'};
+            h2a_buf byte;
+            bool ok;
 
-            if (hi < 0 || lo < 0) {
+            h2a_buf_init(&byte, 1);
+            ok = two[1] != '\0' && h2a_hex_decode(two, &byte) == H2A_OK && byte.len == 1;
+            if (ok) {
+                d[o++] = (char)byte.data[0];
+            }
+            h2a_buf_free(&byte);
+            if (!ok) {
                 free(d);
                 return h2a_err_set(H2A_ERR_INPUT, "token URI: x-init-reserved has a "
                                    "malformed percent-escape at offset %zu", i);
             }
-            d[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
             d[o++] = v[i];

@@ -161,15 +161,7 @@ pt_check delivery_key "cannot export keys under wrap" "$H2A_BIN" keygen --token 
 pt_check wrapkey "" "$H2A_BIN" wrapkey create --token "$H2A_PTOK_URI" --label hsm2acm-wrap
 mkdir -p "$DIR/aws"
 h2a_localaws_start "$DIR/aws" >/dev/null
-ENR_CONFIG="$DIR/config.json"
-cat >"$ENR_CONFIG" <<JSON
-{"token": "$H2A_PTOK_URI",
- "wrap_key": "hsm2acm-wrap",
- "state_dir": "$DIR/state",
- "issuers": {"demo": {"type": "local", "key_label": "test-ca", "subject": "CN=hsm2acm test CA", "validity_days": 30}},
- "aws": {"region": "eu-west-1", "role_name": "hsm2acm-delivery"},
- "staging": {"prefix": "hsm2acm/staging/", "ttl_seconds": 600}}
-JSON
+enr_write_config "$H2A_PTOK_URI"
 for kt in rsa:2048 ec:P-256; do
     pt_check "enroll:$kt" "cannot export keys under wrap" pt_enroll "$kt"
 done
