@@ -97,6 +97,25 @@ static void s_keygen_help(FILE *out)
             s_token_help, H2A_KEY_LABEL_MAX, h2a_cli_exit_codes);
 }
 
+/* The token part of keygen: open, generate, describe; nothing stays open. */
+static h2a_err s_keygen_do(const char *uri, h2a_keytype kt, const char *label, unsigned flags,
+                           h2a_buf *json)
+{
+    H2A_TOKEN *tok = NULL;
+    H2A_SESSION *sess = NULL;
+    H2A_P11_KEY *key = NULL;
+    h2a_err rv;
+
+    if ((rv = s_open(uri, &tok, &sess)) == H2A_OK &&
+        (rv = h2a_keygen_generate(sess, kt, label, flags, &key)) == H2A_OK) {
+        rv = h2a_keygen_key_json(key, json);
+    }
+    h2a_p11_key_free(key);
+    h2a_session_close(sess);
+    h2a_token_close(tok);
+    return rv;
+}
+
 int h2a_cmd_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -110,12 +129,9 @@ int h2a_cmd_keygen(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *uri = NULL, *type_s = NULL, *label = NULL, *policy = NULL;
-    bool wwt = false, exportable = false;
+    unsigned flags = 0;
     h2a_keytype kt = H2A_KT_NONE;
     H2A_POLICY *pol = NULL;
-    H2A_TOKEN *tok = NULL;
-    H2A_SESSION *sess = NULL;
-    H2A_P11_KEY *key = NULL;
     h2a_buf json;
     h2a_err rv;
     int c;
@@ -137,10 +153,10 @@ int h2a_cmd_keygen(int argc, char **argv)
             policy = optarg;
             break;
         case 'w':
-            wwt = true;
+            flags |= H2A_KEYGEN_WRAP_WITH_TRUSTED;
             break;
         case 'x':
-            exportable = true;
+            flags |= H2A_KEYGEN_EXPORTABLE;
             break;
         case 'h':
             s_keygen_help(stdout);
@@ -165,20 +181,11 @@ int h2a_cmd_keygen(int argc, char **argv)
         (rv = h2a_policy_check_keytype(pol, kt)) != H2A_OK) {
         goto done;
     }
-    if ((rv = s_open(uri, &tok, &sess)) != H2A_OK ||
-        (rv = h2a_keygen_generate(sess, kt, label,
-                                  (wwt ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u) |
-                                      (exportable ? H2A_KEYGEN_EXPORTABLE : 0u),
-                                  &key)) != H2A_OK ||
-        (rv = h2a_keygen_key_json(key, &json)) != H2A_OK) {
-        goto done;
+    if ((rv = s_keygen_do(uri, kt, label, flags, &json)) == H2A_OK) {
+        rv = s_print((const char *)json.data);
     }
-    rv = s_print((const char *)json.data);
 done:
     h2a_buf_free(&json);
-    h2a_p11_key_free(key);
-    h2a_session_close(sess);
-    h2a_token_close(tok);
     h2a_policy_free(pol);
     if (rv != H2A_OK) {
         return h2a_cli_fail(argv[0], rv);

@@ -148,10 +148,46 @@ static void s_module_identify(struct h2a_module *m)
     m->quirks = h2a_quirks_lookup(m->manufacturer, m->path, "", "", NULL);
 }
 
+/* C_Initialize with the URI's x-init-reserved; shares an initialisation done by others. */
+static h2a_err s_module_init(struct h2a_module *m, bool *transient)
+{
+    CK_C_INITIALIZE_ARGS args;
+    CK_RV rv;
+
+    memset(&args, 0, sizeof(args));
+    /* The module may use OS locks: sessions are used from worker threads. */
+    args.flags = CKF_OS_LOCKING_OK;
+    /* NSS softokn takes its configuration here (x-init-reserved). */
+    args.pReserved = m->init_reserved;
+    rv = H2A_P11_CALL(m->fl, C_Initialize, &args);
+    /*
+     * SoftHSM2 2.6.1 tries to load an "rdrand" engine in C_Initialize and
+     * leaves its failure on our OpenSSL error queue; those errors would be
+     * reported against whatever OpenSSL call fails next.
+     */
+    ERR_clear_error(); /* H2A_P11_CALL dropped them already; be explicit */
+    if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        /* Someone else in the process owns initialisation; share it. */
+        m->we_initialized = false;
+        h2a_err_clear();
+        return H2A_OK;
+    }
+    if (rv != CKR_OK) {
+        /* SoftHSM2 fails this way while another process rewrites a token. */
+        *transient = rv == CKR_GENERAL_ERROR &&
+                     (h2a_quirks_by_file(m->path, NULL) & H2A_QUIRK_OPEN_RETRY) != 0;
+        return h2a_p11_fail("PKCS#11 module %s%s", m->path,
+                            rv == CKR_ARGUMENTS_BAD && m->init_reserved == NULL
+                                ? " (does the module need x-init-reserved in the URI?)"
+                                : "");
+    }
+    m->we_initialized = true;
+    return H2A_OK;
+}
+
 static h2a_err s_module_load(const char *path, const char *init_reserved,
                              struct h2a_module **out, bool *transient)
 {
-    CK_C_INITIALIZE_ARGS args;
     CK_C_GetFunctionList get_list;
     struct h2a_module *m = NULL;
     struct stat st;
@@ -194,32 +230,9 @@ static h2a_err s_module_load(const char *path, const char *init_reserved,
         err = h2a_p11_fail("PKCS#11 module %s", path);
         goto done;
     }
-    memset(&args, 0, sizeof(args));
-    /* The module may use OS locks: sessions are used from worker threads. */
-    args.flags = CKF_OS_LOCKING_OK;
-    /* NSS softokn takes its configuration here (x-init-reserved). */
-    args.pReserved = m->init_reserved;
-    rv = H2A_P11_CALL(m->fl, C_Initialize, &args);
-    /*
-     * SoftHSM2 2.6.1 tries to load an "rdrand" engine in C_Initialize and
-     * leaves its failure on our OpenSSL error queue; those errors would be
-     * reported against whatever OpenSSL call fails next.
-     */
-    ERR_clear_error(); /* H2A_P11_CALL dropped them already; be explicit */
-    if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        /* Someone else in the process owns initialisation; share it. */
-        m->we_initialized = false;
-    } else if (rv != CKR_OK) {
-        /* SoftHSM2 fails this way while another process rewrites a token. */
-        *transient = rv == CKR_GENERAL_ERROR &&
-                     (h2a_quirks_by_file(path, NULL) & H2A_QUIRK_OPEN_RETRY) != 0;
-        err = h2a_p11_fail("PKCS#11 module %s%s", path,
-                           rv == CKR_ARGUMENTS_BAD && init_reserved == NULL
-                               ? " (does the module need x-init-reserved in the URI?)"
-                               : "");
+    err = s_module_init(m, transient);
+    if (err != H2A_OK) {
         goto done;
-    } else {
-        m->we_initialized = true;
     }
     s_module_identify(m);
     m->refs = 1;
@@ -488,13 +501,9 @@ static h2a_err s_login(H2A_TOKEN *tok, const h2a_p11_uri *u, bool *transient,
                           "security officer must unlock it", label);
         break;
     case CKR_GENERAL_ERROR:
-        /*
-         * SoftHSM2 returns this when it cannot read its token file while
-         * another process rewrites it, before it looks at the PIN; a wrong
-         * PIN is always CKR_PIN_INCORRECT. Retried a bounded number of
-         * times, and never once the token shows a failed-PIN count. On
-         * any other token it might have counted: never retried there.
-         */
+        /* SoftHSM2 answers this before any PIN check while another process
+         * rewrites its token file: retried there, boundedly, never after a
+         * failed-PIN count. Elsewhere it might count: never retried. */
         (*general_errors)++;
         *transient = (tok->quirks & H2A_QUIRK_LOGIN_GENERAL_ERROR_RETRY) != 0;
         err = h2a_p11_fail("logging in to token '%s'", label);
