@@ -29,6 +29,7 @@
 #endif
 
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 
 #include "h2a_pkcs11.h"
 
@@ -244,6 +245,10 @@ struct h2a_p11_secret {
 
 /* The h2a_mech of a wrap mechanism. */
 h2a_mech h2a_wrapmech_mech(h2a_wrapmech m);
+
+/* EVP_PKEY_fromdata of `selection`; H2A_ERR_TOKEN with OpenSSL's reason after `what`. */
+h2a_err h2a_p11_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, int selection,
+                              const char *what, EVP_PKEY **out) H2A_MUST_USE;
 
 /* The public key of a token object as a software EVP_PKEY. */
 h2a_err h2a_p11_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj, h2a_keytype t,

@@ -92,18 +92,18 @@ void h2a_p11_key_handles(const H2A_P11_KEY *k, CK_FUNCTION_LIST **fl,
 /* Public key from token attributes                                    */
 /* ------------------------------------------------------------------ */
 
-static h2a_err s_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld,
-                               EVP_PKEY **out)
+h2a_err h2a_p11_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, int selection,
+                              const char *what, EVP_PKEY **out)
 {
     OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
     h2a_err err = H2A_OK;
 
     if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-        err = h2a_err_openssl(H2A_ERR_TOKEN, "the token's public key is not "
-                              "a valid key");
+        EVP_PKEY_fromdata(ctx, out, selection, params) <= 0) {
+        err = h2a_err_openssl(H2A_ERR_TOKEN, what);
     }
+    /* Frees (and wipes) a secure part holding private numbers. */
     OSSL_PARAM_free(params);
     EVP_PKEY_CTX_free(ctx);
     return err;
@@ -136,7 +136,8 @@ static h2a_err s_rsa_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
         err = h2a_err_set(H2A_ERR_NOMEM, "out of memory building an RSA key");
         goto done;
     }
-    err = s_pkey_fromdata("RSA", bld, out);
+    err = h2a_p11_pkey_fromdata("RSA", bld, EVP_PKEY_PUBLIC_KEY,
+                                 "the token's public key is not a valid key", out);
 done:
     OSSL_PARAM_BLD_free(bld);
     BN_free(bn_n);
@@ -205,7 +206,8 @@ static h2a_err s_ec_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
         err = h2a_err_set(H2A_ERR_NOMEM, "out of memory building an EC key");
         goto done;
     }
-    err = s_pkey_fromdata("EC", bld, out);
+    err = h2a_p11_pkey_fromdata("EC", bld, EVP_PKEY_PUBLIC_KEY,
+                                 "the token's public key is not a valid key", out);
 done:
     OSSL_PARAM_BLD_free(bld);
     h2a_p11_attr_free(der, len, false);

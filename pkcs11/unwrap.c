@@ -55,24 +55,6 @@ static h2a_err s_secure_bn(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
     return err;
 }
 
-static h2a_err s_fromdata_keypair(const char *alg, OSSL_PARAM_BLD *bld,
-                                  EVP_PKEY **out)
-{
-    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
-    h2a_err err = H2A_OK;
-
-    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) <= 0) {
-        err = h2a_err_openssl(H2A_ERR_TOKEN, "the unwrapped key's components "
-                              "do not form a valid key");
-    }
-    /* Frees (and wipes) the secure part holding the private numbers. */
-    OSSL_PARAM_free(params);
-    EVP_PKEY_CTX_free(ctx);
-    return err;
-}
-
 /* DER length octets for `n` (n < 65536: an RSA-16384 key is well below). */
 static size_t s_der_len(size_t n, uint8_t *out)
 {
@@ -268,7 +250,8 @@ static h2a_err s_ec_private(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
         err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
         goto done;
     }
-    err = s_fromdata_keypair("EC", bld, out);
+    err = h2a_p11_pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR,
+                                 "the unwrapped key's components", out);
 done:
     OSSL_PARAM_BLD_free(bld);
     BN_clear_free(d);
