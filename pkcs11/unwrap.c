@@ -251,7 +251,7 @@ static h2a_err s_ec_private(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
         goto done;
     }
     err = h2a_p11_pkey_fromdata("EC", bld, EVP_PKEY_KEYPAIR,
-                                 "the unwrapped key's components", out);
+                                 "the unwrapped key's components do not form a valid key", out);
 done:
     OSSL_PARAM_BLD_free(bld);
     BN_clear_free(d);
