@@ -85,9 +85,12 @@ h2a_ptok_setup_opencryptoki() {
         while read -r d mode group; do
             mkdir -p "$d" && chmod "$mode" "$d" && chgrp "$group" "$d" 2>/dev/null || true
         done
-    pkcsslotd || return 1
-    h2a_ptok_wait test -s /var/run/pkcsslotd.pid || return 1
-    H2A_PTOK_PIDS+=($(cat /var/run/pkcsslotd.pid))
+    # A pkcsslotd someone else runs (a host with systemd) is used, not stopped.
+    if ! { [ -s /var/run/pkcsslotd.pid ] && kill -0 "$(cat /var/run/pkcsslotd.pid)" 2>/dev/null; }; then
+        pkcsslotd || return 1
+        h2a_ptok_wait test -s /var/run/pkcsslotd.pid || return 1
+        H2A_PTOK_PIDS+=($(cat /var/run/pkcsslotd.pid))
+    fi
     # pkcsconf exits 0 even when a call fails: its "Error" lines tell.
     {
         echo h2a-ock | pkcsconf -I -c 3 -S 87654321
