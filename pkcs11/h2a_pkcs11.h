@@ -252,6 +252,8 @@ H2A_API h2a_wrapkey_idkind h2a_p11_wrapkey_idkind(const H2A_P11_SECRET *w);
 H2A_API const char *h2a_wrapkey_idkind_name(h2a_wrapkey_idkind k);
 H2A_API h2a_err h2a_wrapkey_idkind_parse(const char *name,
                                          h2a_wrapkey_idkind *out) H2A_MUST_USE;
+/* Whether `name` (an envelope's kcv_kind, NULL = KCV) is how `w` was identified. */
+H2A_API bool h2a_p11_wrapkey_idkind_is(const H2A_P11_SECRET *w, const char *name);
 H2A_API const char *h2a_p11_wrapkey_label(const H2A_P11_SECRET *w);
 H2A_API void h2a_p11_wrapkey_free(H2A_P11_SECRET *w);
 /* Destroy the token object, then free the handle (tests, rollback). */

@@ -271,6 +271,17 @@ h2a_wrapkey_idkind h2a_p11_wrapkey_idkind(const H2A_P11_SECRET *w)
     return w->idkind;
 }
 
+bool h2a_p11_wrapkey_idkind_is(const H2A_P11_SECRET *w, const char *name)
+{
+    h2a_wrapkey_idkind kind;
+
+    if (h2a_wrapkey_idkind_parse(name, &kind) != H2A_OK) {
+        h2a_err_clear();
+        return false;
+    }
+    return kind == w->idkind;
+}
+
 /* CKA_CHECK_VALUE; *absent when the token has no such attribute. */
 static h2a_err s_kcv_attr(H2A_P11_SECRET *w, char out[7], bool *absent)
 {
