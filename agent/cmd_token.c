@@ -73,13 +73,14 @@ static void s_keygen_help(FILE *out)
 {
     fprintf(out,
             "Usage: hsm2acm keygen --token URI --type TYPE --label LABEL [--policy FILE]\n"
-            "                      [--wrap-with-trusted]\n"
+            "                      [--exportable] [--wrap-with-trusted]\n"
             "\n"
             "Generates a key pair inside the token and prints it as JSON:\n"
             "  {\"id\": CKA_ID hex, \"label\": ..., \"key_type\": \"ec:P-256\",\n"
             "   \"key_algorithm\": ACM name, \"public_key_pem\": ...}\n"
-            "The private key is a token object: private, sensitive, sign only,\n"
-            "extractable only wrapped. CKA_ID is the RFC 5280 key identifier.\n"
+            "The private key is a token object: private, sensitive, sign only, and\n"
+            "never leaves the token (CKA_EXTRACTABLE false) unless --exportable is\n"
+            "given. CKA_ID is the RFC 5280 key identifier.\n"
             "\n"
             "Options:\n"
             "%s"
@@ -87,11 +88,32 @@ static void s_keygen_help(FILE *out)
             "  --label LABEL  CKA_LABEL, 1..%d printable ASCII bytes; must not exist yet\n"
             "  --policy FILE  policy file (default: the built-in policy); the key type is\n"
             "                 checked against it before the token is opened\n"
-            "  --wrap-with-trusted  set CKA_WRAP_WITH_TRUSTED: the key can then only\n"
+            "  --exportable   a delivery key: CKA_EXTRACTABLE true, so that it can leave\n"
+            "                 the token wrapped (refused on tokens that cannot do that)\n"
+            "  --wrap-with-trusted  set CKA_WRAP_WITH_TRUSTED (implies --exportable): the key can then only\n"
             "                 leave the token wrapped by a CKA_TRUSTED key\n"
             "  -h, --help     this help\n"
             "\n%s",
             s_token_help, H2A_KEY_LABEL_MAX, h2a_cli_exit_codes);
+}
+
+/* The token part of keygen: open, generate, describe; nothing stays open. */
+static h2a_err s_keygen_do(const char *uri, h2a_keytype kt, const char *label, unsigned flags,
+                           h2a_buf *json)
+{
+    H2A_TOKEN *tok = NULL;
+    H2A_SESSION *sess = NULL;
+    H2A_P11_KEY *key = NULL;
+    h2a_err rv;
+
+    if ((rv = s_open(uri, &tok, &sess)) == H2A_OK &&
+        (rv = h2a_keygen_generate(sess, kt, label, flags, &key)) == H2A_OK) {
+        rv = h2a_keygen_key_json(key, json);
+    }
+    h2a_p11_key_free(key);
+    h2a_session_close(sess);
+    h2a_token_close(tok);
+    return rv;
 }
 
 int h2a_cmd_keygen(int argc, char **argv)
@@ -102,16 +124,14 @@ int h2a_cmd_keygen(int argc, char **argv)
         {"label", required_argument, NULL, 'l'},
         {"policy", required_argument, NULL, 'p'},
         {"wrap-with-trusted", no_argument, NULL, 'w'},
+        {"exportable", no_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *uri = NULL, *type_s = NULL, *label = NULL, *policy = NULL;
-    bool wwt = false;
+    unsigned flags = 0;
     h2a_keytype kt = H2A_KT_NONE;
     H2A_POLICY *pol = NULL;
-    H2A_TOKEN *tok = NULL;
-    H2A_SESSION *sess = NULL;
-    H2A_P11_KEY *key = NULL;
     h2a_buf json;
     h2a_err rv;
     int c;
@@ -133,7 +153,10 @@ int h2a_cmd_keygen(int argc, char **argv)
             policy = optarg;
             break;
         case 'w':
-            wwt = true;
+            flags |= H2A_KEYGEN_WRAP_WITH_TRUSTED;
+            break;
+        case 'x':
+            flags |= H2A_KEYGEN_EXPORTABLE;
             break;
         case 'h':
             s_keygen_help(stdout);
@@ -158,18 +181,11 @@ int h2a_cmd_keygen(int argc, char **argv)
         (rv = h2a_policy_check_keytype(pol, kt)) != H2A_OK) {
         goto done;
     }
-    if ((rv = s_open(uri, &tok, &sess)) != H2A_OK ||
-        (rv = h2a_keygen_generate(sess, kt, label,
-                                      wwt ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u, &key)) != H2A_OK ||
-        (rv = h2a_keygen_key_json(key, &json)) != H2A_OK) {
-        goto done;
+    if ((rv = s_keygen_do(uri, kt, label, flags, &json)) == H2A_OK) {
+        rv = s_print((const char *)json.data);
     }
-    rv = s_print((const char *)json.data);
 done:
     h2a_buf_free(&json);
-    h2a_p11_key_free(key);
-    h2a_session_close(sess);
-    h2a_token_close(tok);
     h2a_policy_free(pol);
     if (rv != H2A_OK) {
         return h2a_cli_fail(argv[0], rv);
@@ -434,17 +450,65 @@ done:
 static void s_token_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: hsm2acm token info --token URI\n"
+            "Usage: hsm2acm token info --token URI [--probe]\n"
             "\n"
             "Prints the token as JSON: label, serial, manufacturer, model, slot,\n"
-            "object_count (objects the user can see), and for every mechanism\n"
-            "hsm2acm uses whether the token has it, with its key size range.\n"
+            "object_count (objects the user can see), library_manufacturer, quirks\n"
+            "(the row of hsm2acm's token quirks table, \"\" for none), and for every\n"
+            "mechanism hsm2acm uses whether the token has it, with its key size range.\n"
+            "--probe adds \"probe\": per key type, whether the token can generate a\n"
+            "non-exportable and a delivery key, sign (PKCS#1, PSS, ECDSA), wrap and\n"
+            "unwrap a delivery key; and whether a wrapping key can be made and\n"
+            "identified. Found by trying on throwaway objects, destroyed afterwards:\n"
+            "the object count is unchanged.\n"
             "\n"
             "Options:\n"
             "%s"
+            "  --probe        also try what hsm2acm can do on this token (see above)\n"
             "  -h, --help     this help\n"
             "\n%s",
             s_token_help, h2a_cli_exit_codes);
+}
+
+static void s_bool(json_object *o, const char *k, bool v)
+{
+    json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+/* The --probe table (pkcs11/probe.c does the trying). */
+static h2a_err s_probe_json(H2A_SESSION *sess, json_object *o)
+{
+    h2a_probe p;
+    json_object *jp = json_object_new_object(), *types = json_object_new_array();
+    const char *kind;
+
+    json_object_object_add(o, "probe", jp);
+    json_object_object_add(jp, "key_types", types);
+    H2A_GUARD(h2a_token_probe(sess, &p));
+    json_object_object_add(jp, "wrap_mechanism", p.wrap_mechanism
+                                                     ? json_object_new_string(h2a_wrapmech_name(p.mech))
+                                                     : NULL);
+    s_bool(jp, "wrapping_key", p.wrapkey);
+    s_bool(jp, "identify_wrapping_key", p.identify);
+    kind = h2a_wrapkey_idkind_name((h2a_wrapkey_idkind)p.idkind);
+    json_object_object_add(jp, "identify_kind",
+                           p.identify ? json_object_new_string(kind ? kind : "CKA_CHECK_VALUE")
+                                      : NULL);
+    for (size_t i = 0; i < p.ntypes; i++) {
+        const h2a_probe_type *t = &p.types[i];
+        json_object *e = json_object_new_object();
+
+        json_object_array_add(types, e);
+        json_object_object_add(e, "type", json_object_new_string(h2a_keytype_cli_name(t->type)));
+        s_bool(e, "generate", t->generate);
+        s_bool(e, "generate_delivery", t->generate_delivery);
+        s_bool(e, "sign_pkcs1", t->sign_pkcs1);
+        s_bool(e, "sign_pss", t->sign_pss);
+        s_bool(e, "sign_ecdsa", t->sign_ecdsa);
+        s_bool(e, "wrap", t->wrap);
+        s_bool(e, "unwrap", t->unwrap);
+    }
+    return H2A_OK;
 }
 
 static h2a_err s_info_json(H2A_TOKEN *tok, H2A_SESSION *sess, json_object *o)
@@ -461,6 +525,9 @@ static h2a_err s_info_json(H2A_TOKEN *tok, H2A_SESSION *sess, json_object *o)
     json_object_object_add(o, "model", json_object_new_string(ti.model));
     json_object_object_add(o, "slot_id", json_object_new_int64((int64_t)ti.slot_id));
     json_object_object_add(o, "module_path", json_object_new_string(ti.module_path));
+    json_object_object_add(o, "library_manufacturer",
+                           json_object_new_string(ti.library_manufacturer));
+    json_object_object_add(o, "quirks", json_object_new_string(ti.quirks));
     json_object_object_add(o, "object_count", json_object_new_int64((int64_t)count));
     mechs = json_object_new_array();
     json_object_object_add(o, "mechanisms", mechs);
@@ -489,10 +556,12 @@ static int s_token_info(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"token", required_argument, NULL, 't'},
+        {"probe", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *uri = NULL;
+    bool probe = false;
     H2A_TOKEN *tok = NULL;
     H2A_SESSION *sess = NULL;
     json_object *o = NULL;
@@ -505,6 +574,9 @@ static int s_token_info(int argc, char **argv)
         switch (c) {
         case 't':
             uri = optarg;
+            break;
+        case 'P':
+            probe = true;
             break;
         case 'h':
             s_token_usage(stdout);
@@ -520,7 +592,8 @@ static int s_token_info(int argc, char **argv)
         return h2a_cli_usage_error("token info", "--token is required");
     }
     o = json_object_new_object();
-    if ((rv = s_open(uri, &tok, &sess)) != H2A_OK || (rv = s_info_json(tok, sess, o)) != H2A_OK) {
+    if ((rv = s_open(uri, &tok, &sess)) != H2A_OK || (rv = s_info_json(tok, sess, o)) != H2A_OK ||
+        (probe && (rv = s_probe_json(sess, o)) != H2A_OK)) {
         goto done;
     }
     rv = s_print(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -551,9 +624,11 @@ static void s_wrapkey_usage(FILE *out)
             "\n"
             "Makes the AES-256 wrapping key that delivery wraps token keys with: a token\n"
             "object, private, sensitive, never extractable, CKA_WRAP and CKA_UNWRAP only.\n"
-            "Prints JSON {\"label\": ..., \"kcv\": key check value (6 hex digits)}; the KCV\n"
-            "identifies the key in staging secrets and audit lines. Refuses a label\n"
-            "that already exists.\n"
+            "Prints JSON {\"label\": ..., \"kcv\": 6 hex digits, \"kcv_kind\": ..., \"mechanism\":\n"
+            "...}; kcv identifies the key in staging secrets and audit lines: its key\n"
+            "check value, or on tokens without one (kcv_kind sha256-wrap:...) a digest\n"
+            "of its wrap of a fixed throwaway key. Refuses a label that already exists\n"
+            "and a token that cannot wrap; on any failure no key is left behind.\n"
             "\n"
             "Options:\n"
             "%s"
@@ -568,28 +643,25 @@ static h2a_err s_wrapkey_make(const char *uri, const char *label, json_object *o
     H2A_TOKEN *tok = NULL;
     H2A_SESSION *sess = NULL;
     H2A_P11_SECRET *w = NULL;
-    h2a_mech_info kwp;
+    h2a_wrapmech mech = 0;
+    const char *kind;
     char kcv[7];
     h2a_err rv;
 
+    /* Every check before C_GenerateKey; a failure after it destroys the key. */
     if ((rv = s_open(uri, &tok, &sess)) != H2A_OK ||
         (rv = h2a_token_require_mech(tok, H2A_MECH_AES_KEYGEN, "the wrapping key")) != H2A_OK ||
-        (rv = h2a_token_mech_info(tok, H2A_MECH_AES_KWP, &kwp)) != H2A_OK) {
-        goto done;
-    }
-    if (!kwp.present &&
-        (rv = h2a_token_require_mech(tok, H2A_MECH_AES_KW, "wrapping (no KWP)")) != H2A_OK) {
-        goto done;
-    }
-    if ((rv = h2a_p11_wrapkey_generate(sess, label, &w)) != H2A_OK ||
+        (rv = h2a_p11_wrapmech_pick(tok, &mech)) != H2A_OK ||
+        (rv = h2a_p11_wrapkey_generate(sess, label, &w)) != H2A_OK ||
         (rv = h2a_p11_wrapkey_kcv(w, kcv)) != H2A_OK) {
         goto done;
     }
+    kind = h2a_wrapkey_idkind_name(h2a_p11_wrapkey_idkind(w));
     json_object_object_add(o, "label", json_object_new_string(label));
     json_object_object_add(o, "kcv", json_object_new_string(kcv));
-    json_object_object_add(o, "mechanism", json_object_new_string(
-                                                h2a_wrapmech_name(kwp.present ? H2A_WRAP_AES_KWP
-                                                                              : H2A_WRAP_AES_KW)));
+    json_object_object_add(o, "kcv_kind",
+                           json_object_new_string(kind != NULL ? kind : "CKA_CHECK_VALUE"));
+    json_object_object_add(o, "mechanism", json_object_new_string(h2a_wrapmech_name(mech)));
 done:
     h2a_p11_wrapkey_free(w);
     h2a_session_close(sess);

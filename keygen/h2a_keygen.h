@@ -58,6 +58,17 @@ H2A_API h2a_err h2a_keygen_generate(H2A_SESSION *s, h2a_keytype type,
                                     const char *label, unsigned flags,
                                     H2A_P11_KEY **out) H2A_MUST_USE;
 
+/*
+ * Preflight of a delivery, before any key exists (enroll, renew): the token
+ * can make a delivery key at all, and wrap and unwrap (a mechanism with
+ * CKF_WRAP and CKF_UNWRAP). With `type` (not H2A_KT_NONE) also: it can
+ * generate that type and sign its CSR. With `w`: the wrapping key has
+ * CKA_WRAP and CKA_UNWRAP. H2A_ERR_TOKEN naming what is missing; nothing is
+ * created.
+ */
+H2A_API h2a_err h2a_keygen_preflight(H2A_SESSION *s, h2a_keytype type,
+                                     H2A_P11_SECRET *w) H2A_MUST_USE;
+
 /* CKA_ID as lower-case hex: 40 chars for hsm2acm keys; ids > 64 bytes fail. */
 #define H2A_KEY_ID_HEX_MAX (2 * 64 + 1)
 H2A_API h2a_err h2a_keygen_key_id_hex(const H2A_P11_KEY *k,
@@ -226,3 +237,28 @@ H2A_API h2a_err h2a_keygen_unwrap_pem(H2A_SESSION *s, H2A_P11_SECRET *w,
  */
 H2A_API h2a_err h2a_pkcs8_check_padded(const uint8_t *der, size_t len,
                                        size_t *der_len) H2A_MUST_USE;
+
+/*
+ * The same check for the padding a token may add under `mech`:
+ * CKM_AES_KEY_WRAP_KWP: RFC 5649 holds the exact length; 0..7 zero bytes
+ *   are still accepted (a token that pads like SoftHSM2).
+ * CKM_AES_KEY_WRAP_PAD (0x210A): either SoftHSM2's 0..7 zero bytes, or
+ *   NSS's PKCS#7 padding (1..8 bytes, each the pad length).
+ * CKM_AES_KEY_WRAP: 0..7 zero bytes, or PKCS#7 padding.
+ * H2A_ERR_VERIFY otherwise.
+ */
+H2A_API h2a_err h2a_pkcs8_check_padding(h2a_wrapmech mech, const uint8_t *plain, size_t len,
+                                        size_t *der_len) H2A_MUST_USE;
+
+/*
+ * Unwrap a blob in software with a known AES key (16, 24 or 32 bytes),
+ * accepting each token's format for `mech`: KWP as RFC 5649; KW as RFC 3394;
+ * 0x210A as RFC 5649 (SoftHSM2) or else RFC 3394 (NSS). The PKCS#8 DER,
+ * padding removed, is appended to `out`, which must be secure
+ * (h2a_buf_init_secure). For tests and recovery tools, never for keys a
+ * token holds. H2A_ERR_VERIFY when the blob does not unwrap or the
+ * plaintext is not PKCS#8 with an accepted padding.
+ */
+H2A_API h2a_err h2a_wrap_soft_unwrap(h2a_wrapmech mech, const uint8_t *kek, size_t kek_len,
+                                     const uint8_t *blob, size_t blob_len,
+                                     h2a_buf *out) H2A_MUST_USE;

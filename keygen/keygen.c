@@ -68,6 +68,23 @@ h2a_err h2a_keygen_generate(H2A_SESSION *s, h2a_keytype type, const char *label,
     return h2a_p11_keypair_generate(s, type, label, flags, out);
 }
 
+h2a_err h2a_keygen_preflight(H2A_SESSION *s, h2a_keytype type, H2A_P11_SECRET *w)
+{
+    H2A_TOKEN *tok;
+    h2a_wrapmech mech = 0;
+    h2a_err rv;
+
+    H2A_ENSURE(s != NULL, H2A_ERR_INTERNAL, "h2a_keygen_preflight: no session");
+    tok = h2a_session_token(s);
+    if ((rv = h2a_p11_delivery_supported(tok)) != H2A_OK ||
+        (rv = h2a_p11_wrapmech_pick(tok, &mech)) != H2A_OK ||
+        (type != H2A_KT_NONE && (rv = s_probe(s, type)) != H2A_OK) ||
+        (w != NULL && (rv = h2a_p11_wrapkey_check(w)) != H2A_OK)) {
+        return h2a_err_prefix(rv, "preflight (nothing was made): ");
+    }
+    return H2A_OK;
+}
+
 h2a_err h2a_keygen_key_id_hex(const H2A_P11_KEY *k, char out[H2A_KEY_ID_HEX_MAX])
 {
     size_t len = 0;

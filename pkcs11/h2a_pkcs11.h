@@ -51,8 +51,9 @@ typedef enum {
     H2A_MECH_RSA_PSS,     /* CKM_RSA_PKCS_PSS */
     H2A_MECH_ECDSA,       /* CKM_ECDSA */
     H2A_MECH_AES_KEYGEN,  /* CKM_AES_KEY_GEN */
-    H2A_MECH_AES_KWP,     /* CKM_AES_KEY_WRAP_PAD (RFC 5649) */
-    H2A_MECH_AES_KW,      /* CKM_AES_KEY_WRAP (RFC 3394) */
+    H2A_MECH_AES_KWP,     /* CKM_AES_KEY_WRAP_PAD (0x210A): padding differs per token */
+    H2A_MECH_AES_KW,      /* CKM_AES_KEY_WRAP (0x2109, RFC 3394) */
+    H2A_MECH_AES_KWP3,    /* CKM_AES_KEY_WRAP_KWP (0x210B, PKCS#11 3.0: RFC 5649) */
     H2A_MECH__COUNT
 } h2a_mech;
 
@@ -82,6 +83,8 @@ typedef struct {
     char model[17];
     unsigned long slot_id;
     char module_path[4096];
+    char library_manufacturer[33]; /* C_GetInfo */
+    char quirks[32]; /* row of the quirks table (pkcs11/quirks.c), "" if none */
 } h2a_token_info;
 
 H2A_API h2a_err h2a_token_get_info(H2A_TOKEN *tok, h2a_token_info *out) H2A_MUST_USE;
@@ -118,11 +121,19 @@ H2A_API h2a_err h2a_session_object_count(H2A_SESSION *s, size_t *out) H2A_MUST_U
  * rather than after one search for it.
  */
 #define H2A_KEYGEN_MANY_KEYS 0x4u
+/*
+ * A delivery key: CKA_EXTRACTABLE TRUE (with CKA_SENSITIVE), so that it can
+ * leave the token wrapped. Without it (and without WRAP_WITH_TRUSTED, which
+ * implies it) the key never leaves the token: CKA_EXTRACTABLE FALSE.
+ */
+#define H2A_KEYGEN_EXPORTABLE 0x8u
 
 /*
- * Generate a token key pair. Private: PRIVATE, SENSITIVE, EXTRACTABLE (only
- * so it can leave wrapped), SIGN; DECRYPT, UNWRAP, DERIVE FALSE. Public:
- * VERIFY; ENCRYPT, WRAP FALSE. CKA_LABEL = label; CKA_ID = SHA-1 of the
+ * Generate a token key pair. Private: PRIVATE, SENSITIVE, SIGN; EXTRACTABLE
+ * only with H2A_KEYGEN_EXPORTABLE (a delivery key); DECRYPT, UNWRAP, DERIVE
+ * FALSE. Public: VERIFY; ENCRYPT, WRAP FALSE. SIGN_RECOVER/VERIFY_RECOVER
+ * FALSE unless the token derives them (quirks table). A delivery key on a
+ * token known to refuse one is refused before anything is made. CKA_LABEL = label; CKA_ID = SHA-1 of the
  * subjectPublicKey bits (RFC 5280 key identifier), set on both halves.
  * Probes the keygen mechanism first. On any failure after
  * C_GenerateKeyPair both halves are destroyed.
@@ -205,33 +216,72 @@ H2A_API h2a_err h2a_p11_key_evp(H2A_P11_KEY *k, OSSL_LIB_CTX *libctx,
 /*
  * Make an AES-256 wrapping key: token object, PRIVATE, SENSITIVE, never
  * EXTRACTABLE, CKA_WRAP and CKA_UNWRAP only (no ENCRYPT/DECRYPT/SIGN).
- * Refuses if a key with that label already exists.
+ * Refuses if a key with that label already exists. Its identity
+ * (h2a_p11_wrapkey_kcv) is computed before returning; on any failure after
+ * C_GenerateKey the key is destroyed: nothing is left behind.
  */
 H2A_API h2a_err h2a_p11_wrapkey_generate(H2A_SESSION *s, const char *label,
                                          H2A_P11_SECRET **out) H2A_MUST_USE;
 /* Exactly one secret key with this label, else H2A_ERR_TOKEN. */
 H2A_API h2a_err h2a_p11_wrapkey_find(H2A_SESSION *s, const char *label,
                                      H2A_P11_SECRET **out) H2A_MUST_USE;
-/* Key check value: 3 bytes (CKA_CHECK_VALUE), as 6 hex chars + NUL. */
+/*
+ * The wrapping key's identity, 3 bytes as 6 hex chars + NUL: its key check
+ * value (CKA_CHECK_VALUE) where the token gives one; otherwise the first 3
+ * bytes of SHA-256 over a C_WrapKey of a fixed throwaway AES-128 session
+ * key (needs no encrypt permission, only CKA_WRAP, which the key has). The
+ * kind used is h2a_p11_wrapkey_idkind() afterwards; both are cached.
+ */
 H2A_API h2a_err h2a_p11_wrapkey_kcv(H2A_P11_SECRET *w, char out[7]) H2A_MUST_USE;
+
+typedef enum {
+    H2A_WRAPKEY_ID_KCV = 0,         /* CKA_CHECK_VALUE */
+    H2A_WRAPKEY_ID_WRAP_KW = 1,     /* SHA-256 of CKM_AES_KEY_WRAP of the fixed key */
+    H2A_WRAPKEY_ID_WRAP_KWP3 = 2,   /* ... of CKM_AES_KEY_WRAP_KWP */
+    H2A_WRAPKEY_ID_WRAP_KWP = 3,    /* ... of CKM_AES_KEY_WRAP_PAD */
+} h2a_wrapkey_idkind;
+
+/* Which identifier h2a_p11_wrapkey_kcv gave (KCV before it was called). */
+H2A_API h2a_wrapkey_idkind h2a_p11_wrapkey_idkind(const H2A_P11_SECRET *w);
+/*
+ * Envelope/JSON names: NULL for H2A_WRAPKEY_ID_KCV (an absent field means
+ * the KCV, as in envelopes from before the other kinds), else e.g.
+ * "sha256-wrap:CKM_AES_KEY_WRAP"; parse accepts NULL too.
+ */
+H2A_API const char *h2a_wrapkey_idkind_name(h2a_wrapkey_idkind k);
+H2A_API h2a_err h2a_wrapkey_idkind_parse(const char *name,
+                                         h2a_wrapkey_idkind *out) H2A_MUST_USE;
+/* Whether `name` (an envelope's kcv_kind, NULL = KCV) is how `w` was identified. */
+H2A_API bool h2a_p11_wrapkey_idkind_is(const H2A_P11_SECRET *w, const char *name);
 H2A_API const char *h2a_p11_wrapkey_label(const H2A_P11_SECRET *w);
 H2A_API void h2a_p11_wrapkey_free(H2A_P11_SECRET *w);
 /* Destroy the token object, then free the handle (tests, rollback). */
 H2A_API h2a_err h2a_p11_wrapkey_destroy(H2A_P11_SECRET *w) H2A_MUST_USE;
 
+/*
+ * Wrap mechanisms, in order of preference: KWP3, then KWP, then KW (the
+ * first the token can both wrap and unwrap with). The envelope records
+ * which one made a blob by its name.
+ */
 typedef enum {
-    H2A_WRAP_AES_KWP = 1, /* CKM_AES_KEY_WRAP_PAD, RFC 5649 */
-    H2A_WRAP_AES_KW = 2,  /* CKM_AES_KEY_WRAP, RFC 3394, only without KWP */
+    /*
+     * CKM_AES_KEY_WRAP_PAD (0x210A). Not one format: SoftHSM2 2.6 gives
+     * RFC 5649 of the value zero-padded to a multiple of 8, NSS gives
+     * RFC 3394 of the value with PKCS#7 padding.
+     */
+    H2A_WRAP_AES_KWP = 1,
+    H2A_WRAP_AES_KW = 2,  /* CKM_AES_KEY_WRAP (0x2109), RFC 3394 (zero-padded by SoftHSM2) */
+    H2A_WRAP_AES_KWP3 = 3, /* CKM_AES_KEY_WRAP_KWP (0x210B), RFC 5649 */
 } h2a_wrapmech;
 
-/* "CKM_AES_KEY_WRAP_PAD" / "CKM_AES_KEY_WRAP"; and back (H2A_ERR_INPUT). */
+/* "CKM_AES_KEY_WRAP_KWP" / "..._PAD" / "CKM_AES_KEY_WRAP"; and back (H2A_ERR_INPUT). */
 H2A_API const char *h2a_wrapmech_name(h2a_wrapmech m);
 H2A_API h2a_err h2a_wrapmech_parse(const char *name, h2a_wrapmech *out) H2A_MUST_USE;
 
 /*
- * C_WrapKey the private half of `k` under `w`. Uses KWP, or KW only when the
- * token lacks KWP; `*mech_used` says which. The blob (not secret) is
- * appended to `out`.
+ * C_WrapKey the private half of `k` under `w` with the first of KWP3, KWP,
+ * KW that the token can wrap and unwrap with; `*mech_used` says which. The
+ * blob (not secret) is appended to `out`.
  */
 H2A_API h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
                              h2a_wrapmech *mech_used, h2a_buf *out) H2A_MUST_USE;
@@ -248,3 +298,62 @@ H2A_API h2a_err h2a_p11_unwrap_private(H2A_SESSION *s, H2A_P11_SECRET *w,
                                        h2a_wrapmech mech, h2a_keytype type,
                                        const uint8_t *blob, size_t blob_len,
                                        EVP_PKEY **out) H2A_MUST_USE;
+/*
+ * The same, given the public key the blob belongs to: tokens that need it
+ * in the unwrap template get it (NSS: CKA_NSS_DB for EC keys, which
+ * h2a_p11_unwrap_private cannot give).
+ */
+H2A_API h2a_err h2a_p11_unwrap_private_pub(H2A_SESSION *s, H2A_P11_SECRET *w,
+                                           h2a_wrapmech mech, h2a_keytype type,
+                                           const uint8_t *blob, size_t blob_len,
+                                           const EVP_PKEY *pub, EVP_PKEY **out) H2A_MUST_USE;
+
+/*
+ * The wrap mechanism h2a_p11_wrap would use on this token, or H2A_ERR_TOKEN
+ * naming what the token lacks ("cannot export keys under wrap: ...").
+ */
+H2A_API h2a_err h2a_p11_wrapmech_pick(H2A_TOKEN *tok, h2a_wrapmech *out) H2A_MUST_USE;
+
+/*
+ * Whether the token can make a delivery key at all (private key both
+ * CKA_SENSITIVE and CKA_EXTRACTABLE): H2A_ERR_TOKEN "cannot export keys
+ * under wrap: ..." on a token known to refuse it (quirks table).
+ */
+H2A_API h2a_err h2a_p11_delivery_supported(H2A_TOKEN *tok) H2A_MUST_USE;
+
+/*
+ * The wrapping key's own CKA_WRAP and CKA_UNWRAP are TRUE (H2A_ERR_TOKEN
+ * naming the one that is not).
+ */
+H2A_API h2a_err h2a_p11_wrapkey_check(H2A_P11_SECRET *w) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Probe                                                               */
+/* ------------------------------------------------------------------ */
+
+/* What hsm2acm can do with one key type on this token, found by trying. */
+typedef struct {
+    h2a_keytype type;
+    bool generate;          /* a key that never leaves the token */
+    bool generate_delivery; /* a delivery key: sensitive and extractable */
+    bool sign_pkcs1, sign_pss, sign_ecdsa; /* verified with the public key */
+    bool wrap, unwrap;      /* a delivery key, under a throwaway AES key */
+} h2a_probe_type;
+
+typedef struct {
+    h2a_probe_type types[H2A_KT__COUNT - 1];
+    size_t ntypes;
+    bool wrap_mechanism;    /* KWP3, KWP or KW with CKF_WRAP and CKF_UNWRAP */
+    h2a_wrapmech mech;      /* the one delivery would use */
+    bool wrapkey;           /* an AES-256 wrapping key can be made */
+    bool identify;          /* and identified (h2a_p11_wrapkey_kcv) */
+    int idkind;             /* h2a_wrapkey_idkind of that identity */
+} h2a_probe;
+
+/*
+ * Try everything hsm2acm needs on throwaway objects: session objects where
+ * the token makes them, else token objects destroyed at once; the token's
+ * object count is the same afterwards (H2A_ERR_TOKEN if it is not).
+ * A refusal by the token is a "false" in `out`, not an error.
+ */
+H2A_API h2a_err h2a_token_probe(H2A_SESSION *s, h2a_probe *out) H2A_MUST_USE;

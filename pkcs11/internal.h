@@ -29,8 +29,14 @@
 #endif
 
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 
 #include "h2a_pkcs11.h"
+
+/* PKCS#11 3.0; p11-kit 0.24's v2.40 header lacks it. */
+#ifndef CKM_AES_KEY_WRAP_KWP
+#define CKM_AES_KEY_WRAP_KWP 0x210BUL
+#endif
 
 /* Longest PIN accepted from a pin-source (bytes, without the newline). */
 #define H2A_MAX_PIN 256
@@ -88,6 +94,8 @@ struct p11_kit_uri;
  */
 typedef struct {
     char *module_path;
+    /* x-init-reserved, percent-decoded: C_Initialize pReserved (NULL: none). */
+    char *init_reserved;
     h2a_pin_src_kind pin_kind;
     char *src_ref; /* path or environment variable name */
     bool has_label, has_serial, has_manufacturer, has_model, has_slot_id;
@@ -107,6 +115,11 @@ typedef struct {
  */
 h2a_err h2a_p11_uri_parse(const char *uri, h2a_p11_uri *out) H2A_MUST_USE;
 void h2a_p11_uri_cleanup(h2a_p11_uri *u);
+/*
+ * `uri` for messages: every pin-value attribute's value replaced, so that no
+ * message ever shows a PIN (truncated to n - 1 bytes).
+ */
+void h2a_p11_uri_redact(const char *uri, char *buf, size_t n);
 /* "token=x;serial=y" etc. for messages (what was asked). */
 void h2a_p11_uri_describe(const h2a_p11_uri *u, char *buf, size_t n);
 
@@ -141,6 +154,49 @@ unsigned long h2a_p11_login_attempts(void);
  */
 void h2a_token_mech_pretend_absent(H2A_TOKEN *tok, h2a_mech m);
 
+/* ------------------------------------------------------------------ */
+/* Token quirks (quirks.c)                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Behaviour that differs between tokens. Each is applied only where the
+ * table in quirks.c names the token; the default is plain PKCS#11.
+ */
+enum {
+    /* Make key pairs as session objects, then C_CopyObject them with
+     * CKA_ID (SoftHSM2: each token object written once). */
+    H2A_QUIRK_SESSION_KEYGEN_COPY = 1u << 0,
+    /* "Token not found", "not initialised" and CKR_GENERAL_ERROR while
+     * opening are transient (SoftHSM2's file store being rewritten by
+     * another process): retried, with the module finalised in between. */
+    H2A_QUIRK_OPEN_RETRY = 1u << 1,
+    /* C_Login's CKR_GENERAL_ERROR comes before any PIN check (SoftHSM2),
+     * so it may be retried; elsewhere it might count against the PIN. */
+    H2A_QUIRK_LOGIN_GENERAL_ERROR_RETRY = 1u << 2,
+    /* The token derives CKA_SIGN_RECOVER, CKA_VERIFY_RECOVER and the other
+     * usage flags from its own object and fails on an explicit value that
+     * differs (tpm2-pkcs11: CKR_GENERAL_ERROR). */
+    H2A_QUIRK_DERIVED_USAGE = 1u << 3,
+    /* Refuses CKA_SENSITIVE together with CKA_EXTRACTABLE (tpm2-pkcs11):
+     * no key can leave it wrapped. */
+    H2A_QUIRK_NO_DELIVERY_KEYS = 1u << 4,
+    /* C_UnwrapKey of an EC private key needs CKA_NSS_DB holding the public
+     * point (NSS softokn). */
+    H2A_QUIRK_NSS_EC_UNWRAP_DB = 1u << 5,
+};
+
+/* NSS's vendor attribute of H2A_QUIRK_NSS_EC_UNWRAP_DB. */
+#define H2A_CKA_NSS_DB 0xD5A0DB00UL
+
+/* Quirks of a module known only by its file name (before C_Initialize). */
+unsigned h2a_quirks_by_file(const char *module_path, const char **name);
+/* Quirks by C_GetInfo manufacturer, module file and token; `name` the row. */
+unsigned h2a_quirks_lookup(const char *lib_manufacturer, const char *module_path,
+                           const char *tok_manufacturer, const char *tok_model,
+                           const char **name);
+/* The quirks of an open token. */
+unsigned h2a_token_quirks(H2A_TOKEN *tok);
+
 /*
  * Whether this token refused to copy a session key pair to token objects
  * (C_CopyObject); keygen then makes token objects directly.
@@ -162,6 +218,52 @@ bool h2a_labels_known_unused(H2A_SESSION *s, const char *label, bool many);
 void h2a_labels_note(H2A_TOKEN *tok, const char *label);
 
 CK_SESSION_HANDLE h2a_session_handle(H2A_SESSION *s);
+
+/* A key pair handle (keypair.c, keygen_pair.c, probe.c). */
+struct h2a_p11_key {
+    H2A_SESSION *s;
+    CK_OBJECT_HANDLE priv;
+    CK_OBJECT_HANDLE pub;
+    h2a_keytype type;
+    char *label;
+    uint8_t *id;
+    size_t id_len;
+    EVP_PKEY *pubkey;
+    X509_PUBKEY *spki; /* of pubkey, built once (see common/spki.c) */
+    bool exportable;   /* asked for at generation (messages only) */
+};
+
+/* A wrapping key handle (wrap.c, unwrap.c, probe.c). */
+struct h2a_p11_secret {
+    H2A_SESSION *s;
+    CK_OBJECT_HANDLE h;
+    char *label;
+    char ident[7]; /* h2a_p11_wrapkey_kcv, "" until computed */
+    h2a_wrapkey_idkind idkind;
+    bool usage_checked; /* h2a_p11_wrapkey_check passed once (per handle) */
+};
+
+/* The h2a_mech of a wrap mechanism. */
+h2a_mech h2a_wrapmech_mech(h2a_wrapmech m);
+
+/* EVP_PKEY_fromdata of `selection`; H2A_ERR_TOKEN with OpenSSL's reason after `what`. */
+h2a_err h2a_p11_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, int selection,
+                              const char *what, EVP_PKEY **out) H2A_MUST_USE;
+
+/* The public key of a token object as a software EVP_PKEY. */
+h2a_err h2a_p11_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj, h2a_keytype t,
+                            EVP_PKEY **out) H2A_MUST_USE;
+/*
+ * A throwaway key pair for probing (label "hsm2acm-probe", no CKA_ID):
+ * session objects, or token objects where the token makes no session pairs.
+ * The caller destroys it with h2a_p11_key_destroy. No duplicate-label check
+ * and no quirk-based refusal: the probe asks the token itself.
+ */
+h2a_err h2a_p11_keypair_throwaway(H2A_SESSION *s, h2a_keytype type, bool exportable,
+                                  H2A_P11_KEY **out) H2A_MUST_USE;
+
+/* k->spki from k->pubkey, and (id not NULL) the RFC 5280 key identifier. */
+h2a_err h2a_p11_key_spki_id(H2A_P11_KEY *k, uint8_t id[20]) H2A_MUST_USE;
 
 /* Handles of a key pair; pub may be CK_INVALID_HANDLE if the token has none. */
 CK_OBJECT_HANDLE h2a_p11_key_priv_handle(const H2A_P11_KEY *k);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
 /*
- * Token key pairs: generation with an explicit attribute set (SoftHSM2
- * turns DECRYPT/UNWRAP/ENCRYPT/WRAP on when they are not given), CKA_ID as
- * the RFC 5280 key identifier, lookup and removal.
+ * Token key pairs: handles, public keys read from the token, lookup and
+ * removal. Generation is in keygen_pair.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,21 +19,6 @@
 #include "internal.h"
 
 #define H2A_MAX_KEYS 4096
-
-struct h2a_p11_key {
-    H2A_SESSION *s;
-    CK_OBJECT_HANDLE priv;
-    CK_OBJECT_HANDLE pub;
-    h2a_keytype type;
-    char *label;
-    uint8_t *id;
-    size_t id_len;
-    EVP_PKEY *pubkey;
-    X509_PUBKEY *spki; /* of pubkey, built once (see common/spki.c) */
-};
-
-static const CK_BBOOL s_true = CK_TRUE;
-static const CK_BBOOL s_false = CK_FALSE;
 
 #define H2A_ATTR(t, v) {(t), (void *)(v), sizeof(*(v))}
 #define H2A_ATTR_BUF(t, p, n) {(t), (void *)(p), (CK_ULONG)(n)}
@@ -108,18 +92,18 @@ void h2a_p11_key_handles(const H2A_P11_KEY *k, CK_FUNCTION_LIST **fl,
 /* Public key from token attributes                                    */
 /* ------------------------------------------------------------------ */
 
-static h2a_err s_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld,
-                               EVP_PKEY **out)
+h2a_err h2a_p11_pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld, int selection,
+                              const char *what, EVP_PKEY **out)
 {
     OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
     h2a_err err = H2A_OK;
 
     if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-        err = h2a_err_openssl(H2A_ERR_TOKEN, "the token's public key is not "
-                              "a valid key");
+        EVP_PKEY_fromdata(ctx, out, selection, params) <= 0) {
+        err = h2a_err_openssl(H2A_ERR_TOKEN, what);
     }
+    /* Frees (and wipes) a secure part holding private numbers. */
     OSSL_PARAM_free(params);
     EVP_PKEY_CTX_free(ctx);
     return err;
@@ -152,7 +136,8 @@ static h2a_err s_rsa_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
         err = h2a_err_set(H2A_ERR_NOMEM, "out of memory building an RSA key");
         goto done;
     }
-    err = s_pkey_fromdata("RSA", bld, out);
+    err = h2a_p11_pkey_fromdata("RSA", bld, EVP_PKEY_PUBLIC_KEY,
+                                 "the token's public key is not a valid key", out);
 done:
     OSSL_PARAM_BLD_free(bld);
     BN_free(bn_n);
@@ -221,14 +206,15 @@ static h2a_err s_ec_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
         err = h2a_err_set(H2A_ERR_NOMEM, "out of memory building an EC key");
         goto done;
     }
-    err = s_pkey_fromdata("EC", bld, out);
+    err = h2a_p11_pkey_fromdata("EC", bld, EVP_PKEY_PUBLIC_KEY,
+                                 "the token's public key is not a valid key", out);
 done:
     OSSL_PARAM_BLD_free(bld);
     h2a_p11_attr_free(der, len, false);
     return err;
 }
 
-static h2a_err s_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
+h2a_err h2a_p11_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
                              h2a_keytype t, EVP_PKEY **out)
 {
     *out = NULL;
@@ -243,7 +229,7 @@ static h2a_err s_read_public(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
  * subjectPublicKey BIT STRING value (the uncompressed point, or the DER
  * RSAPublicKey).
  */
-static h2a_err s_spki_and_id(H2A_P11_KEY *k, uint8_t id[20])
+h2a_err h2a_p11_key_spki_id(H2A_P11_KEY *k, uint8_t id[20])
 {
     const unsigned char *bits = NULL;
     int len = 0;
@@ -259,282 +245,6 @@ static h2a_err s_spki_and_id(H2A_P11_KEY *k, uint8_t id[20])
         return h2a_err_openssl(H2A_ERR_INTERNAL, "computing the key identifier");
     }
     return H2A_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Generation                                                          */
-/* ------------------------------------------------------------------ */
-
-static h2a_err s_check_keygen_mech(H2A_TOKEN *tok, h2a_keytype type,
-                                   const char *label)
-{
-    h2a_mech m = h2a_keytype_is_rsa(type) ? H2A_MECH_RSA_KEYGEN
-                                          : H2A_MECH_EC_KEYGEN;
-    h2a_mech_info mi;
-    unsigned long bits = (unsigned long)h2a_keytype_bits(type);
-    char why[256];
-
-    snprintf(why, sizeof(why), "generating %s key '%s'",
-             h2a_keytype_cli_name(type), label);
-    H2A_GUARD(h2a_token_require_mech(tok, m, why));
-    H2A_GUARD(h2a_token_mech_info(tok, m, &mi));
-    /* Some tokens report 0..0 for "no limit"; only a real range is checked. */
-    if (mi.max_key != 0 && (bits < mi.min_key || bits > mi.max_key)) {
-        return h2a_err_set(H2A_ERR_TOKEN, "%s: the token's %s accepts key "
-                           "sizes %lu..%lu, not %lu", why, h2a_mech_name(m),
-                           mi.min_key, mi.max_key, bits);
-    }
-    return H2A_OK;
-}
-
-static h2a_err s_label_unused(H2A_SESSION *s, const char *label, unsigned flags)
-{
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE tmpl[] = {
-        H2A_ATTR(CKA_CLASS, &cls),
-        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
-    };
-    CK_OBJECT_HANDLE h;
-    size_t n = 0;
-
-    if ((flags & H2A_KEYGEN_LABEL_RESERVED) != 0 &&
-        h2a_labels_known_unused(s, label, (flags & H2A_KEYGEN_MANY_KEYS) != 0)) {
-        return H2A_OK;
-    }
-    H2A_GUARD(h2a_p11_find(s, tmpl, 2, &h, 1, &n));
-    H2A_ENSURE(n == 0, H2A_ERR_INPUT, "label '%s': a private key with this "
-               "label already exists on the token; choose another label",
-               label);
-    return H2A_OK;
-}
-
-static void s_destroy_pair(H2A_SESSION *s, CK_OBJECT_HANDLE priv,
-                           CK_OBJECT_HANDLE pub)
-{
-    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
-    CK_SESSION_HANDLE sh = h2a_session_handle(s);
-
-    /* Keep the message of the failure that got us here. */
-    char saved[1024];
-    snprintf(saved, sizeof(saved), "%s", h2a_err_msg());
-    if (priv != CK_INVALID_HANDLE &&
-        H2A_P11_CALL(fl, C_DestroyObject, sh, priv) != CKR_OK) {
-        H2A_LOG_ERR("rollback: could not destroy the new private key: %s",
-                    h2a_err_msg());
-    }
-    if (pub != CK_INVALID_HANDLE &&
-        H2A_P11_CALL(fl, C_DestroyObject, sh, pub) != CKR_OK) {
-        H2A_LOG_ERR("rollback: could not destroy the new public key: %s",
-                    h2a_err_msg());
-    }
-    (void)h2a_err_set(H2A_ERR_TOKEN, "%s", saved);
-}
-
-/*
- * Copy a session pair to token objects carrying CKA_ID, then drop the
- * session pair. On failure k still holds the session pair (the caller
- * destroys it); `*refused` says the token does not do such copies at all.
- */
-static h2a_err s_copy_to_token(H2A_P11_KEY *k, const uint8_t id[20], bool *refused)
-{
-    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(k->s));
-    CK_SESSION_HANDLE sh = h2a_session_handle(k->s);
-    CK_ATTRIBUTE t[] = {
-        H2A_ATTR(CKA_TOKEN, &s_true),
-        H2A_ATTR_BUF(CKA_ID, id, 20),
-    };
-    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
-    CK_RV rv;
-
-    *refused = false;
-    rv = H2A_P11_CALL(fl, C_CopyObject, sh, k->pub, t, 2, &pub);
-    if (rv != CKR_OK) {
-        *refused = rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_ACTION_PROHIBITED ||
-                   rv == CKR_ATTRIBUTE_READ_ONLY || rv == CKR_TEMPLATE_INCONSISTENT ||
-                   rv == CKR_ATTRIBUTE_VALUE_INVALID;
-        return h2a_p11_fail("copying public key '%s' to the token", k->label);
-    }
-    if (H2A_P11_CALL(fl, C_CopyObject, sh, k->priv, t, 2, &priv) != CKR_OK) {
-        h2a_err err = h2a_p11_fail("copying private key '%s' to the token", k->label);
-
-        s_destroy_pair(k->s, CK_INVALID_HANDLE, pub);
-        return err;
-    }
-    /* Session objects end with the session anyway; a failure here only logs. */
-    if (H2A_P11_CALL(fl, C_DestroyObject, sh, k->priv) != CKR_OK ||
-        H2A_P11_CALL(fl, C_DestroyObject, sh, k->pub) != CKR_OK) {
-        H2A_LOG_WARN("key '%s': a session copy stays until the session ends: %s",
-                     k->label, h2a_err_msg());
-        h2a_err_clear();
-    }
-    k->pub = pub;
-    k->priv = priv;
-    return H2A_OK;
-}
-
-/*
- * Everything after C_GenerateKeyPair that can fail. `copy`: the pair was
- * made as session objects and becomes token objects with CKA_ID here.
- */
-static h2a_err s_finish_pair(H2A_P11_KEY *k, bool copy, bool *refused)
-{
-    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(k->s));
-    CK_SESSION_HANDLE sh = h2a_session_handle(k->s);
-    uint8_t id[20];
-    CK_ATTRIBUTE a = {CKA_ID, id, sizeof(id)};
-
-    *refused = false;
-    H2A_GUARD(s_read_public(k->s, k->pub, k->type, &k->pubkey));
-    H2A_GUARD(s_spki_and_id(k, id));
-    if (copy) {
-        H2A_GUARD(s_copy_to_token(k, id, refused));
-    } else if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->pub, &a, 1) != CKR_OK) {
-        return h2a_p11_fail("setting CKA_ID on public key '%s'", k->label);
-    } else if (H2A_P11_CALL(fl, C_SetAttributeValue, sh, k->priv, &a, 1) != CKR_OK) {
-        return h2a_p11_fail("setting CKA_ID on private key '%s'", k->label);
-    }
-    if (h2a_p11_fault("p11_after_generate")) {
-        return h2a_err_set(H2A_ERR_TOKEN, "key '%s': injected fault "
-                           "p11_after_generate (H2A_TEST_FAULT)", k->label);
-    }
-    k->id = OPENSSL_memdup(id, sizeof(id));
-    H2A_ENSURE(k->id != NULL, H2A_ERR_NOMEM, "out of memory");
-    k->id_len = sizeof(id);
-    return H2A_OK;
-}
-
-/*
- * C_GenerateKeyPair, then CKA_ID. The id is a hash of the public key, so it
- * can only be set afterwards. Where the token allows it the pair is made as
- * session objects and copied to the token with CKA_ID in the copy template:
- * each token object is then written once, instead of created and rewritten
- * (SoftHSM2's file store: ~1 ms per key). A copy keeps CKA_LOCAL,
- * CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE (PKCS#11 v2.40, C_CopyObject).
- */
-static h2a_err s_generate(H2A_SESSION *s, H2A_P11_KEY *k, CK_MECHANISM *mech,
-                          CK_ATTRIBUTE *pub_tmpl, CK_ULONG npub,
-                          CK_ATTRIBUTE *priv_tmpl, CK_ULONG npriv)
-{
-    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
-    bool copy = !h2a_token_copy_refused(h2a_session_token(s));
-    bool refused = false;
-    h2a_err err;
-
-    /* CKA_TOKEN is the first attribute of both templates. */
-    pub_tmpl[0].pValue = (void *)(copy ? &s_false : &s_true);
-    priv_tmpl[0].pValue = (void *)(copy ? &s_false : &s_true);
-    if (H2A_P11_CALL(fl, C_GenerateKeyPair, h2a_session_handle(s), mech, pub_tmpl,
-                     npub, priv_tmpl, npriv, &k->pub, &k->priv) != CKR_OK) {
-        k->pub = k->priv = CK_INVALID_HANDLE;
-        return h2a_p11_fail("generating %s key '%s'", h2a_keytype_cli_name(k->type),
-                            k->label);
-    }
-    err = s_finish_pair(k, copy, &refused);
-    if (err == H2A_OK) {
-        return H2A_OK;
-    }
-    s_destroy_pair(s, k->priv, k->pub);
-    k->pub = k->priv = CK_INVALID_HANDLE;
-    EVP_PKEY_free(k->pubkey);
-    k->pubkey = NULL;
-    if (!refused) {
-        return h2a_err_prefix(err, "%s key '%s' (both halves destroyed): ",
-                              h2a_keytype_cli_name(k->type), k->label);
-    }
-    H2A_LOG_INFO("token refuses to copy a session key to the token (%s); "
-                 "generating token objects directly", h2a_err_msg());
-    h2a_err_clear();
-    h2a_token_set_copy_refused(h2a_session_token(s));
-    return s_generate(s, k, mech, pub_tmpl, npub, priv_tmpl, npriv);
-}
-
-h2a_err h2a_p11_keypair_generate(H2A_SESSION *s, h2a_keytype type,
-                                 const char *label, unsigned flags,
-                                 H2A_P11_KEY **out)
-{
-    static const CK_BYTE f4[] = {0x01, 0x00, 0x01};
-    CK_ULONG bits = (CK_ULONG)h2a_keytype_bits(type);
-    CK_MECHANISM mech = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
-    uint8_t *ec_params = NULL;
-    size_t ec_params_len = 0;
-    H2A_P11_KEY *k = NULL;
-    h2a_err err = H2A_OK;
-    CK_ULONG npub, npriv;
-
-    *out = NULL;
-    H2A_ENSURE(type > H2A_KT_NONE && type < H2A_KT__COUNT, H2A_ERR_INPUT,
-               "key type %d is not one hsm2acm generates", (int)type);
-    H2A_ENSURE(label != NULL && label[0] != '\0', H2A_ERR_INPUT,
-               "key label is empty");
-    H2A_ENSURE(strlen(label) <= 128, H2A_ERR_INPUT,
-               "key label is longer than 128 bytes");
-    H2A_GUARD(s_check_keygen_mech(h2a_session_token(s), type, label));
-    H2A_GUARD(s_label_unused(s, label, flags));
-    if (!h2a_keytype_is_rsa(type)) {
-        mech.mechanism = CKM_EC_KEY_PAIR_GEN;
-        H2A_GUARD(h2a_p11_ec_params(type, &ec_params, &ec_params_len));
-    }
-    CK_ATTRIBUTE pub_tmpl[] = {
-        /* First: s_generate sets it. */
-        H2A_ATTR(CKA_TOKEN, &s_true),
-        H2A_ATTR(CKA_PRIVATE, &s_false),
-        H2A_ATTR(CKA_VERIFY, &s_true),
-        H2A_ATTR(CKA_ENCRYPT, &s_false),
-        H2A_ATTR(CKA_WRAP, &s_false),
-        H2A_ATTR(CKA_VERIFY_RECOVER, &s_false),
-        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
-        /* Last: the key-type specific one. */
-        H2A_ATTR(CKA_MODULUS_BITS, &bits),
-        H2A_ATTR_BUF(CKA_PUBLIC_EXPONENT, f4, sizeof(f4)),
-    };
-    CK_ATTRIBUTE priv_tmpl[] = {
-        /* First: s_generate sets it. */
-        H2A_ATTR(CKA_TOKEN, &s_true),
-        H2A_ATTR(CKA_PRIVATE, &s_true),
-        H2A_ATTR(CKA_SENSITIVE, &s_true),
-        /* Only so that it can later leave the token wrapped. */
-        H2A_ATTR(CKA_EXTRACTABLE, &s_true),
-        H2A_ATTR(CKA_SIGN, &s_true),
-        H2A_ATTR(CKA_SIGN_RECOVER, &s_false),
-        H2A_ATTR(CKA_DECRYPT, &s_false),
-        H2A_ATTR(CKA_UNWRAP, &s_false),
-        H2A_ATTR(CKA_DERIVE, &s_false),
-        H2A_ATTR_BUF(CKA_LABEL, label, strlen(label)),
-        /* Last: only when asked. */
-        H2A_ATTR(CKA_WRAP_WITH_TRUSTED, &s_true),
-    };
-    npub = sizeof(pub_tmpl) / sizeof(pub_tmpl[0]);
-    npriv = sizeof(priv_tmpl) / sizeof(priv_tmpl[0]);
-    if (!h2a_keytype_is_rsa(type)) {
-        pub_tmpl[npub - 2] =
-            (CK_ATTRIBUTE)H2A_ATTR_BUF(CKA_EC_PARAMS, ec_params, ec_params_len);
-        npub--;
-    }
-    if ((flags & H2A_KEYGEN_WRAP_WITH_TRUSTED) == 0) {
-        npriv--;
-    }
-    k = calloc(1, sizeof(*k));
-    if (k == NULL || (k->label = strdup(label)) == NULL) {
-        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    k->s = s;
-    k->type = type;
-    k->priv = CK_INVALID_HANDLE;
-    k->pub = CK_INVALID_HANDLE;
-    err = s_generate(s, k, &mech, pub_tmpl, npub, priv_tmpl, npriv);
-    if (err != H2A_OK) {
-        goto done;
-    }
-    h2a_labels_note(h2a_session_token(s), label);
-    H2A_LOG_INFO("generated %s key '%s' in the token",
-                 h2a_keytype_cli_name(type), label);
-    *out = k;
-    k = NULL;
-done:
-    OPENSSL_free(ec_params);
-    h2a_p11_key_free(k);
-    return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -655,8 +365,8 @@ static h2a_err s_load_key(H2A_SESSION *s, CK_OBJECT_HANDLE priv, H2A_P11_KEY *k,
     H2A_ENSURE(k->label != NULL, H2A_ERR_NOMEM, "out of memory");
     H2A_GUARD(s_pick_public(s, k, cand, ncand));
     if (k->pub != CK_INVALID_HANDLE) {
-        H2A_GUARD(s_read_public(s, k->pub, k->type, &k->pubkey));
-        return s_spki_and_id(k, NULL);
+        H2A_GUARD(h2a_p11_read_public(s, k->pub, k->type, &k->pubkey));
+        return h2a_p11_key_spki_id(k, NULL);
     }
     /* An RSA private key object carries its public half as well. */
     H2A_ENSURE(h2a_keytype_is_rsa(k->type), H2A_ERR_TOKEN,
@@ -664,7 +374,7 @@ static h2a_err s_load_key(H2A_SESSION *s, CK_OBJECT_HANDLE priv, H2A_P11_KEY *k,
                "(same CKA_ID), and the private object has no public point",
                asked);
     H2A_GUARD(s_rsa_public(s, priv, &k->pubkey));
-    return s_spki_and_id(k, NULL);
+    return h2a_p11_key_spki_id(k, NULL);
 }
 
 /* Objects one key lookup considers; more with the same label or id is odd. */

@@ -6,7 +6,9 @@
  *
  * Modules are kept in a small process-wide table so that two H2A_TOKENs on
  * the same module share one dlopen and one C_Initialize (PKCS#11 allows one
- * per process); the last close finalises and unloads.
+ * per process); the last close finalises. A module is never unmapped
+ * (RTLD_NODELETE): openCryptoki crashes when initialised again after being
+ * reloaded in a process that has libcrypto loaded.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -28,6 +30,9 @@
 struct h2a_module {
     struct h2a_module *next;
     char *path;
+    char *init_reserved; /* NULL: C_Initialize without pReserved */
+    char manufacturer[33]; /* C_GetInfo manufacturerID */
+    unsigned quirks;       /* by module, before a token is chosen */
     void *dl;
     CK_FUNCTION_LIST *fl;
     bool we_initialized; /* false if someone else in the process did */
@@ -53,6 +58,8 @@ struct h2a_token {
     s_mech_state mech_state[H2A_MECH__COUNT];
     CK_MECHANISM_INFO mech_info[H2A_MECH__COUNT];
     bool copy_refused; /* see h2a_token_copy_refused */
+    unsigned quirks;   /* H2A_QUIRK_*, see quirks.c */
+    const char *quirk_name;
     struct h2a_labels *labels;
 };
 
@@ -79,6 +86,7 @@ static const struct {
     [H2A_MECH_AES_KWP] = {"CKM_AES_KEY_WRAP_PAD", CKM_AES_KEY_WRAP_PAD,
                           CKF_WRAP},
     [H2A_MECH_AES_KW] = {"CKM_AES_KEY_WRAP", CKM_AES_KEY_WRAP, CKF_WRAP},
+    [H2A_MECH_AES_KWP3] = {"CKM_AES_KEY_WRAP_KWP", CKM_AES_KEY_WRAP_KWP, CKF_WRAP},
 };
 
 const char *h2a_mech_name(h2a_mech m)
@@ -120,12 +128,66 @@ static void s_module_free(struct h2a_module *m)
         dlclose(m->dl);
     }
     free(m->path);
+    free(m->init_reserved);
     free(m);
 }
 
-static h2a_err s_module_load(const char *path, struct h2a_module **out, bool *transient)
+static void s_field(const unsigned char *f, size_t n, char *out);
+
+/* Library identity for the quirks table; a module without it gets none. */
+static void s_module_identify(struct h2a_module *m)
+{
+    CK_INFO info;
+
+    if (H2A_P11_CALL(m->fl, C_GetInfo, &info) != CKR_OK) {
+        h2a_err_clear();
+        m->quirks = h2a_quirks_by_file(m->path, NULL);
+        return;
+    }
+    s_field(info.manufacturerID, sizeof(info.manufacturerID), m->manufacturer);
+    m->quirks = h2a_quirks_lookup(m->manufacturer, m->path, "", "", NULL);
+}
+
+/* C_Initialize with the URI's x-init-reserved; shares an initialisation done by others. */
+static h2a_err s_module_init(struct h2a_module *m, bool *transient)
 {
     CK_C_INITIALIZE_ARGS args;
+    CK_RV rv;
+
+    memset(&args, 0, sizeof(args));
+    /* The module may use OS locks: sessions are used from worker threads. */
+    args.flags = CKF_OS_LOCKING_OK;
+    /* NSS softokn takes its configuration here (x-init-reserved). */
+    args.pReserved = m->init_reserved;
+    rv = H2A_P11_CALL(m->fl, C_Initialize, &args);
+    /*
+     * SoftHSM2 2.6.1 tries to load an "rdrand" engine in C_Initialize and
+     * leaves its failure on our OpenSSL error queue; those errors would be
+     * reported against whatever OpenSSL call fails next.
+     */
+    ERR_clear_error(); /* H2A_P11_CALL dropped them already; be explicit */
+    if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        /* Someone else in the process owns initialisation; share it. */
+        m->we_initialized = false;
+        h2a_err_clear();
+        return H2A_OK;
+    }
+    if (rv != CKR_OK) {
+        /* SoftHSM2 fails this way while another process rewrites a token. */
+        *transient = rv == CKR_GENERAL_ERROR &&
+                     (h2a_quirks_by_file(m->path, NULL) & H2A_QUIRK_OPEN_RETRY) != 0;
+        return h2a_p11_fail("PKCS#11 module %s%s", m->path,
+                            rv == CKR_ARGUMENTS_BAD && m->init_reserved == NULL
+                                ? " (does the module need x-init-reserved in the URI?)"
+                                : "");
+    }
+    m->we_initialized = true;
+    return H2A_OK;
+}
+
+static h2a_err s_module_load(const char *path, const char *init_reserved,
+                             struct h2a_module **out, bool *transient)
+{
     CK_C_GetFunctionList get_list;
     struct h2a_module *m = NULL;
     struct stat st;
@@ -140,15 +202,16 @@ static h2a_err s_module_load(const char *path, struct h2a_module **out, bool *tr
                            strerror(errno));
     }
     m = calloc(1, sizeof(*m));
-    if (m == NULL || (m->path = strdup(path)) == NULL) {
+    if (m == NULL || (m->path = strdup(path)) == NULL ||
+        (init_reserved != NULL && (m->init_reserved = strdup(init_reserved)) == NULL)) {
         err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
         goto done;
     }
     /*
      * RTLD_LOCAL so the module's symbols never replace ours; no deep
-     * binding (it breaks ASan's interposition).
+     * binding (it breaks ASan's interposition); never unmapped (see top).
      */
-    m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (m->dl == NULL) {
         dlerr = dlerror();
         err = h2a_err_set(H2A_ERR_TOKEN, "PKCS#11 module %s cannot be "
@@ -167,27 +230,11 @@ static h2a_err s_module_load(const char *path, struct h2a_module **out, bool *tr
         err = h2a_p11_fail("PKCS#11 module %s", path);
         goto done;
     }
-    memset(&args, 0, sizeof(args));
-    /* The module may use OS locks: sessions are used from worker threads. */
-    args.flags = CKF_OS_LOCKING_OK;
-    rv = H2A_P11_CALL(m->fl, C_Initialize, &args);
-    /*
-     * SoftHSM2 2.6.1 tries to load an "rdrand" engine in C_Initialize and
-     * leaves its failure on our OpenSSL error queue; those errors would be
-     * reported against whatever OpenSSL call fails next.
-     */
-    ERR_clear_error(); /* H2A_P11_CALL dropped them already; be explicit */
-    if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        /* Someone else in the process owns initialisation; share it. */
-        m->we_initialized = false;
-    } else if (rv != CKR_OK) {
-        /* SoftHSM2 fails this way while another process rewrites a token. */
-        *transient = rv == CKR_GENERAL_ERROR;
-        err = h2a_p11_fail("PKCS#11 module %s", path);
+    err = s_module_init(m, transient);
+    if (err != H2A_OK) {
         goto done;
-    } else {
-        m->we_initialized = true;
     }
+    s_module_identify(m);
     m->refs = 1;
     *out = m;
     m = NULL;
@@ -196,20 +243,26 @@ done:
     return err;
 }
 
-static h2a_err s_module_get(const char *path, struct h2a_module **out, bool *transient)
+static bool s_same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static h2a_err s_module_get(const char *path, const char *init_reserved,
+                            struct h2a_module **out, bool *transient)
 {
     struct h2a_module *m;
     h2a_err err = H2A_OK;
 
     pthread_mutex_lock(&s_modules_lock);
     for (m = s_modules; m != NULL; m = m->next) {
-        if (strcmp(m->path, path) == 0) {
+        if (strcmp(m->path, path) == 0 && s_same(m->init_reserved, init_reserved)) {
             m->refs++;
             *out = m;
             goto done;
         }
     }
-    err = s_module_load(path, &m, transient);
+    err = s_module_load(path, init_reserved, &m, transient);
     if (err == H2A_OK) {
         m->next = s_modules;
         s_modules = m;
@@ -448,14 +501,11 @@ static h2a_err s_login(H2A_TOKEN *tok, const h2a_p11_uri *u, bool *transient,
                           "security officer must unlock it", label);
         break;
     case CKR_GENERAL_ERROR:
-        /*
-         * SoftHSM2 returns this when it cannot read its token file while
-         * another process rewrites it, before it looks at the PIN; a wrong
-         * PIN is always CKR_PIN_INCORRECT. Retried a bounded number of
-         * times, and never once the token shows a failed-PIN count.
-         */
+        /* SoftHSM2 answers this before any PIN check while another process
+         * rewrites its token file: retried there, boundedly, never after a
+         * failed-PIN count. Elsewhere it might count: never retried. */
         (*general_errors)++;
-        *transient = true;
+        *transient = (tok->quirks & H2A_QUIRK_LOGIN_GENERAL_ERROR_RETRY) != 0;
         err = h2a_p11_fail("logging in to token '%s'", label);
         break;
     default:
@@ -477,7 +527,7 @@ done:
  * uninitialised, or fails with CKR_GENERAL_ERROR, C_Login included).
  */
 static h2a_err s_token_open_once(const char *uri, H2A_TOKEN **out, bool *transient,
-                                 unsigned *login_general_errors)
+                                 unsigned *login_general_errors, unsigned *quirks)
 {
     h2a_p11_uri u;
     H2A_TOKEN *tok = NULL;
@@ -501,14 +551,25 @@ static h2a_err s_token_open_once(const char *uri, H2A_TOKEN **out, bool *transie
         err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
         goto done;
     }
-    err = s_module_get(u.module_path, &tok->mod, transient);
+    *quirks = h2a_quirks_by_file(u.module_path, NULL);
+    err = s_module_get(u.module_path, u.init_reserved, &tok->mod, transient);
     if (err != H2A_OK) {
         goto done;
     }
     tok->fl = tok->mod->fl;
+    *quirks = tok->mod->quirks;
     err = s_select_token(tok, &u, transient);
     if (err != H2A_OK) {
         goto done;
+    }
+    {
+        char man[33], model[17];
+
+        s_field(tok->info.manufacturerID, sizeof(tok->info.manufacturerID), man);
+        s_field(tok->info.model, sizeof(tok->info.model), model);
+        tok->quirks = h2a_quirks_lookup(tok->mod->manufacturer, u.module_path, man, model,
+                                        &tok->quirk_name);
+        *quirks = tok->quirks;
     }
     rv = H2A_P11_CALL(tok->fl, C_OpenSession, tok->slot,
                       CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
@@ -534,21 +595,25 @@ h2a_err h2a_token_open(const char *uri, H2A_TOKEN **out)
 {
     h2a_err err = H2A_ERR_TOKEN;
     bool transient = true;
-    unsigned login_general_errors = 0;
+    unsigned login_general_errors = 0, quirks = H2A_QUIRK_OPEN_RETRY;
 
     /*
      * Batch workers and sweep open the token while others write to it.
      * A wrong PIN (CKR_PIN_INCORRECT) is never retried; a C_Login that
      * failed with CKR_GENERAL_ERROR is, at most 3 more times. The module
-     * is finalised in between, so it rereads the store.
+     * is finalised in between, so it rereads the store. Only on tokens
+     * whose quirk it is (SoftHSM2's file store): elsewhere a missing
+     * token is just missing.
      */
-    for (unsigned attempt = 0; attempt < 4 && transient; attempt++) {
+    for (unsigned attempt = 0;
+         attempt < 4 && transient && (quirks & H2A_QUIRK_OPEN_RETRY) != 0; attempt++) {
         if (attempt > 0) {
             H2A_LOG_WARN("token open failed (%s); retrying", h2a_err_msg());
             usleep(100000u * attempt);
         }
         transient = false;
-        err = s_token_open_once(uri, out, &transient, &login_general_errors);
+        quirks = 0;
+        err = s_token_open_once(uri, out, &transient, &login_general_errors, &quirks);
     }
     return err;
 }
@@ -599,6 +664,10 @@ h2a_err h2a_token_get_info(H2A_TOKEN *tok, h2a_token_info *out)
     s_field(ti.manufacturerID, sizeof(ti.manufacturerID), out->manufacturer);
     s_field(ti.model, sizeof(ti.model), out->model);
     out->slot_id = (unsigned long)tok->slot;
+    snprintf(out->quirks, sizeof(out->quirks), "%s",
+             tok->quirk_name != NULL ? tok->quirk_name : "");
+    snprintf(out->library_manufacturer, sizeof(out->library_manufacturer), "%s",
+             tok->mod->manufacturer);
     snprintf(out->module_path, sizeof(out->module_path), "%s",
              tok->mod->path);
     return H2A_OK;
@@ -629,6 +698,11 @@ static h2a_err s_mech_probe(H2A_TOKEN *tok, h2a_mech m, CK_MECHANISM_INFO *mi,
     *mi = tok->mech_info[m];
     pthread_mutex_unlock(&tok->lock);
     return err;
+}
+
+unsigned h2a_token_quirks(H2A_TOKEN *tok)
+{
+    return tok->quirks;
 }
 
 struct h2a_labels *h2a_token_labels(H2A_TOKEN *tok)

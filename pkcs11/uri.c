@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@
 
 /* The query attributes hsm2acm understands (anything else is a typo). */
 static const char *const s_query_keys[] = {
-    "module-path", "module-name", "pin-source", "pin-value",
+    "module-path", "pin-source", "pin-value", "x-init-reserved",
 };
 
 /* Copy a space-padded PKCS#11 field into a C string. */
@@ -66,10 +67,17 @@ static h2a_err s_check_query(const char *uri)
                 known = true;
             }
         }
+        if (klen == 11 && strncmp(q, "module-name", 11) == 0) {
+            return h2a_err_set(H2A_ERR_INPUT,
+                               "token URI: module-name is refused: hsm2acm loads "
+                               "exactly the file given by module-path (no p11-kit "
+                               "module lookup); use module-path=/path/to/module.so");
+        }
         if (!known && klen > 0) {
             return h2a_err_set(H2A_ERR_INPUT,
                                "token URI: unknown query attribute '%.*s' "
-                               "(expected module-path and pin-source)",
+                               "(expected module-path, pin-source and "
+                               "x-init-reserved)",
                                (int)(klen > 64 ? 64 : klen), q);
         }
         q += strcspn(q, "&");
@@ -78,6 +86,88 @@ static h2a_err s_check_query(const char *uri)
         }
     }
     return H2A_OK;
+}
+
+/*
+ * The value of query attribute x-init-reserved, percent-decoded (RFC 3986).
+ * p11-kit 0.24 keeps no vendor query attributes, so it is read here.
+ */
+static h2a_err s_init_reserved(const char *uri, char **out)
+{
+    static const char key[] = "x-init-reserved=";
+    const char *q = strchr(uri, '?');
+    const char *v = NULL;
+    size_t n, o = 0;
+    char *d;
+
+    *out = NULL;
+    for (const char *p = q; p != NULL && *p != '\0'; p = strchr(p + 1, '&')) {
+        if (strncmp(p + 1, key, sizeof(key) - 1) == 0) {
+            H2A_ENSURE(v == NULL, H2A_ERR_INPUT, "token URI: x-init-reserved is given twice");
+            v = p + sizeof(key);
+        }
+    }
+    if (v == NULL) {
+        return H2A_OK;
+    }
+    n = strcspn(v, "&");
+    d = malloc(n + 1);
+    H2A_ENSURE(d != NULL, H2A_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '%') {
+            char two[3] = {i + 2 < n ? v[i + 1] : '\0', i + 2 < n ? v[i + 2] : '\0', '\0'};
+            h2a_buf byte;
+            bool ok;
+
+            h2a_buf_init(&byte, 1);
+            ok = two[1] != '\0' && h2a_hex_decode(two, &byte) == H2A_OK && byte.len == 1;
+            if (ok) {
+                d[o++] = (char)byte.data[0];
+            }
+            h2a_buf_free(&byte);
+            if (!ok) {
+                free(d);
+                return h2a_err_set(H2A_ERR_INPUT, "token URI: x-init-reserved has a "
+                                   "malformed percent-escape at offset %zu", i);
+            }
+            i += 2;
+        } else {
+            d[o++] = v[i];
+        }
+    }
+    d[o] = '\0';
+    if (o == 0 || memchr(d, '\0', o) != NULL) {
+        free(d);
+        return h2a_err_set(H2A_ERR_INPUT, "token URI: x-init-reserved is empty or "
+                           "holds a NUL byte");
+    }
+    *out = d;
+    return H2A_OK;
+}
+
+void h2a_p11_uri_redact(const char *uri, char *buf, size_t n)
+{
+    static const char key[] = "pin-value";
+    size_t o = 0;
+
+    if (n == 0) {
+        return;
+    }
+    for (const char *p = uri; *p != '\0' && o + 1 < n;) {
+        /* An attribute starts the path, or follows ':', ';', '?' or '&'. */
+        bool start = p == uri || strchr(":;?&", p[-1]) != NULL;
+
+        if (start && strncasecmp(p, key, sizeof(key) - 1) == 0 && p[sizeof(key) - 1] == '=') {
+            int w = snprintf(buf + o, n - o, "pin-value=(hidden)");
+
+            o += w > 0 ? (size_t)w : 0;
+            p += sizeof(key);
+            p += strcspn(p, ";?&");
+            continue;
+        }
+        buf[o++] = *p++;
+    }
+    buf[o < n ? o : n - 1] = '\0';
 }
 
 static h2a_err s_parse_pin_source(const char *src, h2a_p11_uri *out)
@@ -150,6 +240,7 @@ static void s_copy_token_attrs(P11KitUri *pu, h2a_p11_uri *out)
 h2a_err h2a_p11_uri_parse(const char *uri, h2a_p11_uri *out)
 {
     P11KitUri *pu = NULL;
+    char shown[128];
     const char *mp;
     int r;
 
@@ -157,23 +248,26 @@ h2a_err h2a_p11_uri_parse(const char *uri, h2a_p11_uri *out)
     H2A_ENSURE(uri != NULL && uri[0] != '\0', H2A_ERR_INPUT,
                "token URI is empty (expected pkcs11:token=LABEL?module-path="
                "...&pin-source=file:PATH)");
+    /* Messages quote the URI: never with a PIN in it, whatever else is wrong. */
+    h2a_p11_uri_redact(uri, shown, sizeof(shown));
     H2A_ENSURE(strncmp(uri, "pkcs11:", 7) == 0, H2A_ERR_INPUT,
-               "token URI '%.80s' does not start with 'pkcs11:'", uri);
+               "token URI '%.80s' does not start with 'pkcs11:'", shown);
     pu = p11_kit_uri_new();
     H2A_ENSURE(pu != NULL, H2A_ERR_NOMEM, "out of memory");
     out->p11uri = pu;
     r = p11_kit_uri_parse(uri, P11_KIT_URI_FOR_ANY, pu);
     if (r != P11_KIT_URI_OK) {
         return h2a_err_set(H2A_ERR_INPUT, "token URI '%.80s' is malformed: %s",
-                           uri, p11_kit_uri_message(r));
+                           shown, p11_kit_uri_message(r));
     }
     if (p11_kit_uri_any_unrecognized(pu)) {
         return h2a_err_set(H2A_ERR_INPUT,
                            "token URI '%.80s' has an attribute hsm2acm does "
                            "not know (use token, serial, manufacturer, model, "
-                           "slot-id)", uri);
+                           "slot-id)", shown);
     }
     H2A_GUARD(s_check_query(uri));
+    H2A_GUARD(s_init_reserved(uri, &out->init_reserved));
     if (p11_kit_uri_get_pin_value(pu) != NULL) {
         return h2a_err_set(H2A_ERR_INPUT,
                            "token URI: pin-value is refused: a PIN must not "
@@ -199,6 +293,7 @@ void h2a_p11_uri_cleanup(h2a_p11_uri *u)
         return;
     }
     free(u->module_path);
+    free(u->init_reserved);
     free(u->src_ref);
     if (u->p11uri != NULL) {
         p11_kit_uri_free(u->p11uri);

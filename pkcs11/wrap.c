@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
 /*
- * AES wrapping keys, C_WrapKey of a private key, and C_UnwrapKey back into
- * a short-lived session object whose components become a software key in
- * OpenSSL's secure heap.
+ * AES wrapping keys, their identity, and C_WrapKey of a private key
+ * (C_UnwrapKey is in unwrap.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +20,6 @@
 
 #include "internal.h"
 
-struct h2a_p11_secret {
-    H2A_SESSION *s;
-    CK_OBJECT_HANDLE h;
-    char *label;
-};
 
 static const CK_BBOOL s_true = CK_TRUE;
 static const CK_BBOOL s_false = CK_FALSE;
@@ -33,8 +27,6 @@ static const CK_BBOOL s_false = CK_FALSE;
 #define H2A_ATTR(t, v) {(t), (void *)(v), sizeof(*(v))}
 #define H2A_ATTR_BUF(t, p, n) {(t), (void *)(p), (CK_ULONG)(n)}
 
-/* Largest blob accepted for unwrap: RSA-4096 KWP is ~2.4 KB. */
-#define H2A_MAX_BLOB 16384
 
 /* ------------------------------------------------------------------ */
 /* Mechanism names                                                     */
@@ -43,6 +35,8 @@ static const CK_BBOOL s_false = CK_FALSE;
 const char *h2a_wrapmech_name(h2a_wrapmech m)
 {
     switch (m) {
+    case H2A_WRAP_AES_KWP3:
+        return "CKM_AES_KEY_WRAP_KWP";
     case H2A_WRAP_AES_KWP:
         return "CKM_AES_KEY_WRAP_PAD";
     case H2A_WRAP_AES_KW:
@@ -56,8 +50,12 @@ h2a_err h2a_wrapmech_parse(const char *name, h2a_wrapmech *out)
 {
     *out = 0;
     H2A_ENSURE(name != NULL && name[0] != '\0', H2A_ERR_INPUT,
-               "wrap mechanism is empty (expected CKM_AES_KEY_WRAP_PAD or "
-               "CKM_AES_KEY_WRAP)");
+               "wrap mechanism is empty (expected CKM_AES_KEY_WRAP_KWP, "
+               "CKM_AES_KEY_WRAP_PAD or CKM_AES_KEY_WRAP)");
+    if (strcmp(name, "CKM_AES_KEY_WRAP_KWP") == 0) {
+        *out = H2A_WRAP_AES_KWP3;
+        return H2A_OK;
+    }
     if (strcmp(name, "CKM_AES_KEY_WRAP_PAD") == 0 ||
         strcasecmp(name, "aes-kwp") == 0) {
         *out = H2A_WRAP_AES_KWP;
@@ -69,13 +67,15 @@ h2a_err h2a_wrapmech_parse(const char *name, h2a_wrapmech *out)
         return H2A_OK;
     }
     return h2a_err_set(H2A_ERR_INPUT, "unknown wrap mechanism '%.64s' "
-                       "(expected CKM_AES_KEY_WRAP_PAD or CKM_AES_KEY_WRAP)",
-                       name);
+                       "(expected CKM_AES_KEY_WRAP_KWP, CKM_AES_KEY_WRAP_PAD or "
+                       "CKM_AES_KEY_WRAP)", name);
 }
 
-static h2a_mech s_mech_of(h2a_wrapmech m)
+h2a_mech h2a_wrapmech_mech(h2a_wrapmech m)
 {
-    return m == H2A_WRAP_AES_KW ? H2A_MECH_AES_KW : H2A_MECH_AES_KWP;
+    return m == H2A_WRAP_AES_KW     ? H2A_MECH_AES_KW
+           : m == H2A_WRAP_AES_KWP3 ? H2A_MECH_AES_KWP3
+                                    : H2A_MECH_AES_KWP;
 }
 
 /* ------------------------------------------------------------------ */
@@ -193,9 +193,23 @@ h2a_err h2a_p11_wrapkey_generate(H2A_SESSION *s, const char *label,
         return h2a_p11_fail("%s", why);
     }
     err = s_secret_new(s, h, label, out);
+    if (err == H2A_OK) {
+        char ident[7];
+
+        err = h2a_p11_wrapkey_kcv(*out, ident);
+    }
     if (err != H2A_OK) {
-        (void)H2A_P11_CALL(fl, C_DestroyObject, h2a_session_handle(s), h);
-        return err;
+        /* A key nobody can identify is of no use: leave nothing behind. */
+        char saved[1024];
+
+        snprintf(saved, sizeof(saved), "%s", h2a_err_msg());
+        h2a_p11_wrapkey_free(*out);
+        *out = NULL;
+        if (H2A_P11_CALL(fl, C_DestroyObject, h2a_session_handle(s), h) != CKR_OK) {
+            H2A_LOG_ERR("rollback: could not destroy the new wrapping key '%s': %s", label,
+                        h2a_err_msg());
+        }
+        return h2a_err_set(err, "%s (the new key was destroyed)", saved);
     }
     H2A_LOG_INFO("generated AES-256 wrapping key '%s'", label);
     return H2A_OK;
@@ -223,26 +237,156 @@ h2a_err h2a_p11_wrapkey_find(H2A_SESSION *s, const char *label,
     return s_secret_new(s, h, label, out);
 }
 
+static const char *const s_idkind_names[] = {
+    [H2A_WRAPKEY_ID_KCV] = NULL,
+    [H2A_WRAPKEY_ID_WRAP_KW] = "sha256-wrap:CKM_AES_KEY_WRAP",
+    [H2A_WRAPKEY_ID_WRAP_KWP3] = "sha256-wrap:CKM_AES_KEY_WRAP_KWP",
+    [H2A_WRAPKEY_ID_WRAP_KWP] = "sha256-wrap:CKM_AES_KEY_WRAP_PAD",
+};
+
+const char *h2a_wrapkey_idkind_name(h2a_wrapkey_idkind k)
+{
+    return (unsigned)k < sizeof(s_idkind_names) / sizeof(s_idkind_names[0]) ? s_idkind_names[k]
+                                                                             : NULL;
+}
+
+h2a_err h2a_wrapkey_idkind_parse(const char *name, h2a_wrapkey_idkind *out)
+{
+    *out = H2A_WRAPKEY_ID_KCV;
+    if (name == NULL) {
+        return H2A_OK;
+    }
+    for (size_t i = 1; i < sizeof(s_idkind_names) / sizeof(s_idkind_names[0]); i++) {
+        if (strcmp(name, s_idkind_names[i]) == 0) {
+            *out = (h2a_wrapkey_idkind)i;
+            return H2A_OK;
+        }
+    }
+    return h2a_err_set(H2A_ERR_INPUT, "unknown wrapping key identifier kind '%.64s' "
+                       "(expected sha256-wrap:CKM_AES_KEY_WRAP, ..._KWP or ..._PAD)", name);
+}
+
+h2a_wrapkey_idkind h2a_p11_wrapkey_idkind(const H2A_P11_SECRET *w)
+{
+    return w->idkind;
+}
+
+bool h2a_p11_wrapkey_idkind_is(const H2A_P11_SECRET *w, const char *name)
+{
+    h2a_wrapkey_idkind kind;
+
+    if (h2a_wrapkey_idkind_parse(name, &kind) != H2A_OK) {
+        h2a_err_clear();
+        return false;
+    }
+    return kind == w->idkind;
+}
+
+/* CKA_CHECK_VALUE; *absent when the token has no such attribute. */
+static h2a_err s_kcv_attr(H2A_P11_SECRET *w, char out[7], bool *absent)
+{
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(w->s));
+    uint8_t v[32];
+    CK_ATTRIBUTE a = {CKA_CHECK_VALUE, v, sizeof(v)};
+    CK_RV rv;
+
+    *absent = false;
+    rv = H2A_P11_CALL(fl, C_GetAttributeValue, h2a_session_handle(w->s), w->h, &a, 1);
+    if (h2a_p11_fault("p11_no_check_value")) {
+        rv = CKR_ATTRIBUTE_TYPE_INVALID;
+    }
+    if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
+        (rv == CKR_OK && (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen == 0))) {
+        h2a_err_clear();
+        *absent = true;
+        return H2A_OK;
+    }
+    if (rv != CKR_OK) {
+        return h2a_p11_fail("wrapping key '%s': reading CKA_CHECK_VALUE", w->label);
+    }
+    H2A_ENSURE(a.ulValueLen >= 3, H2A_ERR_TOKEN, "wrapping key '%s': CKA_CHECK_VALUE "
+               "has %lu bytes, expected 3", w->label, (unsigned long)a.ulValueLen);
+    h2a_hex_encode(v, 3, out);
+    return H2A_OK;
+}
+
+/*
+ * The identity of a key without CKA_CHECK_VALUE: SHA-256 over its wrap of
+ * a fixed, public AES-128 value held in a throwaway session object.
+ * Deterministic for KW and KWP; nothing secret is involved or kept.
+ */
+static h2a_err s_kcv_by_wrap(H2A_P11_SECRET *w, char out[7])
+{
+    static const CK_BYTE fixed[16] = "hsm2acm-wrap-id";
+    static const CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    static const CK_KEY_TYPE kt = CKK_AES;
+    static const h2a_wrapkey_idkind kinds[] = {H2A_WRAPKEY_ID_WRAP_KW, H2A_WRAPKEY_ID_WRAP_KWP3,
+                                               H2A_WRAPKEY_ID_WRAP_KWP};
+    static const h2a_wrapmech mechs[] = {H2A_WRAP_AES_KW, H2A_WRAP_AES_KWP3, H2A_WRAP_AES_KWP};
+    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(w->s));
+    CK_SESSION_HANDLE sh = h2a_session_handle(w->s);
+    CK_ATTRIBUTE tmpl[] = {
+        H2A_ATTR(CKA_CLASS, &cls),       H2A_ATTR(CKA_KEY_TYPE, &kt),
+        H2A_ATTR(CKA_TOKEN, &s_false),   H2A_ATTR(CKA_SENSITIVE, &s_false),
+        H2A_ATTR(CKA_EXTRACTABLE, &s_true), H2A_ATTR_BUF(CKA_VALUE, fixed, sizeof(fixed)),
+    };
+    CK_OBJECT_HANDLE tmp = CK_INVALID_HANDLE;
+    CK_MECHANISM mech = {0, NULL, 0};
+    uint8_t blob[64], md[32];
+    CK_ULONG len = sizeof(blob);
+    h2a_err err = H2A_ERR_TOKEN;
+    h2a_mech_info mi;
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        H2A_GUARD(h2a_token_mech_info(h2a_session_token(w->s), h2a_wrapmech_mech(mechs[i]), &mi));
+        if (mi.present && mi.can_wrap) {
+            break;
+        }
+    }
+    H2A_ENSURE(i < 3, H2A_ERR_TOKEN, "wrapping key '%s': the token has no CKA_CHECK_VALUE "
+               "and no AES key wrap mechanism to identify the key with", w->label);
+    if (H2A_P11_CALL(fl, C_CreateObject, sh, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &tmp) !=
+        CKR_OK) {
+        return h2a_p11_fail("wrapping key '%s': making the throwaway key that identifies it",
+                            w->label);
+    }
+    mech.mechanism = h2a_mech_ckm(h2a_wrapmech_mech(mechs[i]));
+    if (H2A_P11_CALL(fl, C_WrapKey, sh, &mech, w->h, tmp, blob, &len) != CKR_OK) {
+        err = h2a_p11_fail("wrapping key '%s': identifying it by a wrap (%s)", w->label,
+                           h2a_wrapmech_name(mechs[i]));
+    } else if (EVP_Digest(blob, len, md, NULL, EVP_sha256(), NULL) != 1) {
+        err = h2a_err_openssl(H2A_ERR_INTERNAL, "SHA-256");
+    } else {
+        h2a_hex_encode(md, 3, out);
+        w->idkind = kinds[i];
+        err = H2A_OK;
+    }
+    if (H2A_P11_CALL(fl, C_DestroyObject, sh, tmp) != CKR_OK) {
+        H2A_LOG_WARN("the throwaway session key stays until the session ends");
+        if (err == H2A_OK) {
+            h2a_err_clear();
+        }
+    }
+    return err;
+}
+
 h2a_err h2a_p11_wrapkey_kcv(H2A_P11_SECRET *w, char out[7])
 {
-    uint8_t *v = NULL;
-    size_t len = 0;
-    h2a_err err;
+    bool absent = false;
 
     out[0] = '\0';
-    err = h2a_p11_attr_get(w->s, w->h, CKA_CHECK_VALUE, false,
-                           "CKA_CHECK_VALUE", &v, &len);
-    if (err != H2A_OK) {
-        return h2a_err_prefix(err, "wrapping key '%s': the token gives no key "
-                              "check value: ", w->label);
+    if (w->ident[0] != '\0') {
+        memcpy(out, w->ident, sizeof(w->ident));
+        return H2A_OK;
     }
-    if (len < 3) {
-        h2a_p11_attr_free(v, len, false);
-        return h2a_err_set(H2A_ERR_TOKEN, "wrapping key '%s': CKA_CHECK_VALUE "
-                           "has %zu bytes, expected 3", w->label, len);
+    H2A_GUARD(s_kcv_attr(w, out, &absent));
+    if (absent) {
+        H2A_GUARD(s_kcv_by_wrap(w, out));
+    } else {
+        w->idkind = H2A_WRAPKEY_ID_KCV;
     }
-    h2a_hex_encode(v, 3, out);
-    h2a_p11_attr_free(v, len, false);
+    memcpy(w->ident, out, sizeof(w->ident));
     return H2A_OK;
 }
 
@@ -250,23 +394,22 @@ h2a_err h2a_p11_wrapkey_kcv(H2A_P11_SECRET *w, char out[7])
 /* Wrap                                                                */
 /* ------------------------------------------------------------------ */
 
-static h2a_err s_pick_wrap_mech(H2A_TOKEN *tok, h2a_wrapmech *out)
+h2a_err h2a_p11_wrapmech_pick(H2A_TOKEN *tok, h2a_wrapmech *out)
 {
+    /* RFC 5649 first; 0x210A's padding differs per token; KW last. */
+    static const h2a_wrapmech order[] = {H2A_WRAP_AES_KWP3, H2A_WRAP_AES_KWP, H2A_WRAP_AES_KW};
     h2a_mech_info mi;
 
-    H2A_GUARD(h2a_token_mech_info(tok, H2A_MECH_AES_KWP, &mi));
-    if (mi.present && mi.can_wrap) {
-        *out = H2A_WRAP_AES_KWP;
-        return H2A_OK;
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        H2A_GUARD(h2a_token_mech_info(tok, h2a_wrapmech_mech(order[i]), &mi));
+        if (mi.present && mi.can_wrap && mi.can_unwrap) {
+            *out = order[i];
+            return H2A_OK;
+        }
     }
-    H2A_GUARD(h2a_token_mech_info(tok, H2A_MECH_AES_KW, &mi));
-    if (mi.present && mi.can_wrap) {
-        *out = H2A_WRAP_AES_KW;
-        return H2A_OK;
-    }
-    return h2a_err_set(H2A_ERR_TOKEN, "the token can wrap with neither "
-                       "CKM_AES_KEY_WRAP_PAD nor CKM_AES_KEY_WRAP (needed to "
-                       "export a private key wrapped)");
+    return h2a_err_set(H2A_ERR_TOKEN, "the token cannot export keys under wrap: it has "
+                       "none of CKM_AES_KEY_WRAP_KWP, CKM_AES_KEY_WRAP_PAD and "
+                       "CKM_AES_KEY_WRAP with both CKF_WRAP and CKF_UNWRAP");
 }
 
 static h2a_err s_wrap_failed(CK_RV rv, const char *wlabel, const char *klabel)
@@ -300,8 +443,8 @@ h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
     h2a_wrapmech wm = H2A_WRAP_AES_KWP;
     CK_RV rv;
 
-    H2A_GUARD(s_pick_wrap_mech(h2a_session_token(w->s), &wm));
-    mech.mechanism = h2a_mech_ckm(s_mech_of(wm));
+    H2A_GUARD(h2a_p11_wrapmech_pick(h2a_session_token(w->s), &wm));
+    mech.mechanism = h2a_mech_ckm(h2a_wrapmech_mech(wm));
     /*
      * A module computes the whole wrap to answer a size query, so offer a
      * buffer that fits every key type we make and ask for the size only if
@@ -327,359 +470,28 @@ h2a_err h2a_p11_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k,
     return H2A_OK;
 }
 
-/* ------------------------------------------------------------------ */
-/* Unwrap                                                              */
-/* ------------------------------------------------------------------ */
-
-/* A BIGNUM from a secure attribute buffer, itself in the secure heap. */
-static h2a_err s_secure_bn(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
-                           CK_ATTRIBUTE_TYPE t, const char *what, BIGNUM **out)
+h2a_err h2a_p11_delivery_supported(H2A_TOKEN *tok)
 {
-    uint8_t *v = NULL;
-    size_t len = 0;
-    h2a_err err;
-
-    *out = NULL;
-    err = h2a_p11_attr_get(s, obj, t, true, what, &v, &len);
-    if (err != H2A_OK) {
-        return err;
-    }
-    *out = BN_secure_new();
-    if (*out == NULL || BN_bin2bn(v, (int)len, *out) == NULL) {
-        BN_clear_free(*out);
-        *out = NULL;
-        err = h2a_err_set(H2A_ERR_NOMEM, "out of secure memory for %s", what);
-    }
-    h2a_p11_attr_free(v, len, true);
-    return err;
+    H2A_ENSURE((h2a_token_quirks(tok) & H2A_QUIRK_NO_DELIVERY_KEYS) == 0, H2A_ERR_TOKEN,
+               "this token cannot export keys under wrap: it refuses a private key that is "
+               "both CKA_SENSITIVE and CKA_EXTRACTABLE (a delivery key); keygen and csr work "
+               "with non-exportable keys, enroll needs a token that can wrap keys");
+    return H2A_OK;
 }
 
-static h2a_err s_fromdata_keypair(const char *alg, OSSL_PARAM_BLD *bld,
-                                  EVP_PKEY **out)
+h2a_err h2a_p11_wrapkey_check(H2A_P11_SECRET *w)
 {
-    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
-    h2a_err err = H2A_OK;
+    bool wrap = false, unwrap = false;
 
-    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) <= 0) {
-        err = h2a_err_openssl(H2A_ERR_TOKEN, "the unwrapped key's components "
-                              "do not form a valid key");
+    /* Batch workers preflight every request: read the attributes once. */
+    if (w->usage_checked) {
+        return H2A_OK;
     }
-    /* Frees (and wipes) the secure part holding the private numbers. */
-    OSSL_PARAM_free(params);
-    EVP_PKEY_CTX_free(ctx);
-    return err;
-}
-
-/* DER length octets for `n` (n < 65536: an RSA-16384 key is well below). */
-static size_t s_der_len(size_t n, uint8_t *out)
-{
-    if (n < 0x80) {
-        if (out != NULL) {
-            out[0] = (uint8_t)n;
-        }
-        return 1;
-    }
-    if (n < 0x100) {
-        if (out != NULL) {
-            out[0] = 0x81;
-            out[1] = (uint8_t)n;
-        }
-        return 2;
-    }
-    if (out != NULL) {
-        out[0] = 0x82;
-        out[1] = (uint8_t)(n >> 8);
-        out[2] = (uint8_t)n;
-    }
-    return 3;
-}
-
-/*
- * DER INTEGER of an unsigned big-endian value; returns its size, writes it
- * when `out` is not NULL.
- */
-static size_t s_der_uint(const uint8_t *v, size_t len, uint8_t *out)
-{
-    size_t body;
-    size_t off = 0;
-    bool pad;
-
-    while (len > 0 && v[0] == 0) {
-        v++;
-        len--;
-    }
-    pad = len == 0 || (v[0] & 0x80) != 0;
-    body = len + (pad ? 1 : 0);
-    if (out == NULL) {
-        return 1 + s_der_len(body, NULL) + body;
-    }
-    out[off++] = 0x02;
-    off += s_der_len(body, out + off);
-    if (pad) {
-        out[off++] = 0x00;
-    }
-    memcpy(out + off, v, len);
-    return off + len;
-}
-
-/*
- * RSA: the components become a PKCS#1 RSAPrivateKey DER in the secure heap,
- * decoded by OpenSSL. Its ASN.1 decoder puts the private numbers in secure
- * BIGNUMs; EVP_PKEY_fromdata would put them on the ordinary heap (OpenSSL
- * 3.0's RSA import copies into plain BIGNUMs; test_pkcs11_wrap checks).
- */
-static h2a_err s_rsa_private(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
-                             EVP_PKEY **out)
-{
-    static const struct {
-        CK_ATTRIBUTE_TYPE attr;
-        const char *name;
-    } parts[8] = {
-        {CKA_MODULUS, "CKA_MODULUS"},
-        {CKA_PUBLIC_EXPONENT, "CKA_PUBLIC_EXPONENT"},
-        {CKA_PRIVATE_EXPONENT, "CKA_PRIVATE_EXPONENT"},
-        {CKA_PRIME_1, "CKA_PRIME_1"},
-        {CKA_PRIME_2, "CKA_PRIME_2"},
-        {CKA_EXPONENT_1, "CKA_EXPONENT_1"},
-        {CKA_EXPONENT_2, "CKA_EXPONENT_2"},
-        {CKA_COEFFICIENT, "CKA_COEFFICIENT"},
-    };
-    static const uint8_t version0[] = {0x02, 0x01, 0x00};
-    uint8_t *v[8] = {NULL};
-    size_t vlen[8] = {0};
-    uint8_t *der = NULL;
-    size_t body = sizeof(version0), total = 0, off = 0;
-    const unsigned char *p;
-    h2a_err err = H2A_OK;
-
-    for (size_t i = 0; i < 8; i++) {
-        err = h2a_p11_attr_get(s, obj, parts[i].attr, true, parts[i].name,
-                               &v[i], &vlen[i]);
-        if (err != H2A_OK) {
-            goto done;
-        }
-        body += s_der_uint(v[i], vlen[i], NULL);
-    }
-    if (body >= 0x10000) {
-        err = h2a_err_set(H2A_ERR_TOKEN, "the unwrapped RSA key is too large "
-                          "(%zu bytes of components)", body);
-        goto done;
-    }
-    total = 1 + s_der_len(body, NULL) + body;
-    der = OPENSSL_secure_malloc(total);
-    if (der == NULL) {
-        err = h2a_err_set(H2A_ERR_NOMEM, "out of secure memory for the "
-                          "unwrapped RSA key");
-        goto done;
-    }
-    der[off++] = 0x30;
-    off += s_der_len(body, der + off);
-    memcpy(der + off, version0, sizeof(version0));
-    off += sizeof(version0);
-    for (size_t i = 0; i < 8; i++) {
-        off += s_der_uint(v[i], vlen[i], der + off);
-    }
-    p = der;
-    *out = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)total);
-    if (*out == NULL || p != der + total) {
-        EVP_PKEY_free(*out);
-        *out = NULL;
-        err = h2a_err_openssl(H2A_ERR_TOKEN, "the unwrapped key's RSA "
-                              "components do not form a valid key");
-    }
-done:
-    if (der != NULL) {
-        OPENSSL_secure_clear_free(der, total);
-    }
-    for (size_t i = 0; i < 8; i++) {
-        h2a_p11_attr_free(v[i], vlen[i], true);
-    }
-    return err;
-}
-
-/* The private object has no CKA_EC_POINT and OpenSSL 3.0 will not derive it. */
-static h2a_err s_ec_point(int nid, const BIGNUM *priv, uint8_t *pt,
-                          size_t *pt_len)
-{
-    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
-    EC_POINT *p = g ? EC_POINT_new(g) : NULL;
-    BN_CTX *ctx = BN_CTX_secure_new();
-    h2a_err err = H2A_OK;
-    size_t n;
-
-    if (g == NULL || p == NULL || ctx == NULL ||
-        EC_POINT_mul(g, p, priv, NULL, NULL, ctx) != 1) {
-        err = h2a_err_openssl(H2A_ERR_INTERNAL, "computing the EC public point");
-        goto done;
-    }
-    n = EC_POINT_point2oct(g, p, POINT_CONVERSION_UNCOMPRESSED, pt, *pt_len,
-                           ctx);
-    if (n == 0) {
-        err = h2a_err_openssl(H2A_ERR_INTERNAL, "encoding the EC public point");
-        goto done;
-    }
-    *pt_len = n;
-done:
-    BN_CTX_free(ctx);
-    EC_POINT_free(p);
-    EC_GROUP_free(g);
-    return err;
-}
-
-static h2a_err s_ec_private(H2A_SESSION *s, CK_OBJECT_HANDLE obj,
-                            h2a_keytype type, EVP_PKEY **out)
-{
-    uint8_t *params = NULL;
-    size_t params_len = 0;
-    BIGNUM *d = NULL;
-    uint8_t pt[1 + 2 * 66];
-    size_t pt_len = sizeof(pt);
-    OSSL_PARAM_BLD *bld = NULL;
-    int nid = h2a_keytype_curve_nid(type);
-    h2a_err err;
-
-    err = h2a_p11_attr_get(s, obj, CKA_EC_PARAMS, false, "CKA_EC_PARAMS",
-                           &params, &params_len);
-    if (err != H2A_OK) {
-        goto done;
-    }
-    if (h2a_p11_ec_params_type(params, params_len) != type) {
-        err = h2a_err_set(H2A_ERR_TOKEN, "the unwrapped key is not on the "
-                          "curve of %s", h2a_keytype_cli_name(type));
-        goto done;
-    }
-    err = s_secure_bn(s, obj, CKA_VALUE, "CKA_VALUE", &d);
-    if (err == H2A_OK) {
-        err = s_ec_point(nid, d, pt, &pt_len);
-    }
-    if (err != H2A_OK) {
-        goto done;
-    }
-    bld = OSSL_PARAM_BLD_new();
-    if (bld == NULL ||
-        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-                                         OBJ_nid2sn(nid), 0) ||
-        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
-        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
-                                          pt_len)) {
-        err = h2a_err_set(H2A_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    err = s_fromdata_keypair("EC", bld, out);
-done:
-    OSSL_PARAM_BLD_free(bld);
-    BN_clear_free(d);
-    h2a_p11_attr_free(params, params_len, false);
-    return err;
-}
-
-static h2a_err s_unwrap_failed(CK_RV rv, const char *wlabel)
-{
-    switch (rv) {
-    case CKR_GENERAL_ERROR:
-    case CKR_FUNCTION_FAILED:
-    case CKR_WRAPPED_KEY_INVALID:
-    case CKR_WRAPPED_KEY_LEN_RANGE:
-    case CKR_ENCRYPTED_DATA_INVALID:
-    case CKR_ENCRYPTED_DATA_LEN_RANGE:
-    case CKR_TEMPLATE_INCONSISTENT:
-        return h2a_err_prefix(H2A_ERR_TOKEN, "unwrapping with '%s': the "
-                              "wrapped key could not be unwrapped (corrupt "
-                              "blob or wrong wrapping key): ", wlabel);
-    default:
-        return h2a_p11_fail("unwrapping with '%s'", wlabel);
-    }
-}
-
-h2a_err h2a_p11_unwrap_private(H2A_SESSION *s, H2A_P11_SECRET *w,
-                               h2a_wrapmech mech, h2a_keytype type,
-                               const uint8_t *blob, size_t blob_len,
-                               EVP_PKEY **out)
-{
-    CK_FUNCTION_LIST *fl = h2a_token_functions(h2a_session_token(s));
-    CK_SESSION_HANDLE sh = h2a_session_handle(s);
-    CK_MECHANISM ck_mech = {0, NULL, 0};
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_KEY_TYPE kt = h2a_keytype_is_rsa(type) ? CKK_RSA : CKK_EC;
-    CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
-    h2a_mech_info mi;
-    EVP_PKEY *pk = NULL;
-    h2a_keytype got = H2A_KT_NONE;
-    h2a_err err = H2A_OK;
-    CK_RV rv;
-
-    *out = NULL;
-    H2A_ENSURE(type > H2A_KT_NONE && type < H2A_KT__COUNT, H2A_ERR_INPUT,
-               "unwrap: unknown key type %d", (int)type);
-    H2A_ENSURE(mech == H2A_WRAP_AES_KWP || mech == H2A_WRAP_AES_KW,
-               H2A_ERR_INPUT, "unwrap: unknown wrap mechanism %d", (int)mech);
-    H2A_ENSURE(blob != NULL && blob_len >= 16 && blob_len <= H2A_MAX_BLOB,
-               H2A_ERR_INPUT, "unwrap: a wrapped key blob is 16..%d bytes, "
-               "not %zu", H2A_MAX_BLOB, blob_len);
-    H2A_GUARD(h2a_token_mech_info(h2a_session_token(s), s_mech_of(mech), &mi));
-    H2A_ENSURE(mi.present && mi.can_unwrap, H2A_ERR_TOKEN,
-               "token lacks mechanism %s for unwrapping, needed to unwrap a "
-               "%s key with '%s'", h2a_wrapmech_name(mech),
-               h2a_keytype_cli_name(type), w->label);
-    ck_mech.mechanism = h2a_mech_ckm(s_mech_of(mech));
-    /*
-     * A session object (gone when the session closes, never on disk) that
-     * is not sensitive, so its components can be read exactly once.
-     */
-    CK_ATTRIBUTE tmpl[] = {
-        H2A_ATTR(CKA_CLASS, &cls),
-        H2A_ATTR(CKA_KEY_TYPE, &kt),
-        H2A_ATTR(CKA_TOKEN, &s_false),
-        H2A_ATTR(CKA_PRIVATE, &s_true),
-        H2A_ATTR(CKA_SENSITIVE, &s_false),
-        H2A_ATTR(CKA_EXTRACTABLE, &s_true),
-        H2A_ATTR(CKA_SIGN, &s_true),
-    };
-    rv = H2A_P11_CALL(fl, C_UnwrapKey, sh, &ck_mech, w->h, (CK_BYTE *)blob,
-                      (CK_ULONG)blob_len, tmpl, sizeof(tmpl) / sizeof(tmpl[0]),
-                      &obj);
-    if (rv != CKR_OK) {
-        err = s_unwrap_failed(rv, w->label);
-        obj = CK_INVALID_HANDLE;
-        goto done;
-    }
-    if (h2a_keytype_is_rsa(type)) {
-        err = s_rsa_private(s, obj, &pk);
-    } else {
-        err = s_ec_private(s, obj, type, &pk);
-    }
-    if (err != H2A_OK) {
-        goto done;
-    }
-    if (h2a_keytype_from_pkey(pk, &got) != H2A_OK || got != type) {
-        err = h2a_err_set(H2A_ERR_TOKEN, "the unwrapped key is %s, not the "
-                          "expected %s",
-                          got != H2A_KT_NONE ? h2a_keytype_cli_name(got)
-                                             : "an unsupported type",
-                          h2a_keytype_cli_name(type));
-        goto done;
-    }
-    *out = pk;
-    pk = NULL;
-done:
-    /* On every path: the plaintext key object must not outlive this call. */
-    if (obj != CK_INVALID_HANDLE) {
-        char saved[1024];
-        snprintf(saved, sizeof(saved), "%s", h2a_err_msg());
-        if (H2A_P11_CALL(fl, C_DestroyObject, sh, obj) != CKR_OK) {
-            H2A_LOG_ERR("could not destroy the unwrapped session object: %s",
-                        h2a_err_msg());
-            if (err == H2A_OK) {
-                err = h2a_p11_fail("destroying the unwrapped session object");
-                EVP_PKEY_free(*out);
-                *out = NULL;
-            }
-        } else {
-            (void)h2a_err_set(err, "%s", saved);
-        }
-    }
-    EVP_PKEY_free(pk);
-    return err;
+    H2A_GUARD(h2a_p11_attr_bool(w->s, w->h, CKA_WRAP, &wrap));
+    H2A_GUARD(h2a_p11_attr_bool(w->s, w->h, CKA_UNWRAP, &unwrap));
+    H2A_ENSURE(wrap && unwrap, H2A_ERR_TOKEN, "wrapping key '%s' has CKA_WRAP %s and "
+               "CKA_UNWRAP %s; delivery needs both TRUE (make one with hsm2acm wrapkey create)",
+               w->label, wrap ? "TRUE" : "FALSE", unwrap ? "TRUE" : "FALSE");
+    w->usage_checked = true;
+    return H2A_OK;
 }

@@ -111,6 +111,7 @@ static h2a_err s_envelope(h2a_run *r, size_t i, h2a_buf *out)
         e.format_version = H2A_ENVELOPE_VERSION;
         e.wrap_key_label = (char *)r->cfg->wrap_key;
         e.kcv = r->kcv;
+        e.kcv_kind = (char *)h2a_wrapkey_idkind_name(h2a_p11_wrapkey_idkind(r->wrap));
         e.key_type = r->kt;
         e.certificate = r->jr->cert_pem;
         e.chain = r->jr->chain_pem;
@@ -384,6 +385,7 @@ static h2a_err s_read_staged(h2a_run *r, size_t i, h2a_acct *a, h2a_envelope *e)
     if (strcmp(e->request_id, r->req->id) != 0 || e->target_index != i ||
         strcmp(e->region, t->region) != 0 || e->key_type != r->kt ||
         strcmp(e->wrap_key_label, r->cfg->wrap_key) != 0 || strcmp(e->kcv, r->kcv) != 0 ||
+        !h2a_p11_wrapkey_idkind_is(r->wrap, e->kcv_kind) ||
         strcmp(e->certificate, r->jr->cert_pem) != 0 ||
         strcmp(e->chain, r->jr->chain_pem != NULL ? r->jr->chain_pem : "") != 0) {
         rv = h2a_err_set(H2A_ERR_VERIFY,

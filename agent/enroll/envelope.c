@@ -9,7 +9,7 @@
 #include "enroll/h2a_envelope.h"
 
 static const char *const s_keys[] = {
-    "format_version", "wrap_mechanism", "wrap_key_label", "kcv", "wrapped_key",
+    "format_version", "wrap_mechanism", "wrap_key_label", "kcv", "kcv_kind", "wrapped_key",
     "key_algorithm", "certificate", "chain", "target", NULL};
 static const char *const s_target_keys[] = {
     "request_id", "index", "region", "account", "certificate_arn", NULL};
@@ -26,6 +26,7 @@ void h2a_envelope_cleanup(h2a_envelope *e)
     }
     s_drop(e->wrap_key_label);
     s_drop(e->kcv);
+    s_drop(e->kcv_kind);
     h2a_buf_free(&e->wrapped);
     s_drop(e->certificate);
     s_drop(e->chain);
@@ -63,6 +64,9 @@ h2a_err h2a_envelope_build(const h2a_envelope *e, h2a_buf *out)
     json_object_object_add(o, "wrap_mechanism", s_str(h2a_wrapmech_name(e->mech)));
     json_object_object_add(o, "wrap_key_label", s_str(e->wrap_key_label));
     json_object_object_add(o, "kcv", s_str(e->kcv));
+    if (e->kcv_kind != NULL) {
+        json_object_object_add(o, "kcv_kind", s_str(e->kcv_kind));
+    }
     json_object_object_add(o, "wrapped_key", s_str((const char *)b64.data));
     json_object_object_add(o, "key_algorithm", s_str(h2a_keytype_acm_name(e->key_type)));
     json_object_object_add(o, "certificate", s_str(e->certificate));
@@ -123,6 +127,14 @@ static h2a_err s_parse(json_object *o, h2a_envelope *e)
     }
     H2A_GUARD(h2a_jv_str(o, "", "wrap_key_label", true, 1, 64, &e->wrap_key_label));
     H2A_GUARD(h2a_jv_str(o, "", "kcv", true, 6, 6, &e->kcv));
+    H2A_GUARD(h2a_jv_str(o, "", "kcv_kind", false, 1, 64, &e->kcv_kind));
+    {
+        h2a_wrapkey_idkind kind;
+
+        if (h2a_wrapkey_idkind_parse(e->kcv_kind, &kind) != H2A_OK) {
+            return h2a_err_prefix(H2A_ERR_INPUT, "kcv_kind: ");
+        }
+    }
     H2A_GUARD(h2a_jv_text(o, "", "certificate", true, 1, H2A_ENVELOPE_MAX, &e->certificate));
     e->chain = strdup("");
     if (e->chain == NULL) {

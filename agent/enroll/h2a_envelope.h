@@ -5,7 +5,7 @@
 /*
  * The staging secret's value: a JSON envelope around the WRAPPED key.
  *   {"format_version":1, "wrap_mechanism":"CKM_AES_KEY_WRAP_PAD",
- *    "wrap_key_label":"hsm2acm-wrap", "kcv":"1a2b3c",
+ *    "wrap_key_label":"hsm2acm-wrap", "kcv":"1a2b3c", ["kcv_kind":"..."]
  *    "wrapped_key":"<base64>", "key_algorithm":"EC_prime256v1",
  *    "certificate":"-----BEGIN CERTIFICATE-----...", "chain":"...",
  *    "target":{"request_id":"web-1","index":0,"region":"eu-west-1",
@@ -29,6 +29,10 @@ typedef struct {
     h2a_wrapmech mech;
     char *wrap_key_label;
     char *kcv;
+    /* How kcv identifies the wrapping key: NULL = CKA_CHECK_VALUE (the
+     * member is then absent, as in every envelope before it existed), else
+     * h2a_wrapkey_idkind_name(), e.g. "sha256-wrap:CKM_AES_KEY_WRAP". */
+    char *kcv_kind;
     h2a_buf wrapped;    /* the blob (not secret) */
     h2a_keytype key_type;
     char *certificate;  /* leaf PEM */

@@ -302,9 +302,10 @@ static h2a_err s_keygen(h2a_run *r)
         r->key_made_here = r->resumed; /* still ours to destroy on a refusal */
     } else {
         h2a_err_clear();
+        H2A_GUARD(h2a_keygen_preflight(r->sess, r->kt, r->wrap));
         H2A_GUARD(h2a_keygen_generate(
             r->sess, r->kt, r->jr->key_label,
-            (r->cfg->trusted_wrap ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u) |
+            H2A_KEYGEN_EXPORTABLE | (r->cfg->trusted_wrap ? H2A_KEYGEN_WRAP_WITH_TRUSTED : 0u) |
                 (r->label_reserved ? H2A_KEYGEN_LABEL_RESERVED : 0u) |
                 (r->w->many ? H2A_KEYGEN_MANY_KEYS : 0u),
             &r->key));

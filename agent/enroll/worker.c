@@ -301,7 +301,12 @@ h2a_err h2a_enroll_token_open(h2a_run *r)
             H2A_GUARD(h2a_session_open(w->tok, &w->sess));
         }
         H2A_GUARD(h2a_p11_provider_load(NULL));
-        h2a_err rv = h2a_p11_wrapkey_find(w->sess, w->cfg->wrap_key, &w->wrap);
+        h2a_err rv = h2a_keygen_preflight(w->sess, H2A_KT_NONE, NULL);
+
+        if (rv != H2A_OK) {
+            return rv;
+        }
+        rv = h2a_p11_wrapkey_find(w->sess, w->cfg->wrap_key, &w->wrap);
 
         if (rv != H2A_OK) {
             return h2a_err_prefix(rv, "wrap_key '%s' (make it with 'hsm2acm wrapkey "

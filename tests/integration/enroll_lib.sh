@@ -36,9 +36,15 @@ enr_setup() {
     h2a_localaws_start "$ENR_DIR/aws" >/dev/null
     trap enr_cleanup EXIT
     "$H2A_BIN" wrapkey create --token "$H2A_TEST_TOKEN_URI" --label hsm2acm-wrap >"$ENR_DIR/wrapkey.json"
+    enr_write_config "$H2A_TEST_TOKEN_URI"
+}
+
+# enr_write_config TOKEN_URI: $ENR_DIR/config.json for that token, the local CA
+# and the local endpoint; exports ENR_DIR and ENR_CONFIG.
+enr_write_config() {
     ENR_CONFIG="$ENR_DIR/config.json"
     cat >"$ENR_CONFIG" <<JSON
-{"token": "$H2A_TEST_TOKEN_URI",
+{"token": "$1",
  "wrap_key": "hsm2acm-wrap",
  "state_dir": "$ENR_DIR/state",
  "issuers": {"demo": {"type": "local", "key_label": "test-ca", "subject": "CN=hsm2acm test CA", "validity_days": 30}},

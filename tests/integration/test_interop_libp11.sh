@@ -24,7 +24,7 @@ head -c 1500 /dev/urandom >"$KG_TMP/data"
 for type in ec:P-256 rsa:2048 ec:P-384; do
     label="interop-${type/:/-}"
     echo "== $type"
-    "$B" keygen --token "$U" --type "$type" --label "$label" >"$KG_TMP/key.json"
+    "$B" keygen --token "$U" --type "$type" --label "$label" --exportable >"$KG_TMP/key.json"
     id=$(kg_json "$KG_TMP/key.json" id)
     kg_json "$KG_TMP/key.json" public_key_pem >"$KG_TMP/pub.pem"
     "$PROBE" "$H2A_SOFTHSM_MODULE" "$H2A_TEST_TOKEN_LABEL" "$H2A_TEST_PIN_FILE" "$id" \

@@ -154,4 +154,13 @@ for cmd in "keygen" "csr" "token info" "wrapkey create" "token" "wrapkey"; do
 done
 
 [ "$(kg_count)" = 2 ] || kg_fail "object count changed over the test"
+echo "== URIs: module-name refused (exit 2); no message shows a pin-value"
+kg_expect 2 "module-name is refused" "$B" token info --token "${U}&module-name=softhsm2"
+for bad in "pkcs11:tokn=x;pin-value=S3CR3TPIN?module-path=$H2A_SOFTHSM_MODULE" \
+           "pkcs11:token=%zz?pin-value=S3CR3TPIN&module-path=$H2A_SOFTHSM_MODULE" \
+           "pkcs11:token=x?pin-value=S3CR3TPIN&module-name=softhsm2" \
+           "pkcs11:token=x?module-path=$H2A_SOFTHSM_MODULE&pin-value=S3CR3TPIN"; do
+    kg_expect 2 "token URI" "$B" keygen --token "$bad" --type ec:P-256 --label k
+    ! grep -q S3CR3TPIN "$KG_TMP/err" || kg_fail "a message shows the PIN: $(cat "$KG_TMP/err")"
+done
 kg_done

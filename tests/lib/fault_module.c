@@ -24,6 +24,8 @@
  *                  wrapped keys are larger than the caller guessed). With
  *                  H2A_FAULT_WRAP_CALLS set to a file, every C_WrapKey
  *                  appends a line "wrap" to it.
+ * H2A_FAULT_MANUFACTURER  C_GetInfo reports this library manufacturer
+ *                  instead of SoftHSM2's (a token without SoftHSM2's quirks).
  * The state lives in a file because hsm2acm finalises and unloads the module
  * between attempts.
  */
@@ -157,6 +159,21 @@ static CK_RV s_wrap(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE wk
     return s_real->C_WrapKey(s, m, wk, k, out, len);
 }
 
+static CK_RV s_info(CK_INFO_PTR info)
+{
+    const char *man = getenv("H2A_FAULT_MANUFACTURER");
+    CK_RV rv = s_real->C_GetInfo(info);
+
+    if (rv == CKR_OK && man != NULL) {
+        size_t n = strlen(man);
+
+        memset(info->manufacturerID, ' ', sizeof(info->manufacturerID));
+        memcpy(info->manufacturerID, man,
+               n < sizeof(info->manufacturerID) ? n : sizeof(info->manufacturerID));
+    }
+    return rv;
+}
+
 __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out)
 {
     const char *real = getenv("H2A_FAULT_REAL");
@@ -181,6 +198,7 @@ __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_
         s_list.C_GetTokenInfo = s_token_info;
         s_list.C_CopyObject = s_copy;
         s_list.C_WrapKey = s_wrap;
+        s_list.C_GetInfo = s_info;
     }
     *out = &s_list;
     return CKR_OK;

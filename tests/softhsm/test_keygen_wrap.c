@@ -17,6 +17,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "../../pkcs11/internal.h"
@@ -120,7 +121,7 @@ static void s_roundtrip(struct fixture *f, h2a_keytype type, bool force_kw)
 
     assert_non_null(plain);
     snprintf(label, sizeof(label), "wrap-%d-%d", (int)type, force_kw);
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, type, label, 0, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, type, label, H2A_KEYGEN_EXPORTABLE, &k));
     if (force_kw) {
         h2a_token_mech_pretend_absent(f->tok, H2A_MECH_AES_KWP);
     }
@@ -187,8 +188,8 @@ static void test_unwrap_refusals(void **state)
     h2a_wrapmech mech = 0;
     size_t before = 0, after = 0;
 
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-a", 0, &k));
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-b", 0, &other));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-a", H2A_KEYGEN_EXPORTABLE, &k));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "refuse-b", H2A_KEYGEN_EXPORTABLE, &other));
     h2a_buf_init(&blob, 0);
     h2a_buf_init_secure(&pem, 0);
     h2a_buf_init(&plain, 0);
@@ -240,6 +241,70 @@ static void test_kcv_known_key(void **state)
     assert_string_equal(kcv, want);
 }
 
+/*
+ * A token without CKA_CHECK_VALUE (NSS, openCryptoki; here SoftHSM2 with the
+ * attribute hidden by a test fault): the identity is SHA-256 of the key's
+ * RFC 3394 wrap of the fixed throwaway value, the same as OpenSSL computes,
+ * and the throwaway session object is gone afterwards.
+ */
+static void test_ident_without_check_value(void **state)
+{
+    static const unsigned char fixed[16] = "hsm2acm-wrap-id";
+    struct fixture *f = *state;
+    H2A_P11_SECRET *w = NULL;
+    unsigned char blob[24], md[32];
+    int len = 0, fin = 0;
+    char got[7], want[7], kcv[7];
+    size_t before = 0, after = 0;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+
+    EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_wrap(), NULL, s_aes, NULL), 1);
+    assert_int_equal(EVP_EncryptUpdate(c, blob, &len, fixed, sizeof(fixed)), 1);
+    assert_int_equal(EVP_EncryptFinal_ex(c, blob + len, &fin), 1);
+    EVP_CIPHER_CTX_free(c);
+    assert_int_equal(len + fin, 24);
+    SHA256(blob, 24, md);
+    h2a_hex_encode(md, 3, want);
+    H2A_ASSERT_OK(h2a_session_object_count(f->sess, &before));
+    setenv("H2A_TEST_FAULT", "p11_no_check_value", 1);
+    H2A_ASSERT_OK(h2a_p11_wrapkey_find(f->sess, "known", &w));
+    H2A_ASSERT_OK(h2a_p11_wrapkey_kcv(w, got));
+    unsetenv("H2A_TEST_FAULT");
+    assert_string_equal(got, want);
+    assert_int_equal(h2a_p11_wrapkey_idkind(w), H2A_WRAPKEY_ID_WRAP_KW);
+    assert_string_equal(h2a_wrapkey_idkind_name(h2a_p11_wrapkey_idkind(w)),
+                        "sha256-wrap:CKM_AES_KEY_WRAP");
+    H2A_ASSERT_OK(h2a_session_object_count(f->sess, &after));
+    assert_int_equal(before, after);
+    /* With the check value, the same key is identified by its KCV. */
+    H2A_ASSERT_OK(h2a_p11_wrapkey_kcv(f->w, kcv));
+    assert_int_equal(h2a_p11_wrapkey_idkind(f->w), H2A_WRAPKEY_ID_KCV);
+    assert_string_not_equal(kcv, got);
+    h2a_p11_wrapkey_free(w);
+}
+
+/* wrapkey create leaves nothing behind when the key cannot be identified. */
+static void test_wrapkey_create_rolls_back(void **state)
+{
+    struct fixture *f = *state;
+    H2A_P11_SECRET *w = NULL;
+    size_t before = 0, after = 0;
+
+    H2A_ASSERT_OK(h2a_session_object_count(f->sess, &before));
+    setenv("H2A_TEST_FAULT", "p11_no_check_value", 1);
+    h2a_token_mech_pretend_absent(f->tok, H2A_MECH_AES_KW);
+    h2a_token_mech_pretend_absent(f->tok, H2A_MECH_AES_KWP);
+    h2a_token_mech_pretend_absent(f->tok, H2A_MECH_AES_KWP3);
+    H2A_ASSERT_ERR(h2a_p11_wrapkey_generate(f->sess, "unidentified", &w), H2A_ERR_TOKEN,
+                   "the new key was destroyed");
+    unsetenv("H2A_TEST_FAULT");
+    assert_null(w);
+    H2A_ASSERT_OK(h2a_session_object_count(f->sess, &after));
+    assert_int_equal(before, after);
+    s_reopen(f);
+}
+
 /* --wrap-with-trusted: the attribute is set, and the token enforces it. */
 static void test_wrap_with_trusted(void **state)
 {
@@ -251,7 +316,7 @@ static void test_wrap_with_trusted(void **state)
 
     H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "wwt",
                                       H2A_KEYGEN_WRAP_WITH_TRUSTED, &k));
-    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-wwt", 0, &plain));
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "no-wwt", H2A_KEYGEN_EXPORTABLE, &plain));
     H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_WRAP_WITH_TRUSTED,
                                     &wwt));
     assert_true(wwt);
@@ -265,6 +330,34 @@ static void test_wrap_with_trusted(void **state)
     assert_int_equal(blob.len, 0);
     h2a_buf_free(&blob);
     H2A_ASSERT_OK(h2a_p11_key_destroy(plain));
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+}
+
+/*
+ * Templates by purpose: a key made without H2A_KEYGEN_EXPORTABLE (local CA,
+ * plain keygen) is CKA_EXTRACTABLE FALSE, and the token refuses to wrap it.
+ */
+static void test_non_exportable_never_leaves(void **state)
+{
+    struct fixture *f = *state;
+    H2A_P11_KEY *k = NULL;
+    h2a_buf blob;
+    h2a_wrapmech mech = 0;
+    bool v = true;
+
+    H2A_ASSERT_OK(h2a_keygen_generate(f->sess, H2A_KT_EC_P256, "stays", 0, &k));
+    H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_EXTRACTABLE, &v));
+    assert_false(v);
+    H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_SENSITIVE, &v));
+    assert_true(v);
+    H2A_ASSERT_OK(h2a_p11_attr_bool(f->sess, h2a_p11_key_priv_handle(k), CKA_NEVER_EXTRACTABLE,
+                                    &v));
+    assert_true(v);
+    h2a_buf_init(&blob, 0);
+    H2A_ASSERT_ERR(h2a_keygen_wrap(f->w, k, &mech, &blob), H2A_ERR_TOKEN,
+                   "can never leave the token");
+    assert_int_equal(blob.len, 0);
+    h2a_buf_free(&blob);
     H2A_ASSERT_OK(h2a_p11_key_destroy(k));
 }
 
@@ -357,6 +450,9 @@ int main(void)
         cmocka_unit_test(test_unwrap_refusals),
         cmocka_unit_test(test_kcv_known_key),
         cmocka_unit_test(test_wrap_with_trusted),
+        cmocka_unit_test(test_ident_without_check_value),
+        cmocka_unit_test(test_wrapkey_create_rolls_back),
+        cmocka_unit_test(test_non_exportable_never_leaves),
         cmocka_unit_test(test_find_by_id_hex),
         cmocka_unit_test(test_reserved_label_index),
         cmocka_unit_test(test_missing_mechanism),

@@ -72,7 +72,7 @@ static void s_expected_id(EVP_PKEY *pk, uint8_t out[20])
     OPENSSL_free(der);
 }
 
-static void s_check_attrs(H2A_P11_KEY *k, bool wwt)
+static void s_check_attrs(H2A_P11_KEY *k, bool wwt, bool exportable)
 {
     CK_OBJECT_HANDLE priv = h2a_p11_key_priv_handle(k);
     CK_OBJECT_HANDLE pub = h2a_p11_key_pub_handle(k);
@@ -84,7 +84,8 @@ static void s_check_attrs(H2A_P11_KEY *k, bool wwt)
     assert_true(s_bool(priv, CKA_TOKEN));
     assert_true(s_bool(priv, CKA_PRIVATE));
     assert_true(s_bool(priv, CKA_SENSITIVE));
-    assert_true(s_bool(priv, CKA_EXTRACTABLE));
+    /* A delivery key can leave wrapped; any other key never leaves. */
+    assert_int_equal(s_bool(priv, CKA_EXTRACTABLE), exportable);
     assert_true(s_bool(priv, CKA_SIGN));
     assert_false(s_bool(priv, CKA_DECRYPT));
     assert_false(s_bool(priv, CKA_UNWRAP));
@@ -94,7 +95,7 @@ static void s_check_attrs(H2A_P11_KEY *k, bool wwt)
     /* Born in the token, never readable: what an auditor checks. */
     assert_true(s_bool(priv, CKA_LOCAL));
     assert_true(s_bool(priv, CKA_ALWAYS_SENSITIVE));
-    assert_false(s_bool(priv, CKA_NEVER_EXTRACTABLE));
+    assert_int_equal(s_bool(priv, CKA_NEVER_EXTRACTABLE), !exportable);
     {
         CK_ULONG mech = 0;
 
@@ -196,7 +197,8 @@ static void s_gen_check(h2a_keytype t, const char *label, unsigned flags)
     assert_string_equal(h2a_p11_key_label(k), label);
     H2A_ASSERT_OK(h2a_keytype_from_pkey(h2a_p11_key_public(k), &got));
     assert_int_equal(got, t);
-    s_check_attrs(k, (flags & H2A_KEYGEN_WRAP_WITH_TRUSTED) != 0);
+    s_check_attrs(k, (flags & H2A_KEYGEN_WRAP_WITH_TRUSTED) != 0,
+                  (flags & (H2A_KEYGEN_WRAP_WITH_TRUSTED | H2A_KEYGEN_EXPORTABLE)) != 0);
 
     /* Found again by label and by id, with the same public key. */
     H2A_ASSERT_OK(h2a_p11_key_find(s_sess, label, NULL, 0, &found));
@@ -234,7 +236,7 @@ static void s_gen_check(h2a_keytype t, const char *label, unsigned flags)
 static void test_rsa2048(void **state)
 {
     (void)state;
-    s_gen_check(H2A_KT_RSA_2048, "t-rsa2048", 0);
+    s_gen_check(H2A_KT_RSA_2048, "t-rsa2048", H2A_KEYGEN_EXPORTABLE);
 }
 
 static void test_rsa3072_wwt(void **state)
@@ -253,7 +255,7 @@ static void test_rsa4096(void **state)
 static void test_p256(void **state)
 {
     (void)state;
-    s_gen_check(H2A_KT_EC_P256, "t-p256", 0);
+    s_gen_check(H2A_KT_EC_P256, "t-p256", H2A_KEYGEN_EXPORTABLE);
 }
 
 static void test_p384_wwt(void **state)

@@ -258,6 +258,73 @@ static void test_keygen_copy_refused(void **state)
 }
 
 /*
+ * The quirks table: on a token that is not SoftHSM2 (the fault module
+ * reporting another library manufacturer), a C_Login CKR_GENERAL_ERROR is
+ * never retried (it might count against the PIN), a busy slot list is not
+ * retried either, and keygen makes token objects directly, never calling
+ * C_CopyObject.
+ */
+static void test_quirks_only_softhsm(void **state)
+{
+    char pin_src[1100], fault[1100], busy[1100], uri[4096];
+    H2A_TOKEN *tok = NULL;
+    H2A_SESSION *s = NULL;
+    H2A_P11_KEY *k = NULL;
+    h2a_token_info ti;
+    unsigned long before;
+    FILE *f;
+    int left = -1;
+
+    (void)state;
+    snprintf(pin_src, sizeof(pin_src), "file:%s", s_env("H2A_TEST_PIN_FILE"));
+    snprintf(fault, sizeof(fault), "%s/fault-login-q", s_env("H2A_TEST_TOKEN_DIR"));
+    snprintf(busy, sizeof(busy), "%s/fault-busy-q", s_env("H2A_TEST_TOKEN_DIR"));
+    snprintf(uri, sizeof(uri), "%s",
+             s_make_uri("token=hsm2acm-test", s_env("H2A_FAULT_MODULE"), pin_src));
+    setenv("H2A_FAULT_REAL", s_env("H2A_SOFTHSM_MODULE"), 1);
+    setenv("H2A_FAULT_MANUFACTURER", "Example HSM Inc.", 1);
+    setenv("H2A_FAULT_LOGIN", fault, 1);
+
+    s_fault_state(fault, "1 busy 0\n");
+    before = h2a_p11_login_attempts();
+    H2A_ASSERT_ERR(h2a_token_open(uri, &tok), H2A_ERR_TOKEN, "C_Login: CKR_GENERAL_ERROR");
+    assert_int_equal(h2a_p11_login_attempts(), before + 1);
+    assert_null(tok);
+    unsetenv("H2A_FAULT_LOGIN");
+
+    s_fault_state(busy, "1 busy 0\n");
+    setenv("H2A_FAULT_TOKENINFO", busy, 1);
+    H2A_ASSERT_ERR(h2a_token_open(uri, &tok), H2A_ERR_TOKEN, "C_GetTokenInfo");
+    unsetenv("H2A_FAULT_TOKENINFO");
+    f = fopen(busy, "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%d", &left), 1);
+    fclose(f);
+    assert_int_equal(left, 0); /* one attempt: the busy answer was used once */
+
+    setenv("H2A_FAULT_COPY", "1", 1);
+    H2A_ASSERT_OK(h2a_token_open(uri, &tok));
+    H2A_ASSERT_OK(h2a_token_get_info(tok, &ti));
+    assert_string_equal(ti.quirks, "");
+    assert_string_equal(ti.library_manufacturer, "Example HSM Inc.");
+    H2A_ASSERT_OK(h2a_session_open(tok, &s));
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s, H2A_KT_EC_P256, "t-direct", 0, &k));
+    assert_false(h2a_token_copy_refused(tok)); /* C_CopyObject was never tried */
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+    h2a_session_close(s);
+    h2a_token_close(tok);
+    unsetenv("H2A_FAULT_COPY");
+    unsetenv("H2A_FAULT_MANUFACTURER");
+
+    /* The same module as SoftHSM2 gets SoftHSM2's row. */
+    H2A_ASSERT_OK(h2a_token_open(uri, &tok));
+    H2A_ASSERT_OK(h2a_token_get_info(tok, &ti));
+    assert_string_equal(ti.quirks, "SoftHSM2");
+    h2a_token_close(tok);
+    unsetenv("H2A_FAULT_REAL");
+}
+
+/*
  * One C_WrapKey per wrap, with a buffer that fits the largest key type we
  * make (RSA-4096); a module that asks for more gets a second call at the
  * size it named, and the blob is the same.
@@ -284,7 +351,7 @@ static void test_wrap_size_guess(void **state)
     setenv("H2A_FAULT_WRAP_CALLS", calls, 1);
     H2A_ASSERT_OK(h2a_token_open(uri, &tok));
     H2A_ASSERT_OK(h2a_session_open(tok, &s));
-    H2A_ASSERT_OK(h2a_p11_keypair_generate(s, H2A_KT_RSA_4096, "t-wrap-guess", 0, &k));
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s, H2A_KT_RSA_4096, "t-wrap-guess", H2A_KEYGEN_EXPORTABLE, &k));
     H2A_ASSERT_OK(h2a_p11_wrapkey_generate(s, "t-wrap-guess-w", &w));
 
     H2A_ASSERT_OK(h2a_p11_wrap(w, k, &used, &once));
@@ -468,6 +535,11 @@ static void test_mechanisms(void **state)
     H2A_ASSERT_OK(h2a_token_open(s_env("H2A_TEST_TOKEN_URI"), &tok));
     for (int m = 0; m < H2A_MECH__COUNT; m++) {
         H2A_ASSERT_OK(h2a_token_mech_info(tok, (h2a_mech)m, &mi));
+        if (m == H2A_MECH_AES_KWP3) {
+            /* SoftHSM2 2.6 predates PKCS#11 3.0's CKM_AES_KEY_WRAP_KWP. */
+            assert_false(mi.present);
+            continue;
+        }
         assert_true(mi.present);
         H2A_ASSERT_OK(h2a_token_require_mech(tok, (h2a_mech)m, "a test"));
     }
@@ -582,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_wrong_pin_once),
         cmocka_unit_test(test_login_general_error),
         cmocka_unit_test(test_keygen_copy_refused),
+        cmocka_unit_test(test_quirks_only_softhsm),
         cmocka_unit_test(test_wrap_size_guess),
         cmocka_unit_test(test_pin_sources),
         cmocka_unit_test(test_token_not_found),

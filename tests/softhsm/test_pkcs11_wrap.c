@@ -150,7 +150,7 @@ static void s_roundtrip(h2a_keytype t, const char *label)
     size_t before, secure_before;
 
     h2a_buf_init(&blob, 0);
-    H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, t, label, 0, &k));
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, t, label, H2A_KEYGEN_EXPORTABLE, &k));
     before = s_count();
     H2A_ASSERT_OK(h2a_p11_wrap(s_wk, k, &used, &blob));
     assert_int_equal(used, H2A_WRAP_AES_KWP);
@@ -235,7 +235,7 @@ static void test_corrupt_blob_and_wrong_key(void **state)
     (void)state;
     h2a_buf_init(&blob, 0);
     H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, H2A_KT_EC_P256, "t-corrupt",
-                                           0, &k));
+                                           H2A_KEYGEN_EXPORTABLE, &k));
     H2A_ASSERT_OK(h2a_p11_wrapkey_generate(s_sess, "t-wrap-other", &other));
     H2A_ASSERT_OK(h2a_p11_wrap(s_wk, k, &used, &blob));
     before = s_count();
@@ -295,7 +295,7 @@ static void test_kw_fallback(void **state)
     (void)state;
     h2a_buf_init(&kwp, 0);
     h2a_buf_init(&kw, 0);
-    H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, H2A_KT_EC_P384, "t-kw", 0,
+    H2A_ASSERT_OK(h2a_p11_keypair_generate(s_sess, H2A_KT_EC_P384, "t-kw", H2A_KEYGEN_EXPORTABLE,
                                            &k));
     H2A_ASSERT_OK(h2a_p11_wrap(s_wk, k, &used, &kwp));
     assert_int_equal(used, H2A_WRAP_AES_KWP);

@@ -126,6 +126,43 @@ static void test_parse_refuses_what_hsm2acm_did_not_write(void **state)
           "\"wrapped_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAA\"," GOOD_T "}", "kcv");
 }
 
+/*
+ * The wrapping key identifier kind is additive: absent means the KCV (every
+ * envelope written before it existed parses as before, and one with a KCV
+ * is written without it); another kind and the KWP mechanism round-trip.
+ */
+static void test_kcv_kind_and_kwp3(void **state)
+{
+    (void)state;
+    h2a_envelope e, back = {0}, old = {0};
+    const char *legacy = "{" GOOD_HEAD "\"wrapped_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAA\"," GOOD_T "}";
+    h2a_buf a;
+
+    H2A_ASSERT_OK(h2a_envelope_parse(legacy, strlen(legacy), &old));
+    assert_null(old.kcv_kind);
+    assert_int_equal(old.mech, H2A_WRAP_AES_KWP);
+    h2a_envelope_cleanup(&old);
+    s_sample(&e);
+    h2a_buf_init(&a, 0);
+    H2A_ASSERT_OK(h2a_envelope_build(&e, &a));
+    assert_null(strstr((const char *)a.data, "kcv_kind"));
+    a.len = 0;
+    e.mech = H2A_WRAP_AES_KWP3;
+    e.kcv_kind = (char *)h2a_wrapkey_idkind_name(H2A_WRAPKEY_ID_WRAP_KW);
+    H2A_ASSERT_OK(h2a_envelope_build(&e, &a));
+    assert_non_null(strstr((const char *)a.data,
+                           "\"kcv_kind\":\"sha256-wrap:CKM_AES_KEY_WRAP\""));
+    assert_non_null(strstr((const char *)a.data, "\"wrap_mechanism\":\"CKM_AES_KEY_WRAP_KWP\""));
+    H2A_ASSERT_OK(h2a_envelope_parse((const char *)a.data, a.len, &back));
+    assert_int_equal(back.mech, H2A_WRAP_AES_KWP3);
+    assert_string_equal(back.kcv_kind, "sha256-wrap:CKM_AES_KEY_WRAP");
+    h2a_envelope_cleanup(&back);
+    s_bad("{" GOOD_HEAD "\"kcv_kind\":\"md5\",\"wrapped_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+          GOOD_T "}", "kcv_kind");
+    h2a_buf_free(&a);
+    h2a_buf_free(&e.wrapped);
+}
+
 static void test_too_large(void **state)
 {
     (void)state;
@@ -152,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_parse_refuses_what_hsm2acm_did_not_write),
         cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_kcv_kind_and_kwp3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,65 @@ static void test_pin_value_refused(void **state)
           "pin-value is refused");
 }
 
+/*
+ * No message ever shows a PIN from the URI, whatever else is wrong with it;
+ * each input below fails for another reason than pin-value.
+ */
+static void test_pin_never_in_messages(void **state)
+{
+    static const char *const bad[] = {
+        "pkcs1:token=x?module-path=" MOD "&pin-value=S3CR3TPIN",
+        "pkcs11:token=%zz?module-path=" MOD "&pin-value=S3CR3TPIN",
+        "pkcs11:pin-value=S3CR3TPIN;tokn=x?module-path=" MOD,
+        "pkcs11:tokn=x;PIN-VALUE=S3CR3TPIN?module-path=" MOD,
+        "pkcs11:token=x?pin-value=S3CR3TPIN&module-name=softhsm2",
+        "pkcs11:token=x?module-path=" MOD "&pin-value=S3CR3TPIN&bogus=1",
+        "pkcs11:slot-id=abc?pin-value=S3CR3TPIN",
+    };
+    h2a_p11_uri u;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(h2a_p11_uri_parse(bad[i], &u), H2A_ERR_INPUT);
+        assert_null(strstr(h2a_err_msg(), "S3CR3TPIN"));
+        h2a_p11_uri_cleanup(&u);
+    }
+}
+
+/* README: module-name is refused (it was silently ignored). */
+static void test_module_name_refused(void **state)
+{
+    (void)state;
+    s_bad("pkcs11:token=x?module-name=softhsm2&pin-source=env:P", "module-name is refused");
+    s_bad("pkcs11:token=x?module-path=" MOD "&module-name=softhsm2&pin-source=env:P",
+          "module-name is refused");
+}
+
+/* x-init-reserved: percent-decoded into C_Initialize's pReserved. */
+static void test_init_reserved(void **state)
+{
+    h2a_p11_uri u;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_p11_uri_parse("pkcs11:token=x?module-path=" MOD
+                                    "&x-init-reserved=configdir%3D%27sql%3A%2Fa%20b%27%20flags%3D"
+                                    "&pin-source=env:P",
+                                    &u));
+    assert_string_equal(u.init_reserved, "configdir='sql:/a b' flags=");
+    h2a_p11_uri_cleanup(&u);
+    H2A_ASSERT_OK(h2a_p11_uri_parse("pkcs11:token=x?module-path=" MOD "&pin-source=env:P", &u));
+    assert_null(u.init_reserved);
+    h2a_p11_uri_cleanup(&u);
+    s_bad("pkcs11:token=x?module-path=" MOD "&x-init-reserved=a%2&pin-source=env:P",
+          "malformed");
+    s_bad("pkcs11:token=x?module-path=" MOD "&x-init-reserved=a%zz&pin-source=env:P",
+          "malformed");
+    s_bad("pkcs11:token=x?module-path=" MOD "&x-init-reserved=&pin-source=env:P", "empty");
+    s_bad("pkcs11:token=x?module-path=" MOD "&x-init-reserved=a%00b&pin-source=env:P", "NUL");
+    s_bad("pkcs11:token=x?module-path=" MOD "&x-init-reserved=a&x-init-reserved=b"
+          "&pin-source=env:P", "given twice");
+}
+
 static void test_missing_parts(void **state)
 {
     (void)state;
@@ -244,6 +303,9 @@ int main(void)
         cmocka_unit_test(test_missing_parts),
         cmocka_unit_test(test_pin_read),
         cmocka_unit_test(test_open_rejects_bad_uri),
+        cmocka_unit_test(test_pin_never_in_messages),
+        cmocka_unit_test(test_module_name_refused),
+        cmocka_unit_test(test_init_reserved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
