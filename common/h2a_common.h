@@ -108,6 +108,15 @@ H2A_API h2a_log_level h2a_log_get_level(void);
 H2A_API void h2a_log_write(h2a_log_level lvl, const char *func, int line,
                            const char *fmt, ...) H2A_PRINTF(4, 5);
 
+/*
+ * A test hook's switch: getenv(name) in a build configured with
+ * H2A_TEST_HOOKS=ON (the test builds), always NULL otherwise, so a release
+ * binary never honours a crash point or an injected fault.
+ */
+H2A_API const char *h2a_test_hook_env(const char *name);
+/* True when this build honours test hooks. */
+H2A_API bool h2a_test_hooks_built(void);
+
 #define H2A_LOG_ERR(...) h2a_log_write(H2A_LOG_ERROR, __func__, __LINE__, __VA_ARGS__)
 #define H2A_LOG_WARN(...) h2a_log_write(H2A_LOG_WARN, __func__, __LINE__, __VA_ARGS__)
 #define H2A_LOG_INFO(...) h2a_log_write(H2A_LOG_INFO, __func__, __LINE__, __VA_ARGS__)

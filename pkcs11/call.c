@@ -40,7 +40,7 @@ h2a_err h2a_p11_fail(const char *fmt, ...)
 
 bool h2a_p11_fault(const char *point)
 {
-    const char *v = getenv("H2A_TEST_FAULT");
+    const char *v = h2a_test_hook_env("H2A_TEST_FAULT");
 
     return v != NULL && strcmp(v, point) == 0;
 }

@@ -11,10 +11,10 @@ jobs=$(nproc)
 # The portability suite (tests/tokens/: tpm2-pkcs11, openCryptoki, NSS) runs
 # once, in the release build: it starts daemons and borrows openCryptoki's
 # system token store, and takes under a minute.
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DH2A_WERROR=ON -DH2A_TOKENS_SUITE=ON
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DH2A_WERROR=ON -DH2A_TEST_HOOKS=ON -DH2A_TOKENS_SUITE=ON
 cmake --build build/release -j"$jobs"
 (cd build/release && ctest --output-on-failure -j"$jobs")
 
-cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DH2A_SANITIZE=ON -DH2A_WERROR=ON -DH2A_TOKENS_SUITE=OFF
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DH2A_SANITIZE=ON -DH2A_WERROR=ON -DH2A_TEST_HOOKS=ON -DH2A_TOKENS_SUITE=OFF
 cmake --build build/asan -j"$jobs"
 (cd build/asan && ctest --output-on-failure -j"$jobs")

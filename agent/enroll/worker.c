@@ -71,7 +71,7 @@ long long h2a_enroll_now_ms(void)
  */
 void h2a_enroll_crash_point(const char *point, long target)
 {
-    const char *env = getenv("HSM2ACM_TEST_CRASH_AT");
+    const char *env = h2a_test_hook_env("HSM2ACM_TEST_CRASH_AT");
     char buf[256], want[64];
     char *save = NULL;
 
