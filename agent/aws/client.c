@@ -48,6 +48,41 @@ void h2a_aws_pool_unref(struct h2a_aws_pool *p)
     free(p);
 }
 
+/* Credentials shared by a ctx and its clones (fetched in credfetch.c). */
+void h2a_cred_state_unref(struct h2a_cred_state *st)
+{
+    if (st == NULL || __atomic_sub_fetch(&st->refs, 1, __ATOMIC_ACQ_REL) > 0) {
+        return;
+    }
+    if (st->prov != NULL && st->prov->source_state != NULL) {
+        h2a_cred_state_unref(st->prov->source_state);
+        st->prov->source_state = NULL;
+    }
+    h2a_cred_provider_free(st->prov);
+    h2a_aws_credentials_free(st->cur);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+h2a_err h2a_cred_state_new(struct h2a_cred_provider *prov, struct h2a_cred_state **out)
+{
+    struct h2a_cred_state *st = calloc(1, sizeof(*st));
+
+    if (st == NULL) {
+        if (prov != NULL && prov->source_state != NULL) {
+            h2a_cred_state_unref(prov->source_state);
+            prov->source_state = NULL;
+        }
+        h2a_cred_provider_free(prov);
+        return h2a_err_set(H2A_ERR_NOMEM, "credential state");
+    }
+    st->refs = 1;
+    pthread_mutex_init(&st->mu, NULL);
+    st->prov = prov;
+    *out = st;
+    return H2A_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Settings                                                            */
 /* ------------------------------------------------------------------ */

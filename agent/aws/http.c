@@ -121,12 +121,6 @@ static CURL *s_conn_open(H2A_AWS_CTX *ctx, const struct h2a_endpoint *ep, int sl
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_write_cb);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s_header_cb);
-    /*
-     * The upload buffer gets a size of its own, which the libcurl allocator
-     * (curl_mem.c) serves from the locked secure heap: a secret body read
-     * into it never sits in ordinary memory.
-     */
-    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)H2A_CURL_UPLOAD_BUFSIZE);
     /* Same size on both sides: the pool key is always the whole base URL. */
     _Static_assert(sizeof(ctx->pool->conns[0].url) == sizeof(ep->url), "endpoint URL sizes");
     memcpy(ctx->pool->conns[slot].url, ep->url, sizeof(ep->url));
@@ -404,6 +398,14 @@ static void s_set_method(CURL *h, const struct h2a_http_attempt_in *r, struct s_
         return;
     }
     curl_easy_setopt(h, CURLOPT_POST, 1L);
+    /*
+     * For a secret body the upload buffer gets a size of its own, which the
+     * libcurl allocator (curl_mem.c) serves from the locked secure heap: the
+     * body read into it never sits in ordinary memory. Other requests keep
+     * libcurl's default and leave the small secure heap alone.
+     */
+    curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE,
+                     r->secret_body ? (long)H2A_CURL_UPLOAD_BUFSIZE : 65536L);
     if (r->secret_body) {
         rd->start = rd->p = r->body;
         rd->total = rd->left = r->body_len;
