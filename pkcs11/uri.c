@@ -340,7 +340,19 @@ static h2a_err s_pin_from_file(const char *path, char *pin, size_t *len)
         return h2a_err_set(H2A_ERR_INPUT, "pin-source file:%s: cannot open: %s",
                            path, strerror(errno));
     }
-    if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+
+        close(fd);
+        return h2a_err_set(H2A_ERR_INPUT, "pin-source file:%s: stat: %s", path, strerror(e));
+    }
+    /* A directory opens fine and only fails at read: say what it is instead. */
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return h2a_err_set(H2A_ERR_INPUT, "pin-source file:%s: is a directory, not a PIN "
+                           "file", path);
+    }
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         H2A_LOG_WARN("pin-source file:%s is readable by group or others "
                      "(mode %03o); chmod 600 it", path,
                      (unsigned)(st.st_mode & 0777));

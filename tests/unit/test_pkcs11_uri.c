@@ -268,6 +268,9 @@ static void test_pin_read(void **state)
 
     H2A_ASSERT_ERR(s_read_pin_from("file:/nonexistent/h2a/pin", pin, &len),
                    H2A_ERR_INPUT, "cannot open");
+    /* A directory is named as one, not as a file with loose permissions. */
+    H2A_ASSERT_ERR(s_read_pin_from("file:/tmp", pin, &len), H2A_ERR_INPUT,
+                   "file:/tmp: is a directory, not a PIN file");
 
     setenv("H2A_UNIT_PIN", "5678", 1);
     H2A_ASSERT_OK(s_read_pin_from("env:H2A_UNIT_PIN", pin, &len));
