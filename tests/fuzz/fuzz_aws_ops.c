@@ -129,7 +129,19 @@ static double s_rand(void *arg)
     return 0.5;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/* What the client reads from the environment: this server, fixed keys, no files. */
+static const char *const s_env[][2] = {
+    {"AWS_ACCESS_KEY_ID", "AKIDFUZZ"},
+    {"AWS_SECRET_ACCESS_KEY", "fuzzsecretkey"},
+    {"AWS_SESSION_TOKEN", "fuzzsessiontoken"},
+    {"AWS_REGION", "eu-west-1"},
+    {"AWS_CONFIG_FILE", "/nonexistent/config"},
+    {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"},
+    {"AWS_MAX_ATTEMPTS", "2"},
+    {"HSM2ACM_AWS_TIMEOUT_MS", "5000"},
+};
+
+void h2a_fuzz_setup(void)
 {
     struct sockaddr_in a;
     socklen_t al = sizeof(a);
@@ -137,9 +149,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     pthread_t t;
     char url[64];
 
-    (void)argc;
-    (void)argv;
-    h2a_fuzz_init();
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -150,19 +159,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
     setenv("AWS_ENDPOINT_URL", url, 1);
-    setenv("AWS_ACCESS_KEY_ID", "AKIDFUZZ", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "fuzzsecretkey", 1);
-    setenv("AWS_SESSION_TOKEN", "fuzzsessiontoken", 1);
-    setenv("AWS_REGION", "eu-west-1", 1);
-    setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
-    setenv("AWS_MAX_ATTEMPTS", "2", 1);
-    setenv("HSM2ACM_AWS_TIMEOUT_MS", "5000", 1);
+    for (size_t i = 0; i < sizeof(s_env) / sizeof(s_env[0]); i++) {
+        setenv(s_env[i][0], s_env[i][1], 1);
+    }
     if (h2a_aws_ctx_new(NULL, &s_ctx) != H2A_OK) {
         abort();
     }
     h2a_aws_ctx_set_hooks(s_ctx, s_rand, s_no_sleep, NULL);
-    return 0;
 }
 
 #define ARN "arn:aws:acm:eu-west-1:111111111111:certificate/0f0e0d0c-1111-2222-3333-444455556666"

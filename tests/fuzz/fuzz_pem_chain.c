@@ -7,14 +7,6 @@
 
 #include "issuers/h2a_issuer.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    h2a_fuzz_init();
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     X509 *leaf = NULL;

@@ -43,7 +43,9 @@ cmake -S . -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug -DH2A_F
 cmake --build "$build" --target h2a_fuzz_all -j"$(nproc)" >/dev/null
 
 if [ ${#harnesses[@]} -eq 0 ]; then
-    for f in tests/fuzz/fuzz_*.c; do harnesses+=("$(basename "$f" .c)"); done
+    for f in tests/fuzz/fuzz_*.c; do
+        [ "$f" = tests/fuzz/fuzz_common.c ] || harnesses+=("$(basename "$f" .c)")
+    done
 fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
