@@ -48,13 +48,7 @@ int main(int argc, char **argv)
     h2a_err rv;
 
     h2a_log_init_from_env();
-    rv = h2a_process_harden();
-    if (rv == H2A_OK) {
-        rv = h2a_secure_heap_init(H2A_SECURE_HEAP_BYTES);
-    }
-    if (rv != H2A_OK) {
-        return h2a_cli_fail("startup", rv);
-    }
+    /* Help and version touch no secret: they work whatever the memlock limit. */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         s_usage(argc < 2 ? stderr : stdout);
@@ -63,6 +57,13 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0) {
         printf("hsm2acm 0.1.0\n");
         return 0;
+    }
+    rv = h2a_process_harden();
+    if (rv == H2A_OK) {
+        rv = h2a_secure_heap_init(H2A_SECURE_HEAP_BYTES);
+    }
+    if (rv != H2A_OK) {
+        return h2a_cli_fail("startup", rv);
     }
     for (size_t i = 0; i < sizeof(s_commands) / sizeof(s_commands[0]); i++) {
         if (strcmp(argv[1], s_commands[i].name) == 0) {

@@ -159,6 +159,8 @@ H2A_API void h2a_buf_free(h2a_buf *b);
 /*
  * Secure heap. main() calls this once; buffers and OpenSSL private key
  * components then live in locked, non-dumpable memory. Safe to call twice.
+ * An arena OpenSSL made but could not mlock (RLIMIT_MEMLOCK) is an error:
+ * nothing runs with key material in swappable memory.
  */
 H2A_API h2a_err h2a_secure_heap_init(size_t bytes);
 /* Non-dumpable, core size 0: a crash never writes key material to disk. */

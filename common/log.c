@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "h2a_common.h"
 
@@ -25,9 +27,16 @@ void h2a_log_init_from_env(void)
         }
     }
     if (file != NULL && file[0] != '\0') {
-        FILE *f = fopen(file, "a");
+        /*
+         * Debug logs name tokens, labels, ARNs and AWS request ids: the file
+         * is created 0600 like the audit log, not 0644 as fopen() would.
+         */
+        int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
         if (f != NULL) {
             s_out = f;
+        } else if (fd >= 0) {
+            close(fd);
         }
     }
 }

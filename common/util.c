@@ -15,21 +15,48 @@
 
 #include "h2a_common.h"
 
+/* The soft RLIMIT_MEMLOCK as "64 KiB" or "unlimited", for messages. */
+static void s_memlock_text(char *out, size_t n)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
+        snprintf(out, n, "unlimited");
+    } else {
+        snprintf(out, n, "%llu KiB", (unsigned long long)rl.rlim_cur / 1024);
+    }
+}
+
 h2a_err h2a_secure_heap_init(size_t bytes)
 {
+    int rc;
+
     if (CRYPTO_secure_malloc_initialized()) {
         return H2A_OK;
     }
     /*
      * OpenSSL's secure heap is mlocked and MADV_DONTDUMP; once it exists,
-     * OpenSSL also keeps private BIGNUMs there. A host whose memlock limit is
-     * too small gets a clear error rather than silently unlocked keys.
+     * OpenSSL also keeps private BIGNUMs there. OpenSSL returns 2 when the
+     * arena exists but mlock (or MADV_DONTDUMP) failed: key material would
+     * then sit in swappable memory behind a "secure" name, so 2 is a
+     * failure too, and the heap is torn down so nothing uses it.
      */
-    if (CRYPTO_secure_malloc_init(bytes, 32) == 0) {
+    rc = CRYPTO_secure_malloc_init(bytes, 32);
+    if (rc == 0) {
         return h2a_err_set(H2A_ERR_INTERNAL,
                            "cannot create a locked heap of %zu bytes "
                            "(check RLIMIT_MEMLOCK, ulimit -l)",
                            bytes);
+    }
+    if (rc != 1) {
+        char limit[32];
+        s_memlock_text(limit, sizeof(limit));
+        (void)CRYPTO_secure_malloc_done();
+        return h2a_err_set(H2A_ERR_INTERNAL,
+                           "cannot lock the heap for key material in memory: "
+                           "RLIMIT_MEMLOCK (ulimit -l) is %s, at least %zu KiB is "
+                           "needed; refusing to handle keys in unlocked memory",
+                           limit, (bytes + 1023) / 1024);
     }
     return H2A_OK;
 }

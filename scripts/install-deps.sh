@@ -6,7 +6,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-    build-essential cmake pkg-config ca-certificates procps \
+    build-essential cmake pkg-config ca-certificates procps clang \
     libssl-dev openssl libcurl4-openssl-dev libjson-c-dev libp11-kit-dev p11-kit \
     libsqlite3-dev sqlite3 libxml2-dev libcmocka-dev \
     softhsm2 libsofthsm2 opensc libp11-dev libengine-pkcs11-openssl \

@@ -18,3 +18,8 @@ cmake --build build/release -j"$jobs"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DH2A_SANITIZE=ON -DH2A_WERROR=ON -DH2A_TEST_HOOKS=ON -DH2A_TOKENS_SUITE=OFF
 cmake --build build/asan -j"$jobs"
 (cd build/asan && ctest --output-on-failure -j"$jobs")
+
+# Every parser of outside input under libFuzzer (clang, ASan+UBSan), briefly:
+# the committed corpus (seeds and crash regressions) plus 8 s of new inputs
+# each. The long run is tests/fuzz/run.sh alone (docs/fuzzing.md).
+bash tests/fuzz/run.sh --short

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+/*
+ * AWS JSON bodies parsed without a connection: awsJson error replies, and
+ * credential documents (credential_process output, ECS/IMDS replies,
+ * explicit credentials files), which are parsed in place over a secure
+ * buffer.
+ */
+#include "fuzz.h"
+
+#include "aws/aws_internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct h2a_aws_error err;
+    struct h2a_aws_credentials *cr = NULL;
+    h2a_buf body;
+
+    memset(&err, 0, sizeof(err));
+    (void)h2a_aws_parse_json_error((const char *)data, size, "SomeHeader#Type:x", &err);
+    memset(&err, 0, sizeof(err));
+    (void)h2a_aws_parse_json_error((const char *)data, size, NULL, &err);
+
+    h2a_buf_init_secure(&body, 0);
+    if (h2a_buf_append(&body, data, size) == H2A_OK) {
+        (void)h2a_aws_creds_from_json(&body, "fuzz", size % 2 == 0, &cr);
+    }
+    h2a_aws_credentials_free(cr);
+    h2a_buf_free(&body);
+    h2a_fuzz_after();
+    return 0;
+}

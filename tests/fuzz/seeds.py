@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Write the seed corpus of every harness into tests/fuzz/corpus/<harness>/seed-*.
+
+Seeds come from the test fixtures (examples/, tests/policy_snapshot, the
+strings the unit tests feed the parsers) and from the reply shapes the local
+AWS endpoint (tests/localaws) sends. Crash regressions live beside them as
+crash-* files and are never rewritten here. Run again after a fixture changes.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(SRC, "tests", "fuzz", "corpus")
+MOD = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+def fixture(*parts):
+    with open(os.path.join(SRC, *parts), "rb") as f:
+        return f.read()
+
+
+def write(harness, items):
+    d = os.path.join(OUT, harness)
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        if name.startswith("seed-"):
+            os.unlink(os.path.join(d, name))
+    for item in items:
+        data = item.encode() if isinstance(item, str) else item
+        name = "seed-" + hashlib.sha256(data).hexdigest()[:16]
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
+def pem_chain():
+    """A leaf and its issuing CA, as a command issuer prints them."""
+    with tempfile.TemporaryDirectory() as t:
+        def run(*a):
+            subprocess.run(a, cwd=t, check=True, capture_output=True)
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=fuzz CA", "-days", "30")
+        run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=www.example.com")
+        run("openssl", "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "leaf.pem", "-days", "30")
+        leaf = open(os.path.join(t, "leaf.pem"), "rb").read()
+        ca = open(os.path.join(t, "ca.pem"), "rb").read()
+    return leaf, ca
+
+
+def main():
+    leaf, ca = pem_chain()
+    write("fuzz_request", [
+        fixture("examples", "request.json"), fixture("examples", "reimport.json"),
+        fixture("examples", "multi.json"),
+        '{"id":"ip-1","subject":"CN=a.example.com","dns":["a.example.com"],"ip":["10.1.2.3","::1"],'
+        '"key":"rsa:3072","digest":"sha384","issuer":"demo","requester":"team-web",'
+        '"key_usage":["DIGITAL_SIGNATURE","KEY_ENCIPHERMENT"],"extended_key_usage":["TLS_WEB_SERVER_AUTHENTICATION"],'
+        '"targets":[{"region":"eu-west-1","certificate_arn":"arn:aws:acm:eu-west-1:111111111111:certificate/x"}]}',
+        '{"id":"inh","subject":"CN=b.example.com","dns":["b.example.com"],"key":"inherit","issuer":"demo",'
+        '"requester":"r","targets":[{"region":"eu-west-1","account":"222222222222","tags":{"a":"b"}}]}',
+    ])
+    write("fuzz_config", [
+        fixture("examples", "config.json"),
+        '{"token":"pkcs11:token=t?module-path=%s&pin-source=file:pin","wrap_key":"w","state_dir":"state",'
+        '"issuers":{"demo":{"type":"local","key_label":"ca","subject":"CN=CA","validity_days":30},'
+        '"pca":{"type":"acm-pca","ca_arn":"arn:aws:acm-pca:eu-west-1:111111111111:certificate-authority/x"}},'
+        '"aws":{"region":"eu-west-1","role_name":"hsm2acm-delivery","endpoint_url":"https://127.0.0.1:8443",'
+        '"endpoints":{"acm":"https://127.0.0.1:1"},"timeout_seconds":30},'
+        '"staging":{"prefix":"hsm2acm/staging/","ttl_seconds":600}}' % MOD,
+    ])
+    write("fuzz_policy", [fixture("examples", "policy.json"),
+                          fixture("tests", "policy_snapshot", "sample.json")])
+    write("fuzz_p11_uri", [
+        "pkcs11:token=hsm2acm;serial=abc123;manufacturer=SoftHSM%20project;model=SoftHSM%20v2"
+        "?module-path=" + MOD + "&pin-source=file:/etc/hsm2acm/pin",
+        "pkcs11:?module-path=" + MOD + "&pin-source=env:HSM2ACM_PIN",
+        "pkcs11:slot-id=3?module-path=" + MOD + "&pin-source=file:///x/pin",
+        "pkcs11:token=x?module-path=" + MOD + "&pin-value=1234",
+        "pkcs11:token=%zz?module-path=" + MOD + "&pin-source=env:P",
+    ])
+    good_t = '"target":{"request_id":"r","index":0,"region":"eu-west-1"}'
+    head = ('"format_version":1,"wrap_mechanism":"CKM_AES_KEY_WRAP_PAD","wrap_key_label":"w",'
+            '"kcv":"abcdef","key_algorithm":"RSA_2048","certificate":"x","chain":"",')
+    write("fuzz_envelope", [
+        "{" + head + '"wrapped_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAA",' + good_t + "}",
+        '{"format_version":1,"wrap_mechanism":"CKM_AES_KEY_WRAP_PAD","wrap_key_label":"hsm2acm-wrap",'
+        '"kcv":"1a2b3c","wrapped_key":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",'
+        '"key_algorithm":"EC_prime256v1","certificate":' + repr_json(leaf) + ',"chain":' + repr_json(ca) +
+        ',"target":{"request_id":"web-1","index":2,"region":"us-east-1","account":"222222222222",'
+        '"certificate_arn":"arn:aws:acm:us-east-1:222222222222:certificate/x"}}',
+    ])
+    write("fuzz_aws_json", [
+        '{"__type":"com.amazonaws.acm#ResourceNotFoundException","message":"no such certificate"}',
+        '{"__type":"ThrottlingException:http://internal.amazon.com/","Message":"Rate exceeded"}',
+        '{"code":"InvalidRequestException","Message":"scheduled for deletion"}',
+        '{"Version":1,"AccessKeyId":"AKIDEXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG",'
+        '"SessionToken":"tok","Expiration":"2026-11-24T10:00:00Z"}',
+        '{"Code":"Success","LastUpdated":"2026-11-24T09:00:00Z","Type":"AWS-HMAC",'
+        '"AccessKeyId":"ASIA","SecretAccessKey":"s\\"\\u00e9","Token":"t","Expiration":"2026-11-24T10:00:00.123+00:00"}',
+    ])
+    write("fuzz_aws_xml", [
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">\n  <Error>\n'
+        '    <Type>Sender</Type>\n    <Code>AccessDenied</Code>\n    <Message>Not &amp; authorized</Message>\n'
+        '  </Error>\n  <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n</ErrorResponse>\n',
+        '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">\n  <AssumeRoleResult>\n'
+        '    <Credentials>\n      <AccessKeyId>ASIAEXAMPLE</AccessKeyId>\n'
+        '      <SecretAccessKey>secret&lt;x&gt;</SecretAccessKey>\n      <SessionToken>tok</SessionToken>\n'
+        '      <Expiration>2026-11-24T10:00:00Z</Expiration>\n    </Credentials>\n'
+        '    <AssumedRoleUser>\n      <AssumedRoleId>AROA:s</AssumedRoleId>\n'
+        '      <Arn>arn:aws:sts::222222222222:assumed-role/r/s</Arn>\n    </AssumedRoleUser>\n'
+        '  </AssumeRoleResult>\n  <ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>\n'
+        '</AssumeRoleResponse>\n',
+    ])
+    write("fuzz_ini", [
+        "[default]\nregion = eu-west-1\noutput=json\n\n[profile dev]\nrole_arn = arn:aws:iam::1:role/r\n"
+        "source_profile = default\ns3 =\n  max_concurrent_requests = 10\n; comment\n# comment\n"
+        "[services s]\nacm =\n  endpoint_url = https://127.0.0.1:1\n",
+        "[default]\naws_access_key_id = AKID\naws_secret_access_key = secret\n"
+        "aws_session_token = tok\n[other]\ncredential_process = /bin/echo \"a b\" 'c'\n",
+    ])
+    write("fuzz_pem_chain", [leaf + ca, leaf, b"garbage\n" + leaf, leaf + b"-----BEGIN CERTIFICATE-----\nAA\n"])
+    write("fuzz_aws_ops", ops_seeds(leaf, ca))
+
+
+def repr_json(b):
+    import json
+    return json.dumps(b.decode())
+
+
+def ops_seeds(leaf, ca):
+    """Byte 0: operation (see fuzz_aws_ops.c), byte 1: status (0: 200, 4: 400, 7: 500)."""
+    import json
+    arn = "arn:aws:acm:eu-west-1:111111111111:certificate/0f0e0d0c-1111-2222-3333-444455556666"
+    pem, chain = leaf.decode(), ca.decode()
+    secret = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:hsm2acm/staging/fuzz-1-0-AbCdEf"
+    sts_ns = "https://sts.amazonaws.com/doc/2011-06-15/"
+    replies = {
+        0: {"Certificate": {"CertificateArn": arn, "DomainName": "www.example.com",
+                            "SubjectAlternativeNames": ["www.example.com"], "KeyAlgorithm": "EC_prime256v1",
+                            "Status": "ISSUED", "Type": "IMPORTED", "NotAfter": 1.8e9, "InUseBy": []}},
+        1: {"Certificate": pem, "CertificateChain": chain},
+        2: {"CertificateSummaryList": [{"CertificateArn": arn, "DomainName": "www.example.com"}],
+            "NextToken": "page2"},
+        3: {"Tags": [{"Key": "hsm2acm:request", "Value": "web-1"}]},
+        4: {}, 5: {},
+        6: {"CertificateArn": arn},
+        7: {"ARN": secret, "Name": "hsm2acm/staging/fuzz-1-0", "VersionId": "v1",
+            "SecretString": "{\"format_version\":1,\"note\":\"q\\\"\"}", "VersionStages": ["AWSCURRENT"],
+            "CreatedDate": 1.7e9},
+        8: {"ARN": secret, "Name": "hsm2acm/staging/fuzz-1-0", "Tags": [{"Key": "k", "Value": "v"}],
+            "DeletedDate": None},
+        9: {"SecretList": [{"ARN": secret, "Name": "hsm2acm/staging/fuzz-1-0"}]},
+        10: {"ARN": secret, "Name": "n", "DeletionDate": 1.7e9},
+        11: {"ARN": secret, "Name": "hsm2acm/staging/fuzz-1-0", "VersionId": "v1"},
+        15: {"Accounts": [{"Id": "111111111111", "Status": "ACTIVE"}]},
+        16: {"CertificateArn": "arn:aws:acm-pca:eu-west-1:111111111111:certificate-authority/ca/certificate/c"},
+        17: {"Certificate": pem, "CertificateChain": chain},
+    }
+    out = []
+    for op, body in replies.items():
+        out.append(bytes([op, 0]) + json.dumps(body).encode())
+    creds = ("<Credentials><AccessKeyId>ASIA</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
+             "<SessionToken>t</SessionToken><Expiration>2026-11-24T10:00:00Z</Expiration></Credentials>")
+    out.append(bytes([12, 0]) + ('<GetCallerIdentityResponse xmlns="%s"><GetCallerIdentityResult>'
+                                 "<Arn>arn:aws:iam::111111111111:user/u</Arn><UserId>AIDA</UserId>"
+                                 "<Account>111111111111</Account></GetCallerIdentityResult>"
+                                 "</GetCallerIdentityResponse>" % sts_ns).encode())
+    out.append(bytes([13, 0]) + ('<AssumeRoleResponse xmlns="%s"><AssumeRoleResult>%s'
+                                 "</AssumeRoleResult></AssumeRoleResponse>" % (sts_ns, creds)).encode())
+    out.append(bytes([14, 0]) + ('<AssumeRoleWithWebIdentityResponse xmlns="%s">'
+                                 "<AssumeRoleWithWebIdentityResult>%s</AssumeRoleWithWebIdentityResult>"
+                                 "</AssumeRoleWithWebIdentityResponse>" % (sts_ns, creds)).encode())
+    out.append(bytes([0, 4]) + b'{"__type":"ResourceNotFoundException","message":"x"}')
+    out.append(bytes([12, 5]) + ('<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>AccessDenied'
+                                 "</Code><Message>no</Message></Error><RequestId>r</RequestId>"
+                                 "</ErrorResponse>" % sts_ns).encode())
+    out.append(bytes([7, 7]) + b'{"__type":"InternalServiceError","Message":"retry"}')
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
