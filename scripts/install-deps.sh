@@ -10,4 +10,5 @@ apt-get install -y --no-install-recommends \
     libssl-dev openssl libcurl4-openssl-dev libjson-c-dev libp11-kit-dev p11-kit \
     libsqlite3-dev sqlite3 libxml2-dev libcmocka-dev \
     softhsm2 libsofthsm2 opensc libp11-dev libengine-pkcs11-openssl \
-    python3 python3-botocore python3-cryptography awscli
+    python3 python3-botocore python3-cryptography awscli \
+    prometheus  # promtool checks the inventory textfile format
