@@ -17,7 +17,11 @@
 #include "enroll/h2a_audit.h"
 #include "inventory/walk_int.h"
 
-#define S_MAX_WORKERS 32
+/*
+ * Parts wait on rate budgets, not on the CPU: one thread per part (up to
+ * this) is what lets every account and region use its own quota at once.
+ */
+#define S_MAX_WORKERS 64
 
 void h2a_walk_failure(struct h2a_walk *w, const char *account, const char *region,
                       const char *error)
@@ -226,7 +230,7 @@ static void *s_worker(void *arg)
 static void s_run_threads(struct h2a_walk *w)
 {
     size_t parts = w->n_accts * w->n_regions;
-    size_t n = w->o->workers > 0 ? (size_t)w->o->workers : 16;
+    size_t n = w->o->workers > 0 ? (size_t)w->o->workers : S_MAX_WORKERS;
     pthread_t th[S_MAX_WORKERS];
     size_t started = 0;
 
