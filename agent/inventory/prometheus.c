@@ -87,23 +87,27 @@ static h2a_err s_counts(FILE *f, const h2a_inv_cert *v, size_t n)
     return H2A_OK;
 }
 
+/* One per-certificate gauge: its HELP and TYPE, then a sample per certificate. */
+static void s_gauge(FILE *f, const char *name, const char *help, const h2a_inv_cert *v,
+                    size_t n, bool in_use)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < n; i++) {
+        fputs(name, f);
+        s_cert_labels(f, &v[i]);
+        if (in_use) {
+            fprintf(f, " %d\n", s_in_use(&v[i]) ? 1 : 0);
+        } else {
+            fprintf(f, " %lld\n", v[i].not_after);
+        }
+    }
+}
+
 h2a_err h2a_inv_prometheus(FILE *f, const h2a_inv_cert *v, size_t n)
 {
-    fputs("# HELP hsm2acm_certificate_not_after_seconds Expiry (NotAfter) of an ACM "
-          "certificate, Unix seconds.\n"
-          "# TYPE hsm2acm_certificate_not_after_seconds gauge\n", f);
-    for (size_t i = 0; i < n; i++) {
-        fputs("hsm2acm_certificate_not_after_seconds", f);
-        s_cert_labels(f, &v[i]);
-        fprintf(f, " %lld\n", v[i].not_after);
-    }
-    fputs("# HELP hsm2acm_certificate_in_use Whether an AWS resource uses the certificate "
-          "(1) or not (0).\n"
-          "# TYPE hsm2acm_certificate_in_use gauge\n", f);
-    for (size_t i = 0; i < n; i++) {
-        fputs("hsm2acm_certificate_in_use", f);
-        s_cert_labels(f, &v[i]);
-        fprintf(f, " %d\n", s_in_use(&v[i]) ? 1 : 0);
-    }
+    s_gauge(f, "hsm2acm_certificate_not_after_seconds",
+            "Expiry (NotAfter) of an ACM certificate, Unix seconds.", v, n, false);
+    s_gauge(f, "hsm2acm_certificate_in_use",
+            "Whether an AWS resource uses the certificate (1) or not (0).", v, n, true);
     return s_counts(f, v, n);
 }
