@@ -155,6 +155,16 @@ run d5 5 "$H2A_BIN" discover --config "$T/org.json" &&
     [ "$(jget "$T/d5.out" 'len(j["new"]) + len(j["changed"]) + len(j["gone"])')" = 0 ] ||
     fail "d5: a run without changes reports changes"
 
+# --- a progress line when stderr is a terminal (script(1) gives it one) ------------
+if command -v script >/dev/null; then
+    script -qec "'$H2A_BIN' discover --config '$T/org.json' --account 222222222222 >'$T/tty.out'" \
+        "$T/tty.log" >/dev/null 2>&1
+    grep -q 'discover: 2/2 account-regions, [0-9]* certificates' "$T/tty.log" ||
+        fail "no progress line on a terminal: $(head -c 300 "$T/tty.log")"
+    grep -q 'account-regions' "$T/tty.out" && fail "progress line on stdout"
+    ok "progress line only on a terminal"
+fi
+
 # --- throttling is absorbed ------------------------------------------------------
 fault '{"service":"acm","operation":"DescribeCertificate","kind":"throttle","count":4}'
 fault '{"service":"acm","operation":"ListCertificates","kind":"throttle","count":2}'
