@@ -275,17 +275,13 @@ static h2a_err s_walk_region(struct s_part *p)
     return rv;
 }
 
-/* The ctx acting in account a: the thread's own, or its role there. */
-static h2a_err s_account_ctx(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
-                             H2A_AWS_CTX **out)
+/* The account's role session, made once (a->mu held). */
+static h2a_err s_account_session(struct h2a_walk *w, struct h2a_walk_acct *a)
 {
     char role_arn[256], session[64];
     struct h2a_aws_assume_role ar;
+    h2a_err rv;
 
-    *out = NULL;
-    if (w->sc->role_name == NULL) {
-        return H2A_OK; /* only the caller's own account is in scope then */
-    }
     snprintf(role_arn, sizeof(role_arn), "arn:aws:iam::%s:role/%s", a->id, w->sc->role_name);
     snprintf(session, sizeof(session), "hsm2acm-discover-%s", a->id);
     memset(&ar, 0, sizeof(ar));
@@ -293,45 +289,55 @@ static h2a_err s_account_ctx(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_w
     ar.session_name = session;
     ar.external_id = w->sc->external_id;
     ar.duration_seconds = 3600; /* role chaining allows no more */
-    return h2a_aws_ctx_assume_role(tctx, &ar, out);
+    H2A_GUARD(h2a_aws_ctx_clone(w->base, &a->base));
+    while (sem_wait(&w->assume_slots) != 0) {
+    }
+    rv = h2a_aws_ctx_assume_role(a->base, &ar, &a->ctx);
+    sem_post(&w->assume_slots);
+    return rv;
+}
+
+static void s_report_account(struct h2a_walk *w, struct h2a_walk_acct *a)
+{
+    pthread_mutex_lock(&w->mu);
+    if (a->management) {
+        H2A_LOG_INFO("discover: management account %s skipped: %s", a->id, h2a_err_msg());
+    } else {
+        h2a_walk_failure(w, a->id, NULL, h2a_err_msg());
+    }
+    pthread_mutex_unlock(&w->mu);
 }
 
 /*
  * The first part of an account finds out whether its role can be assumed:
  * if not, the account is one failure (region null), or silently skipped
  * for the management account, which is in scope only where the role exists.
+ * *actx: this part's clone of the account session (NULL: use the thread's
+ * own ctx, the caller's account without a role).
  */
-static bool s_account_ready(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
-                            H2A_AWS_CTX **actx)
+static bool s_account_ready(struct h2a_walk *w, struct h2a_walk_acct *a, H2A_AWS_CTX **actx)
 {
     h2a_err rv = H2A_OK;
-    int state;
+    bool ready;
 
+    *actx = NULL;
     pthread_mutex_lock(&a->mu);
     if (a->state == S_ACCT_UNKNOWN) {
-        rv = s_account_ctx(w, tctx, a, actx);
+        rv = w->sc->role_name != NULL ? s_account_session(w, a) : H2A_OK;
         a->state = rv == H2A_OK ? S_ACCT_OK : a->management ? S_ACCT_SKIPPED : S_ACCT_FAILED;
         if (rv != H2A_OK) {
-            pthread_mutex_lock(&w->mu);
-            if (a->management) {
-                H2A_LOG_INFO("discover: management account %s skipped: %s", a->id,
-                             h2a_err_msg());
-            } else {
-                h2a_walk_failure(w, a->id, NULL, h2a_err_msg());
-            }
-            pthread_mutex_unlock(&w->mu);
+            s_report_account(w, a);
         }
-    } else if (a->state == S_ACCT_OK) {
-        rv = s_account_ctx(w, tctx, a, actx);
     }
-    state = a->state;
-    pthread_mutex_unlock(&a->mu);
-    if (state == S_ACCT_OK && rv != H2A_OK) {
+    ready = a->state == S_ACCT_OK;
+    if (ready && a->ctx != NULL && h2a_aws_ctx_clone(a->ctx, actx) != H2A_OK) {
+        ready = false;
         pthread_mutex_lock(&w->mu);
         h2a_walk_failure(w, a->id, NULL, h2a_err_msg());
         pthread_mutex_unlock(&w->mu);
     }
-    return state == S_ACCT_OK && rv == H2A_OK;
+    pthread_mutex_unlock(&a->mu);
+    return ready;
 }
 
 void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
@@ -342,7 +348,7 @@ void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *
     double t = s_now();
     h2a_err rv;
 
-    if (!s_account_ready(w, tctx, a, &actx)) {
+    if (!s_account_ready(w, a, &actx)) {
         return;
     }
     memset(&p, 0, sizeof(p));

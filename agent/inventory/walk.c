@@ -22,6 +22,7 @@
  * this) is what lets every account and region use its own quota at once.
  */
 #define S_MAX_WORKERS 64
+#define S_ASSUME_AT_ONCE 4
 
 void h2a_walk_failure(struct h2a_walk *w, const char *account, const char *region,
                       const char *error)
@@ -296,6 +297,8 @@ static h2a_err s_audit(const struct h2a_walk *w, const struct h2a_aws_identity *
 static void s_walk_free(struct h2a_walk *w, H2A_AWS_CTX *user)
 {
     for (size_t i = 0; i < w->n_accts; i++) {
+        h2a_aws_ctx_free(w->accts[i].ctx);
+        h2a_aws_ctx_free(w->accts[i].base);
         pthread_mutex_destroy(&w->accts[i].mu);
     }
     free(w->accts);
@@ -309,6 +312,7 @@ static void s_walk_free(struct h2a_walk *w, H2A_AWS_CTX *user)
     json_object_put(w->failures);
     h2a_inventory_close(w->inv);
     pthread_mutex_destroy(&w->mu);
+    sem_destroy(&w->assume_slots);
 }
 
 /* Walk, then save it all in one transaction with its run row. */
@@ -345,6 +349,7 @@ h2a_err h2a_discover(const struct h2a_discover_opts *o, json_object **summary)
     *summary = NULL;
     memset(&w, 0, sizeof(w));
     pthread_mutex_init(&w.mu, NULL);
+    sem_init(&w.assume_slots, 0, S_ASSUME_AT_ONCE);
     w.o = o;
     w.sc = &o->cfg->scope;
     w.now = (long long)time(NULL);

@@ -5,6 +5,7 @@
 /* Shared between the discovery orchestration (walk.c) and one part (part.c). */
 
 #include <pthread.h>
+#include <semaphore.h>
 
 #include "aws/h2a_aws.h"
 #include "inventory/h2a_inventory.h"
@@ -16,6 +17,13 @@ struct h2a_walk_acct {
     bool management;     /* skipped, not failed, when the role is not there */
     pthread_mutex_t mu;  /* the first part of the account decides its state */
     int state;
+    /*
+     * One role session per account, shared by its parts through clones:
+     * `base` (a clone of the walk's base, used only to assume and refresh)
+     * and `ctx` (acting in the account, never used for calls itself).
+     */
+    H2A_AWS_CTX *base;
+    H2A_AWS_CTX *ctx;
 };
 
 struct h2a_walk {
@@ -29,6 +37,7 @@ struct h2a_walk {
     size_t n_regions;
     json_object *journal_arns;   /* set of ARNs the journal imported */
     long long now;
+    sem_t assume_slots;          /* AssumeRole calls at once (their replies are secure memory) */
     pthread_mutex_t mu;          /* everything below */
     size_t next;                 /* next part: account * n_regions + region */
     size_t done;

@@ -64,8 +64,11 @@ JSON
 # 1. hsm2acm
 h2a_localaws_ctl DELETE /_control/calls >/dev/null
 t0=$(now)
-/usr/bin/time -f '%M' -o "$T/rss" "$H2A_BIN" discover --config "$T/conf.json" >"$T/sum.json"
+rc=0
+/usr/bin/time -q -f '%M' -o "$T/rss" "$H2A_BIN" discover --config "$T/conf.json" >"$T/sum.json" ||
+    rc=$?
 t1=$(now)
+[ "$rc" = 0 ] || "$PY" -c 'import json,sys; print("bench_discover: discover failures:", json.dumps(json.load(open(sys.argv[1]))["failures"], indent=1))' "$T/sum.json"
 h2a_s=$(echo "$t1 - $t0" | bc -l)
 found=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificates"])' "$T/sum.json")
 refused=$(h2a_localaws_ctl GET /_control/ratelimits | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["refused"])')
@@ -100,7 +103,7 @@ cli_s=$(echo "($t1 - $t0) * $parts / $p" | bc -l)
 floor_s=$(echo "x = $CERTS / 10; if (x < 1) 1 else x" | bc -l)
 
 printf 'bench_discover: %d accounts x %d regions x %d certificates, rate limits on\n' "$ACCOUNTS" "$NREG" "$CERTS"
-printf '  hsm2acm discover      %8.1f s   %s certificates, %s calls refused by the rate limits, peak RSS %d KiB\n' "$h2a_s" "$found" "$refused" "$rss_kib"
+printf '  hsm2acm discover      %8.1f s   exit %s, %s certificates, %s calls refused by the rate limits, peak RSS %d KiB\n' "$h2a_s" "$rc" "$found" "$refused" "$rss_kib"
 printf '  aws-cli shell loop    %8.1f s   (measured over %d of %d account-regions, scaled)\n' "$cli_s" "$p" "$parts"
 printf '  rate-limit floor      %8.1f s\n' "$floor_s"
 printf '  ratio aws-cli / hsm2acm  %6.1fx   (target >= 20x)\n' "$(echo "$cli_s / $h2a_s" | bc -l)"

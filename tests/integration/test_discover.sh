@@ -172,5 +172,20 @@ run d6 0 "$H2A_BIN" discover --config "$T/org.json" --account 333333333333 &&
     [ "$(jget "$T/d6.out" 'j["failures"]')" = "[]" ] && ok "throttling absorbed" ||
     fail "d6: throttling not absorbed"
 
+# --- a region answering AccessDenied: reported, the other goes on, nothing marked gone ---
+before=$("$H2A_BIN" inventory --config "$T/org.json" --format json --account 333333333333 |
+         "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["certificates"]))')
+fault '{"service":"acm","operation":"ListCertificates","kind":"error","status":400,"code":"AccessDeniedException","message":"no","count":1}'
+if run d7 5 "$H2A_BIN" discover --config "$T/org.json" --account 333333333333; then
+    [ "$(jget "$T/d7.out" '[(f["account"], f["region"] in ("eu-west-1", "us-east-1"), "AccessDeniedException" in f["error"]) for f in j["failures"]]')" = '[["333333333333", true, true]]' ] ||
+        fail "d7: failures $(jget "$T/d7.out" 'j["failures"]')"
+    [ "$(jget "$T/d7.out" 'j["gone"]')" = "[]" ] || fail "d7: a failed region marked certificates gone"
+    after=$("$H2A_BIN" inventory --config "$T/org.json" --format json --account 333333333333 |
+            "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["certificates"]))')
+    [ "$before" = "$after" ] && [ "$(jget "$T/d7.out" 'j["certificates"] > 0')" = true ] ||
+        fail "d7: inventory of 333333333333 changed from $before to $after"
+    ok "a region answering AccessDenied is reported, the rest is walked and kept"
+fi
+
 source "$H2A_SRC_DIR/tests/integration/discover_formats.sh"
 aws_it_finish
