@@ -275,8 +275,14 @@ static h2a_err s_walk_region(struct s_part *p)
     return rv;
 }
 
-/* The account's role session, made once (a->mu held). */
-static h2a_err s_account_session(struct h2a_walk *w, struct h2a_walk_acct *a)
+/*
+ * A session in account a, derived from the thread's ctx so that it uses the
+ * thread's connections: connections stay two per thread whatever the number
+ * of accounts. At most a few AssumeRole calls at once (their replies are
+ * held in the locked heap).
+ */
+static h2a_err s_assume(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
+                        H2A_AWS_CTX **out)
 {
     char role_arn[256], session[64];
     struct h2a_aws_assume_role ar;
@@ -289,21 +295,20 @@ static h2a_err s_account_session(struct h2a_walk *w, struct h2a_walk_acct *a)
     ar.session_name = session;
     ar.external_id = w->sc->external_id;
     ar.duration_seconds = 3600; /* role chaining allows no more */
-    H2A_GUARD(h2a_aws_ctx_clone(w->base, &a->base));
     while (sem_wait(&w->assume_slots) != 0) {
     }
-    rv = h2a_aws_ctx_assume_role(a->base, &ar, &a->ctx);
+    rv = h2a_aws_ctx_assume_role(tctx, &ar, out);
     sem_post(&w->assume_slots);
     return rv;
 }
 
-static void s_report_account(struct h2a_walk *w, struct h2a_walk_acct *a)
+static void s_report_account(struct h2a_walk *w, struct h2a_walk_acct *a, const char *region)
 {
     pthread_mutex_lock(&w->mu);
-    if (a->management) {
+    if (a->management && region == NULL) {
         H2A_LOG_INFO("discover: management account %s skipped: %s", a->id, h2a_err_msg());
     } else {
-        h2a_walk_failure(w, a->id, NULL, h2a_err_msg());
+        h2a_walk_failure(w, a->id, region, h2a_err_msg());
     }
     pthread_mutex_unlock(&w->mu);
 }
@@ -312,32 +317,37 @@ static void s_report_account(struct h2a_walk *w, struct h2a_walk_acct *a)
  * The first part of an account finds out whether its role can be assumed:
  * if not, the account is one failure (region null), or silently skipped
  * for the management account, which is in scope only where the role exists.
- * *actx: this part's clone of the account session (NULL: use the thread's
- * own ctx, the caller's account without a role).
+ * *actx: this part's session (NULL: the thread's own ctx, for the caller's
+ * account without a role).
  */
-static bool s_account_ready(struct h2a_walk *w, struct h2a_walk_acct *a, H2A_AWS_CTX **actx)
+static bool s_account_ready(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
+                            const char *region, H2A_AWS_CTX **actx)
 {
+    bool first = false;
     h2a_err rv = H2A_OK;
-    bool ready;
 
     *actx = NULL;
     pthread_mutex_lock(&a->mu);
     if (a->state == S_ACCT_UNKNOWN) {
-        rv = w->sc->role_name != NULL ? s_account_session(w, a) : H2A_OK;
+        first = true;
+        rv = w->sc->role_name != NULL ? s_assume(w, tctx, a, actx) : H2A_OK;
         a->state = rv == H2A_OK ? S_ACCT_OK : a->management ? S_ACCT_SKIPPED : S_ACCT_FAILED;
-        if (rv != H2A_OK) {
-            s_report_account(w, a);
-        }
-    }
-    ready = a->state == S_ACCT_OK;
-    if (ready && a->ctx != NULL && h2a_aws_ctx_clone(a->ctx, actx) != H2A_OK) {
-        ready = false;
-        pthread_mutex_lock(&w->mu);
-        h2a_walk_failure(w, a->id, NULL, h2a_err_msg());
-        pthread_mutex_unlock(&w->mu);
     }
     pthread_mutex_unlock(&a->mu);
-    return ready;
+    if (first) {
+        if (rv != H2A_OK) {
+            s_report_account(w, a, NULL);
+        }
+        return rv == H2A_OK;
+    }
+    if (a->state != S_ACCT_OK || w->sc->role_name == NULL) {
+        return a->state == S_ACCT_OK;
+    }
+    if (s_assume(w, tctx, a, actx) != H2A_OK) {
+        s_report_account(w, a, region);
+        return false;
+    }
+    return true;
 }
 
 void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
@@ -348,7 +358,7 @@ void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *
     double t = s_now();
     h2a_err rv;
 
-    if (!s_account_ready(w, a, &actx)) {
+    if (!s_account_ready(w, tctx, a, region, &actx)) {
         return;
     }
     memset(&p, 0, sizeof(p));

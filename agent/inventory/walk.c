@@ -18,10 +18,14 @@
 #include "inventory/walk_int.h"
 
 /*
- * Parts wait on rate budgets, not on the CPU: one thread per part (up to
- * this) is what lets every account and region use its own quota at once.
+ * Parts wait on rate budgets, not on the CPU, so more threads would go
+ * faster; but every thread holds an STS and an ACM connection, and the AWS
+ * layer gives each connection a 32 KiB upload buffer in the 1 MiB locked
+ * heap (for secret bodies). Past about 12 threads the locked heap runs out
+ * and credentials can no longer be held: the ceiling is here.
  */
-#define S_MAX_WORKERS 64
+#define S_MAX_WORKERS 12
+#define S_DEFAULT_WORKERS 8
 #define S_ASSUME_AT_ONCE 4
 
 void h2a_walk_failure(struct h2a_walk *w, const char *account, const char *region,
@@ -231,7 +235,7 @@ static void *s_worker(void *arg)
 static void s_run_threads(struct h2a_walk *w)
 {
     size_t parts = w->n_accts * w->n_regions;
-    size_t n = w->o->workers > 0 ? (size_t)w->o->workers : S_MAX_WORKERS;
+    size_t n = w->o->workers > 0 ? (size_t)w->o->workers : S_DEFAULT_WORKERS;
     pthread_t th[S_MAX_WORKERS];
     size_t started = 0;
 
@@ -297,8 +301,6 @@ static h2a_err s_audit(const struct h2a_walk *w, const struct h2a_aws_identity *
 static void s_walk_free(struct h2a_walk *w, H2A_AWS_CTX *user)
 {
     for (size_t i = 0; i < w->n_accts; i++) {
-        h2a_aws_ctx_free(w->accts[i].ctx);
-        h2a_aws_ctx_free(w->accts[i].base);
         pthread_mutex_destroy(&w->accts[i].mu);
     }
     free(w->accts);

@@ -17,13 +17,6 @@ struct h2a_walk_acct {
     bool management;     /* skipped, not failed, when the role is not there */
     pthread_mutex_t mu;  /* the first part of the account decides its state */
     int state;
-    /*
-     * One role session per account, shared by its parts through clones:
-     * `base` (a clone of the walk's base, used only to assume and refresh)
-     * and `ctx` (acting in the account, never used for calls itself).
-     */
-    H2A_AWS_CTX *base;
-    H2A_AWS_CTX *ctx;
 };
 
 struct h2a_walk {

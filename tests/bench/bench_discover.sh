@@ -87,7 +87,7 @@ for a in "${ACCTS[@]}"; do
             --role-session-name bench --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' \
             --output text)
         for arn in $(AWS_ACCESS_KEY_ID=$ak AWS_SECRET_ACCESS_KEY=$sk AWS_SESSION_TOKEN=$st \
-                     aws_ acm list-certificates --region "$r" --includes "keyTypes=$KT" \
+                     aws_ acm list-certificates --region "$r" --includes "keyTypes=$KT" --max-items 1000 --page-size 1000 \
                      --query 'CertificateSummaryList[].CertificateArn' --output text); do
             AWS_ACCESS_KEY_ID=$ak AWS_SECRET_ACCESS_KEY=$sk AWS_SESSION_TOKEN=$st \
                 aws_ acm describe-certificate --region "$r" --certificate-arn "$arn" >/dev/null
@@ -105,7 +105,9 @@ floor_s=$(echo "x = $CERTS / 10; if (x < 1) 1 else x" | bc -l)
 printf 'bench_discover: %d accounts x %d regions x %d certificates, rate limits on\n' "$ACCOUNTS" "$NREG" "$CERTS"
 printf '  hsm2acm discover      %8.1f s   exit %s, %s certificates, %s calls refused by the rate limits, peak RSS %d KiB\n' "$h2a_s" "$rc" "$found" "$refused" "$rss_kib"
 printf '  aws-cli shell loop    %8.1f s   (measured over %d of %d account-regions, scaled)\n' "$cli_s" "$p" "$parts"
-printf '  rate-limit floor      %8.1f s\n' "$floor_s"
+printf '  rate-limit floor      %8.1f s   (every account-region at once)\n' "$floor_s"
+waves=$(( (parts + 7) / 8 ))
+printf '  floor at 8 workers    %8.1f s   (%d waves of the default 8 parallel parts)\n' "$(echo "$waves * $floor_s" | bc -l)" "$waves"
 printf '  ratio aws-cli / hsm2acm  %6.1fx   (target >= 20x)\n' "$(echo "$cli_s / $h2a_s" | bc -l)"
 printf '  ratio hsm2acm / floor    %6.2fx   (target <= 1.25x)\n' "$(echo "$h2a_s / $floor_s" | bc -l)"
 printf '  peak RSS                 %6.1f MiB (target < 64 MiB)\n' "$(echo "$rss_kib / 1024" | bc -l)"
