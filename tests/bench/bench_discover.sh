@@ -13,7 +13,7 @@
 # Prints times and ratios (targets: >= 20x faster than aws-cli, <= 1.25x the floor,
 # peak RSS < 64 MiB).
 #
-# Usage: tests/bench/bench_discover.sh   (ACCOUNTS=20 REGIONS=3 CERTS=100 CLI_PARTS=1)
+# Usage: tests/bench/bench_discover.sh   (ACCOUNTS=20 REGIONS=3 CERTS=100 CLI_PARTS=1 WORKERS=8)
 # Needs a build: H2A_BIN (default build/agent/hsm2acm).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,6 +21,7 @@ ACCOUNTS=${ACCOUNTS:-20}
 NREG=${REGIONS:-3}
 CERTS=${CERTS:-100}
 CLI_PARTS=${CLI_PARTS:-1}
+WORKERS=${WORKERS:-8}
 H2A_BIN=${H2A_BIN:-$here/build/agent/hsm2acm}
 PY=/usr/bin/python3
 [ -x "$H2A_BIN" ] || { echo "bench_discover: no hsm2acm at $H2A_BIN (set H2A_BIN)" >&2; exit 2; }
@@ -65,7 +66,7 @@ JSON
 h2a_localaws_ctl DELETE /_control/calls >/dev/null
 t0=$(now)
 rc=0
-/usr/bin/time -q -f '%M' -o "$T/rss" "$H2A_BIN" discover --config "$T/conf.json" >"$T/sum.json" ||
+/usr/bin/time -q -f '%M' -o "$T/rss" "$H2A_BIN" discover --config "$T/conf.json" --workers "$WORKERS" >"$T/sum.json" ||
     rc=$?
 t1=$(now)
 [ "$rc" = 0 ] || "$PY" -c 'import json,sys; print("bench_discover: discover failures:", json.dumps(json.load(open(sys.argv[1]))["failures"], indent=1))' "$T/sum.json"
@@ -97,17 +98,21 @@ for a in "${ACCTS[@]}"; do
 done
 t1=$(now)
 parts=$((ACCOUNTS * NREG))
-cli_s=$(echo "($t1 - $t0) * $parts / $p" | bc -l)
+cli_s=$(echo "($t1 - $t0) * $parts / ($p + ($p == 0))" | bc -l)
 
 # 3. the floor: per part max(1 list / 1 per s, CERTS / 10 per s, CERTS / 10 per s), parts in parallel
 floor_s=$(echo "x = $CERTS / 10; if (x < 1) 1 else x" | bc -l)
 
 printf 'bench_discover: %d accounts x %d regions x %d certificates, rate limits on\n' "$ACCOUNTS" "$NREG" "$CERTS"
 printf '  hsm2acm discover      %8.1f s   exit %s, %s certificates, %s calls refused by the rate limits, peak RSS %d KiB\n' "$h2a_s" "$rc" "$found" "$refused" "$rss_kib"
-printf '  aws-cli shell loop    %8.1f s   (measured over %d of %d account-regions, scaled)\n' "$cli_s" "$p" "$parts"
+if [ "$p" = 0 ]; then
+    echo "  aws-cli shell loop    skipped (CLI_PARTS=0)"
+else
+    printf '  aws-cli shell loop    %8.1f s   (measured over %d of %d account-regions, scaled)\n' "$cli_s" "$p" "$parts"
+fi
 printf '  rate-limit floor      %8.1f s   (every account-region at once)\n' "$floor_s"
-waves=$(( (parts + 7) / 8 ))
-printf '  floor at 8 workers    %8.1f s   (%d waves of the default 8 parallel parts)\n' "$(echo "$waves * $floor_s" | bc -l)" "$waves"
-printf '  ratio aws-cli / hsm2acm  %6.1fx   (target >= 20x)\n' "$(echo "$cli_s / $h2a_s" | bc -l)"
+waves=$(( (parts + WORKERS - 1) / WORKERS ))
+printf '  floor at %2d workers   %8.1f s   (%d waves of %d parallel parts)\n' "$WORKERS" "$(echo "$waves * $floor_s" | bc -l)" "$waves" "$WORKERS"
+[ "$p" = 0 ] || printf '  ratio aws-cli / hsm2acm  %6.1fx   (target >= 20x)\n' "$(echo "$cli_s / $h2a_s" | bc -l)"
 printf '  ratio hsm2acm / floor    %6.2fx   (target <= 1.25x)\n' "$(echo "$h2a_s / $floor_s" | bc -l)"
 printf '  peak RSS                 %6.1f MiB (target < 64 MiB)\n' "$(echo "$rss_kib / 1024" | bc -l)"
