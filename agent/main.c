@@ -27,6 +27,8 @@ static const struct h2a_command s_commands[] = {
     {"enroll", h2a_cmd_enroll, "run an enrollment request end to end"},
     {"resume", h2a_cmd_resume, "continue an interrupted enrollment"},
     {"sweep", h2a_cmd_sweep, "remove expired staging secrets, list orphans"},
+    {"discover", h2a_cmd_discover, "walk ACM in the account/organization scope"},
+    {"inventory", h2a_cmd_inventory, "print the saved ACM inventory (no AWS calls)"},
 };
 
 static void s_usage(FILE *out)

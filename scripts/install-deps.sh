@@ -12,4 +12,5 @@ apt-get install -y --no-install-recommends \
     softhsm2 libsofthsm2 opensc libp11-dev libengine-pkcs11-openssl \
     python3 python3-botocore python3-cryptography awscli \
     swtpm swtpm-tools tpm2-abrmd libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools \
-    tpm2-tools dbus opencryptoki libopencryptoki0 libnss3 libnss3-tools
+    tpm2-tools dbus opencryptoki libopencryptoki0 libnss3 libnss3-tools \
+    prometheus  # promtool checks the inventory textfile format

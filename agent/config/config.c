@@ -17,7 +17,7 @@
 
 static const char *const s_top_keys[] = {
     "token", "wrap_key", "state_dir", "policy", "trusted_wrap", "issuers",
-    "aws", "staging", "audit", NULL};
+    "aws", "staging", "audit", "scope", NULL};
 static const char *const s_aws_keys[] = {
     "region", "profile", "credentials_file", "role_name", "external_id",
     "ca_bundle", "max_attempts", "timeout_seconds", "endpoints", NULL};
@@ -61,6 +61,7 @@ void h2a_config_free(h2a_config *c)
     free(c->staging.prefix);
     free(c->staging.kms_key_id);
     free(c->audit.file);
+    h2a_config_scope_free(&c->scope);
     free(c);
 }
 
@@ -425,6 +426,7 @@ static h2a_err s_parse(json_object *top, const char *base_dir, h2a_config *c)
     H2A_GUARD(s_aws(top, base_dir, c));
     H2A_GUARD(s_staging(top, c));
     H2A_GUARD(s_audit(top, base_dir, c));
+    H2A_GUARD(h2a_config_scope(top, c->aws.region, &c->scope));
     return H2A_OK;
 }
 

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "aws/h2a_aws.h"
 #include "h2a_common.h"
 
@@ -48,6 +50,27 @@ typedef struct {
     char *endpoints[H2A_AWS_SVC__COUNT];
 } h2a_aws_conf;
 
+/*
+ * The "scope" object: what `discover` walks (docs/inventory.md). Absent:
+ * the caller's own account in aws.region.
+ */
+typedef struct {
+    bool organization;          /* type "organization" (else "account") */
+    bool all_regions;           /* regions ["all"] */
+    char **regions;             /* NULL-terminated; empty with all_regions */
+    size_t n_regions;
+    char *role_name;            /* NULL: the caller's credentials (account type) */
+    char *external_id;
+    char *management_role_arn;  /* assumed to call ListAccounts */
+    char **include;             /* 12-digit account ids */
+    size_t n_include;
+    char **exclude;
+    size_t n_exclude;
+    char **statuses;            /* ListCertificates CertificateStatuses */
+    size_t n_statuses;
+    long long expired_within_days; /* EXPIRED ones older than this are left out */
+} h2a_scope_conf;
+
 typedef struct h2a_config {
     char *path;
     char *token;
@@ -58,6 +81,7 @@ typedef struct h2a_config {
     h2a_issuer_conf *issuers;
     size_t n_issuers;
     h2a_aws_conf aws;
+    h2a_scope_conf scope;
     struct {
         char *prefix;
         char *kms_key_id; /* NULL: aws/secretsmanager */
@@ -87,6 +111,13 @@ void h2a_config_free(h2a_config *c);
  * must outlive `out`); enroll and the aws/acm commands share one mapping.
  */
 void h2a_config_aws(const h2a_aws_conf *c, struct h2a_aws_config *out);
+
+/* The "scope" object of `top` into *s (defaults when absent); frees with the config. */
+h2a_err h2a_config_scope(json_object *top, const char *default_region,
+                         h2a_scope_conf *s) H2A_MUST_USE;
+void h2a_config_scope_free(h2a_scope_conf *s);
+/* A region name AWS has (commercial, China, GovCloud), not just a well-formed one. */
+bool h2a_config_region_known(const char *region);
 
 /* Issuer by name, NULL if none. */
 const h2a_issuer_conf *h2a_config_issuer(const h2a_config *c, const char *name);

@@ -253,7 +253,7 @@ def detail(rec, state=None):
          "Subject": certs.name_string(cert.subject),
          "Issuer": certs.name_string(cert.issuer),
          "CreatedAt": rec["created_at"],
-         "Status": "EXPIRED" if cert.not_valid_after < now else "ISSUED",
+         "Status": rec.get("status") or ("EXPIRED" if cert.not_valid_after < now else "ISSUED"),
          "NotBefore": certs.epoch(cert.not_valid_before),
          "NotAfter": certs.epoch(cert.not_valid_after),
          "KeyAlgorithm": _alg_name(certs.key_algorithm(cert.public_key()), state),

@@ -8,6 +8,7 @@ import time
 
 import acm
 import creds
+import discovery
 import metadata
 import pca
 import secrets_svc
@@ -125,6 +126,23 @@ def _route(app, method, path, q, body):
         account, region = _acct_region(q, body)
         with st.lock:
             return 200, acm.control_amazon_issued(st, account, region, body)
+    if path == "/_control/acm/seed" and method == "POST":
+        account, region = _acct_region(q, body)
+        with st.lock:
+            try:
+                return 200, discovery.seed(st, account, region, body)
+            except ValueError as exc:
+                raise BadRequest(str(exc))
+    if path == "/_control/org" and method == "POST":
+        with st.lock:
+            try:
+                return 200, discovery.org_accounts(st, body)
+            except ValueError as exc:
+                raise BadRequest(str(exc))
+    if path == "/_control/ratelimits" and method == "POST":
+        return 200, app.ratelimits.configure(body)
+    if path == "/_control/ratelimits":
+        return 200, {"rates": app.ratelimits.rates, "refused": app.ratelimits.refused}
     if path == "/_control/secrets/config" and method == "POST":
         with st.lock:
             try:
@@ -164,11 +182,12 @@ def _route(app, method, path, q, body):
     if path == "/_control/roles" and method == "POST":
         account = _need(body, "account")
         role = _need(body, "role_name")
-        if account not in creds.ACCOUNTS:
+        if account not in creds.ACCOUNTS and not discovery.extra_account(st, account):
             raise BadRequest("field 'account': unknown test account %s" % account)
         cfg = {"external_id": body.get("external_id"),
                "max_session": int(body.get("max_session", 43200)),
-               "deny": bool(body.get("deny", False))}
+               "deny": bool(body.get("deny", False)),
+               "missing": bool(body.get("missing", False))}
         with st.lock:
             st.data["roles"]["%s/%s" % (account, role)] = cfg
             st.save()

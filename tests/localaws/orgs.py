@@ -20,10 +20,29 @@ def accounts(state):
                            % (creds.MANAGEMENT_ACCOUNT, ORG_ID, acct),
                     "Email": info.get("email") or info.get("Email", "%s@h2a.test" % acct),
                     "Name": info.get("name") or info.get("Name", acct),
-                    "Status": "ACTIVE", "JoinedMethod": "CREATED"
+                    "Status": _retired_status(info.get("State", "ACTIVE")),
+                    "State": info.get("State", "ACTIVE"), "JoinedMethod": "CREATED"
                     if acct != creds.MANAGEMENT_ACCOUNT else "INVITED",
                     "JoinedTimestamp": JOINED})
     return out
+
+
+def _retired_status(state):
+    """The retiring Status member as AWS derives it from State."""
+    return state if state in ("ACTIVE", "SUSPENDED", "PENDING_CLOSURE") else "SUSPENDED"
+
+
+def _decode(token):
+    try:
+        tok = json.loads(base64.b64decode(token))
+        return int(tok["o"]), bool(tok.get("e"))
+    except (ValueError, KeyError, TypeError):
+        raise AwsError("InvalidInputException", "You provided an invalid value for "
+                       "NextToken.", 400, {"Reason": "INVALID_NEXT_TOKEN"})
+
+
+def _token(offset, empty_done):
+    return base64.b64encode(json.dumps({"o": offset, "e": empty_done}).encode()).decode()
 
 
 def op_ListAccounts(ctx, p):
@@ -31,17 +50,15 @@ def op_ListAccounts(ctx, p):
         raise AwsError("AccessDeniedException", "You don't have permissions to access this "
                        "resource.", 400)
     rows = accounts(ctx["app"].state)
-    offset = 0
-    if p.get("NextToken"):
-        try:
-            offset = int(json.loads(base64.b64decode(p["NextToken"]))["o"])
-        except (ValueError, KeyError, TypeError):
-            raise AwsError("InvalidInputException", "You provided an invalid value for "
-                           "NextToken.", 400, {"Reason": "INVALID_NEXT_TOKEN"})
-    page = int(p.get("MaxResults") or DEFAULT_PAGE)
+    cfg = ctx["app"].state.data.get("org_config") or {}
+    offset, empty_done = _decode(p["NextToken"]) if p.get("NextToken") else (0, False)
+    if cfg.get("empty_pages") and not empty_done:
+        # AWS may answer a page with no accounts but a NextToken: clients must go on.
+        return {"Accounts": [], "NextToken": _token(offset, True)}
+    page = min(int(p.get("MaxResults") or DEFAULT_PAGE), int(cfg.get("page_size") or 20))
     out = {"Accounts": rows[offset:offset + page]}
     if offset + page < len(rows):
-        out["NextToken"] = base64.b64encode(json.dumps({"o": offset + page}).encode()).decode()
+        out["NextToken"] = _token(offset + page, False)
     return out
 
 

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tlsgen  # noqa: E402
 from errors import AwsError  # noqa: E402
 from faults import fault_error, fault_outcome  # noqa: E402
+from ratelimit import RateLimits  # noqa: E402
 from state import State  # noqa: E402
 
 # botocore and cryptography take ~1 s to import: they are loaded by a
@@ -86,6 +87,7 @@ class App:
         self.https_port = None
         self.http_port = None
         self.stats = {"https_connections": 0, "http_connections": 0, "requests": 0}
+        self.ratelimits = RateLimits()
         self._conn_seq = 0
 
     def new_connection(self, tls):
@@ -455,6 +457,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise AwsError("SerializationException",
                                "Start of structure or map found where not expected.")
             entry["params"] = redact(params)
+            self.app.ratelimits.check(service, operation, ident.account, region)
             model.validate(service, operation, params)
             ctx = {"identity": ident, "account": ident.account, "region": region,
                    "app": self.app}

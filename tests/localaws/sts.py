@@ -5,6 +5,7 @@ import json
 import re
 
 import creds
+import discovery
 from errors import AwsError
 from server_util import x
 
@@ -23,9 +24,13 @@ def _role(ctx, role_arn):
     if not m:
         raise AwsError("ValidationError", "%s is invalid" % role_arn)
     account, role_name = m.group(2), m.group(4)
-    if account not in creds.ACCOUNTS:
+    if account not in creds.ACCOUNTS and not discovery.extra_account(ctx["app"].state, account):
         raise AwsError("AccessDenied", "Not authorized to perform sts:AssumeRole", 403)
     cfg = ctx["app"].state.data["roles"].get("%s/%s" % (account, role_name), {})
+    if cfg.get("missing"):
+        # AWS answers a role that does not exist like one that may not be assumed.
+        raise AwsError("AccessDenied", "User: %s is not authorized to perform: "
+                       "sts:AssumeRole on resource: %s" % (ctx["identity"].arn, role_arn), 403)
     return account, role_name, cfg
 
 

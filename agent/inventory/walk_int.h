@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#pragma once
+
+/* Shared between the discovery orchestration (walk.c) and one part (part.c). */
+
+#include <pthread.h>
+#include <semaphore.h>
+
+#include "aws/h2a_aws.h"
+#include "inventory/h2a_inventory.h"
+
+enum { S_ACCT_UNKNOWN = 0, S_ACCT_OK, S_ACCT_FAILED, S_ACCT_SKIPPED };
+
+struct h2a_walk_acct {
+    char id[16];
+    bool management;     /* skipped, not failed, when the role is not there */
+    pthread_mutex_t mu;  /* the first part of the account decides its state */
+    int state;
+};
+
+struct h2a_walk {
+    const struct h2a_discover_opts *o;
+    const h2a_scope_conf *sc;
+    H2A_AWS_CTX *base;           /* assumes the member roles (clone per thread) */
+    char caller_account[16];
+    struct h2a_walk_acct *accts;
+    size_t n_accts;
+    const char *const *regions;
+    size_t n_regions;
+    json_object *journal_arns;   /* set of ARNs the journal imported */
+    long long now;
+    sem_t assume_slots;          /* AssumeRole calls at once (their replies are secure memory) */
+    pthread_mutex_t mu;          /* everything below */
+    size_t next;                 /* next part: account * n_regions + region */
+    size_t done;
+    long certificates;
+    H2A_INVENTORY *inv;
+    json_object *news, *changed, *gone, *failures;
+    h2a_err store_error;
+};
+
+/* Walk one account + region on this thread's ctx; results go into w. */
+void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *thread_ctx, struct h2a_walk_acct *a,
+                   const char *region);
+/* Add {"account","region"|null,"error"} to w->failures (lock held by the caller). */
+void h2a_walk_failure(struct h2a_walk *w, const char *account, const char *region,
+                      const char *error);
