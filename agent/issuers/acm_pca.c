@@ -33,12 +33,15 @@ struct s_ca {
 static h2a_err s_aws_fail(const h2a_issue_ctx *ctx, H2A_AWS_CTX *aws, const char *op)
 {
     const struct h2a_aws_error *e = h2a_aws_last_error(aws);
+    bool denied = strstr(e->code, "AccessDenied") != NULL && ctx->conf->role_arn == NULL;
 
-    return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: %s on %s failed: %s%s%s (request id %s)",
+    return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: %s on %s failed: %s%s%s (request id %s)%s",
                        ctx->conf->name, op, ctx->conf->ca_arn,
                        e->code[0] != '\0' ? e->code : "error",
                        e->message[0] != '\0' ? ": " : "", e->message,
-                       e->request_id[0] != '\0' ? e->request_id : "none");
+                       e->request_id[0] != '\0' ? e->request_id : "none",
+                       denied ? "; a CA of another account needs role_arn, or a share with "
+                                "this account (RAM or a resource policy)" : "");
 }
 
 /* The client issuance runs as: the role of the CA's account, or the caller. */
