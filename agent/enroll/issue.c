@@ -137,8 +137,11 @@ void h2a_enroll_submitted(h2a_run *r)
     char detail[1024];
 
     r->need_submitted = false;
-    h2a_issuer_audit_detail(h2a_config_issuer(r->cfg, r->req->issuer), r->jr->issuer_handle,
-                            detail, sizeof(detail));
+    /* A run without its request (tests driving the issue step alone) names the handle only. */
+    h2a_issuer_audit_detail(r->cfg != NULL && r->req != NULL
+                                ? h2a_config_issuer(r->cfg, r->req->issuer)
+                                : NULL,
+                            r->jr->issuer_handle, detail, sizeof(detail));
     h2a_enroll_audit(r, -1, "submit", "ok", NULL, NULL, detail);
     h2a_enroll_crash_point("submitted", -1);
 }
