@@ -83,17 +83,17 @@ static void s_sigalg_for(struct s_ca *ca)
 /* The CA certificate's key, for a CA whose Describe is denied (shared through RAM). */
 static h2a_err s_ca_from_cert(const h2a_issue_ctx *ctx, H2A_AWS_CTX *aws, struct s_ca *ca)
 {
-    char *pem = NULL, *chain = NULL;
+    char *ca_cert = NULL, *chain = NULL;
     X509 *x = NULL;
     EVP_PKEY *pk;
     BIO *b;
     h2a_err rv = H2A_OK;
 
     if (h2a_pca_get_certificate_authority_certificate(aws, ctx->conf->pca_region,
-                                                      ctx->conf->ca_arn, &pem, &chain) != H2A_OK) {
+                                                      ctx->conf->ca_arn, &ca_cert, &chain) != H2A_OK) {
         return s_aws_fail(ctx, aws, "GetCertificateAuthorityCertificate");
     }
-    b = BIO_new_mem_buf(pem, -1);
+    b = BIO_new_mem_buf(ca_cert, -1);
     x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
     pk = x != NULL ? X509_get0_pubkey(x) : NULL;
     if (pk == NULL) {
@@ -114,7 +114,7 @@ static h2a_err s_ca_from_cert(const h2a_issue_ctx *ctx, H2A_AWS_CTX *aws, struct
     }
     X509_free(x);
     BIO_free(b);
-    free(pem);
+    free(ca_cert);
     free(chain);
     return rv;
 }
