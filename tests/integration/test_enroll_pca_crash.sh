@@ -69,6 +69,30 @@ crash_resume pc-submit submit 300
 [ "$(acm_count pc-submit)" = 1 ] || enr_fail "submit: ACM holds $(acm_count pc-submit)"
 echo "  ok: crash at submit, resume within the token window: one certificate"
 
+# Faults: throttled or failed calls are retried (the AWS layer's rule for every call);
+# an IssueCertificate whose answer is lost after PCA issued is retried with the same
+# token and gets the same certificate. A quota error is exit 6 with the code and request id.
+for f in "IssueCertificate throttle" "IssueCertificate drop_after" "GetCertificate throttle" \
+         "GetCertificate http500" "DescribeCertificateAuthority throttle"; do
+    op=${f% *} kind=${f#* }
+    id="pf-$op-${kind/_/-}"
+    pca_settings '{"token_window_seconds": 300}'
+    h2a_localaws_ctl POST /_control/faults "{\"service\":\"acm-pca\",\"operation\":\"$op\",\"kind\":\"$kind\",\"count\":1}" >/dev/null
+    enr_request "$ENR_DIR/$id.json" "$id" ec:P-256 "$id.example.com" '[{"region":"eu-west-1"}]' '{"issuer":"pca"}'
+    "$H2A_BIN" enroll --config "$cfg" "$ENR_DIR/$id.json" >"$ENR_DIR/$id.out" 2>"$ENR_DIR/$id.err" ||
+        enr_fail "$f: enroll failed: $(cat "$ENR_DIR/$id.err")"
+    [ "$(ca_count "$id")" = 1 ] || enr_fail "$f: the CA issued $(ca_count "$id")"
+    [ "$(acm_count "$id")" = 1 ] || enr_fail "$f: ACM holds $(acm_count "$id")"
+    echo "  ok: $f retried, one certificate"
+done
+h2a_localaws_ctl POST /_control/faults '{"service":"acm-pca","operation":"IssueCertificate","kind":"quota","count":5}' >/dev/null
+enr_request "$ENR_DIR/pq.json" pq ec:P-256 "pq.example.com" '[{"region":"eu-west-1"}]' '{"issuer":"pca"}'
+objs=$(enr_objects)
+enr_expect_fail 6 "IssueCertificate on $ca failed: LimitExceededException" "$H2A_BIN" enroll --config "$cfg" "$ENR_DIR/pq.json"
+grep -q "(request id [0-9a-f-]\{8,\})" "$ENR_DIR/last.err" || enr_fail "quota: no request id: $(cat "$ENR_DIR/last.err")"
+[ "$(enr_objects)" = "$objs" ] || enr_fail "quota: the refused request's key is left in the token"
+h2a_localaws_ctl DELETE /_control/faults >/dev/null
+
 # The documented limit: ARN lost with the process and the token forgotten.
 crash_resume pc-late submit 0
 [ "$(ca_count pc-late)" = 2 ] || enr_fail "late submit resume: the CA issued $(ca_count pc-late), expected 2"
