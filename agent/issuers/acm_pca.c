@@ -48,6 +48,7 @@ static h2a_err s_aws_fail(const h2a_issue_ctx *ctx, H2A_AWS_CTX *aws, const char
 static h2a_err s_client(const h2a_issue_ctx *ctx, H2A_AWS_CTX **out, bool *own)
 {
     struct h2a_aws_assume_role ar = {0};
+    char session[65];
 
     *out = ctx->aws;
     *own = false;
@@ -57,7 +58,11 @@ static h2a_err s_client(const h2a_issue_ctx *ctx, H2A_AWS_CTX **out, bool *own)
     if (ctx->conf->role_arn == NULL) {
         return H2A_OK;
     }
+    /* Named after the request, so the CA account's CloudTrail shows which one issued. */
+    snprintf(session, sizeof(session), "hsm2acm-%s",
+             ctx->request_id != NULL ? ctx->request_id : "issuer");
     ar.role_arn = ctx->conf->role_arn;
+    ar.session_name = session;
     ar.region = ctx->conf->pca_region;
     if (h2a_aws_ctx_assume_role(ctx->aws, &ar, out) != H2A_OK) {
         *out = NULL;

@@ -55,6 +55,12 @@ grep -q "request id [^n]" "$ENR_DIR/last.err" || enr_fail "cross-account: no AWS
 enr_request "$ENR_DIR/role.json" role ec:P-256 "www.example.com" "$t" '{"issuer":"other-role"}'
 "$H2A_BIN" enroll --config "$cfg" "$ENR_DIR/role.json" >"$ENR_DIR/role.out" || enr_fail "role_arn enrollment"
 [ "$(pca_issued "$other_ca" 222222222222)" = 1 ] || enr_fail "role_arn: the CA issued $(pca_issued "$other_ca" 222222222222)"
+# Issued by the role, in a session named after the request.
+pca_view "$other_ca" 222222222222 | $PY -c '
+import json, sys
+c = list(json.load(sys.stdin)["certificates"].values())
+assert [i["caller_arn"] for i in c] == ["arn:aws:sts::222222222222:assumed-role/central-pki/hsm2acm-role"], c' ||
+    enr_fail "role_arn: not issued by the role session"
 
 # Configuration: strict, exit 2 naming the key.
 for bad in '"certificate_authority_arn": "arn:aws:acm:eu-west-1:111111111111:certificate/x"|certificate_authority_arn' \

@@ -243,6 +243,7 @@ def op_IssueCertificate(ctx, p):
     ca["issued"][arn] = {"pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
                          "token": token, "time": now_t, "polls": 0, "signing_algorithm": alg,
                          "template": tpl_arn, "caller": ctx["account"],
+                         "caller_arn": ctx["identity"].arn,
                          "csr_header": base64.b64decode(p["Csr"]).lstrip().split(b"\n")[0]
                          .decode(errors="replace")}
     ctx["app"].state.commit("pca", _where(ca), ca["arn"], "issued", arn)
