@@ -26,6 +26,9 @@ static const char *const s_audit_keys[] = {"file", "syslog", NULL};
 static const char *const s_cmd_keys[] = {"type", "argv", "timeout_seconds", NULL};
 static const char *const s_local_keys[] = {"type", "key_label", "subject",
                                            "validity_days", NULL};
+static const char *const s_pca_keys[] = {"type", "certificate_authority_arn", "template_arn",
+                                         "validity_days", "signing_algorithm", "role_arn",
+                                         "timeout_seconds", NULL};
 
 static void s_issuer_clear(h2a_issuer_conf *i)
 {
@@ -33,6 +36,10 @@ static void s_issuer_clear(h2a_issuer_conf *i)
     h2a_jv_strv_free(i->argv);
     free(i->key_label);
     free(i->subject);
+    free(i->ca_arn);
+    free(i->template_arn);
+    free(i->signing_algorithm);
+    free(i->role_arn);
 }
 
 void h2a_config_free(h2a_config *c)
@@ -159,6 +166,84 @@ static h2a_err s_issuer_local(json_object *o, const char *path,
     return H2A_OK;
 }
 
+/* arn:PARTITION:acm-pca:REGION:ACCOUNT:certificate-authority/ID: where the CA lives. */
+static h2a_err s_pca_arn(const char *p, h2a_issuer_conf *is)
+{
+    const char *a = is->ca_arn, *f[6];
+    size_t n = 0;
+
+    for (const char *c = a; n < 6; n++) {
+        f[n] = c;
+        c = n < 5 ? strchr(c, ':') : c + strlen(c);
+        if (c == NULL || c == f[n]) {
+            break;
+        }
+        c += n < 5 ? 1 : 0;
+    }
+    if (n != 6 || strncmp(f[0], "arn:", 4) != 0 || strncmp(f[1], "aws", 3) != 0 ||
+        (size_t)(f[2] - f[1] - 1) >= sizeof(is->pca_partition) ||
+        strncmp(f[2], "acm-pca:", 8) != 0 || strspn(f[4], "0123456789") != 12 ||
+        f[4][12] != ':' || strncmp(f[5], "certificate-authority/", 22) != 0 ||
+        f[5][22] == '\0' || (size_t)(f[4] - f[3] - 1) >= sizeof(is->pca_region)) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: '%.200s' is not a Private CA ARN "
+                           "(arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID)", p, a);
+    }
+    snprintf(is->pca_partition, sizeof(is->pca_partition), "%.*s", (int)(f[2] - f[1] - 1), f[1]);
+    snprintf(is->pca_region, sizeof(is->pca_region), "%.*s", (int)(f[4] - f[3] - 1), f[3]);
+    snprintf(is->pca_account, sizeof(is->pca_account), "%.12s", f[4]);
+    if (!h2a_aws_region_valid(is->pca_region)) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: '%s' is not a region", p, is->pca_region);
+    }
+    return H2A_OK;
+}
+
+static h2a_err s_pca_sigalg_ok(const char *p, const char *alg)
+{
+    static const char *const ok[] = {"auto", "SHA256WITHRSA", "SHA384WITHRSA", "SHA512WITHRSA",
+                                     "SHA256WITHECDSA", "SHA384WITHECDSA", "SHA512WITHECDSA"};
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (strcmp(alg, ok[i]) == 0) {
+            return H2A_OK;
+        }
+    }
+    return h2a_err_set(H2A_ERR_INPUT, "%s: '%s' is not auto or a Private CA signing algorithm "
+                       "(SHA256WITHRSA, SHA384WITHECDSA, ...)", p, alg);
+}
+
+static h2a_err s_issuer_pca(json_object *o, const char *path, h2a_issuer_conf *is)
+{
+    char p[256], def[128];
+
+    H2A_GUARD(h2a_jv_only_keys(o, path, s_pca_keys));
+    H2A_GUARD(h2a_jv_str(o, path, "certificate_authority_arn", true, 20, 2048, &is->ca_arn));
+    H2A_GUARD(s_pca_arn(h2a_jv_path(p, sizeof(p), path, "certificate_authority_arn"), is));
+    snprintf(def, sizeof(def), "arn:%s:acm-pca:::template/EndEntityCertificate/V1",
+             is->pca_partition);
+    H2A_GUARD(s_dup(def, &is->template_arn));
+    H2A_GUARD(h2a_jv_str(o, path, "template_arn", false, 20, 2048, &is->template_arn));
+    if (strncmp(is->template_arn, "arn:aws", 7) != 0 ||
+        strstr(is->template_arn, ":acm-pca:::template/") == NULL) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: '%.200s' is not a Private CA template ARN "
+                           "(arn:aws:acm-pca:::template/NAME/V1)",
+                           h2a_jv_path(p, sizeof(p), path, "template_arn"), is->template_arn);
+    }
+    H2A_GUARD(s_dup("auto", &is->signing_algorithm));
+    H2A_GUARD(h2a_jv_str(o, path, "signing_algorithm", false, 4, 32, &is->signing_algorithm));
+    H2A_GUARD(s_pca_sigalg_ok(h2a_jv_path(p, sizeof(p), path, "signing_algorithm"),
+                              is->signing_algorithm));
+    H2A_GUARD(h2a_jv_str(o, path, "role_arn", false, 20, 2048, &is->role_arn));
+    if (is->role_arn != NULL && strncmp(is->role_arn, "arn:aws", 7) != 0) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: '%.200s' is not an IAM role ARN",
+                           h2a_jv_path(p, sizeof(p), path, "role_arn"), is->role_arn);
+    }
+    is->validity_days = 90;
+    H2A_GUARD(h2a_jv_int(o, path, "validity_days", false, 1, 825, &is->validity_days));
+    is->timeout_seconds = 300;
+    H2A_GUARD(h2a_jv_int(o, path, "timeout_seconds", false, 1, 3600, &is->timeout_seconds));
+    return H2A_OK;
+}
+
 static h2a_err s_issuers(json_object *top, const char *base_dir, h2a_config *c)
 {
     json_object *iss = NULL;
@@ -196,9 +281,12 @@ static h2a_err s_issuers(json_object *top, const char *base_dir, h2a_config *c)
         } else if (strcmp(type, "local") == 0) {
             is->type = H2A_ISSUER_LOCAL;
             rv = s_issuer_local(o, path, is);
+        } else if (strcmp(type, "acm-pca") == 0) {
+            is->type = H2A_ISSUER_ACM_PCA;
+            rv = s_issuer_pca(o, path, is);
         } else {
             rv = h2a_err_set(H2A_ERR_INPUT,
-                             "%s.type: '%s' is not an issuer type (command, local)",
+                             "%s.type: '%s' is not an issuer type (command, local, acm-pca)",
                              path, type);
         }
         free(type);

@@ -22,6 +22,7 @@
 typedef enum {
     H2A_ISSUER_COMMAND = 1,
     H2A_ISSUER_LOCAL = 2,
+    H2A_ISSUER_ACM_PCA = 3,
 } h2a_issuer_type;
 
 typedef struct {
@@ -34,7 +35,15 @@ typedef struct {
     /* local: a CA whose keys live in the token */
     char *key_label;  /* CA keys are "<key_label>-rsa" and "<key_label>-ec" */
     char *subject;
-    long long validity_days;
+    long long validity_days; /* local, acm-pca */
+    /* acm-pca: region, account and partition come from the CA ARN */
+    char *ca_arn;
+    char *template_arn;      /* default: EndEntityCertificate/V1 in the CA's partition */
+    char *signing_algorithm; /* "auto" or SHA256WITHRSA, SHA384WITHECDSA, ... */
+    char *role_arn;          /* NULL: the caller's credentials (a shared CA) */
+    char pca_partition[16];
+    char pca_region[40];
+    char pca_account[16];
 } h2a_issuer_conf;
 
 typedef struct {

@@ -388,6 +388,11 @@ static h2a_err s_issue_ctx(h2a_run *r, h2a_issue_ctx *ic)
     ic->request_id = r->req->id;
     ic->requester = r->req->requester;
     ic->state = r->w->issuers;
+    ic->generation = r->jr != NULL ? r->jr->key_id : NULL;
+    if (ic->conf->type == H2A_ISSUER_ACM_PCA) {
+        H2A_GUARD(h2a_enroll_aws_open(r));
+        ic->aws = r->aws;
+    }
     return H2A_OK;
 }
 

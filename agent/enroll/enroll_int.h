@@ -110,6 +110,8 @@ typedef struct h2a_run {
     long long poll_next;     /* waiting on the issuer: poll again then (monotonic ms) */
     long long poll_deadline; /* the issuer's timeout, from the first poll */
     long long poll_t0;
+    int poll_attempts;       /* polls of the handle in this process: the issuer's back-off */
+    h2a_issuer_usage issuer_usage; /* usages the issuer sets itself (a PCA template) */
     bool finished;    /* nothing left to do: item->out holds the result */
     /*
      * Group delivery: a finished step's target row is written with the

@@ -134,8 +134,15 @@ h2a_err h2a_enroll_submit(h2a_run *r, const h2a_issue_ctx *ic)
 
 void h2a_enroll_submitted(h2a_run *r)
 {
+    char detail[1024];
+
     r->need_submitted = false;
-    h2a_enroll_audit(r, -1, "submit", "ok", NULL, NULL, r->jr->issuer_handle);
+    /* A run without its request (tests driving the issue step alone) names the handle only. */
+    h2a_issuer_audit_detail(r->cfg != NULL && r->req != NULL
+                                ? h2a_config_issuer(r->cfg, r->req->issuer)
+                                : NULL,
+                            r->jr->issuer_handle, detail, sizeof(detail));
+    h2a_enroll_audit(r, -1, "submit", "ok", NULL, NULL, detail);
     h2a_enroll_crash_point("submitted", -1);
 }
 
@@ -143,9 +150,12 @@ void h2a_enroll_submitted(h2a_run *r)
 static h2a_err s_poll_due(h2a_run *r, const h2a_issue_ctx *ic)
 {
     h2a_issue_result res;
+    h2a_issue_ctx c = *ic;
     long long now = h2a_enroll_now_ms();
     h2a_err rv;
 
+    c.poll_attempt = r->poll_attempts++;
+    ic = &c;
     if (r->jr->issuer_handle == NULL) {
         return h2a_err_set(H2A_ERR_STATE, "journal: request '%s' is submitted but has no "
                            "issuer handle", r->jr->id);

@@ -191,10 +191,13 @@ static h2a_err s_reimport_precheck(h2a_run *r)
                                              q->names.ndns, &next);
         }
         if (rv == H2A_OK) {
-            next.has_ku = c.key_usage != 0;
-            next.ku = c.key_usage;
-            next.has_eku = c.ext_key_usage != 0;
-            next.eku = c.ext_key_usage;
+            /* What the certificate will carry: the issuer's template, else the CSR's. */
+            const h2a_issuer_usage *iu = &r->issuer_usage;
+
+            next.has_ku = iu->sets_usage || c.key_usage != 0;
+            next.ku = iu->sets_usage ? iu->ku : c.key_usage;
+            next.has_eku = iu->sets_usage || c.ext_key_usage != 0;
+            next.eku = iu->sets_usage ? iu->eku : c.ext_key_usage;
             rv = h2a_reimport_check_cert(t->certificate_arn, &cur, &next);
         }
         h2a_cert_usage_cleanup(&cur);
@@ -212,6 +215,23 @@ static h2a_err s_reimport_precheck(h2a_run *r)
         }
     }
     return H2A_OK;
+}
+
+/* The issuer's own refusals (acm-pca: CA state, families), before any key exists. */
+static h2a_err s_issuer_precheck(h2a_run *r)
+{
+    h2a_issue_ctx ic;
+
+    memset(&ic, 0, sizeof(ic));
+    ic.conf = h2a_config_issuer(r->cfg, r->req->issuer);
+    ic.request_id = r->req->id;
+    ic.requester = r->req->requester;
+    ic.state = r->w->issuers;
+    if (ic.conf->type == H2A_ISSUER_ACM_PCA) {
+        H2A_GUARD(h2a_enroll_aws_open(r));
+        ic.aws = r->aws;
+    }
+    return h2a_issuer_precheck(&ic, r->kt, &r->issuer_usage);
 }
 
 /* ------------------------------------------------------------------ */
@@ -239,6 +259,9 @@ h2a_err h2a_enroll_validate(h2a_run *r)
     rv = s_validate_local(r);
     if (rv == H2A_OK) {
         rv = s_validate_aws(r);
+    }
+    if (rv == H2A_OK) {
+        rv = s_issuer_precheck(r);
     }
     if (rv == H2A_OK) {
         rv = s_reimport_precheck(r);

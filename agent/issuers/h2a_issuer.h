@@ -34,6 +34,10 @@ typedef struct {
     const char *request_id;  /* exported to command issuers */
     const char *requester;
     h2a_issuer_state *state; /* the worker's, or NULL (nothing kept) */
+    H2A_AWS_CTX *aws;        /* the worker's AWS client (acm-pca) */
+    /* What makes a second submit of the same request a new one: the token key's id. */
+    const char *generation;
+    int poll_attempt;        /* polls of this handle so far in this process (back-off) */
     /* NULL: by conf->type. Set by tests to drive the engine with a fake issuer. */
     const struct h2a_issuer_ops *ops;
 } h2a_issue_ctx;
@@ -52,6 +56,17 @@ typedef struct {
     long long retry_after_ms;
     bool timed_out; /* h2a_issuer_wait: still pending at the issuer's timeout */
 } h2a_issue_result;
+
+/*
+ * What an issuer's checks before any key exists found (h2a_issuer_precheck):
+ * whether its certificate's KeyUsage/ExtendedKeyUsage are set by the issuer
+ * (a PCA template) rather than copied from the CSR, and which.
+ */
+typedef struct {
+    bool sets_usage;
+    unsigned ku;  /* H2A_KU_* */
+    unsigned eku; /* H2A_EKU_* */
+} h2a_issuer_usage;
 void h2a_issue_result_clear(h2a_issue_result *res);
 
 typedef struct h2a_issuer_ops {
@@ -59,6 +74,8 @@ typedef struct h2a_issuer_ops {
     h2a_err (*submit)(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res);
     /* NULL for issuers whose submit always completes. */
     h2a_err (*poll)(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_result *res);
+    /* NULL: nothing to check. Refusals before any key exists for key type `kt`. */
+    h2a_err (*precheck)(const h2a_issue_ctx *ctx, h2a_keytype kt, h2a_issuer_usage *usage);
 } h2a_issuer_ops;
 
 const h2a_issuer_ops *h2a_issuer_ops_for(const h2a_issue_ctx *ctx);
@@ -67,6 +84,16 @@ h2a_err h2a_issuer_submit(const h2a_issue_ctx *ctx, X509_REQ *csr,
                           h2a_issue_result *res) H2A_MUST_USE;
 h2a_err h2a_issuer_poll(const h2a_issue_ctx *ctx, const char *handle,
                         h2a_issue_result *res) H2A_MUST_USE;
+/*
+ * The issuer's own refusals for a request of key type `kt`, before any key
+ * exists (acm-pca: CA state and lifetime, signing family, key family), and
+ * what it will set in the certificate's usages (*usage, zeroed first).
+ */
+h2a_err h2a_issuer_precheck(const h2a_issue_ctx *ctx, h2a_keytype kt,
+                            h2a_issuer_usage *usage) H2A_MUST_USE;
+/* One audit detail naming where an issued certificate comes from (acm-pca: CA, template). */
+void h2a_issuer_audit_detail(const h2a_issuer_conf *conf, const char *handle, char *out,
+                             size_t len);
 
 /*
  * The wait bound of an issuer: its timeout_seconds, or a default of 300 s
@@ -103,6 +130,8 @@ h2a_err h2a_issuer_issue(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
 
 /* `command`: argv from the configuration, CSR PEM on stdin, PEM chain on stdout. */
 extern const h2a_issuer_ops h2a_issuer_command_ops;
+/* `acm-pca`: AWS Private CA, IssueCertificate then GetCertificate. */
+extern const h2a_issuer_ops h2a_issuer_acm_pca_ops;
 /* `local`: a CA whose keys are token keys, made on first use. */
 extern const h2a_issuer_ops h2a_issuer_local_ops;
 

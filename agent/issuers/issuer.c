@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,7 @@ const h2a_issuer_ops *h2a_issuer_ops_for(const h2a_issue_ctx *ctx)
     static const h2a_issuer_ops *const table[] = {
         [H2A_ISSUER_COMMAND] = &h2a_issuer_command_ops,
         [H2A_ISSUER_LOCAL] = &h2a_issuer_local_ops,
+        [H2A_ISSUER_ACM_PCA] = &h2a_issuer_acm_pca_ops,
     };
     size_t t = (size_t)ctx->conf->type;
 
@@ -70,6 +72,25 @@ h2a_err h2a_issuer_poll(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_
         h2a_issue_result_clear(res);
     }
     return rv;
+}
+
+h2a_err h2a_issuer_precheck(const h2a_issue_ctx *ctx, h2a_keytype kt, h2a_issuer_usage *usage)
+{
+    const h2a_issuer_ops *ops = h2a_issuer_ops_for(ctx);
+
+    memset(usage, 0, sizeof(*usage));
+    return ops == NULL || ops->precheck == NULL ? H2A_OK : ops->precheck(ctx, kt, usage);
+}
+
+void h2a_issuer_audit_detail(const h2a_issuer_conf *conf, const char *handle, char *out,
+                             size_t len)
+{
+    if (conf != NULL && conf->type == H2A_ISSUER_ACM_PCA) {
+        snprintf(out, len, "ca=%s template=%s certificate=%s", conf->ca_arn,
+                 conf->template_arn, handle != NULL ? handle : "");
+    } else {
+        snprintf(out, len, "%s", handle != NULL ? handle : "");
+    }
 }
 
 long long h2a_issuer_timeout_ms(const h2a_issuer_conf *conf)

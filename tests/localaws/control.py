@@ -153,11 +153,27 @@ def _route(app, method, path, q, body):
         account, region = _acct_region(q)
         with st.lock:
             return 200, {"secrets": secrets_svc.control_list(st, account, region)}
+    if path == "/_control/pca/settings" and method == "POST":
+        with st.lock:
+            try:
+                return 200, pca.control_settings(st, body)
+            except ValueError as exc:
+                raise BadRequest(str(exc))
+    if path == "/_control/pca/update" and method == "POST":
+        account, region = _acct_region(q, body)
+        with st.lock:
+            try:
+                return 200, pca.control_update(st, account, region, body)
+            except ValueError as exc:
+                raise BadRequest(str(exc))
     if path == "/_control/pca":
         account, region = _acct_region(q, body)
         with st.lock:
             if method == "POST":
-                return 200, pca.control_create(st, account, region, body)
+                try:
+                    return 200, pca.control_create(st, account, region, body)
+                except ValueError as exc:
+                    raise BadRequest(str(exc))
             return 200, {"certificate_authorities": pca.control_list(st, account, region)}
     if path == "/_control/route53":
         import route53

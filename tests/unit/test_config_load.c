@@ -107,6 +107,48 @@ static void test_local_defaults(void **state)
     h2a_config_free(c);
 }
 
+#define PCA_ARN(p, r) "arn:" p ":acm-pca:" r ":123456789012:certificate-authority/1-2-3"
+
+/* Region, account and the default template's partition come from the CA ARN. */
+static void test_acm_pca(void **state)
+{
+    (void)state;
+    h2a_config *c = s_parse_ok("{" TOK ",\"issuers\":{"
+                               "\"p\":{\"type\":\"acm-pca\",\"certificate_authority_arn\":\""
+                               PCA_ARN("aws-cn", "cn-north-1") "\",\"role_arn\":null},"
+                               "\"q\":{\"type\":\"acm-pca\",\"certificate_authority_arn\":\""
+                               PCA_ARN("aws", "eu-west-1") "\",\"signing_algorithm\":"
+                               "\"SHA384WITHECDSA\",\"role_arn\":"
+                               "\"arn:aws:iam::222222222222:role/pki\",\"timeout_seconds\":30,"
+                               "\"validity_days\":7}}}");
+    const h2a_issuer_conf *p = h2a_config_issuer(c, "p"), *q = h2a_config_issuer(c, "q");
+
+    assert_int_equal(p->type, H2A_ISSUER_ACM_PCA);
+    assert_string_equal(p->pca_region, "cn-north-1");
+    assert_string_equal(p->pca_account, "123456789012");
+    assert_string_equal(p->template_arn, "arn:aws-cn:acm-pca:::template/EndEntityCertificate/V1");
+    assert_string_equal(p->signing_algorithm, "auto");
+    assert_null(p->role_arn);
+    assert_int_equal(p->validity_days, 90);
+    assert_int_equal(p->timeout_seconds, 300);
+    assert_string_equal(q->signing_algorithm, "SHA384WITHECDSA");
+    assert_string_equal(q->role_arn, "arn:aws:iam::222222222222:role/pki");
+    assert_int_equal(q->timeout_seconds, 30);
+    assert_int_equal(q->validity_days, 7);
+    h2a_config_free(c);
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acm-pca\",\"certificate_authority_arn\":"
+        "\"arn:aws:acm-pca:eu-west-1:12:certificate-authority/1\"}}}",
+        "issuers.x.certificate_authority_arn: 'arn:aws:acm-pca:eu-west-1:12:");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acm-pca\",\"certificate_authority_arn\":"
+        "\"" PCA_ARN("aws", "eu west") "\"}}}", "issuers.x.certificate_authority_arn: 'eu west'");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acm-pca\",\"certificate_authority_arn\":"
+        "\"" PCA_ARN("aws", "eu-west-1") "\",\"role_arn\":\"pki-role-in-the-other-acct\"}}}",
+        "issuers.x.role_arn:");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acm-pca\",\"certificate_authority_arn\":"
+        "\"" PCA_ARN("aws", "eu-west-1") "\",\"timeout_seconds\":0}}}",
+        "issuers.x.timeout_seconds: must be between 1 and 3600");
+}
+
 static void test_errors_name_the_key(void **state)
 {
     (void)state;
@@ -258,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_local_defaults),
+        cmocka_unit_test(test_acm_pca),
         cmocka_unit_test(test_errors_name_the_key),
         cmocka_unit_test(test_kms_null_is_default),
         cmocka_unit_test(test_load_file_and_env),
