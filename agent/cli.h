@@ -22,6 +22,8 @@ int h2a_cmd_acm(int argc, char **argv);     /* acm list | describe */
 int h2a_cmd_enroll(int argc, char **argv);
 int h2a_cmd_resume(int argc, char **argv);
 int h2a_cmd_sweep(int argc, char **argv);
+int h2a_cmd_renew(int argc, char **argv);  /* renew */
+int h2a_cmd_status(int argc, char **argv); /* status ID|ARN */
 
 /* The exit-code table, printed by every --help. */
 extern const char h2a_cli_exit_codes[];

@@ -27,6 +27,8 @@ static const struct h2a_command s_commands[] = {
     {"enroll", h2a_cmd_enroll, "run an enrollment request end to end"},
     {"resume", h2a_cmd_resume, "continue an interrupted enrollment"},
     {"sweep", h2a_cmd_sweep, "remove expired staging secrets, list orphans"},
+    {"renew", h2a_cmd_renew, "renew due certificates into the same ARNs"},
+    {"status", h2a_cmd_status, "the generations of a request or ARN"},
 };
 
 static void s_usage(FILE *out)
