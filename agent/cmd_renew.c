@@ -29,6 +29,20 @@ static void s_help(const char *cmd)
                "                 no token, nothing written\n"
                "  --arn ARN      renew this ARN (repeatable)\n"
                "  --id ID        renew this request's ARNs (repeatable)\n\n");
+    } else if (strcmp(cmd, "rollback") == 0) {
+        printf("Usage: hsm2acm rollback [--config FILE] ARN [--to-serial SERIAL]\n\n"
+               "Reimport the previous generation (or the one with SERIAL) into ARN, with\n"
+               "its key that the token kept, through the same wrapped staging as any\n"
+               "delivery. Before anything is touched it checks, and refuses with exit 3\n"
+               "naming the rule and both values: the key was not destroyed and is in the\n"
+               "token; the certificate is valid for renewal.min_remaining_for_rollback_days;\n"
+               "ACM's reimport rules against what the ARN holds now (same key type and\n"
+               "size, no KeyUsage/ExtendedKeyUsage ACM holds now missing, a name). The\n"
+               "rollback is a generation of its own (run as <id>.r<N>): rolling forward\n"
+               "again is another rollback. Prints {arn, rollback_id, to_generation,\n"
+               "to_serial, result}.\n\n"
+               "  --config FILE     configuration (default: $HSM2ACM_CONFIG)\n"
+               "  --to-serial S     the generation to go back to (hex serial)\n\n");
     } else {
         printf("Usage: hsm2acm status [--config FILE] ID|ARN\n\n"
                "The generations delivered to an ARN (or to the ARN of request ID), newest\n"
@@ -43,6 +57,7 @@ static void s_help(const char *cmd)
 
 struct s_opts {
     const char *config;
+    const char *serial;
     h2a_renew_opts r;
 };
 
@@ -65,9 +80,11 @@ static int s_opts(int argc, char **argv, struct s_opts *o)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
         {"arn", required_argument, NULL, 'a'},    {"id", required_argument, NULL, 'i'},
+        {"to-serial", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     bool renew = strcmp(argv[0], "renew") == 0;
+    bool rollback = strcmp(argv[0], "rollback") == 0;
     int c, code = -1;
 
     optind = 1;
@@ -79,6 +96,11 @@ static int s_opts(int argc, char **argv, struct s_opts *o)
             return 0;
         } else if (!renew && (c == 'n' || c == 'a' || c == 'i')) {
             return h2a_cli_usage_error(argv[0], "--dry-run, --arn and --id are renew options");
+        } else if (c == 't') {
+            if (!rollback) {
+                return h2a_cli_usage_error(argv[0], "--to-serial is a rollback option");
+            }
+            o->serial = optarg;
         } else if (c == 'n') {
             o->r.dry_run = true;
         } else if (c == 'a') {
@@ -96,8 +118,12 @@ static int s_opts(int argc, char **argv, struct s_opts *o)
         }
     }
     if (code < 0 && argc - optind != (renew ? 0 : 1)) {
-        return h2a_cli_usage_error(argv[0], renew ? "takes no arguments (use --arn or --id)"
-                                                  : "expects one ID or ARN");
+        return h2a_cli_usage_error(argv[0], renew      ? "takes no arguments (use --arn or --id)"
+                                            : rollback ? "expects one ARN"
+                                                       : "expects one ID or ARN");
+    }
+    if (code < 0 && rollback && strncmp(argv[optind], "arn:", 4) != 0) {
+        return h2a_cli_usage_error(argv[0], "'%s' is not an ARN", argv[optind]);
     }
     return code;
 }
@@ -129,6 +155,31 @@ int h2a_cmd_renew(int argc, char **argv)
     }
     free(o.r.arns);
     free(o.r.ids);
+    return code;
+}
+
+int h2a_cmd_rollback(int argc, char **argv)
+{
+    struct s_opts o;
+    h2a_config *cfg = NULL;
+    h2a_buf out;
+    int code;
+    h2a_err rv;
+
+    memset(&o, 0, sizeof(o));
+    code = s_opts(argc, argv, &o);
+    if (code >= 0) {
+        return code;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    h2a_buf_init(&out, 0);
+    rv = h2a_config_load(o.config, &cfg);
+    if (rv == H2A_OK) {
+        rv = h2a_renew_rollback(cfg, argv[optind], o.serial, &out);
+    }
+    code = rv != H2A_OK ? h2a_cli_fail(argv[0], rv) : (printf("%s\n", (char *)out.data), 0);
+    h2a_buf_free(&out);
+    h2a_config_free(cfg);
     return code;
 }
 

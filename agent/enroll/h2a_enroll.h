@@ -88,3 +88,8 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out) H2A_MUST_USE;
 
 /* The token key label reserved for a request id (<= 64 bytes). */
 void h2a_enroll_key_label(const char *id, char out[65]);
+
+/* What reimport compares, from a DescribeCertificate detail (verify.c; rollback too). */
+#include <json-c/json.h>
+h2a_err h2a_enroll_usage_from_describe(json_object *detail,
+                                       h2a_cert_usage *out) H2A_MUST_USE;

@@ -71,3 +71,15 @@ h2a_err h2a_renew_run(const h2a_config *cfg, const h2a_renew_opts *o, h2a_buf *o
 
 /* `hsm2acm status ID|ARN`: the generations as JSON, newest first. */
 h2a_err h2a_renew_status(const h2a_config *cfg, const char *what, h2a_buf *out) H2A_MUST_USE;
+
+/*
+ * `hsm2acm rollback ARN [--to-serial S]`: reimport the previous generation
+ * (or the one with serial S) into ARN with its kept key, through the same
+ * wrapped staging as any delivery. Refused (H2A_ERR_POLICY, naming the rule
+ * and both values) before anything is touched when the generation's key was
+ * destroyed or is not in the token, its certificate expires within
+ * min_remaining_for_rollback_days, or ACM's reimport rules against what the
+ * ARN holds now forbid it. The rollback is a generation of its own.
+ */
+h2a_err h2a_renew_rollback(const h2a_config *cfg, const char *arn, const char *serial,
+                           h2a_buf *out) H2A_MUST_USE;
