@@ -16,6 +16,7 @@ typedef struct {
     h2a_jtarget *jt;
     size_t njt;
     bool named;  /* asked for by --arn/--id: renewed even if not due */
+    bool resume; /* its own renewal was interrupted after the import: finish that */
     long long due;
     h2a_due_rule why;
     h2a_renew_times times;

@@ -229,6 +229,25 @@ static void s_rb_free(struct s_rb *b)
 static h2a_err s_load(H2A_JOURNAL *j, const char *arn, const char *serial, struct s_rb *b)
 {
     H2A_GUARD(h2a_journal_generations(j, arn, &b->g, &b->n));
+    if (b->n > 0) {
+        H2A_GUARD(h2a_journal_get(j, b->g[0].request_id, &b->cur, &b->ct, &b->nct));
+    }
+    /*
+     * A rollback interrupted after its import (the delivery is already a
+     * generation, its cleanup is not done) is finished, not rolled back
+     * from: the generation it went to is the one with its serial.
+     */
+    if (b->cur != NULL && b->cur->state != H2A_JS_CLEANED && b->cur->reason != NULL &&
+        strcmp(b->cur->reason, "rollback") == 0) {
+        snprintf(b->id, sizeof(b->id), "%s", b->cur->id);
+        H2A_GUARD(s_pick(j, arn, b->cur->serial, b->g, b->n, &b->at));
+        return h2a_journal_get(j, b->g[b->at].request_id, &b->r, &b->t, &b->nt);
+    }
+    h2a_jreq_free(b->cur);
+    h2a_jtargets_free(b->ct, b->nct);
+    b->cur = NULL;
+    b->ct = NULL;
+    b->nct = 0;
     H2A_GUARD(s_pick(j, arn, serial, b->g, b->n, &b->at));
     H2A_GUARD(h2a_journal_get(j, b->g[b->at].request_id, &b->r, &b->t, &b->nt));
     H2A_GUARD(h2a_journal_get(j, b->g[0].request_id, &b->cur, &b->ct, &b->nct));

@@ -93,6 +93,17 @@ static h2a_err s_due(h2a_renew_cand *c, const h2a_policy_lifecycle *l)
 {
     H2A_GUARD(h2a_renew_cert_times(c->jr->cert_pem, &c->times));
     c->due = h2a_renew_due(l, &c->times, h2a_renew_seed(c->jr->serial), &c->why);
+    /*
+     * A renewal interrupted after its import is already the current
+     * generation: finish it (cleanup) instead of renewing it again.
+     */
+    if (c->jr->state != H2A_JS_CLEANED && c->jr->reason != NULL &&
+        strcmp(c->jr->reason, "renew") == 0) {
+        c->resume = true;
+        c->due = c->times.not_before;
+        snprintf(c->new_id, sizeof(c->new_id), "%s", c->jr->id);
+        return H2A_OK;
+    }
     return h2a_renew_derived_id(c->jr, 'g', c->gen + 1, c->new_id, sizeof(c->new_id));
 }
 
@@ -165,11 +176,12 @@ static int s_run_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *ou
 
     memset(it, 0, sizeof(it));
     for (size_t i = 0; i < n; i++) {
-        drv[i] = h2a_renew_derive(cs[i], cs[i]->new_id, "renew", &q[i]);
+        drv[i] = cs[i]->resume ? H2A_OK : h2a_renew_derive(cs[i], cs[i]->new_id, "renew", &q[i]);
         snprintf(derr[i], sizeof(derr[i]), "%s", drv[i] != H2A_OK ? h2a_err_msg() : "");
         if (drv[i] == H2A_OK) {
             at[i] = m;
             it[m].req = q[i];
+            it[m].resume_id = cs[i]->resume ? cs[i]->new_id : NULL;
             h2a_buf_init(&it[m++].out, 0);
         }
     }
