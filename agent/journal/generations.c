@@ -131,21 +131,64 @@ h2a_err h2a_journal_request_arn(H2A_JOURNAL *j, const char *id, char **arn)
     return H2A_OK;
 }
 
-h2a_err h2a_journal_gen_key_destroyed(H2A_JOURNAL *j, const char *arn, long long generation)
+h2a_err h2a_journal_gen_key_destroyed(H2A_JOURNAL *j, const char *key_id)
 {
     sqlite3_stmt *st = NULL;
     h2a_err rv = H2A_OK;
 
+    /* Every generation with that key: a rollback shares its key with the generation it repeats. */
     if (sqlite3_prepare_v2(j->db, "UPDATE generations SET key_destroyed_at=?2"
-                                  " WHERE request_id IN (SELECT request_id FROM generations"
-                                  " WHERE arn=?1 AND generation=?3)",
+                                  " WHERE request_id IN (SELECT id FROM requests WHERE key_id=?1)",
                            -1, &st, NULL) != SQLITE_OK) {
         return h2a_journal_dberr(j, "mark key destroyed");
     }
-    h2a_journal_bind_opt(st, 1, arn);
+    h2a_journal_bind_opt(st, 1, key_id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-    sqlite3_bind_int64(st, 3, generation);
     rv = h2a_journal_stmt_done(j, st, "mark key destroyed");
     sqlite3_finalize(st);
     return rv;
+}
+
+h2a_err h2a_journal_key_needed(H2A_JOURNAL *j, const char *key_id, bool *needed)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *needed = false;
+    if (sqlite3_prepare_v2(j->db, "SELECT 1 FROM requests WHERE key_id=?1"
+                                  " AND state NOT IN ('cleaned', 'failed') LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return h2a_journal_dberr(j, "look up key");
+    }
+    h2a_journal_bind_opt(st, 1, key_id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return h2a_journal_dberr(j, "look up key");
+    }
+    *needed = rc == SQLITE_ROW;
+    return H2A_OK;
+}
+
+h2a_err h2a_journal_gen_key(H2A_JOURNAL *j, const h2a_jgen *g, char **key_id, char **label)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *key_id = *label = NULL;
+    if (sqlite3_prepare_v2(j->db, "SELECT key_id, key_label FROM requests WHERE id=?1", -1,
+                           &st, NULL) != SQLITE_OK) {
+        return h2a_journal_dberr(j, "look up key");
+    }
+    h2a_journal_bind_opt(st, 1, g->request_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *key_id = h2a_journal_col(st, 0);
+        *label = h2a_journal_col(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return h2a_journal_dberr(j, "look up key");
+    }
+    return H2A_OK;
 }

@@ -187,6 +187,10 @@ h2a_err h2a_journal_current_generations(H2A_JOURNAL *j, h2a_jgen **out,
                                         size_t *n) H2A_MUST_USE;
 /* The ARN request `id` delivered its target `idx` to (NULL: none yet). */
 h2a_err h2a_journal_request_arn(H2A_JOURNAL *j, const char *id, char **arn) H2A_MUST_USE;
-/* Mark a generation's key destroyed (sweep). */
-h2a_err h2a_journal_gen_key_destroyed(H2A_JOURNAL *j, const char *arn,
-                                      long long generation) H2A_MUST_USE;
+/* Mark every generation with this key (CKA_ID hex) as having lost it (sweep). */
+h2a_err h2a_journal_gen_key_destroyed(H2A_JOURNAL *j, const char *key_id) H2A_MUST_USE;
+/* Does a request that is not finished (nor failed) still need this key? */
+h2a_err h2a_journal_key_needed(H2A_JOURNAL *j, const char *key_id, bool *needed) H2A_MUST_USE;
+/* A generation's key id and label (malloc'd; NULL when unknown). */
+h2a_err h2a_journal_gen_key(H2A_JOURNAL *j, const h2a_jgen *g, char **key_id,
+                            char **label) H2A_MUST_USE;
