@@ -29,6 +29,17 @@ static void s_help(const char *cmd)
                "                 no token, nothing written\n"
                "  --arn ARN      renew this ARN (repeatable)\n"
                "  --id ID        renew this request's ARNs (repeatable)\n\n");
+    } else if (strcmp(cmd, "adopt") == 0) {
+        printf("Usage: hsm2acm adopt [--config FILE] ARN --issuer NAME --requester WHO\n\n"
+               "Take over an IMPORTED certificate that hsm2acm did not make: the request is\n"
+               "built from DescribeCertificate (names, key type, KeyUsage/EKU), checked\n"
+               "against the policy and authorization like any request, and delivered into\n"
+               "ARN with a key born in the token (request id adopt-<certificate id>). From\n"
+               "then on renew and status know it. AMAZON_ISSUED and PRIVATE certificates\n"
+               "are refused (exit 3). Prints the enroll result.\n\n"
+               "  --config FILE     configuration (default: $HSM2ACM_CONFIG)\n"
+               "  --issuer NAME     issuer of the configuration that issues from now on\n"
+               "  --requester WHO   requester checked against the policy's authorization\n\n");
     } else if (strcmp(cmd, "rollback") == 0) {
         printf("Usage: hsm2acm rollback [--config FILE] ARN [--to-serial SERIAL]\n\n"
                "Reimport the previous generation (or the one with SERIAL) into ARN, with\n"
@@ -58,6 +69,8 @@ static void s_help(const char *cmd)
 struct s_opts {
     const char *config;
     const char *serial;
+    const char *issuer;
+    const char *requester;
     h2a_renew_opts r;
 };
 
@@ -81,10 +94,12 @@ static int s_opts(int argc, char **argv, struct s_opts *o)
         {"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
         {"arn", required_argument, NULL, 'a'},    {"id", required_argument, NULL, 'i'},
         {"to-serial", required_argument, NULL, 't'},
+        {"issuer", required_argument, NULL, 'I'},   {"requester", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     bool renew = strcmp(argv[0], "renew") == 0;
     bool rollback = strcmp(argv[0], "rollback") == 0;
+    bool adopt = strcmp(argv[0], "adopt") == 0;
     int c, code = -1;
 
     optind = 1;
@@ -96,6 +111,11 @@ static int s_opts(int argc, char **argv, struct s_opts *o)
             return 0;
         } else if (!renew && (c == 'n' || c == 'a' || c == 'i')) {
             return h2a_cli_usage_error(argv[0], "--dry-run, --arn and --id are renew options");
+        } else if (c == 'I' || c == 'R') {
+            if (!adopt) {
+                return h2a_cli_usage_error(argv[0], "--issuer and --requester are adopt options");
+            }
+            *(c == 'I' ? &o->issuer : &o->requester) = optarg;
         } else if (c == 't') {
             if (!rollback) {
                 return h2a_cli_usage_error(argv[0], "--to-serial is a rollback option");
@@ -119,10 +139,13 @@ static int s_opts(int argc, char **argv, struct s_opts *o)
     }
     if (code < 0 && argc - optind != (renew ? 0 : 1)) {
         return h2a_cli_usage_error(argv[0], renew      ? "takes no arguments (use --arn or --id)"
-                                            : rollback ? "expects one ARN"
+                                            : rollback || adopt ? "expects one ARN"
                                                        : "expects one ID or ARN");
     }
-    if (code < 0 && rollback && strncmp(argv[optind], "arn:", 4) != 0) {
+    if (code < 0 && adopt && (o->issuer == NULL || o->requester == NULL)) {
+        return h2a_cli_usage_error(argv[0], "needs --issuer NAME and --requester WHO");
+    }
+    if (code < 0 && (rollback || adopt) && strncmp(argv[optind], "arn:", 4) != 0) {
         return h2a_cli_usage_error(argv[0], "'%s' is not an ARN", argv[optind]);
     }
     return code;
@@ -158,6 +181,7 @@ int h2a_cmd_renew(int argc, char **argv)
     return code;
 }
 
+/* rollback and adopt: one ARN, one result. */
 int h2a_cmd_rollback(int argc, char **argv)
 {
     struct s_opts o;
@@ -175,7 +199,9 @@ int h2a_cmd_rollback(int argc, char **argv)
     h2a_buf_init(&out, 0);
     rv = h2a_config_load(o.config, &cfg);
     if (rv == H2A_OK) {
-        rv = h2a_renew_rollback(cfg, argv[optind], o.serial, &out);
+        rv = strcmp(argv[0], "adopt") == 0
+                 ? h2a_renew_adopt(cfg, argv[optind], o.issuer, o.requester, &out)
+                 : h2a_renew_rollback(cfg, argv[optind], o.serial, &out);
     }
     code = rv != H2A_OK ? h2a_cli_fail(argv[0], rv) : (printf("%s\n", (char *)out.data), 0);
     h2a_buf_free(&out);

@@ -28,6 +28,7 @@ static const struct h2a_command s_commands[] = {
     {"resume", h2a_cmd_resume, "continue an interrupted enrollment"},
     {"sweep", h2a_cmd_sweep, "remove expired staging secrets, list orphans"},
     {"renew", h2a_cmd_renew, "renew due certificates into the same ARNs"},
+    {"adopt", h2a_cmd_rollback, "take over an IMPORTED certificate hsm2acm did not make"},
     {"rollback", h2a_cmd_rollback, "reimport an earlier generation with its kept key"},
     {"status", h2a_cmd_status, "the generations of a request or ARN"},
 };

@@ -83,3 +83,14 @@ h2a_err h2a_renew_status(const h2a_config *cfg, const char *what, h2a_buf *out) 
  */
 h2a_err h2a_renew_rollback(const h2a_config *cfg, const char *arn, const char *serial,
                            h2a_buf *out) H2A_MUST_USE;
+
+/*
+ * `hsm2acm adopt ARN --issuer NAME --requester WHO`: an IMPORTED
+ * certificate hsm2acm did not make becomes managed. The request is built
+ * from DescribeCertificate (names, key type "inherit", KeyUsage/EKU),
+ * runs as `adopt-<certificate id>` through the enroll path (policy,
+ * authorization, reimport rules) and reimports into the ARN with a key
+ * born in the token. AMAZON_ISSUED and PRIVATE: H2A_ERR_POLICY.
+ */
+h2a_err h2a_renew_adopt(const h2a_config *cfg, const char *arn, const char *issuer,
+                        const char *requester, h2a_buf *out) H2A_MUST_USE;
