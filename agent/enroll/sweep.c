@@ -482,6 +482,16 @@ static json_object *s_result(const struct s_sweep *s)
     return o;
 }
 
+static void s_lists_put(struct s_sweep *s)
+{
+    json_object *l[] = {s->deleted, s->active,  s->skipped,  s->unknown_keys,
+                        s->failed,  s->errors,  s->destroyed};
+
+    for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+        json_object_put(l[i]);
+    }
+}
+
 h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
 {
     struct s_sweep *s = calloc(1, sizeof(*s));
@@ -542,13 +552,7 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
         }
     }
     json_object_put(o);
-    json_object_put(s->deleted);
-    json_object_put(s->active);
-    json_object_put(s->skipped);
-    json_object_put(s->unknown_keys);
-    json_object_put(s->failed);
-    json_object_put(s->errors);
-    json_object_put(s->destroyed);
+    s_lists_put(s);
     h2a_session_close(s->run.sess);
     h2a_token_close(s->run.tok);
     for (size_t i = 0; i < s->run.n_accts; i++) {
