@@ -163,4 +163,14 @@ grep -q '"exit_code":8' "$ENR_DIR/second.out" || enr_fail "second renewal line: 
 "$H2A_BIN" status --config "$ENR_CONFIG" r4 | grep -q '"generation":3,"reason":"renew","state":"serving"' ||
     enr_fail "r4's renewal not serving"
 [ "$(enr_cert_count)" = 5 ] || enr_fail "concurrent renewals made certificates"
+
+# Every new command's --help ends with the exit-code table; usage errors are exit 2.
+for cmd in renew status rollback adopt; do
+    "$H2A_BIN" $cmd --help >"$ENR_DIR/help" 2>&1 || enr_fail "$cmd --help failed"
+    tail -10 "$ENR_DIR/help" | head -1 | grep -q "^Exit codes:" || enr_fail "$cmd --help does not end in the exit-code table"
+    "$H2A_BIN" --help | grep -q "^  $cmd " || enr_fail "$cmd not in hsm2acm --help"
+done
+enr_expect_fail 2 "--to-serial is a rollback option" "$H2A_BIN" renew --to-serial 01
+enr_expect_fail 2 "is not an ARN" "$H2A_BIN" rollback --config "$ENR_CONFIG" r1
+enr_expect_fail 2 "--dry-run, --arn and --id are renew options" "$H2A_BIN" status --dry-run r1
 echo PASS
