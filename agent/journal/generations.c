@@ -111,7 +111,8 @@ h2a_err h2a_journal_generations(H2A_JOURNAL *j, const char *arn, h2a_jgen **out,
 h2a_err h2a_journal_current_generations(H2A_JOURNAL *j, h2a_jgen **out, size_t *n)
 {
     return s_gens(j, "SELECT " S_GEN_COLS " FROM generations g WHERE generation ="
-                     " (SELECT MAX(generation) FROM generations WHERE arn=g.arn) ORDER BY arn",
+                     " (SELECT MAX(generation) FROM generations WHERE arn=g.arn)"
+                     " ORDER BY request_id, arn",
                   NULL, out, n);
 }
 

@@ -182,7 +182,7 @@ void h2a_jgens_free(h2a_jgen *g, size_t n);
 /* The generations of one ARN, newest first. */
 h2a_err h2a_journal_generations(H2A_JOURNAL *j, const char *arn, h2a_jgen **out,
                                 size_t *n) H2A_MUST_USE;
-/* The newest generation of every ARN, by ARN. */
+/* The newest generation of every ARN, by request id then ARN. */
 h2a_err h2a_journal_current_generations(H2A_JOURNAL *j, h2a_jgen **out,
                                         size_t *n) H2A_MUST_USE;
 /* The ARN request `id` delivered its target `idx` to (NULL: none yet). */

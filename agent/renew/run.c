@@ -22,7 +22,11 @@ static void s_set_free(struct s_set *s)
     free(s->v);
 }
 
-/* Add the current generation of `arn`, once per request (a request's ARNs renew together). */
+/*
+ * Add the current generation of `arn`, once per request (a request's ARNs
+ * renew together). Named ones are few and compared with every entry; the
+ * journal's list comes sorted by request, so there the last entry is enough.
+ */
 static h2a_err s_add_arn(H2A_JOURNAL *j, struct s_set *s, const char *arn, bool named)
 {
     h2a_renew_cand c;
@@ -33,7 +37,7 @@ static h2a_err s_add_arn(H2A_JOURNAL *j, struct s_set *s, const char *arn, bool 
         return h2a_err_set(H2A_ERR_INPUT, "--arn %s: the journal has no generation of it "
                            "(hsm2acm did not deliver it; see hsm2acm adopt)", arn);
     }
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = named || s->n == 0 ? 0 : s->n - 1; i < s->n; i++) {
         if (strcmp(s->v[i].jr->id, c.jr->id) == 0) {
             s->v[i].named = s->v[i].named || named;
             h2a_renew_cand_free(&c);
