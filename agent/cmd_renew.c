@@ -14,7 +14,8 @@
 static void s_help(const char *cmd)
 {
     if (strcmp(cmd, "renew") == 0) {
-        printf("Usage: hsm2acm renew [--config FILE] [--dry-run] [--arn ARN]... [--id ID]...\n\n"
+        printf("Usage: hsm2acm renew [--config FILE] [--dry-run] [--arn ARN]... [--id ID]... "
+               "[--jobs N]\n\n"
                "Renew what is due (every ARN hsm2acm delivered to), or the named ARNs and\n"
                "requests even if not due. A renewal is an enrollment derived from the\n"
                "current generation: same subject, names, key type, usages, issuer and\n"
@@ -28,7 +29,9 @@ static void s_help(const char *cmd)
                "  --dry-run      list what is due and why, from the journal only: no AWS call,\n"
                "                 no token, nothing written\n"
                "  --arn ARN      renew this ARN (repeatable)\n"
-               "  --id ID        renew this request's ARNs (repeatable)\n\n");
+               "  --id ID        renew this request's ARNs (repeatable)\n"
+               "  --jobs N       worker processes (1..64, default 1), each with its own token\n"
+               "                 login and AWS connections, as enroll --batch --jobs\n\n");
     } else if (strcmp(cmd, "adopt") == 0) {
         printf("Usage: hsm2acm adopt [--config FILE] ARN --issuer NAME --requester WHO\n\n"
                "Take over an IMPORTED certificate that hsm2acm did not make: the request is\n"
@@ -93,7 +96,7 @@ static int s_opts(int argc, char **argv, struct s_opts *o)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
         {"arn", required_argument, NULL, 'a'},    {"id", required_argument, NULL, 'i'},
-        {"to-serial", required_argument, NULL, 't'},
+        {"to-serial", required_argument, NULL, 't'},  {"jobs", required_argument, NULL, 'j'},
         {"issuer", required_argument, NULL, 'I'},   {"requester", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
@@ -109,8 +112,16 @@ static int s_opts(int argc, char **argv, struct s_opts *o)
         } else if (c == 'h') {
             s_help(argv[0]);
             return 0;
-        } else if (!renew && (c == 'n' || c == 'a' || c == 'i')) {
-            return h2a_cli_usage_error(argv[0], "--dry-run, --arn and --id are renew options");
+        } else if (!renew && (c == 'n' || c == 'a' || c == 'i' || c == 'j')) {
+            return h2a_cli_usage_error(argv[0], "--dry-run, --arn, --id and --jobs are renew "
+                                                "options");
+        } else if (c == 'j') {
+            char *end = NULL;
+
+            o->r.jobs = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || o->r.jobs < 1 || o->r.jobs > 64) {
+                return h2a_cli_usage_error(argv[0], "--jobs: '%s' is not 1..64", optarg);
+            }
         } else if (c == 'I' || c == 'R') {
             if (!adopt) {
                 return h2a_cli_usage_error(argv[0], "--issuer and --requester are adopt options");

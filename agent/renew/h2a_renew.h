@@ -58,6 +58,7 @@ typedef struct {
     size_t n_arns;
     char **ids;  /* named request ids */
     size_t n_ids;
+    long jobs;   /* worker processes (1..64), as enroll --batch --jobs */
 } h2a_renew_opts;
 
 /*

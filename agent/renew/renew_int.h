@@ -4,6 +4,7 @@
 
 /* Shared by the renew, rollback and status drivers of agent/renew/. */
 
+#include "enroll/h2a_enroll.h"
 #include "enroll/h2a_request.h"
 #include "journal/h2a_journal.h"
 #include "renew/h2a_renew.h"
@@ -34,3 +35,8 @@ h2a_err h2a_renew_cert_times(const char *pem, h2a_renew_times *t) H2A_MUST_USE;
 void h2a_renew_iso(long long t, char out[32]);
 /* The configured policy's renewal and keys sections. */
 h2a_err h2a_renew_lifecycle(const h2a_config *cfg, h2a_policy_lifecycle *l) H2A_MUST_USE;
+/* Up to a group of renewals through the engine; one line each in `out`; the worst code. */
+int h2a_renew_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *out);
+/* The same over `jobs` worker processes, lines in input order (jobs.c). */
+h2a_err h2a_renew_jobs(const h2a_config *cfg, h2a_renew_cand **todo, size_t n, long jobs,
+                       h2a_buf *out, int *worst) H2A_MUST_USE;

@@ -169,7 +169,7 @@ static int s_result(const h2a_renew_cand *c, h2a_err rv, const char *error, h2a_
  * Up to a group's worth of renewals through the engine in one call (one
  * group commit per step, as for a batch); results in input order.
  */
-static int s_run_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *out)
+int h2a_renew_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *out)
 {
     h2a_enroll_item it[H2A_ENROLL_GROUP_MAX];
     h2a_request *q[H2A_ENROLL_GROUP_MAX] = {NULL};
@@ -221,7 +221,7 @@ static h2a_err s_run_due(const h2a_config *cfg, h2a_renew_cand **todo, size_t n,
     H2A_GUARD(h2a_worker_new(cfg, n > 1, &w));
     for (size_t i = 0; i < n; i += H2A_ENROLL_GROUP_MAX) {
         size_t k = n - i < H2A_ENROLL_GROUP_MAX ? n - i : H2A_ENROLL_GROUP_MAX;
-        int code = s_run_group(w, todo + i, k, out);
+        int code = h2a_renew_group(w, todo + i, k, out);
 
         *worst = code > *worst ? code : *worst;
     }
@@ -287,7 +287,8 @@ h2a_err h2a_renew_run(const h2a_config *cfg, const h2a_renew_opts *o, h2a_buf *o
     /* The worker opens the journal itself; this connection only read. */
     h2a_journal_close(j);
     if (rv == H2A_OK && !o->dry_run) {
-        rv = s_run_due(cfg, todo, n, out, worst);
+        rv = o->jobs > 1 && n > 1 ? h2a_renew_jobs(cfg, todo, n, o->jobs, out, worst)
+                                  : s_run_due(cfg, todo, n, out, worst);
     }
     free(todo);
     s_set_free(&s);

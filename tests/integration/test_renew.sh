@@ -172,5 +172,5 @@ for cmd in renew status rollback adopt; do
 done
 enr_expect_fail 2 "--to-serial is a rollback option" "$H2A_BIN" renew --to-serial 01
 enr_expect_fail 2 "is not an ARN" "$H2A_BIN" rollback --config "$ENR_CONFIG" r1
-enr_expect_fail 2 "--dry-run, --arn and --id are renew options" "$H2A_BIN" status --dry-run r1
+enr_expect_fail 2 "--dry-run, --arn, --id and --jobs are renew" "$H2A_BIN" status --dry-run r1
 echo PASS
