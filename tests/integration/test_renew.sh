@@ -6,27 +6,11 @@
 # with the test-build clock, --dry-run touching nothing, and a second renewal
 # of the same ARN at once refused with exit 8.
 . "$(dirname "$0")/enroll_lib.sh"
+. "$(dirname "$0")/renew_lib.sh"
 enr_setup renew
 
-# A command issuer: the local CA of another configuration behind `openssl x509`.
-ca="$ENR_DIR/cmdca"
-mkdir -p "$ca"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$ca/ca.key" \
-    -out "$ca/ca.pem" -days 60 -subj "/CN=renew command CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-cat >"$ca/issue.sh" <<SH
-#!/bin/sh
-set -e
-t=\$(mktemp -d)
-cat >"\$t/csr.pem"
-openssl x509 -req -in "\$t/csr.pem" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" -set_serial 0x\$(openssl rand -hex 12) \
-    -days 20 -copy_extensions copyall -out "\$t/leaf.pem" 2>/dev/null
-cat "\$t/leaf.pem" "$ca/ca.pem"
-rm -rf "\$t"
-SH
-chmod +x "$ca/issue.sh"
-enr_config_with "$ENR_CONFIG.tmp" "{\"issuers\":{\"cmd\":{\"type\":\"command\",\"argv\":[\"$ca/issue.sh\"],\"timeout_seconds\":30}}}"
-mv "$ENR_CONFIG.tmp" "$ENR_CONFIG"
+# A command issuer: an openssl CA behind a script.
+renew_cmd_issuer
 
 lb="arn:aws:elasticloadbalancing:eu-west-1:111111111111:loadbalancer/app/shop/1"
 declare -A ARN KID SERIAL

@@ -4,6 +4,7 @@
 # destroys the key it made, and reports per renewal; the exit code is the
 # worst renewal's. The failed renewal runs again (same id) once the issuer works.
 . "$(dirname "$0")/enroll_lib.sh"
+. "$(dirname "$0")/renew_lib.sh"
 enr_setup renew_fail
 
 acm_serial() {
@@ -13,25 +14,7 @@ print(c["serial"].replace(":","").lstrip("0"), c["reimport_count"])' "$1"
 }
 
 # A command issuer that fails while $ENR_DIR/broken exists (a CA outage).
-ca="$ENR_DIR/cmdca"
-mkdir -p "$ca"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$ca/ca.key" \
-    -out "$ca/ca.pem" -days 60 -subj "/CN=renew fail CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-cat >"$ca/issue.sh" <<SH
-#!/bin/sh
-set -e
-if [ -e "$ENR_DIR/broken" ]; then cat >/dev/null; echo "CA profile retired" >&2; exit 3; fi
-t=\$(mktemp -d)
-cat >"\$t/csr.pem"
-openssl x509 -req -in "\$t/csr.pem" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" -set_serial 0x\$(openssl rand -hex 12) \
-    -days 20 -copy_extensions copyall -out "\$t/leaf.pem" 2>/dev/null
-cat "\$t/leaf.pem" "$ca/ca.pem"
-rm -rf "\$t"
-SH
-chmod +x "$ca/issue.sh"
-enr_config_with "$ENR_CONFIG.tmp" "{\"issuers\":{\"cmd\":{\"type\":\"command\",\"argv\":[\"$ca/issue.sh\"],\"timeout_seconds\":30}}}"
-mv "$ENR_CONFIG.tmp" "$ENR_CONFIG"
+renew_cmd_issuer "if [ -e \"$ENR_DIR/broken\" ]; then cat >/dev/null; echo \"CA profile retired\" >&2; exit 3; fi"
 
 enr_request "$ENR_DIR/ok.json" ok ec:P-256 "ok.example.com" '[{"region":"eu-west-1"}]'
 "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/ok.json" >"$ENR_DIR/ok.out"

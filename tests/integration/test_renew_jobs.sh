@@ -3,28 +3,11 @@
 # renew --jobs N: renewals spread over N worker processes, one result line
 # per renewal in the order asked, each delivered once into its ARN.
 . "$(dirname "$0")/enroll_lib.sh"
+. "$(dirname "$0")/renew_lib.sh"
 enr_setup renew_jobs
 
 # A command issuer that notes which hsm2acm process asked (its parent).
-ca="$ENR_DIR/cmdca"
-mkdir -p "$ca"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$ca/ca.key" \
-    -out "$ca/ca.pem" -days 60 -subj "/CN=renew jobs CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-cat >"$ca/issue.sh" <<SH
-#!/bin/sh
-set -e
-echo "\$PPID" >>"$ENR_DIR/askers"
-t=\$(mktemp -d)
-cat >"\$t/csr.pem"
-openssl x509 -req -in "\$t/csr.pem" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" -set_serial 0x\$(openssl rand -hex 12) \
-    -days 20 -copy_extensions copyall -out "\$t/leaf.pem" 2>/dev/null
-cat "\$t/leaf.pem" "$ca/ca.pem"
-rm -rf "\$t"
-SH
-chmod +x "$ca/issue.sh"
-enr_config_with "$ENR_CONFIG.tmp" "{\"issuers\":{\"cmd\":{\"type\":\"command\",\"argv\":[\"$ca/issue.sh\"],\"timeout_seconds\":30}}}"
-mv "$ENR_CONFIG.tmp" "$ENR_CONFIG"
+renew_cmd_issuer "echo \"\$PPID\" >>\"$ENR_DIR/askers\""
 for i in 1 2 3 4 5; do
     printf '{"id":"j%d","subject":"CN=j%d.example.com","dns":["j%d.example.com"],"ip":[],"key":"ec:P-256","issuer":"cmd","requester":"team-web","targets":[{"region":"eu-west-1"}]}\n' "$i" "$i" "$i"
 done >"$ENR_DIR/batch.jsonl"

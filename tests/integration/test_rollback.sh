@@ -6,6 +6,7 @@
 # naming the rule): the key no longer in the token, a certificate expiring
 # within the margin, a renewal whose CA added an EKU that a rollback would remove.
 . "$(dirname "$0")/enroll_lib.sh"
+. "$(dirname "$0")/renew_lib.sh"
 enr_setup rollback
 
 # acm_state ARN: "<serial> <reimport_count>" as ACM holds it.
@@ -92,25 +93,8 @@ enr_expect_fail 3 "rule 'key still in the token': generation 5's key $k1 is not 
 
 # Refused: the CA's new profile added an EKU at renewal (ACM accepts adding);
 # rolling back would remove it, which ACM refuses, so hsm2acm refuses first.
-ca="$ENR_DIR/cmdca"
-mkdir -p "$ca"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$ca/ca.key" \
-    -out "$ca/ca.pem" -days 60 -subj "/CN=rollback command CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+renew_cmd_issuer "" "-extfile $ENR_DIR/cmdca/profile.ext"
 printf 'extendedKeyUsage=serverAuth\n' >"$ca/profile.ext"
-cat >"$ca/issue.sh" <<SH
-#!/bin/sh
-set -e
-t=\$(mktemp -d)
-cat >"\$t/csr.pem"
-openssl x509 -req -in "\$t/csr.pem" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" -set_serial 0x\$(openssl rand -hex 12) \
-    -days 20 -extfile "$ca/profile.ext" -copy_extensions copyall -out "\$t/leaf.pem" 2>/dev/null
-cat "\$t/leaf.pem" "$ca/ca.pem"
-rm -rf "\$t"
-SH
-chmod +x "$ca/issue.sh"
-enr_config_with "$ENR_CONFIG.tmp" "{\"issuers\":{\"cmd\":{\"type\":\"command\",\"argv\":[\"$ca/issue.sh\"],\"timeout_seconds\":30}}}"
-mv "$ENR_CONFIG.tmp" "$ENR_CONFIG"
 enr_request "$ENR_DIR/c.json" c ec:P-256 "c.example.com" '[{"region":"eu-west-1"}]' '{"issuer":"cmd"}'
 "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/c.json" >"$ENR_DIR/c.out"
 carn=$(enr_json "$ENR_DIR/c.out" 'd["targets"][0]["certificate_arn"]')
