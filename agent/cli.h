@@ -24,6 +24,9 @@ int h2a_cmd_resume(int argc, char **argv);
 int h2a_cmd_sweep(int argc, char **argv);
 int h2a_cmd_discover(int argc, char **argv);
 int h2a_cmd_inventory(int argc, char **argv);
+int h2a_cmd_renew(int argc, char **argv);  /* renew */
+int h2a_cmd_status(int argc, char **argv); /* status ID|ARN */
+int h2a_cmd_rollback(int argc, char **argv); /* rollback and adopt */
 
 /* The exit-code table, printed by every --help. */
 extern const char h2a_cli_exit_codes[];

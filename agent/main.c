@@ -29,6 +29,10 @@ static const struct h2a_command s_commands[] = {
     {"sweep", h2a_cmd_sweep, "remove expired staging secrets, list orphans"},
     {"discover", h2a_cmd_discover, "walk ACM in the account/organization scope"},
     {"inventory", h2a_cmd_inventory, "print the saved ACM inventory (no AWS calls)"},
+    {"renew", h2a_cmd_renew, "renew due certificates into the same ARNs"},
+    {"adopt", h2a_cmd_rollback, "take over an IMPORTED certificate hsm2acm did not make"},
+    {"rollback", h2a_cmd_rollback, "reimport an earlier generation with its kept key"},
+    {"status", h2a_cmd_status, "the generations of a request or ARN"},
 };
 
 static void s_usage(FILE *out)

@@ -314,3 +314,21 @@ H2A_API h2a_err h2a_reimport_check_describe(const char *arn, const h2a_cert_usag
  */
 H2A_API h2a_err h2a_reimport_check_cert(const char *arn, const h2a_cert_usage *current,
                                         const h2a_cert_usage *next) H2A_MUST_USE;
+
+/* ------------------------------------------------------------------ */
+/* Renewal and key retention ("renewal" and "keys", docs/renew.md)     */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    int before_expiry_days;           /* -1: null (only the other rules) */
+    double lifetime_fraction;         /* renew when this fraction of the lifetime remains */
+    bool use_ari;                     /* an issuer's ARI window counts */
+    int jitter_percent;               /* of the time from due to expiry, spread per cert */
+    int min_remaining_for_rollback_days;
+    int retain_generations;           /* keys kept per ARN, the current one included */
+    int destroy_after_days;           /* a key beyond those goes after this long */
+} h2a_policy_lifecycle;
+
+H2A_API void h2a_policy_lifecycle_defaults(h2a_policy_lifecycle *l);
+/* The policy's values (the defaults when p is NULL). */
+H2A_API void h2a_policy_get_lifecycle(const H2A_POLICY *p, h2a_policy_lifecycle *out);

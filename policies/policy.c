@@ -136,6 +136,7 @@ static h2a_err s_new_default(const char *origin, H2A_POLICY **out)
     p->csr_ku_set = false;
     p->csr_ku = H2A_KU_DIGITAL_SIGNATURE | H2A_KU_KEY_ENCIPHERMENT;
     p->csr_eku = H2A_EKU_TLS_WEB_SERVER_AUTHENTICATION;
+    h2a_policy_lifecycle_defaults(&p->life);
     *out = p;
     return H2A_OK;
 }
@@ -201,7 +202,7 @@ static const char *s_type_name(json_object *v)
     }
 }
 
-static h2a_err s_want(const char *key, json_object *v, json_type t, const char *what)
+h2a_err h2a_pol_want(const char *key, json_object *v, json_type t, const char *what)
 {
     if (v == NULL || json_object_get_type(v) != t) {
         return h2a_err_set(H2A_ERR_INPUT, "%s: expected %s, got %s", key, what,
@@ -211,7 +212,7 @@ static h2a_err s_want(const char *key, json_object *v, json_type t, const char *
 }
 
 /* `obj` may hold only the keys in `known` (NULL-terminated). */
-static h2a_err s_known_keys(const char *where, json_object *obj, const char *const *known)
+h2a_err h2a_pol_known_keys(const char *where, json_object *obj, const char *const *known)
 {
     json_object_object_foreach(obj, k, v)
     {
@@ -242,19 +243,19 @@ static h2a_err s_known_keys(const char *where, json_object *obj, const char *con
     return H2A_OK;
 }
 
-static h2a_err s_get_bool(const char *key, json_object *v, bool *out)
+h2a_err h2a_pol_get_bool(const char *key, json_object *v, bool *out)
 {
-    H2A_GUARD(s_want(key, v, json_type_boolean, "true or false"));
+    H2A_GUARD(h2a_pol_want(key, v, json_type_boolean, "true or false"));
     *out = json_object_get_boolean(v) != 0;
     return H2A_OK;
 }
 
-static h2a_err s_get_int(const char *key, json_object *v, int64_t lo, int64_t hi,
+h2a_err h2a_pol_get_int(const char *key, json_object *v, int64_t lo, int64_t hi,
                          int64_t *out)
 {
     int64_t x;
 
-    H2A_GUARD(s_want(key, v, json_type_int, "an integer"));
+    H2A_GUARD(h2a_pol_want(key, v, json_type_int, "an integer"));
     x = json_object_get_int64(v);
     if (x < lo || x > hi) {
         return h2a_err_set(H2A_ERR_INPUT, "%s: %lld is out of range (%lld..%lld)", key,
@@ -270,7 +271,7 @@ static h2a_err s_get_str_array(const char *key, json_object *v, bool allow_empty
 {
     size_t n;
 
-    H2A_GUARD(s_want(key, v, json_type_array, "an array of strings"));
+    H2A_GUARD(h2a_pol_want(key, v, json_type_array, "an array of strings"));
     n = json_object_array_length(v);
     if (n == 0 && !allow_empty) {
         return h2a_err_set(H2A_ERR_INPUT, "%s: the list is empty", key);
@@ -280,7 +281,7 @@ static h2a_err s_get_str_array(const char *key, json_object *v, bool allow_empty
         char field[320];
 
         snprintf(field, sizeof(field), "%s[%zu]", key, i);
-        H2A_GUARD(s_want(field, e, json_type_string, "a string"));
+        H2A_GUARD(h2a_pol_want(field, e, json_type_string, "a string"));
         if (json_object_get_string_len(e) == 0) {
             return h2a_err_set(H2A_ERR_INPUT, "%s: empty string", field);
         }
@@ -406,8 +407,8 @@ static h2a_err s_parse_san(H2A_POLICY *p, json_object *san)
     json_object *v;
     int64_t x;
 
-    H2A_GUARD(s_want("san", san, json_type_object, "an object"));
-    H2A_GUARD(s_known_keys("san", san, known));
+    H2A_GUARD(h2a_pol_want("san", san, json_type_object, "an object"));
+    H2A_GUARD(h2a_pol_known_keys("san", san, known));
     if (json_object_object_get_ex(san, "dns_suffixes", &v)) {
         size_t n;
 
@@ -421,13 +422,13 @@ static h2a_err s_parse_san(H2A_POLICY *p, json_object *san)
         h2a_strlist_sort(&p->san_dns_suffixes);
     }
     if (json_object_object_get_ex(san, "allow_wildcards", &v)) {
-        H2A_GUARD(s_get_bool("san.allow_wildcards", v, &p->allow_wildcards));
+        H2A_GUARD(h2a_pol_get_bool("san.allow_wildcards", v, &p->allow_wildcards));
     }
     if (json_object_object_get_ex(san, "allow_ip", &v)) {
-        H2A_GUARD(s_get_bool("san.allow_ip", v, &p->allow_ip));
+        H2A_GUARD(h2a_pol_get_bool("san.allow_ip", v, &p->allow_ip));
     }
     if (json_object_object_get_ex(san, "max_names", &v)) {
-        H2A_GUARD(s_get_int("san.max_names", v, 1, S_MAX_NAMES_LIMIT, &x));
+        H2A_GUARD(h2a_pol_get_int("san.max_names", v, 1, S_MAX_NAMES_LIMIT, &x));
         p->max_names = (size_t)x;
     }
     return H2A_OK;
@@ -507,7 +508,7 @@ static h2a_err s_parse_authorization(H2A_POLICY *p, json_object *auth)
     size_t n;
     size_t i = 0;
 
-    H2A_GUARD(s_want("authorization", auth, json_type_object,
+    H2A_GUARD(h2a_pol_want("authorization", auth, json_type_object,
                      "an object (requester -> {dns_suffixes, accounts})"));
     n = (size_t)json_object_object_length(auth);
     if (n == 0) {
@@ -539,9 +540,9 @@ static h2a_err s_parse_authorization(H2A_POLICY *p, json_object *auth)
         }
         p->n_auth = ++i;
         snprintf(where, sizeof(where), "authorization.%s", req);
-        H2A_GUARD(s_want(where, entry, json_type_object,
+        H2A_GUARD(h2a_pol_want(where, entry, json_type_object,
                          "an object with dns_suffixes and accounts"));
-        H2A_GUARD(s_known_keys(where, entry, known));
+        H2A_GUARD(h2a_pol_known_keys(where, entry, known));
         for (size_t k = 0; known[k] != NULL; k++) {
             snprintf(key, sizeof(key), "%s.%s", where, known[k]);
             if (!json_object_object_get_ex(entry, known[k], &v)) {
@@ -602,8 +603,8 @@ static h2a_err s_parse_csr(H2A_POLICY *p, json_object *csr)
     static const char *const known[] = {"key_usage", "extended_key_usage", NULL};
     json_object *v;
 
-    H2A_GUARD(s_want("csr", csr, json_type_object, "an object"));
-    H2A_GUARD(s_known_keys("csr", csr, known));
+    H2A_GUARD(h2a_pol_want("csr", csr, json_type_object, "an object"));
+    H2A_GUARD(h2a_pol_known_keys("csr", csr, known));
     if (json_object_object_get_ex(csr, "key_usage", &v)) {
         H2A_GUARD(s_parse_usage_list("csr.key_usage", v, false, &p->csr_ku));
         p->csr_ku_set = true;
@@ -618,7 +619,7 @@ static h2a_err s_parse_on_incompatible(H2A_POLICY *p, json_object *v)
 {
     const char *s;
 
-    H2A_GUARD(s_want("on_incompatible", v, json_type_string,
+    H2A_GUARD(h2a_pol_want("on_incompatible", v, json_type_string,
                      "a string, \"refuse\" or \"new-arn\""));
     s = json_object_get_string(v);
     if (strcmp(s, "refuse") == 0) {
@@ -708,7 +709,7 @@ static h2a_err s_parse_root(H2A_POLICY *p, json_object *root)
 {
     static const char *const known[] = {"version", "key_algorithms", "min_rsa_bits",
                                         "digests", "san", "authorization",
-                                        "on_incompatible", "csr", NULL};
+                                        "on_incompatible", "csr", "renewal", "keys", NULL};
     json_object *v;
     int64_t x;
 
@@ -716,9 +717,9 @@ static h2a_err s_parse_root(H2A_POLICY *p, json_object *root)
         return h2a_err_set(H2A_ERR_INPUT, "top level: expected a JSON object, got %s",
                            s_type_name(root));
     }
-    H2A_GUARD(s_known_keys("", root, known));
+    H2A_GUARD(h2a_pol_known_keys("", root, known));
     if (json_object_object_get_ex(root, "version", &v)) {
-        H2A_GUARD(s_want("version", v, json_type_int, "an integer"));
+        H2A_GUARD(h2a_pol_want("version", v, json_type_int, "an integer"));
         if (json_object_get_int64(v) != 1) {
             return h2a_err_set(H2A_ERR_INPUT,
                                "version: %lld is not supported (this hsm2acm reads "
@@ -732,7 +733,7 @@ static h2a_err s_parse_root(H2A_POLICY *p, json_object *root)
         H2A_GUARD(s_parse_key_algorithms(p, v));
     }
     if (json_object_object_get_ex(root, "min_rsa_bits", &v)) {
-        H2A_GUARD(s_get_int("min_rsa_bits", v, 2048, 4096, &x));
+        H2A_GUARD(h2a_pol_get_int("min_rsa_bits", v, 2048, 4096, &x));
         p->min_rsa_bits = (int)x;
     }
     if (json_object_object_get_ex(root, "digests", &v)) {
@@ -750,6 +751,7 @@ static h2a_err s_parse_root(H2A_POLICY *p, json_object *root)
     if (json_object_object_get_ex(root, "csr", &v)) {
         H2A_GUARD(s_parse_csr(p, v));
     }
+    H2A_GUARD(h2a_pol_parse_lifecycle(p, root));
     return s_check_contradictions(p);
 }
 

@@ -4,6 +4,8 @@
 
 /* Internals shared by the policies/ sources; nothing outside includes this. */
 
+#include <json-c/json.h>
+
 #include "h2a_policy.h"
 
 /* An owned list of strings. */
@@ -40,7 +42,19 @@ struct h2a_policy {
     bool csr_ku_set; /* csr.key_usage given: apply it, else the default */
     unsigned csr_ku;
     unsigned csr_eku;
+    h2a_policy_lifecycle life; /* "renewal" and "keys" (lifecycle.c) */
 };
+
+/* JSON helpers of the loader (policy.c), shared with lifecycle.c. */
+h2a_err h2a_pol_want(const char *key, json_object *v, json_type t, const char *what) H2A_MUST_USE;
+/* `obj` may hold only the keys in `known` (NULL-terminated). */
+h2a_err h2a_pol_known_keys(const char *where, json_object *obj,
+                           const char *const *known) H2A_MUST_USE;
+h2a_err h2a_pol_get_bool(const char *key, json_object *v, bool *out) H2A_MUST_USE;
+h2a_err h2a_pol_get_int(const char *key, json_object *v, int64_t lo, int64_t hi,
+                        int64_t *out) H2A_MUST_USE;
+/* The "renewal" and "keys" sections of the root object, when present. */
+h2a_err h2a_pol_parse_lifecycle(H2A_POLICY *p, json_object *root) H2A_MUST_USE;
 
 /* The allowed key types' encipherment bits (RFC 5480 s3: never for ECDSA). */
 #define H2A_KU_RSA_ONLY (H2A_KU_KEY_ENCIPHERMENT | H2A_KU_DATA_ENCIPHERMENT)

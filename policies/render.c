@@ -90,6 +90,30 @@ static h2a_err s_usage(unsigned bits, bool eku, h2a_buf *b)
     return rv;
 }
 
+/* Renewal timing and key retention (docs/renew.md). */
+static h2a_err s_lifecycle_lines(const h2a_policy_lifecycle *l, struct h2a_strlist *lines)
+{
+    char num[32];
+
+    H2A_GUARD(s_line(lines, "keys.retain_generations", (snprintf(num, sizeof(num), "%d",
+                                                                   l->retain_generations), num)));
+    H2A_GUARD(s_line(lines, "keys.destroy_after_days", (snprintf(num, sizeof(num), "%d",
+                                                                   l->destroy_after_days), num)));
+    if (l->before_expiry_days < 0) {
+        snprintf(num, sizeof(num), "(not set)");
+    } else {
+        snprintf(num, sizeof(num), "%d", l->before_expiry_days);
+    }
+    H2A_GUARD(s_line(lines, "renewal.before_expiry_days", num));
+    snprintf(num, sizeof(num), "%g", l->lifetime_fraction);
+    H2A_GUARD(s_line(lines, "renewal.lifetime_fraction", num));
+    H2A_GUARD(s_line(lines, "renewal.use_ari", l->use_ari ? "true" : "false"));
+    snprintf(num, sizeof(num), "%d", l->jitter_percent);
+    H2A_GUARD(s_line(lines, "renewal.jitter_percent", num));
+    snprintf(num, sizeof(num), "%d", l->min_remaining_for_rollback_days);
+    return s_line(lines, "renewal.min_remaining_for_rollback_days", num);
+}
+
 static h2a_err s_lines(const H2A_POLICY *p, struct h2a_strlist *lines, h2a_buf *v)
 {
     struct h2a_strlist md = {NULL, 0};
@@ -156,7 +180,8 @@ static h2a_err s_lines(const H2A_POLICY *p, struct h2a_strlist *lines, h2a_buf *
     H2A_GUARD(s_keytypes(p, false, v));
     H2A_GUARD(s_line(lines, "targets.elb.key_algorithms", (const char *)v->data));
     snprintf(num, sizeof(num), "%d", p->version);
-    return s_line(lines, "version", num);
+    H2A_GUARD(s_line(lines, "version", num));
+    return s_lifecycle_lines(&p->life, lines);
 }
 
 h2a_err h2a_policy_render(const H2A_POLICY *p, h2a_buf *out)

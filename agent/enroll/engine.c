@@ -291,6 +291,8 @@ static h2a_err s_prepare(h2a_run *r)
         }
         h2a_buf_free(&body);
         H2A_GUARD(rv);
+        /* Outside the canonical form: journaled with the new row (renew, rollback). */
+        r->req->reason = req->reason;
     }
     H2A_GUARD(h2a_request_hash(r->req, r->hash));
     if (found && strcmp(r->jr->body_hash, r->hash) != 0) {

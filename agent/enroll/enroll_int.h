@@ -229,5 +229,3 @@ void h2a_enroll_pending_audit(h2a_run *r, bool committed);
 
 /* verify.c: the issued certificate ------------------------------------- */
 h2a_err h2a_enroll_verify(h2a_run *r) H2A_MUST_USE;
-h2a_err h2a_enroll_usage_from_describe(json_object *detail,
-                                       h2a_cert_usage *out) H2A_MUST_USE;

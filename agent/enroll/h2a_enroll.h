@@ -27,6 +27,8 @@
 #include "enroll/h2a_request.h"
 #include <stdbool.h>
 
+#include <json-c/json.h>
+
 #include "h2a_common.h"
 
 /*
@@ -88,3 +90,7 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out) H2A_MUST_USE;
 
 /* The token key label reserved for a request id (<= 64 bytes). */
 void h2a_enroll_key_label(const char *id, char out[65]);
+
+/* What reimport compares, from a DescribeCertificate detail (verify.c; adopt and rollback too). */
+h2a_err h2a_enroll_usage_from_describe(json_object *detail,
+                                       h2a_cert_usage *out) H2A_MUST_USE;

@@ -66,6 +66,12 @@ typedef struct h2a_request {
      * dns and ip as written.
      */
     h2a_cert_names names;
+    /*
+     * Why this request runs: NULL for an enrollment; "renew", "adopt" or
+     * "rollback" when agent/renew/ derived it. Not part of the canonical
+     * form: it is journaled with the request and names its generations.
+     */
+    const char *reason;
 } h2a_request;
 
 /* Parse and validate (syntax only: policy comes later). */

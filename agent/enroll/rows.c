@@ -48,7 +48,9 @@ h2a_err h2a_enroll_new_rows(h2a_run *r)
             h2a_jset(&r->jr->body_hash, r->hash) != H2A_OK ||
             h2a_jset(&r->jr->body, (const char *)body.data) != H2A_OK ||
             h2a_jset(&r->jr->requester, r->req->requester) != H2A_OK ||
-            h2a_jset(&r->jr->key_label, label) != H2A_OK) {
+            h2a_jset(&r->jr->key_label, label) != H2A_OK ||
+            h2a_jset(&r->jr->reason, r->req->reason != NULL ? r->req->reason : "enroll") !=
+                H2A_OK) {
             rv = H2A_ERR_NOMEM;
         }
     }

@@ -17,6 +17,11 @@
  *  - Token keys that no journal entry knows (nor a local CA uses): listed,
  *    never destroyed (a person decides).
  *  - Deliveries that failed or stopped half-way: listed with their error.
+ *  - Key retention (policy "keys"): per ARN, the keys of the newest
+ *    retain_generations generations stay; an older generation's key is
+ *    destroyed once destroy_after_days have passed since a newer one
+ *    replaced it, unless a kept generation (of any ARN) or an unfinished
+ *    request uses the same key.
  * Every account and region the journal has delivered to is visited.
  */
 
@@ -29,7 +34,7 @@ struct s_sweep {
     h2a_run run;
     struct s_place places[256];
     size_t n_places;
-    json_object *deleted, *active, *skipped, *unknown_keys, *failed, *errors;
+    json_object *deleted, *active, *skipped, *unknown_keys, *failed, *errors, *destroyed;
     const h2a_config *cfg;
 };
 
@@ -248,6 +253,38 @@ static h2a_err s_secrets(struct s_sweep *s)
     return H2A_OK;
 }
 
+/* A growable list of owned strings (key ids kept by retention). */
+struct s_strs {
+    char **v;
+    size_t n;
+};
+
+static h2a_err s_strs_push(struct s_strs *l, const char *v)
+{
+    char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+
+    if (nv == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "sweep");
+    }
+    l->v = nv;
+    l->v[l->n] = strdup(v);
+    if (l->v[l->n] == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "sweep");
+    }
+    l->n++;
+    return H2A_OK;
+}
+
+static bool s_strs_has(const struct s_strs *l, const char *v)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->v[i], v) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 struct s_keyscan {
     struct s_sweep *s;
     h2a_err rv;
@@ -308,6 +345,129 @@ static h2a_err s_keys(struct s_sweep *s)
     return ks.rv;
 }
 
+/* The key ids of the newest `keep` generations of every ARN: never destroyed. */
+static h2a_err s_kept(H2A_JOURNAL *j, const h2a_jgen *cur, size_t n, int keep,
+                      struct s_strs *out)
+{
+    h2a_err rv = H2A_OK;
+
+    for (size_t a = 0; rv == H2A_OK && a < n; a++) {
+        h2a_jgen *g = NULL;
+        size_t ng = 0;
+
+        rv = h2a_journal_generations(j, cur[a].arn, &g, &ng);
+        for (size_t i = 0; rv == H2A_OK && i < ng && i < (size_t)keep; i++) {
+            char *kid = NULL, *label = NULL;
+
+            rv = h2a_journal_gen_key(j, &g[i], &kid, &label);
+            if (rv == H2A_OK && kid != NULL) {
+                rv = s_strs_push(out, kid);
+            }
+            free(kid);
+            free(label);
+        }
+        h2a_jgens_free(g, ng);
+    }
+    return rv;
+}
+
+/* Destroy generation g's key (found by CKA_ID), journal it, list and audit it. */
+static h2a_err s_destroy_key(struct s_sweep *s, const h2a_jgen *g, const char *kid,
+                             const char *label)
+{
+    H2A_P11_KEY *k = NULL;
+    h2a_buf id;
+    json_object *o;
+    h2a_err rv;
+    bool gone = false;
+
+    h2a_buf_init(&id, 64);
+    rv = h2a_hex_decode(kid, &id);
+    if (rv == H2A_OK) {
+        rv = h2a_p11_key_find(s->run.sess, NULL, id.data, id.len, &k);
+        if (rv == H2A_ERR_TOKEN && strstr(h2a_err_msg(), "not found") != NULL) {
+            h2a_err_clear();
+            rv = H2A_OK;
+            gone = true; /* someone removed it: the journal learns it */
+        } else if (rv == H2A_OK) {
+            rv = h2a_p11_key_destroy(k);
+        }
+    }
+    h2a_buf_free(&id);
+    H2A_GUARD(rv);
+    H2A_GUARD(h2a_journal_gen_key_destroyed(s->run.journal, kid));
+    o = json_object_new_object();
+    json_object_object_add(o, "arn", s_jstr(g->arn));
+    json_object_object_add(o, "generation", json_object_new_int64(g->generation));
+    json_object_object_add(o, "key_id", s_jstr(kid));
+    json_object_object_add(o, "label", s_jstr(label));
+    json_object_object_add(o, "already_gone", json_object_new_boolean(gone));
+    json_object_array_add(s->destroyed, o);
+    h2a_enroll_audit(&s->run, -1, "retention_destroy", gone ? "gone" : "ok", g->arn, NULL,
+                     kid);
+    return H2A_OK;
+}
+
+/* Generations of one ARN past the kept ones whose key may go now. */
+static h2a_err s_retire_arn(struct s_sweep *s, const char *arn, const h2a_policy_lifecycle *l,
+                            const struct s_strs *kept)
+{
+    long long now = (long long)time(NULL);
+    h2a_jgen *g = NULL;
+    size_t ng = 0;
+    h2a_err rv;
+
+    rv = h2a_journal_generations(s->run.journal, arn, &g, &ng);
+    for (size_t i = (size_t)l->retain_generations; rv == H2A_OK && i < ng; i++) {
+        char *kid = NULL, *label = NULL;
+        bool needed = false;
+
+        /* Its age counts from when a newer generation replaced it. */
+        if (g[i].key_destroyed_at != 0 ||
+            now - g[i - 1].imported_at < (long long)l->destroy_after_days * 86400LL) {
+            continue;
+        }
+        rv = h2a_journal_gen_key(s->run.journal, &g[i], &kid, &label);
+        if (rv == H2A_OK && kid != NULL && !s_strs_has(kept, kid)) {
+            rv = h2a_journal_key_needed(s->run.journal, kid, &needed);
+            if (rv == H2A_OK && !needed) {
+                rv = s_destroy_key(s, &g[i], kid, label);
+            }
+        }
+        free(kid);
+        free(label);
+    }
+    h2a_jgens_free(g, ng);
+    return rv;
+}
+
+static h2a_err s_retention(struct s_sweep *s)
+{
+    H2A_POLICY *p = NULL;
+    h2a_policy_lifecycle l;
+    struct s_strs kept = {NULL, 0};
+    h2a_jgen *cur = NULL;
+    size_t n = 0;
+    h2a_err rv;
+
+    H2A_GUARD(h2a_policy_load(s->cfg->policy, &p));
+    h2a_policy_get_lifecycle(p, &l);
+    h2a_policy_free(p);
+    rv = h2a_journal_current_generations(s->run.journal, &cur, &n);
+    if (rv == H2A_OK) {
+        rv = s_kept(s->run.journal, cur, n, l.retain_generations, &kept);
+    }
+    for (size_t a = 0; rv == H2A_OK && a < n; a++) {
+        rv = s_retire_arn(s, cur[a].arn, &l, &kept);
+    }
+    for (size_t i = 0; i < kept.n; i++) {
+        free(kept.v[i]);
+    }
+    free(kept.v);
+    h2a_jgens_free(cur, n);
+    return rv;
+}
+
 static json_object *s_result(const struct s_sweep *s)
 {
     json_object *o = json_object_new_object();
@@ -317,8 +477,19 @@ static json_object *s_result(const struct s_sweep *s)
     json_object_object_add(o, "skipped_secrets", json_object_get(s->skipped));
     json_object_object_add(o, "unknown_keys", json_object_get(s->unknown_keys));
     json_object_object_add(o, "failed_deliveries", json_object_get(s->failed));
+    json_object_object_add(o, "destroyed_keys", json_object_get(s->destroyed));
     json_object_object_add(o, "errors", json_object_get(s->errors));
     return o;
+}
+
+static void s_lists_put(struct s_sweep *s)
+{
+    json_object *l[] = {s->deleted, s->active,  s->skipped,  s->unknown_keys,
+                        s->failed,  s->errors,  s->destroyed};
+
+    for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+        json_object_put(l[i]);
+    }
 }
 
 h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
@@ -340,6 +511,7 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
     s->unknown_keys = json_object_new_array();
     s->failed = json_object_new_array();
     s->errors = json_object_new_array();
+    s->destroyed = json_object_new_array();
     if (rv == H2A_OK) {
         rv = h2a_enroll_journal_open(&s->run);
     }
@@ -354,6 +526,9 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
     }
     if (rv == H2A_OK) {
         rv = s_keys(s);
+    }
+    if (rv == H2A_OK) {
+        rv = s_retention(s);
     }
     if (rv == H2A_OK) {
         o = s_result(s);
@@ -377,12 +552,7 @@ h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out)
         }
     }
     json_object_put(o);
-    json_object_put(s->deleted);
-    json_object_put(s->active);
-    json_object_put(s->skipped);
-    json_object_put(s->unknown_keys);
-    json_object_put(s->failed);
-    json_object_put(s->errors);
+    s_lists_put(s);
     h2a_session_close(s->run.sess);
     h2a_token_close(s->run.tok);
     for (size_t i = 0; i < s->run.n_accts; i++) {

@@ -65,6 +65,7 @@ typedef struct {
     char *error;
     char *failed_step;
     char *issuer_handle; /* what an asynchronous issuer gave back (state SUBMITTED) */
+    char *reason;        /* enroll | renew | adopt | rollback (NULL: enroll) */
     long long created, updated;
 } h2a_jreq;
 
@@ -145,7 +146,7 @@ h2a_err h2a_journal_knows_key(H2A_JOURNAL *j, const char *id_hex,
                               const char *label, bool *known) H2A_MUST_USE;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define H2A_JOURNAL_SCHEMA 2
+#define H2A_JOURNAL_SCHEMA 3
 /* The schema version of an open journal (after migration: H2A_JOURNAL_SCHEMA). */
 int h2a_journal_schema(const H2A_JOURNAL *j);
 
@@ -160,3 +161,36 @@ int h2a_journal_schema(const H2A_JOURNAL *j);
  */
 typedef enum { H2A_JROW_REQUEST, H2A_JROW_TARGET } h2a_jrow;
 bool h2a_jstate_can_move(h2a_jrow row, h2a_jstate from, h2a_jstate to);
+
+/*
+ * Generations (docs/renew.md). Every delivery to an ARN is one: a target
+ * row reaching imported records (arn, next number, request id, target
+ * index, the request's reason, the time) once, in the same transaction.
+ * The key, certificate, chain and issuer handle are the request row's.
+ */
+typedef struct {
+    char *arn;
+    long long generation;
+    char *request_id;
+    size_t target_idx;
+    char *reason;
+    long long imported_at;
+    long long key_destroyed_at; /* 0: the key is still in the token */
+} h2a_jgen;
+
+void h2a_jgens_free(h2a_jgen *g, size_t n);
+/* The generations of one ARN, newest first. */
+h2a_err h2a_journal_generations(H2A_JOURNAL *j, const char *arn, h2a_jgen **out,
+                                size_t *n) H2A_MUST_USE;
+/* The newest generation of every ARN, by request id then ARN. */
+h2a_err h2a_journal_current_generations(H2A_JOURNAL *j, h2a_jgen **out,
+                                        size_t *n) H2A_MUST_USE;
+/* The ARN request `id` delivered its target `idx` to (NULL: none yet). */
+h2a_err h2a_journal_request_arn(H2A_JOURNAL *j, const char *id, char **arn) H2A_MUST_USE;
+/* Mark every generation with this key (CKA_ID hex) as having lost it (sweep). */
+h2a_err h2a_journal_gen_key_destroyed(H2A_JOURNAL *j, const char *key_id) H2A_MUST_USE;
+/* Does a request that is not finished (nor failed) still need this key? */
+h2a_err h2a_journal_key_needed(H2A_JOURNAL *j, const char *key_id, bool *needed) H2A_MUST_USE;
+/* A generation's key id and label (malloc'd; NULL when unknown). */
+h2a_err h2a_journal_gen_key(H2A_JOURNAL *j, const h2a_jgen *g, char **key_id,
+                            char **label) H2A_MUST_USE;

@@ -11,30 +11,19 @@
 
 #include <sqlite3.h>
 
-#include "journal/h2a_journal.h"
+#include "journal/journal_int.h"
 
-struct h2a_journal {
-    sqlite3 *db;
-    char *path;
-    /* Prepared once: each enrollment writes a row several times. */
-    sqlite3_stmt *st_req_insert;
-    sqlite3_stmt *st_req_upsert;
-    sqlite3_stmt *st_req_drop_failed;
-    sqlite3_stmt *st_target;
-    /* BEGIN and COMMIT run at every step: parse them once. */
-    sqlite3_stmt *st_ctl[2];
-    int schema;          /* PRAGMA user_version once open */
-    bool in_txn;         /* between h2a_journal_begin and commit/rollback */
-    h2a_jsync sync;      /* of the open transaction */
-    unsigned long durable;
-    unsigned long commits; /* through h2a_journal_begin/commit, durable or lazy */
-};
 
-static h2a_err s_dberr(H2A_JOURNAL *j, const char *what)
+h2a_err h2a_journal_dberr(H2A_JOURNAL *j, const char *what)
 {
     return h2a_err_set(H2A_ERR_STATE, "journal %s: %s: %s", j->path, what,
                        sqlite3_errmsg(j->db));
 }
+#define s_dberr h2a_journal_dberr
+#define s_stmt h2a_journal_stmt
+#define s_stmt_done h2a_journal_stmt_done
+#define s_col h2a_journal_col
+#define s_bind_opt h2a_journal_bind_opt
 
 /*
  * The schema as migrations: entry k takes a journal from version k to k+1.
@@ -60,6 +49,22 @@ static const char *const s_migrations[H2A_JOURNAL_SCHEMA] = {
     " PRIMARY KEY(request_id, idx));",
     /* 1 → 2: asynchronous issuers journal their handle (state submitted). */
     "ALTER TABLE requests ADD COLUMN issuer_handle TEXT;",
+    /*
+     * 2 → 3: generations (docs/renew.md). Every delivery to an ARN is one;
+     * the deliveries an older journal holds become that ARN's first
+     * generations, in the order they were made, as enrollments.
+     */
+    "ALTER TABLE requests ADD COLUMN reason TEXT NOT NULL DEFAULT 'enroll';"
+    "CREATE TABLE generations("
+    " arn TEXT NOT NULL, generation INTEGER NOT NULL,"
+    " request_id TEXT NOT NULL REFERENCES requests(id) ON DELETE CASCADE,"
+    " target_idx INTEGER NOT NULL, reason TEXT NOT NULL, imported_at INTEGER NOT NULL,"
+    " key_destroyed_at INTEGER,"
+    " PRIMARY KEY(arn, generation), UNIQUE(request_id, target_idx));"
+    "INSERT INTO generations(arn, generation, request_id, target_idx, reason, imported_at)"
+    " SELECT imported_arn, ROW_NUMBER() OVER (PARTITION BY imported_arn"
+    " ORDER BY updated, request_id, idx), request_id, idx, 'enroll', updated FROM targets"
+    " WHERE imported_arn IS NOT NULL AND state IN ('imported', 'cleaned');",
 };
 
 static h2a_err s_mkdir_private(const char *dir)
@@ -91,6 +96,7 @@ void h2a_journal_close(H2A_JOURNAL *j)
     sqlite3_finalize(j->st_req_upsert);
     sqlite3_finalize(j->st_req_drop_failed);
     sqlite3_finalize(j->st_target);
+    sqlite3_finalize(j->st_gen);
     for (size_t i = 0; i < sizeof(j->st_ctl) / sizeof(j->st_ctl[0]); i++) {
         sqlite3_finalize(j->st_ctl[i]);
     }
@@ -284,14 +290,14 @@ done:
 
 /* ------------------------------------------------------------------ */
 
-static char *s_col(sqlite3_stmt *st, int i)
+char *h2a_journal_col(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
 
     return t == NULL ? NULL : strdup((const char *)t);
 }
 
-static int s_bind_opt(sqlite3_stmt *st, int i, const char *s)
+int h2a_journal_bind_opt(sqlite3_stmt *st, int i, const char *s)
 {
     return s == NULL ? sqlite3_bind_null(st, i)
                      : sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -300,7 +306,7 @@ static int s_bind_opt(sqlite3_stmt *st, int i, const char *s)
 #define H2A_REQ_COLS                                                     \
     "id, body_hash, body, requester, state, key_type, key_label, key_id," \
     " kcv, serial, not_after, cert_pem, chain_pem, error, failed_step,"   \
-    " created, updated, issuer_handle"
+    " created, updated, issuer_handle, reason"
 #define H2A_TGT_COLS                                                     \
     "idx, region, account, certificate_arn, state, resume_from, new_arn," \
     " secret_name, secret_arn, secret_expiry, imported_arn, serial, error," \
@@ -331,6 +337,7 @@ static h2a_err s_read_req(sqlite3_stmt *st, h2a_jreq **out)
     r->created = sqlite3_column_int64(st, 15);
     r->updated = sqlite3_column_int64(st, 16);
     r->issuer_handle = s_col(st, 17);
+    r->reason = s_col(st, 18);
     if (r->id == NULL || r->body == NULL || r->body_hash == NULL ||
         r->state == H2A_JS_NONE) {
         h2a_jreq_free(r);
@@ -462,7 +469,7 @@ static h2a_err s_ctl(H2A_JOURNAL *j, int which)
 }
 
 /* A cached statement, ready to bind (prepared on first use). */
-static h2a_err s_stmt(H2A_JOURNAL *j, sqlite3_stmt **slot, const char *sql, const char *what)
+h2a_err h2a_journal_stmt(H2A_JOURNAL *j, sqlite3_stmt **slot, const char *sql, const char *what)
 {
     if (*slot == NULL) {
         if (sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
@@ -492,7 +499,7 @@ static h2a_err s_sync_wal(H2A_JOURNAL *j)
 }
 
 /* Run a bound write; reset it so that it holds no lock afterwards. */
-static h2a_err s_stmt_done(H2A_JOURNAL *j, sqlite3_stmt *st, const char *what)
+h2a_err h2a_journal_stmt_done(H2A_JOURNAL *j, sqlite3_stmt *st, const char *what)
 {
     h2a_err rv = H2A_OK;
 
@@ -522,9 +529,9 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
      */
     H2A_GUARD(s_stmt(j, slot,
                      insert ? "INSERT INTO requests(" H2A_REQ_COLS
-                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                             : "INSERT INTO requests(" H2A_REQ_COLS
-                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                               " ON CONFLICT(id) DO UPDATE SET body_hash=excluded.body_hash,"
                               " body=excluded.body, requester=excluded.requester,"
                               " state=excluded.state, key_type=excluded.key_type,"
@@ -533,7 +540,8 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
                               " not_after=excluded.not_after, cert_pem=excluded.cert_pem,"
                               " chain_pem=excluded.chain_pem, error=excluded.error,"
                               " failed_step=excluded.failed_step, updated=excluded.updated,"
-                              " issuer_handle=excluded.issuer_handle",
+                              " issuer_handle=excluded.issuer_handle,"
+                              " reason=excluded.reason",
                      "write request"));
     st = *slot;
     s_bind_opt(st, 1, r->id);
@@ -554,6 +562,7 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
     sqlite3_bind_int64(st, 16, r->created);
     sqlite3_bind_int64(st, 17, r->updated);
     s_bind_opt(st, 18, r->issuer_handle);
+    s_bind_opt(st, 19, r->reason != NULL ? r->reason : "enroll");
     return s_stmt_done(j, st, "write request");
 }
 
@@ -594,7 +603,11 @@ static h2a_err s_write_target(H2A_JOURNAL *j, const char *id, h2a_jtarget *t)
     s_bind_opt(st, 14, t->error);
     s_bind_opt(st, 15, t->timings);
     sqlite3_bind_int64(st, 16, t->updated);
-    return s_stmt_done(j, st, "write target");
+    H2A_GUARD(s_stmt_done(j, st, "write target"));
+    if ((t->state == H2A_JS_IMPORTED || t->state == H2A_JS_CLEANED) && t->imported_arn != NULL) {
+        return h2a_journal_gen_record(j, id, t);
+    }
+    return H2A_OK;
 }
 
 static h2a_err s_insert_rows(H2A_JOURNAL *j, const h2a_jreq *req, const h2a_jtarget *targets,

@@ -110,6 +110,7 @@ void h2a_jreq_free(h2a_jreq *r)
     free(r->error);
     free(r->failed_step);
     free(r->issuer_handle);
+    free(r->reason);
     free(r);
 }
 

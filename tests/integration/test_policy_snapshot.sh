@@ -125,6 +125,12 @@ bad contradiction '{"key_algorithms": ["RSA_2048"], "min_rsa_bits": 4096}' \
     'min_rsa_bits: 4096 contradicts key_algorithms, which allows RSA_2048'
 bad rsa1024 '{"key_algorithms": ["RSA_1024"]}' 'key_algorithms[0]: RSA_1024 is refused'
 bad empty_algs '{"key_algorithms": []}' 'key_algorithms: the list is empty'
+bad bad_fraction '{"renewal": {"lifetime_fraction": 1.5}}' 'renewal.lifetime_fraction'
+bad bad_renewal_key '{"renewal": {"before_expiry": 3}}' "renewal: unknown key 'before_expiry'"
+bad bad_jitter '{"renewal": {"jitter_percent": 80}}' 'renewal.jitter_percent'
+bad bad_retain '{"keys": {"retain_generations": 0}}' 'keys.retain_generations'
+bad bad_keys_type '{"keys": []}' 'keys: expected an object'
+bad bad_before '{"renewal": {"before_expiry_days": "14"}}' 'renewal.before_expiry_days'
 bad bad_suffix '{"san": {"dns_suffixes": ["exa_mple.com"]}}' 'san.dns_suffixes[0]'
 bad bad_account '{"authorization": {"t": {"dns_suffixes": ["*"], "accounts": ["1234"]}}}' \
     "authorization.t.accounts[0]: '1234' is not an AWS account id"

@@ -93,7 +93,10 @@ static void test_full_file(void **state)
         " \"on_incompatible\": \"new-arn\",\n"
         " \"csr\": {\"key_usage\": [\"DIGITAL_SIGNATURE\", \"KEY_ENCIPHERMENT\", \"KEY_AGREEMENT\"],\n"
         "         \"extended_key_usage\": [\"TLS_WEB_SERVER_AUTHENTICATION\",\n"
-        "                                  \"TLS_WEB_CLIENT_AUTHENTICATION\"]}}\n";
+        "                                  \"TLS_WEB_CLIENT_AUTHENTICATION\"]},\n"
+        " \"renewal\": {\"before_expiry_days\": null, \"lifetime_fraction\": 0.5,\n"
+        "             \"use_ari\": false, \"jitter_percent\": 0},\n"
+        " \"keys\": {\"destroy_after_days\": 0}}\n";
     static const char want[] =
         "# hsm2acm effective policy (source: t.json)\n"
         "authorization = (listed requesters only)\n"
@@ -107,8 +110,15 @@ static void test_full_file(void **state)
         "csr.key_usage.rsa = DIGITAL_SIGNATURE, KEY_ENCIPHERMENT\n"
         "digests = sha256, sha384\n"
         "key_algorithms = EC_prime256v1, RSA_3072, RSA_4096\n"
+        "keys.destroy_after_days = 0\n"
+        "keys.retain_generations = 2\n"
         "min_rsa_bits = 3072\n"
         "on_incompatible = new-arn\n"
+        "renewal.before_expiry_days = (not set)\n"
+        "renewal.jitter_percent = 0\n"
+        "renewal.lifetime_fraction = 0.5\n"
+        "renewal.min_remaining_for_rollback_days = 2\n"
+        "renewal.use_ari = false\n"
         "san.allow_ip = true\n"
         "san.allow_wildcards = true\n"
         "san.dns_suffixes = example.com, example.net\n"

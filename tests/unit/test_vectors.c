@@ -266,6 +266,44 @@ static void test_journal_schema_new(void **state)
     free(want);
 }
 
+/*
+ * Version 3 made every delivery a generation: the fixture's two delivered
+ * targets (one cleaned, one imported) become their ARNs' first, its failed
+ * one none; a later delivery to the same ARN is the second.
+ */
+static void s_migrated_generations(H2A_JOURNAL *j)
+{
+    h2a_jgen *g = NULL;
+    size_t n = 0;
+    h2a_jtarget t = {0};
+    const char *arn = "arn:aws:acm:eu-west-1:111111111111:certificate/"
+                      "00000000-0000-4000-8000-000000000001";
+
+    H2A_ASSERT_OK(h2a_journal_current_generations(j, &g, &n));
+    assert_int_equal(n, 2);
+    /* By request id: a request's ARNs come together (renew takes them as one). */
+    assert_string_equal(g[0].request_id, "pay-api-7");
+    assert_string_equal(g[1].request_id, "web-2026-11");
+    assert_int_equal(g[1].generation, 1);
+    assert_string_equal(g[1].reason, "enroll");
+    assert_int_equal(g[1].imported_at, 1764842460);
+    h2a_jgens_free(g, n);
+    t.idx = 1; /* the failed target, delivered at last (idx 0 is a generation already) */
+    t.region = (char *)"eu-west-1";
+    t.state = H2A_JS_CLEANED;
+    t.imported_arn = (char *)arn;
+    H2A_ASSERT_OK(h2a_journal_put_target(j, "pay-api-7", &t));
+    H2A_ASSERT_OK(h2a_journal_put_target(j, "pay-api-7", &t));
+    H2A_ASSERT_OK(h2a_journal_generations(j, arn, &g, &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(g[0].generation, 2);
+    assert_string_equal(g[0].request_id, "pay-api-7");
+    assert_int_equal(g[0].target_idx, 1);
+    assert_int_equal(g[1].generation, 1);
+    assert_string_equal(g[1].request_id, "web-2026-11");
+    h2a_jgens_free(g, n);
+}
+
 /* Today's journal (the fixture) migrates to the schema a new journal has, rows intact. */
 static void test_journal_migrates_v1(void **state)
 {
@@ -298,8 +336,10 @@ static void test_journal_migrates_v1(void **state)
     h2a_jtargets_free(t, n);
     H2A_ASSERT_OK(h2a_journal_get(j, "pay-api-7", &r, &t, &n));
     assert_string_equal(r->issuer_handle, "arn:aws:acm-pca:x");
+    assert_string_equal(r->reason, "enroll");
     h2a_jreq_free(r);
     h2a_jtargets_free(t, n);
+    s_migrated_generations(j);
     h2a_journal_close(j);
     snprintf(db, sizeof(db), "%s/journal.db", dir);
     got = s_schema_dump(db);
@@ -320,7 +360,7 @@ static void test_journal_newer_refused(void **state)
     snprintf(db, sizeof(db), "%s/journal.db", dir);
     before = s_schema_dump(db);
     H2A_ASSERT_ERR(h2a_journal_open(dir, &j), H2A_ERR_STATE, "schema version 99");
-    assert_non_null(strstr(h2a_err_msg(), "versions up to 2"));
+    assert_non_null(strstr(h2a_err_msg(), "versions up to 3"));
     assert_int_equal(h2a_err_exit_code(H2A_ERR_STATE), 8);
     assert_null(j);
     after = s_schema_dump(db);

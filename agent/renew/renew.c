@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "enroll/h2a_enroll.h"
+#include "enroll/h2a_request.h"
+#include "journal/h2a_journal.h"
+#include "renew/h2a_renew.h"
+#include "renew/renew_int.h"
+
+h2a_err h2a_renew_cert_times(const char *pem, h2a_renew_times *t)
+{
+    BIO *b = BIO_new_mem_buf(pem != NULL ? pem : "", -1);
+    X509 *x = b != NULL ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    struct tm nb, na;
+    h2a_err rv = H2A_OK;
+
+    memset(t, 0, sizeof(*t));
+    if (x == NULL || ASN1_TIME_to_tm(X509_get0_notBefore(x), &nb) != 1 ||
+        ASN1_TIME_to_tm(X509_get0_notAfter(x), &na) != 1) {
+        rv = h2a_err_set(H2A_ERR_STATE, "journal: a delivered certificate does not parse");
+    } else {
+        t->not_before = (long long)timegm(&nb);
+        t->not_after = (long long)timegm(&na);
+    }
+    X509_free(x);
+    BIO_free(b);
+    return rv;
+}
+
+void h2a_renew_iso(long long t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void h2a_renew_cand_free(h2a_renew_cand *c)
+{
+    h2a_jreq_free(c->jr);
+    h2a_jtargets_free(c->jt, c->njt);
+    free(c->arn);
+    memset(c, 0, sizeof(*c));
+}
+
+/*
+ * The id a derivation from `jr` runs under: the enrollment's id, then
+ * ".g<N>" (".r<N>" for a rollback) with N the ARN's next generation. A
+ * renewal's own id is cut back to its root first, so ids do not grow.
+ */
+h2a_err h2a_renew_derived_id(const h2a_jreq *jr, char kind, long long next, char *out,
+                             size_t cap)
+{
+    size_t len = strlen(jr->id);
+    const char *dot = strrchr(jr->id, '.');
+
+    if (jr->reason != NULL && strcmp(jr->reason, "enroll") != 0 && dot != NULL &&
+        (dot[1] == 'g' || dot[1] == 'r') && dot[2] != '\0' &&
+        strspn(dot + 2, "0123456789") == strlen(dot + 2)) {
+        len = (size_t)(dot - jr->id);
+    }
+    snprintf(out, cap, "%.*s.%c%lld", (int)len, jr->id, kind, next);
+    return h2a_request_id_check("renewal id", out);
+}
+
+/* The candidate for the current generation of `arn` (none: *found false). */
+h2a_err h2a_renew_cand_for_arn(H2A_JOURNAL *j, const char *arn, h2a_renew_cand *c,
+                               bool *found)
+{
+    h2a_jgen *g = NULL;
+    size_t n = 0;
+    h2a_err rv;
+
+    memset(c, 0, sizeof(*c));
+    *found = false;
+    H2A_GUARD(h2a_journal_generations(j, arn, &g, &n));
+    if (n == 0) {
+        h2a_jgens_free(g, n);
+        return H2A_OK;
+    }
+    c->gen = g[0].generation;
+    c->arn = strdup(arn);
+    rv = c->arn == NULL ? h2a_err_set(H2A_ERR_NOMEM, "renew")
+                        : h2a_journal_get(j, g[0].request_id, &c->jr, &c->jt, &c->njt);
+    if (rv == H2A_OK && c->jr == NULL) {
+        rv = h2a_err_set(H2A_ERR_STATE, "journal: generation %lld of %s names request '%s', "
+                         "which the journal does not hold", c->gen, arn, g[0].request_id);
+    }
+    h2a_jgens_free(g, n);
+    if (rv != H2A_OK) {
+        h2a_renew_cand_free(c);
+        return rv;
+    }
+    *found = true;
+    return H2A_OK;
+}
+
+/*
+ * The request a renewal runs: the current generation's canonical request
+ * with the new id, every target reimporting into the ARN it was delivered
+ * to, and the key type taken from there ("inherit": the ACM reimport rule
+ * that the type may not change, checked by validate against ACM itself).
+ */
+h2a_err h2a_renew_derive(const h2a_renew_cand *c, const char *id, const char *reason,
+                         h2a_request **out)
+{
+    h2a_request *q = NULL;
+    h2a_err rv;
+
+    *out = NULL;
+    H2A_GUARD(h2a_request_parse(c->jr->body, strlen(c->jr->body), &q));
+    free(q->id);
+    q->id = strdup(id);
+    rv = q->id == NULL ? h2a_err_set(H2A_ERR_NOMEM, "renew") : H2A_OK;
+    for (size_t i = 0; rv == H2A_OK && i < q->n_targets; i++) {
+        const char *arn = i < c->njt ? c->jt[i].imported_arn : NULL;
+
+        if (arn == NULL) {
+            rv = h2a_err_set(H2A_ERR_STATE, "request '%s' target %zu was never delivered: "
+                             "resume it (hsm2acm resume %s) before renewing", c->jr->id, i,
+                             c->jr->id);
+            break;
+        }
+        free(q->targets[i].certificate_arn);
+        q->targets[i].certificate_arn = strdup(arn);
+        if (q->targets[i].certificate_arn == NULL) {
+            rv = h2a_err_set(H2A_ERR_NOMEM, "renew");
+        }
+    }
+    if (rv != H2A_OK) {
+        h2a_request_free(q);
+        return rv;
+    }
+    q->inherit = true;
+    q->key = H2A_KT_NONE;
+    q->reason = reason;
+    *out = q;
+    return H2A_OK;
+}

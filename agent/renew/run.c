@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "enroll/h2a_enroll.h"
+#include "renew/renew_int.h"
+
+struct s_set {
+    h2a_renew_cand *v;
+    size_t n, cap;
+};
+
+static void s_set_free(struct s_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        h2a_renew_cand_free(&s->v[i]);
+    }
+    free(s->v);
+}
+
+/*
+ * Add the current generation of `arn`, once per request (a request's ARNs
+ * renew together). Named ones are few and compared with every entry; the
+ * journal's list comes sorted by request, so there the last entry is enough.
+ */
+static h2a_err s_add_arn(H2A_JOURNAL *j, struct s_set *s, const char *arn, bool named)
+{
+    h2a_renew_cand c;
+    bool found = false;
+
+    H2A_GUARD(h2a_renew_cand_for_arn(j, arn, &c, &found));
+    if (!found) {
+        return h2a_err_set(H2A_ERR_INPUT, "--arn %s: the journal has no generation of it "
+                           "(hsm2acm did not deliver it; see hsm2acm adopt)", arn);
+    }
+    for (size_t i = named || s->n == 0 ? 0 : s->n - 1; i < s->n; i++) {
+        if (strcmp(s->v[i].jr->id, c.jr->id) == 0) {
+            s->v[i].named = s->v[i].named || named;
+            h2a_renew_cand_free(&c);
+            return H2A_OK;
+        }
+    }
+    if (s->n == s->cap) {
+        h2a_renew_cand *nv = realloc(s->v, (s->cap ? s->cap * 2 : 16) * sizeof(*nv));
+
+        if (nv == NULL) {
+            h2a_renew_cand_free(&c);
+            return h2a_err_set(H2A_ERR_NOMEM, "renew");
+        }
+        s->v = nv;
+        s->cap = s->cap ? s->cap * 2 : 16;
+    }
+    c.named = named;
+    s->v[s->n++] = c;
+    return H2A_OK;
+}
+
+static h2a_err s_collect(H2A_JOURNAL *j, const h2a_renew_opts *o, struct s_set *s)
+{
+    h2a_jgen *g = NULL;
+    size_t n = 0;
+    h2a_err rv = H2A_OK;
+
+    for (size_t i = 0; rv == H2A_OK && i < o->n_arns; i++) {
+        rv = s_add_arn(j, s, o->arns[i], true);
+    }
+    for (size_t i = 0; rv == H2A_OK && i < o->n_ids; i++) {
+        char *arn = NULL;
+
+        rv = h2a_journal_request_arn(j, o->ids[i], &arn);
+        if (rv == H2A_OK && arn == NULL) {
+            rv = h2a_err_set(H2A_ERR_INPUT, "--id %s: the journal has no delivery of that "
+                             "request", o->ids[i]);
+        }
+        if (rv == H2A_OK) {
+            rv = s_add_arn(j, s, arn, true);
+        }
+        free(arn);
+    }
+    if (rv != H2A_OK || o->n_arns + o->n_ids > 0) {
+        return rv;
+    }
+    rv = h2a_journal_current_generations(j, &g, &n);
+    for (size_t i = 0; rv == H2A_OK && i < n; i++) {
+        rv = s_add_arn(j, s, g[i].arn, false);
+    }
+    h2a_jgens_free(g, n);
+    return rv;
+}
+
+/* Due time and the id its renewal runs under; the policy gives the knobs. */
+static h2a_err s_due(h2a_renew_cand *c, const h2a_policy_lifecycle *l)
+{
+    H2A_GUARD(h2a_renew_cert_times(c->jr->cert_pem, &c->times));
+    c->due = h2a_renew_due(l, &c->times, h2a_renew_seed(c->jr->serial), &c->why);
+    /*
+     * A renewal interrupted after its import is already the current
+     * generation: finish it (cleanup) instead of renewing it again.
+     */
+    if (c->jr->state != H2A_JS_CLEANED && c->jr->reason != NULL &&
+        strcmp(c->jr->reason, "renew") == 0) {
+        c->resume = true;
+        c->due = c->times.not_before;
+        snprintf(c->new_id, sizeof(c->new_id), "%s", c->jr->id);
+        return H2A_OK;
+    }
+    return h2a_renew_derived_id(c->jr, 'g', c->gen + 1, c->new_id, sizeof(c->new_id));
+}
+
+static json_object *s_describe(const h2a_renew_cand *c, long long now)
+{
+    json_object *o = json_object_new_object();
+    char t[32];
+
+    json_object_object_add(o, "request_id", json_object_new_string(c->jr->id));
+    json_object_object_add(o, "arn", json_object_new_string(c->arn));
+    json_object_object_add(o, "generation", json_object_new_int64(c->gen));
+    json_object_object_add(o, "serial", json_object_new_string(c->jr->serial ? c->jr->serial
+                                                                             : ""));
+    h2a_renew_iso(c->times.not_after, t);
+    json_object_object_add(o, "not_after", json_object_new_string(t));
+    h2a_renew_iso(c->due, t);
+    json_object_object_add(o, "due_at", json_object_new_string(t));
+    json_object_object_add(o, "due", json_object_new_boolean(now >= c->due));
+    json_object_object_add(o, "why", json_object_new_string(
+                                         c->named && now < c->due ? "named"
+                                                                  : h2a_due_rule_name(c->why)));
+    json_object_object_add(o, "renewal_id", json_object_new_string(c->new_id));
+    return o;
+}
+
+static int s_emit(h2a_buf *out, json_object *o, int code)
+{
+    if (h2a_buf_printf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) !=
+        H2A_OK) {
+        code = h2a_err_exit_code(H2A_ERR_NOMEM);
+    }
+    json_object_put(o);
+    return code;
+}
+
+/* The result line of candidate `c`: the engine's JSON, or its error. */
+static int s_result(const h2a_renew_cand *c, h2a_err rv, const char *error, h2a_buf *res,
+                    h2a_buf *out)
+{
+    json_object *o = s_describe(c, 0), *r = NULL;
+    int code = h2a_err_exit_code(rv);
+
+    json_object_object_del(o, "due");
+    json_object_object_del(o, "why");
+    json_object_object_del(o, "due_at");
+    if (rv == H2A_OK && h2a_buf_terminate(res) == H2A_OK) {
+        r = json_tokener_parse((const char *)res->data);
+    }
+    if (r != NULL) {
+        json_object_object_add(o, "result", r);
+    } else {
+        json_object_object_add(o, "error", json_object_new_string(error));
+        json_object_object_add(o, "exit_code", json_object_new_int(code));
+    }
+    return s_emit(out, o, code);
+}
+
+/*
+ * Up to a group's worth of renewals through the engine in one call (one
+ * group commit per step, as for a batch); results in input order.
+ */
+int h2a_renew_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *out)
+{
+    h2a_enroll_item it[H2A_ENROLL_GROUP_MAX];
+    h2a_request *q[H2A_ENROLL_GROUP_MAX] = {NULL};
+    char derr[H2A_ENROLL_GROUP_MAX][256];
+    h2a_err drv[H2A_ENROLL_GROUP_MAX];
+    size_t at[H2A_ENROLL_GROUP_MAX], m = 0;
+    int worst = 0;
+
+    memset(it, 0, sizeof(it));
+    for (size_t i = 0; i < n; i++) {
+        drv[i] = cs[i]->resume ? H2A_OK : h2a_renew_derive(cs[i], cs[i]->new_id, "renew", &q[i]);
+        snprintf(derr[i], sizeof(derr[i]), "%s", drv[i] != H2A_OK ? h2a_err_msg() : "");
+        if (drv[i] == H2A_OK) {
+            at[i] = m;
+            it[m].req = q[i];
+            it[m].resume_id = cs[i]->resume ? cs[i]->new_id : NULL;
+            h2a_buf_init(&it[m++].out, 0);
+        }
+    }
+    if (m > 0) {
+        h2a_enroll_group(w, it, m);
+    }
+    for (size_t i = 0; i < n; i++) {
+        h2a_buf none;
+        int code;
+
+        h2a_buf_init(&none, 0);
+        code = drv[i] != H2A_OK ? s_result(cs[i], drv[i], derr[i], &none, out)
+                                : s_result(cs[i], it[at[i]].rv, it[at[i]].error,
+                                           &it[at[i]].out, out);
+        worst = code > worst ? code : worst;
+        h2a_buf_free(&none);
+        h2a_request_free(q[i]);
+    }
+    for (size_t k = 0; k < m; k++) {
+        h2a_buf_free(&it[k].out);
+    }
+    return worst;
+}
+
+static h2a_err s_run_due(const h2a_config *cfg, h2a_renew_cand **todo, size_t n,
+                         h2a_buf *out, int *worst)
+{
+    H2A_WORKER *w = NULL;
+
+    if (n == 0) {
+        return H2A_OK;
+    }
+    H2A_GUARD(h2a_worker_new(cfg, n > 1, &w));
+    for (size_t i = 0; i < n; i += H2A_ENROLL_GROUP_MAX) {
+        size_t k = n - i < H2A_ENROLL_GROUP_MAX ? n - i : H2A_ENROLL_GROUP_MAX;
+        int code = h2a_renew_group(w, todo + i, k, out);
+
+        *worst = code > *worst ? code : *worst;
+    }
+    h2a_worker_free(w);
+    return H2A_OK;
+}
+
+h2a_err h2a_renew_lifecycle(const h2a_config *cfg, h2a_policy_lifecycle *l)
+{
+    H2A_POLICY *p = NULL;
+
+    H2A_GUARD(h2a_policy_load(cfg->policy, &p));
+    h2a_policy_get_lifecycle(p, l);
+    h2a_policy_free(p);
+    return H2A_OK;
+}
+
+/* Due ones (and named ones) in journal order; with dry_run their lines only. */
+static h2a_err s_pick(struct s_set *s, const h2a_policy_lifecycle *l, bool dry_run,
+                      h2a_renew_cand ***todo, size_t *n, h2a_buf *out)
+{
+    long long now = h2a_renew_now();
+
+    *n = 0;
+    *todo = calloc(s->n + 1, sizeof(**todo));
+    if (*todo == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "renew");
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        H2A_GUARD(s_due(&s->v[i], l));
+        if (!s->v[i].named && now < s->v[i].due) {
+            continue;
+        }
+        if (dry_run && s_emit(out, s_describe(&s->v[i], now), 0) != 0) {
+            return h2a_err_set(H2A_ERR_NOMEM, "renew");
+        }
+        (*todo)[(*n)++] = &s->v[i];
+    }
+    return H2A_OK;
+}
+
+h2a_err h2a_renew_run(const h2a_config *cfg, const h2a_renew_opts *o, h2a_buf *out,
+                      int *worst)
+{
+    struct s_set s = {NULL, 0, 0};
+    h2a_renew_cand **todo = NULL;
+    h2a_policy_lifecycle l;
+    H2A_JOURNAL *j = NULL;
+    size_t n = 0;
+    h2a_err rv;
+
+    *worst = 0;
+    rv = h2a_renew_lifecycle(cfg, &l);
+    if (rv == H2A_OK) {
+        rv = h2a_journal_open(cfg->state_dir, &j);
+    }
+    if (rv == H2A_OK) {
+        rv = s_collect(j, o, &s);
+    }
+    if (rv == H2A_OK) {
+        rv = s_pick(&s, &l, o->dry_run, &todo, &n, out);
+    }
+    /* The worker opens the journal itself; this connection only read. */
+    h2a_journal_close(j);
+    if (rv == H2A_OK && !o->dry_run) {
+        rv = o->jobs > 1 && n > 1 ? h2a_renew_jobs(cfg, todo, n, o->jobs, out, worst)
+                                  : s_run_due(cfg, todo, n, out, worst);
+    }
+    free(todo);
+    s_set_free(&s);
+    return rv;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Benchmark (not a test, not run by CI): renewal throughput and dry-run cost.
+#   1. N certificates (local issuer, P-256, local endpoint) enrolled by
+#      `enroll --batch`, then all renewed by `renew --arn ...` (each named, so
+#      all are renewed), against `enroll --batch` of N fresh requests in the
+#      same run. Target: renewal at least 90% of batch enrollment's rate.
+#      Both sides run one worker process (--jobs 1); JOBS=2 runs both with
+#      --jobs 2, the issue's comparison.
+#   2. `renew --dry-run` over a journal of M certificates (rows copied from a
+#      real one with sqlite3), against `sqlite3` selecting the same rows from
+#      the same file. Target: at most 3x; no AWS call (the endpoint's call
+#      count is printed before and after).
+#
+# Usage: tests/bench/bench_renew.sh [N] [M]   (defaults 200 and 10000)
+set -euo pipefail
+: "${H2A_BIN:=$PWD/build/release/agent/hsm2acm}"
+: "${H2A_SRC_DIR:=$PWD}"
+: "${H2A_BUILD_DIR:=$PWD/build/release}"
+: "${H2A_SOFTHSM_MODULE:=/usr/lib/softhsm/libsofthsm2.so}"
+export H2A_BIN H2A_SRC_DIR H2A_BUILD_DIR H2A_SOFTHSM_MODULE
+N=${1:-200}
+M=${2:-10000}
+. "$H2A_SRC_DIR/tests/integration/enroll_lib.sh"
+enr_setup bench_renew
+
+now_ms() { date +%s%3N; }
+lines() { # lines PREFIX COUNT: a JSONL batch of COUNT requests
+    local i
+    for i in $(seq "$1" "$2"); do
+        printf '{"id":"%s%d","subject":"CN=b%d.example.com","dns":["b%d.example.com"],"ip":[],"key":"ec:P-256","issuer":"demo","requester":"team-web","targets":[{"region":"eu-west-1"}]}\n' \
+            "$3" "$i" "$i" "$i"
+    done
+}
+
+# Warm-up: the local CA's key.
+lines 1 1 warm >"$ENR_DIR/warm.jsonl"
+"$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/warm.jsonl" >/dev/null
+
+lines 1 "$N" old >"$ENR_DIR/old.jsonl"
+"$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/old.jsonl" --jobs 1 >"$ENR_DIR/old.out"
+args=()
+while read -r arn; do args+=(--arn "$arn"); done < <($PY -c '
+import json, sys
+for l in open(sys.argv[1]):
+    print(json.loads(l)["targets"][0]["certificate_arn"])' "$ENR_DIR/old.out")
+
+lines 1 "$N" new >"$ENR_DIR/new.jsonl"
+t0=$(now_ms)
+"$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/new.jsonl" --jobs "${JOBS:-1}" >/dev/null
+t1=$(now_ms)
+"$H2A_BIN" renew --config "$ENR_CONFIG" --jobs "${JOBS:-1}" "${args[@]}" >"$ENR_DIR/renew.out"
+t2=$(now_ms)
+enroll_rate=$(echo "scale=2; $N * 1000 / ($t1 - $t0)" | bc)
+renew_rate=$(echo "scale=2; $N * 1000 / ($t2 - $t1)" | bc)
+echo "enroll --batch --jobs ${JOBS:-1}: $N in $((t1 - t0)) ms, $enroll_rate/s"
+echo "renew --jobs ${JOBS:-1}:         $N in $((t2 - t1)) ms, $renew_rate/s"
+echo "renew / enroll: $(echo "scale=1; 100 * $renew_rate / $enroll_rate" | bc)% (target >= 90%)"
+
+# Dry run over M certificates: copies of one delivered request and its generation.
+db="$ENR_DIR/state/journal.db"
+sqlite3 "$db" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $M)
+INSERT INTO requests SELECT 'dry' || i, body_hash, body, requester, state, key_type, key_label,
+  key_id, kcv, serial, not_after, cert_pem, chain_pem, error, failed_step, created, updated,
+  issuer_handle, reason FROM requests, n WHERE id = 'old1';
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $M)
+INSERT INTO generations SELECT 'arn:aws:acm:eu-west-1:111111111111:certificate/dry-' || i, 1,
+  'dry' || i, 0, 'enroll', imported_at, NULL FROM generations, n WHERE request_id = 'old1';
+SQL
+calls() { h2a_localaws_ctl GET /_control/calls | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["calls"]))'; }
+c0=$(calls)
+t0=$(now_ms)
+sqlite3 "$db" "SELECT g.arn, r.id, r.cert_pem, r.serial FROM generations g JOIN requests r ON r.id = g.request_id WHERE g.generation = (SELECT MAX(generation) FROM generations WHERE arn = g.arn)" >/dev/null
+t1=$(now_ms)
+HSM2ACM_TEST_NOW=$(($(date +%s) + 29 * 86400)) "$H2A_BIN" renew --config "$ENR_CONFIG" --dry-run >"$ENR_DIR/dry.out"
+t2=$(now_ms)
+c1=$(calls)
+echo "sqlite3 select: $((t1 - t0)) ms; renew --dry-run over $((M + 2 * N + 1)) certificates: $((t2 - t1)) ms," \
+    "$(wc -l <"$ENR_DIR/dry.out") due; ratio $(echo "scale=2; ($t2 - $t1) / ($t1 - $t0 + 1)" | bc)x (target <= 3x)"
+echo "AWS calls during the dry run: $((c1 - c0)) (must be 0)"
