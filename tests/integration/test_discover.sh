@@ -188,4 +188,5 @@ if run d7 5 "$H2A_BIN" discover --config "$T/org.json" --account 333333333333; t
 fi
 
 source "$H2A_SRC_DIR/tests/integration/discover_formats.sh"
+source "$H2A_SRC_DIR/tests/integration/discover_regions.sh"
 aws_it_finish
