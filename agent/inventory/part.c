@@ -389,8 +389,13 @@ void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *
     p.ctx = actx != NULL ? actx : tctx;
     p.account = a->id;
     p.region = region;
+    /*
+     * AWS's buckets start full, so a part may spend a second's burst at once;
+     * one token is held back so that network jitter does not reach AWS faster
+     * than its bucket refills.
+     */
     for (int i = 0; i < S_APIS; i++) {
-        p.b[i] = (struct s_bucket){s_rates[i], s_rates[i], 1.0, t};
+        p.b[i] = (struct s_bucket){s_rates[i], s_rates[i], s_max(1.0, s_rates[i] - 1.0), t};
     }
     {
         struct h2a_aws_stats st;
