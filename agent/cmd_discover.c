@@ -32,7 +32,7 @@ static const char s_usage[] =
     "  --config FILE  hsm2acm configuration (default: HSM2ACM_CONFIG)\n"
     "  --account A    only this account of the scope (repeatable)\n"
     "  --region R     these regions instead of scope.regions (repeatable)\n"
-    "  --workers N    parallel account-region walks (1..12, default 8)\n"
+    "  --workers N    parallel account-region walks (1..64, default 64)\n"
     "  --verbose      debug logging\n"
     "A progress line goes to stderr when stderr is a terminal.\n\n";
 
@@ -83,8 +83,8 @@ static int s_parse(int argc, char **argv, struct s_opts *o)
         } else if (c == 'w') {
             char *e = NULL;
             long n = strtol(optarg, &e, 10);
-            code = e == NULL || *e != '\0' || n < 1 || n > 12
-                       ? h2a_cli_usage_error(argv[0], "--workers '%s': expected 1..12", optarg)
+            code = e == NULL || *e != '\0' || n < 1 || n > H2A_DISCOVER_MAX_WORKERS
+                       ? h2a_cli_usage_error(argv[0], "--workers '%s': expected 1..64", optarg)
                        : 0;
             o->workers = (int)n;
         } else if (c == 'v') {

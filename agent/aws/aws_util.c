@@ -657,6 +657,15 @@ bool h2a_aws_parse_query_error(const char *body, size_t len, struct h2a_aws_erro
             s_xml_text(s_xml_child(root, "RequestId"), err->request_id,
                        sizeof(err->request_id));
         }
+    } else if (root != NULL && strcmp((const char *)root->name, "Response") == 0) {
+        /* EC2: <Response><Errors><Error>...</Error></Errors><RequestID> */
+        e = s_xml_child(s_xml_child(root, "Errors"), "Error");
+        if (e != NULL) {
+            s_xml_text(s_xml_child(e, "Code"), err->code, sizeof(err->code));
+            s_xml_text(s_xml_child(e, "Message"), err->message, sizeof(err->message));
+            ok = err->code[0] != '\0';
+        }
+        s_xml_text(s_xml_child(root, "RequestID"), err->request_id, sizeof(err->request_id));
     } else if (root != NULL && strcmp((const char *)root->name, "InvalidChangeBatch") == 0) {
         /* Route 53's one error with a shape of its own: the code is the root. */
         snprintf(err->code, sizeof(err->code), "InvalidChangeBatch");

@@ -42,6 +42,8 @@ static const struct h2a_aws_service_info s_svcs[H2A_AWS_SVC__COUNT] = {
                               "route53.us-gov.amazonaws.com"}},
     [H2A_AWS_SVC_SQS] = {"sqs", "SQS", "sqs", "aws.endpoints.sqs", "AWS_ENDPOINT_URL_SQS",
                          H2A_AWS_PROTO_JSON10, "AmazonSQS", NULL, {NULL}},
+    [H2A_AWS_SVC_EC2] = {"ec2", "EC2", "ec2", "aws.endpoints.ec2", "AWS_ENDPOINT_URL_EC2",
+                         H2A_AWS_PROTO_QUERY, NULL, NULL, {NULL}},
 };
 
 const struct h2a_aws_service_info *h2a_aws_service_info(h2a_aws_service svc)

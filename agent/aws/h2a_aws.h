@@ -53,6 +53,7 @@ typedef enum {
     H2A_AWS_SVC_ACM_PCA,
     H2A_AWS_SVC_ROUTE53,
     H2A_AWS_SVC_SQS,
+    H2A_AWS_SVC_EC2,
     H2A_AWS_SVC__COUNT
 } h2a_aws_service;
 
@@ -372,6 +373,11 @@ h2a_err h2a_sts_assume_role_with_web_identity(
 
 /* ListAccounts over all pages; *out is the Accounts array. */
 h2a_err h2a_org_list_accounts(H2A_AWS_CTX *ctx, json_object **out) H2A_MUST_USE;
+
+/* EC2 DescribeRegions in `region`: the names of the regions enabled for the
+ * caller's account (opt-in regions only once opted in), as a new array. */
+h2a_err h2a_ec2_enabled_regions(H2A_AWS_CTX *ctx, const char *region,
+                                json_object **out) H2A_MUST_USE;
 
 struct h2a_pca_issue {
     const char *ca_arn;             /* CertificateAuthorityArn */

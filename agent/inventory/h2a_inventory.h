@@ -88,11 +88,14 @@ h2a_err h2a_inv_prometheus(FILE *f, const h2a_inv_cert *v, size_t n) H2A_MUST_US
 const char *h2a_inv_time(long long t, char *buf, size_t n);
 
 /* Discovery (walk.c): walk the scope, save, print the summary. */
+/* Threads of one discovery run (each walks one account x region at a time). */
+#define H2A_DISCOVER_MAX_WORKERS 64
+
 struct h2a_discover_opts {
     const h2a_config *cfg;
     const char *const *accounts;  /* --account: only these (NULL-terminated) */
     const char *const *regions;   /* --region: instead of scope.regions */
-    int workers;                  /* 0: default */
+    int workers;                  /* 0: default; at most H2A_DISCOVER_MAX_WORKERS */
     bool progress;                /* progress line on stderr */
 };
 /*

@@ -350,6 +350,29 @@ static bool s_account_ready(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_wa
     return true;
 }
 
+bool h2a_walk_account_regions(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a)
+{
+    H2A_AWS_CTX *actx = NULL;
+    h2a_err rv;
+
+    if (!s_account_ready(w, tctx, a, NULL, &actx)) {
+        return false;
+    }
+    /* The session's own region (aws.region): EC2 is regional, any enabled region answers. */
+    rv = h2a_ec2_enabled_regions(actx != NULL ? actx : tctx, NULL, &a->regions);
+    h2a_aws_ctx_free(actx);
+    if (rv != H2A_OK) {
+        pthread_mutex_lock(&a->mu);
+        a->state = S_ACCT_FAILED;
+        pthread_mutex_unlock(&a->mu);
+        pthread_mutex_lock(&w->mu);
+        h2a_walk_failure(w, a->id, NULL, h2a_err_msg());
+        pthread_mutex_unlock(&w->mu);
+        return false;
+    }
+    return true;
+}
+
 void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
                    const char *region)
 {
@@ -366,8 +389,13 @@ void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *
     p.ctx = actx != NULL ? actx : tctx;
     p.account = a->id;
     p.region = region;
+    /*
+     * AWS's buckets start full, so a part may spend a second's burst at once;
+     * one token is held back so that network jitter does not reach AWS faster
+     * than its bucket refills.
+     */
     for (int i = 0; i < S_APIS; i++) {
-        p.b[i] = (struct s_bucket){s_rates[i], s_rates[i], 1.0, t};
+        p.b[i] = (struct s_bucket){s_rates[i], s_rates[i], s_max(1.0, s_rates[i] - 1.0), t};
     }
     {
         struct h2a_aws_stats st;

@@ -18,14 +18,18 @@
 #include "inventory/walk_int.h"
 
 /*
- * Parts wait on rate budgets, not on the CPU, so more threads would go
- * faster; but every thread holds an STS and an ACM connection, and the AWS
- * layer gives each connection a 32 KiB upload buffer in the 1 MiB locked
- * heap (for secret bodies). Past about 12 threads the locked heap runs out
- * and credentials can no longer be held: the ceiling is here.
+ * Parts wait on rate budgets, not on the CPU: ACM's quotas are per account
+ * and region, so the rate-limit floor is every part at once. A thread holds
+ * two connections (STS, ACM) and its parts' sessions; only secret request
+ * bodies take locked memory, so threads are bounded by memory (each costs
+ * about 0.6 MiB resident: 55-58 MiB peak at 60 threads in the benchmark),
+ * not by the 1 MiB locked heap any more.
+ * AssumeRole replies are read into the locked heap: 4 at once. The start of
+ * a 60-part walk takes about 2 s of AssumeRole and TLS handshakes either
+ * way; 16 at once measured no faster (the endpoint was the bottleneck).
  */
-#define S_MAX_WORKERS 12
-#define S_DEFAULT_WORKERS 8
+#define S_MAX_WORKERS H2A_DISCOVER_MAX_WORKERS
+#define S_DEFAULT_WORKERS 64
 #define S_ASSUME_AT_ONCE 4
 
 void h2a_walk_failure(struct h2a_walk *w, const char *account, const char *region,
@@ -189,9 +193,9 @@ static json_object *s_journal_arns(const char *state_dir)
 
 static void s_progress(struct h2a_walk *w, bool last)
 {
-    size_t total = w->n_accts * w->n_regions;
+    size_t total = w->n_parts;
 
-    if (w->o->progress) {
+    if (w->o->progress && !w->listing) {
         fprintf(stderr, "\rdiscover: %zu/%zu account-regions, %ld certificates%s", w->done,
                 total, w->certificates, last ? "\n" : "");
         fflush(stderr);
@@ -211,12 +215,14 @@ static void *s_worker(void *arg)
         pthread_mutex_lock(&w->mu);
         i = w->next++;
         pthread_mutex_unlock(&w->mu);
-        if (i >= w->n_accts * w->n_regions) {
+        if (i >= (w->listing ? w->n_accts : w->n_parts)) {
             break;
         }
-        struct h2a_walk_acct *a = &w->accts[i / w->n_regions];
-        const char *region = w->regions[i % w->n_regions];
-        if (tctx != NULL) {
+        struct h2a_walk_acct *a = w->listing ? &w->accts[i] : w->parts[i].a;
+        const char *region = w->listing ? NULL : w->parts[i].region;
+        if (tctx != NULL && w->listing) {
+            (void)h2a_walk_account_regions(w, tctx, a);
+        } else if (tctx != NULL) {
             h2a_walk_part(w, tctx, a, region);
         } else {
             pthread_mutex_lock(&w->mu);
@@ -234,7 +240,7 @@ static void *s_worker(void *arg)
 
 static void s_run_threads(struct h2a_walk *w)
 {
-    size_t parts = w->n_accts * w->n_regions;
+    size_t parts = w->listing ? w->n_accts : w->n_parts;
     size_t n = w->o->workers > 0 ? (size_t)w->o->workers : S_DEFAULT_WORKERS;
     pthread_t th[S_MAX_WORKERS];
     size_t started = 0;
@@ -252,7 +258,61 @@ static void s_run_threads(struct h2a_walk *w)
     for (size_t i = 0; i < started; i++) {
         pthread_join(th[i], NULL);
     }
+    w->next = 0;
     s_progress(w, true);
+}
+
+static bool s_seen(const struct h2a_walk *w, size_t upto, const char *region)
+{
+    for (size_t i = 0; i < upto; i++) {
+        if (strcmp(w->parts[i].region, region) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An account whose regions could not be listed (or was not reached) has none. */
+static size_t s_acct_regions(const struct h2a_walk *w, const struct h2a_walk_acct *a)
+{
+    if (w->regions != NULL) {
+        return w->n_regions;
+    }
+    return a->regions != NULL ? json_object_array_length(a->regions) : 0;
+}
+
+/*
+ * The parts: every account x its regions (its own enabled ones with
+ * ["all"]); an account whose regions could not be listed has none.
+ */
+static h2a_err s_plan(struct h2a_walk *w)
+{
+    size_t cap = 0;
+
+    for (size_t i = 0; i < w->n_accts; i++) {
+        cap += s_acct_regions(w, &w->accts[i]);
+    }
+    w->parts = calloc(cap > 0 ? cap : 1, sizeof(*w->parts));
+    if (w->parts == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "discover parts");
+    }
+    for (size_t i = 0; i < w->n_accts; i++) {
+        struct h2a_walk_acct *a = &w->accts[i];
+        size_t n = s_acct_regions(w, a);
+        for (size_t r = 0; r < n; r++) {
+            struct h2a_walk_item *p = &w->parts[w->n_parts++];
+            p->a = a;
+            p->region = w->regions != NULL
+                            ? w->regions[r]
+                            : json_object_get_string(json_object_array_get_idx(a->regions, r));
+        }
+    }
+    if (w->regions == NULL) {
+        for (size_t i = 0; i < w->n_parts; i++) {
+            w->n_regions += s_seen(w, i, w->parts[i].region) ? 0 : 1;
+        }
+    }
+    return H2A_OK;
 }
 
 static json_object *s_summary(const struct h2a_walk *w)
@@ -302,8 +362,10 @@ static void s_walk_free(struct h2a_walk *w, H2A_AWS_CTX *user)
 {
     for (size_t i = 0; i < w->n_accts; i++) {
         pthread_mutex_destroy(&w->accts[i].mu);
+        json_object_put(w->accts[i].regions);
     }
     free(w->accts);
+    free(w->parts);
     if (w->base != user) {
         h2a_aws_ctx_free(w->base);
     }
@@ -324,6 +386,16 @@ static h2a_err s_walk_and_save(struct h2a_walk *w, json_object **summary)
     h2a_err rv;
 
     H2A_GUARD(h2a_inventory_begin(w->inv));
+    if (w->regions == NULL) {
+        w->listing = true;
+        s_run_threads(w);
+        w->listing = false;
+    }
+    rv = s_plan(w);
+    if (rv != H2A_OK) {
+        h2a_inventory_rollback(w->inv);
+        return rv;
+    }
     s_run_threads(w);
     rv = w->store_error;
     *summary = s_summary(w);
@@ -357,6 +429,9 @@ h2a_err h2a_discover(const struct h2a_discover_opts *o, json_object **summary)
     w.now = (long long)time(NULL);
     w.regions = o->regions != NULL && o->regions[0] != NULL
                     ? o->regions : (const char *const *)w.sc->regions;
+    if (w.sc->all_regions && (o->regions == NULL || o->regions[0] == NULL)) {
+        w.regions = NULL; /* each account's enabled regions, listed by the workers */
+    }
     while (w.regions != NULL && w.regions[w.n_regions] != NULL) {
         w.n_regions++;
     }
@@ -365,13 +440,10 @@ h2a_err h2a_discover(const struct h2a_discover_opts *o, json_object **summary)
     w.gone = json_object_new_array();
     w.failures = json_object_new_array();
     w.journal_arns = s_journal_arns(o->cfg->state_dir);
-    rv = w.n_regions == 0 ? h2a_err_set(H2A_ERR_USAGE, "discover: no region: set "
-                                        "scope.regions or aws.region, or give --region")
-                          : H2A_OK;
-    if (rv == H2A_OK && w.sc->all_regions && (o->regions == NULL || o->regions[0] == NULL)) {
-        rv = h2a_err_set(H2A_ERR_USAGE, "scope.regions: [\"all\"] is not supported yet; "
-                         "list the regions");
-    }
+    rv = w.n_regions == 0 && !(w.sc->all_regions && w.regions == NULL)
+             ? h2a_err_set(H2A_ERR_USAGE, "discover: no region: set scope.regions or "
+                           "aws.region, or give --region")
+             : H2A_OK;
     h2a_config_aws(&o->cfg->aws, &acfg);
     rv = rv == H2A_OK ? h2a_aws_ctx_new(&acfg, &user) : rv;
     rv = rv == H2A_OK ? s_resolve(&w, user, &id) : rv;

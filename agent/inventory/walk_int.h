@@ -17,6 +17,13 @@ struct h2a_walk_acct {
     bool management;     /* skipped, not failed, when the role is not there */
     pthread_mutex_t mu;  /* the first part of the account decides its state */
     int state;
+    json_object *regions;  /* scope.regions ["all"]: the account's enabled regions */
+};
+
+/* One part: an account in one region. */
+struct h2a_walk_item {
+    struct h2a_walk_acct *a;
+    const char *region;
 };
 
 struct h2a_walk {
@@ -26,13 +33,16 @@ struct h2a_walk {
     char caller_account[16];
     struct h2a_walk_acct *accts;
     size_t n_accts;
-    const char *const *regions;
-    size_t n_regions;
+    const char *const *regions;  /* NULL with ["all"]: each account's own */
+    size_t n_regions;            /* distinct regions walked */
+    struct h2a_walk_item *parts;
+    size_t n_parts;
+    bool listing;                /* workers list accounts' regions, not walk parts */
     json_object *journal_arns;   /* set of ARNs the journal imported */
     long long now;
     sem_t assume_slots;          /* AssumeRole calls at once (their replies are secure memory) */
     pthread_mutex_t mu;          /* everything below */
-    size_t next;                 /* next part: account * n_regions + region */
+    size_t next;                 /* next part (or account, when listing) */
     size_t done;
     long certificates;
     H2A_INVENTORY *inv;
@@ -43,6 +53,9 @@ struct h2a_walk {
 /* Walk one account + region on this thread's ctx; results go into w. */
 void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *thread_ctx, struct h2a_walk_acct *a,
                    const char *region);
+/* ["all"]: a->regions from EC2 on the account's session; false (reported) if not. */
+bool h2a_walk_account_regions(struct h2a_walk *w, H2A_AWS_CTX *thread_ctx,
+                              struct h2a_walk_acct *a);
 /* Add {"account","region"|null,"error"} to w->failures (lock held by the caller). */
 void h2a_walk_failure(struct h2a_walk *w, const char *account, const char *region,
                       const char *error);

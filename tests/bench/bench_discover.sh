@@ -13,7 +13,7 @@
 # Prints times and ratios (targets: >= 20x faster than aws-cli, <= 1.25x the floor,
 # peak RSS < 64 MiB).
 #
-# Usage: tests/bench/bench_discover.sh   (ACCOUNTS=20 REGIONS=3 CERTS=100 CLI_PARTS=1 WORKERS=8)
+# Usage: tests/bench/bench_discover.sh   (ACCOUNTS=20 REGIONS=3 CERTS=100 CLI_PARTS=1 WORKERS=64)
 # Needs a build: H2A_BIN (default build/agent/hsm2acm).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +21,7 @@ ACCOUNTS=${ACCOUNTS:-20}
 NREG=${REGIONS:-3}
 CERTS=${CERTS:-100}
 CLI_PARTS=${CLI_PARTS:-1}
-WORKERS=${WORKERS:-8}
+WORKERS=${WORKERS:-64}
 H2A_BIN=${H2A_BIN:-$here/build/agent/hsm2acm}
 PY=/usr/bin/python3
 [ -x "$H2A_BIN" ] || { echo "bench_discover: no hsm2acm at $H2A_BIN (set H2A_BIN)" >&2; exit 2; }

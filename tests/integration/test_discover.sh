@@ -81,6 +81,8 @@ run help_d 0 "$H2A_BIN" discover --help && expect_in help_d "$T/help_d.out" "Exi
 run help_i 0 "$H2A_BIN" inventory --help && expect_in help_i "$T/help_i.out" "Exit codes"
 run usage_d 2 "$H2A_BIN" discover --config "$T/org.json" --region eu-west-9
 expect_in usage_d "$T/usage_d.err" "eu-west-9"
+run usage_w 2 "$H2A_BIN" discover --config "$T/org.json" --workers 65
+expect_in usage_w "$T/usage_w.err" "1..64"
 run usage_i 2 "$H2A_BIN" inventory --config "$T/org.json" --format yaml
 run usage_i2 2 "$H2A_BIN" inventory --config "$T/org.json" --managed --unmanaged
 
@@ -188,4 +190,5 @@ if run d7 5 "$H2A_BIN" discover --config "$T/org.json" --account 333333333333; t
 fi
 
 source "$H2A_SRC_DIR/tests/integration/discover_formats.sh"
+source "$H2A_SRC_DIR/tests/integration/discover_regions.sh"
 aws_it_finish

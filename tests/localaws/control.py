@@ -9,6 +9,7 @@ import time
 import acm
 import creds
 import discovery
+import ec2
 import metadata
 import pca
 import secrets_svc
@@ -137,6 +138,12 @@ def _route(app, method, path, q, body):
         with st.lock:
             try:
                 return 200, discovery.org_accounts(st, body)
+            except ValueError as exc:
+                raise BadRequest(str(exc))
+    if path == "/_control/regions" and method == "POST":
+        with st.lock:
+            try:
+                return 200, ec2.control_regions(st, body)
             except ValueError as exc:
                 raise BadRequest(str(exc))
     if path == "/_control/ratelimits" and method == "POST":

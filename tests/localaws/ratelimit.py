@@ -36,7 +36,8 @@ class RateLimits:
             if tokens < 1.0:
                 self.buckets[key] = (tokens, now)
                 self.refused += 1
-                code = "TooManyRequestsException" if service == "organizations" \
+                code = "TooManyRequestsException" if service == "organizations" else \
+                    "RequestLimitExceeded" if service == "ec2" \
                     else "ThrottlingException"
                 raise AwsError(code, "Rate exceeded", 400)
             self.buckets[key] = (tokens - 1.0, now)

@@ -44,7 +44,8 @@ def warm_up():
     import sigv4check as _sigv4check
     for name in ("services", "control", "metadata"):  # services pulls in cryptography
         importlib.import_module(name)
-    for name in ("acm", "secretsmanager", "sts", "organizations", "acm-pca", "route53", "sqs"):
+    for name in ("acm", "secretsmanager", "sts", "organizations", "acm-pca", "route53", "sqs",
+                 "ec2"):
         _model.service_model(name)
     model, sigv4check = _model, _sigv4check
 
@@ -67,6 +68,10 @@ ALLOWED_REGIONS = {"organizations": {"us-east-1", "cn-northwest-1", "us-gov-west
                    "route53": {"us-east-1", "cn-northwest-1", "us-gov-west-1"}}
 R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+# awsQuery-style services told apart by the SigV4 scope (EC2's "ec2" protocol: no
+# <...Result> wrapper, <Response><Errors> errors).
+QUERY_SERVICES = {"sts", "ec2"}
 
 
 def xml_escape(s):
@@ -389,7 +394,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_error(self, err, service, query):
         hdrs = {"x-amzn-RequestId": self.request_id}
-        if query:
+        if query and service == "ec2":
+            body = ('<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error>'
+                    '</Errors><RequestID>%s</RequestID></Response>\n'
+                    % (xml_escape(err.code), xml_escape(err.message), self.request_id))
+            self.send(err.status, body, "text/xml;charset=UTF-8", hdrs)
+        elif query:
             body = ('<ErrorResponse xmlns="%s">\n  <Error>\n    <Type>%s</Type>\n'
                     '    <Code>%s</Code>\n    <Message>%s</Message>\n  </Error>\n'
                     '  <RequestId>%s</RequestId>\n</ErrorResponse>\n'
@@ -488,40 +498,48 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- query protocol (STS) -----------------------------------------------------------
 
+    def _query_service(self):
+        """The service a form-encoded call is for: the one its SigV4 scope names
+        (unsigned calls are STS's AssumeRoleWithWebIdentity)."""
+        auth = self.headers.get("Authorization", "")
+        cred = auth.partition("Credential=")[2].split(",")[0].split("/")
+        return cred[3] if len(cred) == 5 and cred[3] in QUERY_SERVICES else "sts"
+
     def _query_api(self, body):
         try:
             form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
             form = {}
         operation = form.get("Action", "")
-        entry = {"service": "sts", "operation": operation, "time": time.time(),
+        service = self._query_service()
+        entry = {"service": service, "operation": operation, "time": time.time(),
                  "account": None, "region": None, "status": None, "error": None,
                  "request_id": self.request_id, "access_key": None,
                  "connection": self.conn_id,
                  "user_agent": self.headers.get("User-Agent")}
         try:
-            self._query_call(operation, form, body, entry)
+            self._query_call(service, operation, form, body, entry)
         finally:
             self.app.record(entry)
 
-    def _query_call(self, operation, form, body, entry):
+    def _query_call(self, service, operation, form, body, entry):
         def fail(err):
             entry["status"] = err.status
             entry["error"] = err.code
-            self._send_error(err, "sts", True)
+            self._send_error(err, service, True)
 
-        smodel = model.service_model("sts")
+        smodel = model.service_model(service)
         if operation not in smodel.operation_names:
             fail(AwsError("InvalidAction", "Could not find operation %s for version %s"
                           % (operation, form.get("Version", "NO_VERSION_SPECIFIED"))))
             return
-        fault = self.app.take_fault("sts", operation)
+        fault = self.app.take_fault(service, operation)
         if fault is not None:
             entry["fault"] = fault.kind
             entry["account"], entry["region"], entry["access_key"] = sigv4check.peek(
                 self.app.state, self.headers.items())
-            if self._apply_fault(fault, "sts", True):
-                entry["status"], entry["error"] = fault_outcome(fault, "sts", True)
+            if self._apply_fault(fault, service, True):
+                entry["status"], entry["error"] = fault_outcome(fault, service, True)
                 return
         try:
             if form.get("Version") != smodel.api_version:
@@ -529,23 +547,25 @@ class Handler(BaseHTTPRequestHandler):
                                % (operation, form.get("Version", "NO_VERSION_SPECIFIED")))
             # Authenticate first, then validate, as AWS does.  AssumeRoleWithWebIdentity
             # may come unsigned (the token is the credential).
-            unsigned = operation == "AssumeRoleWithWebIdentity"
+            unsigned = service == "sts" and operation == "AssumeRoleWithWebIdentity"
             ident, region = None, None
             if unsigned and "authorization" not in {k.lower() for k in self.headers.keys()}:
                 region = "us-east-1"
             else:
                 ident, region = sigv4check.verify(
-                    self.app.state, "POST", self.sign_path, self.headers.items(), body, "sts",
+                    self.app.state, "POST", self.sign_path, self.headers.items(), body, service,
                     None, query=True)
                 entry["account"] = ident.account
                 entry["access_key"] = ident.access_key
             entry["region"] = region
-            params = model.parse_query("sts", operation, form)
+            params = model.parse_query(service, operation, form)
             entry["params"] = redact(params)
-            model.validate("sts", operation, params, query=True)
+            if service == "ec2":
+                self.app.ratelimits.check(service, operation, ident.account, region)
+            model.validate(service, operation, params, query=True)
             ctx = {"identity": ident, "account": ident.account if ident else None,
                    "region": region, "app": self.app}
-            result_xml = self.app.services.call("sts", operation, ctx, params)
+            result_xml = self.app.services.call(service, operation, ctx, params)
         except AwsError as err:
             fail(err)
             return
@@ -555,6 +575,11 @@ class Handler(BaseHTTPRequestHandler):
             self.drop()
             return
         entry["status"] = 200
+        if service == "ec2":
+            xml = ('<%sResponse xmlns="%s">\n  <requestId>%s</requestId>\n%s</%sResponse>\n'
+                   % (operation, EC2_NS, self.request_id, result_xml, operation))
+            self.send(200, xml, "text/xml;charset=UTF-8", {"x-amzn-RequestId": self.request_id})
+            return
         xml = ('<%sResponse xmlns="%s">\n  <%sResult>\n%s  </%sResult>\n  <ResponseMetadata>\n'
                '    <RequestId>%s</RequestId>\n  </ResponseMetadata>\n</%sResponse>\n'
                % (operation, STS_NS, operation, result_xml, operation, self.request_id,

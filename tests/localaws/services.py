@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Route a validated call to its service module under the state lock."""
 import acm
+import ec2
 import orgs
 import pca
 import route53
@@ -10,7 +11,8 @@ import sts
 from errors import AwsError
 
 MODULES = {"acm": acm, "secretsmanager": secrets_svc, "sts": sts, "organizations": orgs,
-           "acm-pca": pca, "route53": route53, "sqs": sqs}
+           "acm-pca": pca, "route53": route53, "sqs": sqs,
+           "ec2": ec2}
 
 
 def call(service, operation, ctx, params):
