@@ -242,6 +242,20 @@ H2A_API bool h2a_spki_equal(const X509_PUBKEY *a, const X509_PUBKEY *b);
 /* A certificate's public key, decoded or not at parse time; the caller frees *out. */
 H2A_API h2a_err h2a_x509_public(X509 *x, EVP_PKEY **out) H2A_MUST_USE;
 
+/* What h2a_pem_encode() is given: X509, X509_REQ, or EVP_PKEY (public or private part). */
+typedef enum h2a_pem_kind {
+    H2A_PEM_CERT,
+    H2A_PEM_CSR,
+    H2A_PEM_PUBKEY,
+    H2A_PEM_PRIVKEY,
+} h2a_pem_kind;
+/*
+ * Append the PEM text of `obj` to `out` and NUL-terminate it (len excludes
+ * the NUL, so a further call appends after it). H2A_PEM_PRIVKEY goes through
+ * the secure heap: give it a secure buffer.
+ */
+H2A_API h2a_err h2a_pem_encode(h2a_pem_kind kind, const void *obj, h2a_buf *out) H2A_MUST_USE;
+
 /* ------------------------------------------------------------------ */
 /* KeyUsage / ExtendedKeyUsage under ACM's names                       */
 /* ------------------------------------------------------------------ */
