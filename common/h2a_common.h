@@ -182,6 +182,10 @@ H2A_API h2a_err h2a_file_write_atomic(const char *path, const void *data,
 /* Lower-case hex; `out` must hold 2*n+1 bytes. */
 H2A_API void h2a_hex_encode(const uint8_t *in, size_t n, char *out);
 H2A_API h2a_err h2a_hex_decode(const char *in, h2a_buf *out) H2A_MUST_USE;
+/* 0..15 for a hex digit of either case, -1 for anything else. */
+H2A_API int h2a_hex_value(char c);
+/* An AWS account id: exactly 12 decimal digits. */
+H2A_API bool h2a_account_id_ok(const char *a);
 /* Standard base64 without line breaks, appended to `out` + NUL terminated. */
 H2A_API h2a_err h2a_base64_encode(const uint8_t *in, size_t n, h2a_buf *out) H2A_MUST_USE;
 H2A_API h2a_err h2a_base64_decode(const char *in, size_t n, h2a_buf *out) H2A_MUST_USE;
