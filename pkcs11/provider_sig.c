@@ -218,7 +218,7 @@ static int s_set_ctx_params(void *vctx, const OSSL_PARAM params[])
             return 0;
         }
     }
-    /* The rest are RSA-only: an EC key ignores them, as OpenSSL's own provider does. */
+    /* The rest are RSA-only; an EC context takes no notice of them. */
     if (c->is_ec) {
         return 1;
     }
