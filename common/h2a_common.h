@@ -182,6 +182,10 @@ H2A_API h2a_err h2a_file_write_atomic(const char *path, const void *data,
 /* Lower-case hex; `out` must hold 2*n+1 bytes. */
 H2A_API void h2a_hex_encode(const uint8_t *in, size_t n, char *out);
 H2A_API h2a_err h2a_hex_decode(const char *in, h2a_buf *out) H2A_MUST_USE;
+/* 0..15 for a hex digit of either case, -1 for anything else. */
+H2A_API int h2a_hex_value(char c);
+/* An AWS account id: exactly 12 decimal digits. */
+H2A_API bool h2a_account_id_ok(const char *a);
 /* Standard base64 without line breaks, appended to `out` + NUL terminated. */
 H2A_API h2a_err h2a_base64_encode(const uint8_t *in, size_t n, h2a_buf *out) H2A_MUST_USE;
 H2A_API h2a_err h2a_base64_decode(const char *in, size_t n, h2a_buf *out) H2A_MUST_USE;
@@ -241,6 +245,20 @@ H2A_API h2a_err h2a_spki_to_pkey(const X509_PUBKEY *spki, EVP_PKEY **out) H2A_MU
 H2A_API bool h2a_spki_equal(const X509_PUBKEY *a, const X509_PUBKEY *b);
 /* A certificate's public key, decoded or not at parse time; the caller frees *out. */
 H2A_API h2a_err h2a_x509_public(X509 *x, EVP_PKEY **out) H2A_MUST_USE;
+
+/* What h2a_pem_encode() is given: X509, X509_REQ, or EVP_PKEY (public or private part). */
+typedef enum h2a_pem_kind {
+    H2A_PEM_CERT,
+    H2A_PEM_CSR,
+    H2A_PEM_PUBKEY,
+    H2A_PEM_PRIVKEY,
+} h2a_pem_kind;
+/*
+ * Append the PEM text of `obj` to `out` and NUL-terminate it (len excludes
+ * the NUL, so a further call appends after it). H2A_PEM_PRIVKEY goes through
+ * the secure heap: give it a secure buffer.
+ */
+H2A_API h2a_err h2a_pem_encode(h2a_pem_kind kind, const void *obj, h2a_buf *out) H2A_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* KeyUsage / ExtendedKeyUsage under ACM's names                       */

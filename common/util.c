@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -173,7 +174,7 @@ void h2a_hex_encode(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int s_hexval(char c)
+int h2a_hex_value(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -187,14 +188,27 @@ static int s_hexval(char c)
     return -1;
 }
 
+bool h2a_account_id_ok(const char *a)
+{
+    if (strlen(a) != 12) {
+        return false;
+    }
+    for (size_t i = 0; i < 12; i++) {
+        if (!isdigit((unsigned char)a[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 h2a_err h2a_hex_decode(const char *in, h2a_buf *out)
 {
     size_t n = strlen(in);
 
     H2A_ENSURE(n % 2 == 0, H2A_ERR_INPUT, "hex string has odd length");
     for (size_t i = 0; i < n; i += 2) {
-        int hi = s_hexval(in[i]);
-        int lo = s_hexval(in[i + 1]);
+        int hi = h2a_hex_value(in[i]);
+        int lo = h2a_hex_value(in[i + 1]);
         uint8_t byte;
 
         H2A_ENSURE(hi >= 0 && lo >= 0, H2A_ERR_INPUT,

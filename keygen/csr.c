@@ -260,27 +260,13 @@ h2a_err h2a_csr_make_req(H2A_P11_KEY *k, const struct h2a_csr_req *req, X509_REQ
 h2a_err h2a_csr_make(H2A_P11_KEY *k, const struct h2a_csr_req *req, h2a_buf *out_pem)
 {
     X509_REQ *x = NULL;
-    BIO *bio = NULL;
-    char *data = NULL;
-    long len;
     h2a_err rv;
 
     rv = h2a_csr_make_req(k, req, &x);
     if (rv != H2A_OK) {
         return rv;
     }
-    bio = BIO_new(BIO_s_mem());
-    if (bio == NULL || !PEM_write_bio_X509_REQ(bio, x)) {
-        rv = h2a_err_openssl(H2A_ERR_INTERNAL, "CSR PEM");
-        goto done;
-    }
-    len = BIO_get_mem_data(bio, &data);
-    rv = h2a_buf_append(out_pem, data, (size_t)len);
-    if (rv == H2A_OK) {
-        rv = h2a_buf_terminate(out_pem);
-    }
-done:
-    BIO_free(bio);
+    rv = h2a_pem_encode(H2A_PEM_CSR, x, out_pem);
     X509_REQ_free(x);
     return rv;
 }

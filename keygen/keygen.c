@@ -121,24 +121,7 @@ done:
 
 h2a_err h2a_keygen_public_pem(const H2A_P11_KEY *k, h2a_buf *out)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
-    h2a_err rv;
-
-    if (bio == NULL || h2a_p11_key_public(k) == NULL ||
-        !PEM_write_bio_PUBKEY(bio, h2a_p11_key_public(k))) {
-        rv = h2a_err_openssl(H2A_ERR_INTERNAL, "public key PEM");
-        goto done;
-    }
-    len = BIO_get_mem_data(bio, &data);
-    rv = h2a_buf_append(out, data, (size_t)len);
-    if (rv == H2A_OK) {
-        rv = h2a_buf_terminate(out);
-    }
-done:
-    BIO_free(bio);
-    return rv;
+    return h2a_pem_encode(H2A_PEM_PUBKEY, h2a_p11_key_public(k), out);
 }
 
 /* JSON string (quotes included); labels are printable ASCII, PEM is ASCII. */

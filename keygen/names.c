@@ -335,6 +335,56 @@ static h2a_err s_rdn_add(const char *field, X509_NAME *name, struct s_rdn *r, in
  * which turns RFC 4514's string order into DER order. Unescaped spaces
  * around names and values are dropped ("CN=a, O=b" is fine).
  */
+/* "TYPE=" seen: the type, without the spaces before '=', names the attribute. */
+static h2a_err s_type_done(const char *field, char *type, size_t tlen, struct s_rdn *r)
+{
+    while (tlen > 0 && type[tlen - 1] == ' ') {
+        tlen--;
+    }
+    type[tlen] = '\0';
+    return s_attr_type(field, type, r);
+}
+
+/*
+ * A separator or the end after "TYPE=VALUE": trailing spaces go unless
+ * escaped (`keep` marks the last escaped byte), and `r` is emptied for the
+ * next attribute whatever the outcome.
+ */
+static h2a_err s_value_done(const char *field, X509_NAME *name, struct s_rdn *r, size_t keep,
+                            bool slash)
+{
+    h2a_err rv;
+
+    while (r->len > keep && r->value[r->len - 1] == ' ') {
+        r->len--;
+    }
+    r->value[r->len] = '\0';
+    rv = s_rdn_add(field, name, r, slash ? -1 : 0);
+    ASN1_OBJECT_free(r->obj);
+    memset(r, 0, sizeof(*r));
+    return rv;
+}
+
+/* A separator or the end where no '=' came. */
+static h2a_err s_no_value(const char *field, const char *type, size_t tlen)
+{
+    return h2a_err_set(H2A_ERR_INPUT, tlen == 0 ? "%s: empty attribute (two separators "
+                       "in a row, or one at an end)" : "%s: '%.*s' is not TYPE=VALUE",
+                       field, (int)tlen, type);
+}
+
+/* One more value byte, within the X.520 bound. */
+static h2a_err s_value_push(const char *field, struct s_rdn *r, char c)
+{
+    if (r->len >= H2A_RDN_VALUE_MAX) {
+        return h2a_err_set(H2A_ERR_INPUT, "%s: %s value is longer than %d bytes "
+                           "(X.520 upper bound)", field,
+                           r->obj != NULL ? "OID" : OBJ_nid2sn(r->nid), H2A_RDN_VALUE_MAX);
+    }
+    r->value[r->len++] = c;
+    return H2A_OK;
+}
+
 static h2a_err s_subject_fill(const char *field, const char *text, X509_NAME *name)
 {
     bool slash = text[0] == '/';
@@ -365,33 +415,17 @@ static h2a_err s_subject_fill(const char *field, const char *text, X509_NAME *na
                              "escape a literal plus as '\\+'", field);
             goto done;
         } else if (!in_value && c == '=') {
-            while (tlen > 0 && type[tlen - 1] == ' ') {
-                tlen--;
-            }
-            type[tlen] = '\0';
-            rv = s_attr_type(field, type, &r);
-            if (rv != H2A_OK) {
+            if ((rv = s_type_done(field, type, tlen, &r)) != H2A_OK) {
                 goto done;
             }
             in_value = true;
             continue;
         } else if (c == '\0' || c == sep) {
-            if (!in_value) {
-                if (tlen == 0 && c == '\0' && (count == 0 || slash)) {
-                    break; /* empty text, or a trailing '/' */
-                }
-                rv = h2a_err_set(H2A_ERR_INPUT, tlen == 0 ? "%s: empty attribute (two separators "
-                                 "in a row, or one at an end)" : "%s: '%.*s' is not TYPE=VALUE",
-                                 field, (int)tlen, type);
-                goto done;
+            if (!in_value && tlen == 0 && c == '\0' && (count == 0 || slash)) {
+                break; /* empty text, or a trailing '/' */
             }
-            while (r.len > keep && r.value[r.len - 1] == ' ') {
-                r.len--;
-            }
-            r.value[r.len] = '\0';
-            rv = s_rdn_add(field, name, &r, slash ? -1 : 0);
-            ASN1_OBJECT_free(r.obj);
-            memset(&r, 0, sizeof(r));
+            rv = in_value ? s_value_done(field, name, &r, keep, slash)
+                          : s_no_value(field, type, tlen);
             if (rv != H2A_OK) {
                 goto done;
             }
@@ -404,10 +438,11 @@ static h2a_err s_subject_fill(const char *field, const char *text, X509_NAME *na
             }
             continue;
         }
+        /* Leading spaces of a type or value are not part of it; escaped ones are. */
+        if (c == ' ' && !escaped && (in_value ? r.len : tlen) == 0) {
+            continue;
+        }
         if (!in_value) {
-            if (c == ' ' && !escaped && tlen == 0) {
-                continue;
-            }
             if (tlen + 1 >= sizeof(type)) {
                 rv = h2a_err_set(H2A_ERR_INPUT, "%s: attribute name too long", field);
                 goto done;
@@ -415,16 +450,9 @@ static h2a_err s_subject_fill(const char *field, const char *text, X509_NAME *na
             type[tlen++] = c;
             continue;
         }
-        if (c == ' ' && !escaped && r.len == 0) {
-            continue;
-        }
-        if (r.len >= H2A_RDN_VALUE_MAX) {
-            rv = h2a_err_set(H2A_ERR_INPUT, "%s: %s value is longer than %d bytes "
-                             "(X.520 upper bound)", field,
-                             r.obj != NULL ? "OID" : OBJ_nid2sn(r.nid), H2A_RDN_VALUE_MAX);
+        if ((rv = s_value_push(field, &r, c)) != H2A_OK) {
             goto done;
         }
-        r.value[r.len++] = c;
         if (escaped) {
             keep = r.len;
         }

@@ -24,29 +24,6 @@ h2a_err h2a_keygen_wrap(H2A_P11_SECRET *w, H2A_P11_KEY *k, h2a_wrapmech *mech_us
     return h2a_p11_wrap(w, k, mech_used, blob);
 }
 
-static h2a_err s_pem_secure(EVP_PKEY *pk, h2a_buf *out)
-{
-    BIO *bio = BIO_new(BIO_s_secmem());
-    char *data = NULL;
-    long len;
-    h2a_err rv;
-
-    if (bio == NULL ||
-        !PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL)) {
-        rv = h2a_err_openssl(H2A_ERR_INTERNAL, "private key PEM");
-        goto done;
-    }
-    len = BIO_get_mem_data(bio, &data);
-    rv = h2a_buf_append(out, data, (size_t)len);
-    if (rv == H2A_OK) {
-        rv = h2a_buf_terminate(out);
-    }
-done:
-    /* A secmem BIO frees its buffer with OPENSSL_secure_clear_free. */
-    BIO_free(bio);
-    return rv;
-}
-
 h2a_err h2a_keygen_unwrap_pem(H2A_SESSION *s, H2A_P11_SECRET *w, h2a_wrapmech mech,
                               h2a_keytype type, const uint8_t *blob, size_t blob_len,
                               const EVP_PKEY *expect_pub, h2a_buf *out_pem)
@@ -79,7 +56,7 @@ h2a_err h2a_keygen_unwrap_pem(H2A_SESSION *s, H2A_P11_SECRET *w, h2a_wrapmech me
                          "public key (%s)", h2a_keytype_cli_name(type));
         goto done;
     }
-    rv = s_pem_secure(pk, out_pem);
+    rv = h2a_pem_encode(H2A_PEM_PRIVKEY, pk, out_pem);
 done:
     if (rv != H2A_OK && out_pem->len > start) {
         OPENSSL_cleanse(out_pem->data + start, out_pem->len - start);

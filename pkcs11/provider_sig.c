@@ -141,6 +141,64 @@ static int s_set_md(struct s_sigctx *c, const char *name)
     return 1;
 }
 
+/*
+ * Padding as a name or an OpenSSL number; only the two a token RSA key can
+ * do are taken, so a caller asking for another fails here, not at C_Sign.
+ */
+static int s_param_pad(const OSSL_PARAM *p, int *out)
+{
+    int pad = 0;
+
+    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
+        const char *s = NULL;
+
+        if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
+            return 0;
+        }
+        pad = strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0 ? RSA_PKCS1_PADDING
+              : strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PSS) == 0   ? RSA_PKCS1_PSS_PADDING
+                                                             : 0;
+    } else if (!OSSL_PARAM_get_int(p, &pad)) {
+        return 0;
+    }
+    if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING) {
+        ERR_raise_data(ERR_LIB_PROV, ERR_R_PASSED_INVALID_ARGUMENT,
+                       "token RSA keys sign with PKCS#1 v1.5 or PSS padding only");
+        return 0;
+    }
+    *out = pad;
+    return 1;
+}
+
+/* PSS salt length as OpenSSL's names ("digest", "auto", "max"), a decimal, or a number. */
+static int s_param_saltlen(const OSSL_PARAM *p, int *out)
+{
+    const char *s = NULL;
+    char *end = NULL;
+    long v;
+
+    if (p->data_type != OSSL_PARAM_UTF8_STRING) {
+        return OSSL_PARAM_get_int(p, out);
+    }
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
+        return 0;
+    }
+    if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST) == 0) {
+        *out = RSA_PSS_SALTLEN_DIGEST;
+    } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO) == 0) {
+        *out = RSA_PSS_SALTLEN_AUTO;
+    } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX) == 0) {
+        *out = RSA_PSS_SALTLEN_MAX;
+    } else {
+        v = strtol(s, &end, 10);
+        if (end == s || *end != '\0' || v < 0 || v > 1024) {
+            return 0;
+        }
+        *out = (int)v;
+    }
+    return 1;
+}
+
 static int s_set_ctx_params(void *vctx, const OSSL_PARAM params[])
 {
     struct s_sigctx *c = vctx;
@@ -160,58 +218,19 @@ static int s_set_ctx_params(void *vctx, const OSSL_PARAM params[])
             return 0;
         }
     }
+    /* The rest are RSA-only; an EC context takes no notice of them. */
     if (c->is_ec) {
         return 1;
     }
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
-    if (p != NULL) {
-        int pad = 0;
-
-        if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-            const char *s = NULL;
-
-            if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
-                return 0;
-            }
-            pad = strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0 ? RSA_PKCS1_PADDING
-                  : strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PSS) == 0   ? RSA_PKCS1_PSS_PADDING
-                                                                 : 0;
-        } else if (!OSSL_PARAM_get_int(p, &pad)) {
-            return 0;
-        }
-        if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING) {
-            ERR_raise_data(ERR_LIB_PROV, ERR_R_PASSED_INVALID_ARGUMENT,
-                           "token RSA keys sign with PKCS#1 v1.5 or PSS padding only");
-            return 0;
-        }
-        c->pad = pad;
+    if (p != NULL && !s_param_pad(p, &c->pad)) {
+        return 0;
     }
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN);
     if (p != NULL) {
         int len = 0;
 
-        if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-            const char *s = NULL;
-
-            if (!OSSL_PARAM_get_utf8_string_ptr(p, &s)) {
-                return 0;
-            }
-            if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST) == 0) {
-                len = RSA_PSS_SALTLEN_DIGEST;
-            } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO) == 0) {
-                len = RSA_PSS_SALTLEN_AUTO;
-            } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX) == 0) {
-                len = RSA_PSS_SALTLEN_MAX;
-            } else {
-                char *end = NULL;
-                long v = strtol(s, &end, 10);
-
-                if (end == s || *end != '\0' || v < 0 || v > 1024) {
-                    return 0;
-                }
-                len = (int)v;
-            }
-        } else if (!OSSL_PARAM_get_int(p, &len)) {
+        if (!s_param_saltlen(p, &len)) {
             return 0;
         }
         c->saltlen = len;

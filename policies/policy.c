@@ -451,19 +451,6 @@ static bool s_requester_ok(const char *r)
     return true;
 }
 
-static bool s_account_ok(const char *a)
-{
-    if (strlen(a) != 12) {
-        return false;
-    }
-    for (size_t i = 0; i < 12; i++) {
-        if (!isdigit((unsigned char)a[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* dns_suffixes or accounts of one requester: a list, or exactly ["*"]. */
 static h2a_err s_parse_auth_list(const char *key, json_object *v, bool accounts,
                                  struct h2a_strlist *out)
@@ -485,7 +472,7 @@ static h2a_err s_parse_auth_list(const char *key, json_object *v, bool accounts,
             return h2a_strlist_push(out, "*");
         }
         if (accounts) {
-            if (!s_account_ok(s)) {
+            if (!h2a_account_id_ok(s)) {
                 return h2a_err_set(H2A_ERR_INPUT,
                                    "%s: '%s' is not an AWS account id (12 digits)", field,
                                    s);

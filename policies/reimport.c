@@ -90,13 +90,82 @@ static bool s_has_oid(const h2a_cert_usage *u, const char *oid)
     return false;
 }
 
-h2a_err h2a_reimport_check_cert(const char *arn, const h2a_cert_usage *current,
-                                const h2a_cert_usage *next)
+/* KeyUsage: values may be added, not removed; ECDSA may drop keyEncipherment. */
+static h2a_err s_check_ku(const char *arn, const h2a_cert_usage *current,
+                          const h2a_cert_usage *next, bool ec)
 {
     char names[512];
     unsigned removed;
-    bool ec;
 
+    if (!current->has_ku) {
+        if (next->has_ku) {
+            return h2a_err_set(H2A_ERR_POLICY,
+                               "reimport into %s: a KeyUsage extension would be added (the "
+                               "certificate at the ARN has none)",
+                               s_arn(arn));
+        }
+        return H2A_OK;
+    }
+    removed = current->ku & ~next->ku;
+    if (ec) {
+        removed &= ~H2A_KU_KEY_ENCIPHERMENT;
+    }
+    if (removed != 0) {
+        s_names(removed, false, names, sizeof(names));
+        return h2a_err_set(H2A_ERR_POLICY, "reimport into %s: KeyUsage %s would be removed",
+                           s_arn(arn), names);
+    }
+    if (!next->has_ku) {
+        return h2a_err_set(H2A_ERR_POLICY,
+                           "reimport into %s: the KeyUsage extension would be removed",
+                           s_arn(arn));
+    }
+    return H2A_OK;
+}
+
+/* ExtendedKeyUsage: likewise; clientAuth may be dropped (Chrome root program). */
+static h2a_err s_check_eku(const char *arn, const h2a_cert_usage *current,
+                           const h2a_cert_usage *next)
+{
+    char names[512];
+    unsigned removed;
+
+    if (!current->has_eku) {
+        if (next->has_eku) {
+            return h2a_err_set(H2A_ERR_POLICY,
+                               "reimport into %s: an ExtendedKeyUsage extension would be added "
+                               "(the certificate at the ARN has none)",
+                               s_arn(arn));
+        }
+        return H2A_OK;
+    }
+    removed = current->eku & ~next->eku & ~H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION;
+    if (removed != 0) {
+        s_names(removed, true, names, sizeof(names));
+        return h2a_err_set(H2A_ERR_POLICY,
+                           "reimport into %s: ExtendedKeyUsage %s would be removed",
+                           s_arn(arn), names);
+    }
+    for (size_t i = 0; i < current->n_custom_eku_oids; i++) {
+        if (!s_has_oid(next, current->custom_eku_oids[i])) {
+            return h2a_err_set(H2A_ERR_POLICY,
+                               "reimport into %s: ExtendedKeyUsage CUSTOM %s would be "
+                               "removed",
+                               s_arn(arn), current->custom_eku_oids[i]);
+        }
+    }
+    if (!next->has_eku) {
+        return h2a_err_set(H2A_ERR_POLICY,
+                           "reimport into %s: the ExtendedKeyUsage extension would be "
+                           "removed",
+                           s_arn(arn));
+    }
+    return H2A_OK;
+}
+
+h2a_err h2a_reimport_check_cert(const char *arn, const h2a_cert_usage *current,
+                                const h2a_cert_usage *next)
+{
     H2A_ENSURE(current != NULL && next != NULL, H2A_ERR_INTERNAL,
                "reimport: certificate facts missing");
     if (current->type != NULL && strcmp(current->type, "IMPORTED") != 0) {
@@ -122,59 +191,6 @@ h2a_err h2a_reimport_check_cert(const char *arn, const h2a_cert_usage *current,
                            "requires at least one)",
                            s_arn(arn));
     }
-    ec = strncmp(current->key_algorithm, "EC_", 3) == 0;
-
-    /* KeyUsage: values may be added, not removed; ECDSA may drop keyEncipherment. */
-    if (current->has_ku) {
-        removed = current->ku & ~next->ku;
-        if (ec) {
-            removed &= ~H2A_KU_KEY_ENCIPHERMENT;
-        }
-        if (removed != 0) {
-            s_names(removed, false, names, sizeof(names));
-            return h2a_err_set(H2A_ERR_POLICY, "reimport into %s: KeyUsage %s would be removed",
-                               s_arn(arn), names);
-        }
-        if (!next->has_ku) {
-            return h2a_err_set(H2A_ERR_POLICY,
-                               "reimport into %s: the KeyUsage extension would be removed",
-                               s_arn(arn));
-        }
-    } else if (next->has_ku) {
-        return h2a_err_set(H2A_ERR_POLICY,
-                           "reimport into %s: a KeyUsage extension would be added (the "
-                           "certificate at the ARN has none)",
-                           s_arn(arn));
-    }
-
-    /* ExtendedKeyUsage: likewise; clientAuth may be dropped (Chrome root program). */
-    if (current->has_eku) {
-        removed = current->eku & ~next->eku & ~H2A_EKU_TLS_WEB_CLIENT_AUTHENTICATION;
-        if (removed != 0) {
-            s_names(removed, true, names, sizeof(names));
-            return h2a_err_set(H2A_ERR_POLICY,
-                               "reimport into %s: ExtendedKeyUsage %s would be removed",
-                               s_arn(arn), names);
-        }
-        for (size_t i = 0; i < current->n_custom_eku_oids; i++) {
-            if (!s_has_oid(next, current->custom_eku_oids[i])) {
-                return h2a_err_set(H2A_ERR_POLICY,
-                                   "reimport into %s: ExtendedKeyUsage CUSTOM %s would be "
-                                   "removed",
-                                   s_arn(arn), current->custom_eku_oids[i]);
-            }
-        }
-        if (!next->has_eku) {
-            return h2a_err_set(H2A_ERR_POLICY,
-                               "reimport into %s: the ExtendedKeyUsage extension would be "
-                               "removed",
-                               s_arn(arn));
-        }
-    } else if (next->has_eku) {
-        return h2a_err_set(H2A_ERR_POLICY,
-                           "reimport into %s: an ExtendedKeyUsage extension would be added "
-                           "(the certificate at the ARN has none)",
-                           s_arn(arn));
-    }
-    return H2A_OK;
+    H2A_GUARD(s_check_ku(arn, current, next, strncmp(current->key_algorithm, "EC_", 3) == 0));
+    return s_check_eku(arn, current, next);
 }

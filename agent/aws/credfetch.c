@@ -160,36 +160,44 @@ static bool s_ecs_host_ok(const char *url)
     return ok;
 }
 
-static h2a_err s_fetch_ecs(H2A_AWS_CTX *ctx, struct h2a_aws_credentials **out)
+/* The endpoint: the ECS agent's fixed address, or a full URI we may trust. */
+static h2a_err s_ecs_url(char *url, size_t size)
 {
     const char *rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+
+    if (h2a_aws_set(rel)) {
+        snprintf(url, size, "http://169.254.170.2%s%s", rel[0] == '/' ? "" : "/", rel);
+        return H2A_OK;
+    }
+    if (h2a_aws_set(full)) {
+        if (!s_ecs_host_ok(full)) {
+            return h2a_err_set(H2A_ERR_USAGE, "AWS_CONTAINER_CREDENTIALS_FULL_URI '%.200s': must "
+                               "be https, or http to a loopback or the ECS/EKS agent address",
+                               full);
+        }
+        snprintf(url, size, "%s", full);
+        return H2A_OK;
+    }
+    return h2a_err_set(H2A_ERR_USAGE, "ECS container credentials: neither "
+                       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set");
+}
+
+/*
+ * The Authorization header (*h stays NULL when no token is set). The token
+ * file wins over the variable, as in the SDKs; a line break inside it would
+ * let it inject a header, so it is refused.
+ */
+static h2a_err s_ecs_auth_header(struct curl_slist **h)
+{
     const char *tokfile = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     const char *tokenv = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    char url[1200];
+    char hdr[16500];
     h2a_buf tok;
-    h2a_buf doc;
-    struct curl_slist *h = NULL;
-    long status = 0;
     h2a_err rv = H2A_OK;
 
+    *h = NULL;
     h2a_buf_init_secure(&tok, 16384);
-    h2a_buf_init_secure(&doc, 65536);
-    if (h2a_aws_set(rel)) {
-        snprintf(url, sizeof(url), "http://169.254.170.2%s%s", rel[0] == '/' ? "" : "/", rel);
-    } else if (h2a_aws_set(full)) {
-        if (!s_ecs_host_ok(full)) {
-            rv = h2a_err_set(H2A_ERR_USAGE, "AWS_CONTAINER_CREDENTIALS_FULL_URI '%.200s': must "
-                             "be https, or http to a loopback or the ECS/EKS agent address",
-                             full);
-            goto done;
-        }
-        snprintf(url, sizeof(url), "%s", full);
-    } else {
-        rv = h2a_err_set(H2A_ERR_USAGE, "ECS container credentials: neither "
-                         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set");
-        goto done;
-    }
     if (h2a_aws_set(tokfile)) {
         if ((rv = h2a_file_read(tokfile, &tok)) != H2A_OK) {
             rv = h2a_err_prefix(H2A_ERR_AWS, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: ");
@@ -203,18 +211,40 @@ static h2a_err s_fetch_ecs(H2A_AWS_CTX *ctx, struct h2a_aws_credentials **out)
     while (tok.len > 0 && (tok.data[tok.len - 1] == '\n' || tok.data[tok.len - 1] == '\r')) {
         tok.len--;
     }
-    if (tok.len > 0) {
-        char hdr[16500];
-        for (size_t i = 0; i < tok.len; i++) {
-            if (tok.data[i] == '\r' || tok.data[i] == '\n') {
-                rv = h2a_err_set(H2A_ERR_AWS, "container authorization token has a line break");
-                goto done;
-            }
-        }
-        snprintf(hdr, sizeof(hdr), "Authorization: %.*s", (int)tok.len, (const char *)tok.data);
-        h = curl_slist_append(NULL, hdr);
-        OPENSSL_cleanse(hdr, sizeof(hdr));
+    if (tok.len == 0) {
+        goto done;
     }
+    for (size_t i = 0; i < tok.len; i++) {
+        if (tok.data[i] == '\r' || tok.data[i] == '\n') {
+            rv = h2a_err_set(H2A_ERR_AWS, "container authorization token has a line break");
+            goto done;
+        }
+    }
+    snprintf(hdr, sizeof(hdr), "Authorization: %.*s", (int)tok.len, (const char *)tok.data);
+    *h = curl_slist_append(NULL, hdr);
+    OPENSSL_cleanse(hdr, sizeof(hdr));
+done:
+    h2a_buf_free(&tok);
+    return rv;
+}
+
+static h2a_err s_fetch_ecs(H2A_AWS_CTX *ctx, struct h2a_aws_credentials **out)
+{
+    char url[1200];
+    h2a_buf doc;
+    struct curl_slist *h = NULL;
+    long status = 0;
+    h2a_err rv;
+
+    h2a_buf_init_secure(&doc, 65536);
+    rv = s_ecs_url(url, sizeof(url));
+    if (rv == H2A_OK) {
+        rv = s_ecs_auth_header(&h);
+    }
+    if (rv != H2A_OK) {
+        goto done;
+    }
+    /* Retry a 5xx or a transport failure; a 4xx will not change. */
     for (int attempt = 1; attempt <= 3; attempt++) {
         doc.len = 0;
         rv = h2a_aws_http_simple(ctx, "ECS container credentials", "GET", url, h, 2000, &doc, &status);
@@ -237,7 +267,6 @@ static h2a_err s_fetch_ecs(H2A_AWS_CTX *ctx, struct h2a_aws_credentials **out)
     }
 done:
     h2a_aws_slist_free_wiped(h);
-    h2a_buf_free(&tok);
     h2a_buf_free(&doc);
     return rv;
 }

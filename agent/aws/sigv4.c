@@ -56,27 +56,13 @@ static h2a_err s_uri_encode(h2a_buf *out, const char *s, size_t n, bool keep_sla
     return H2A_OK;
 }
 
-static int s_hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decode s[0..n) into out (a bad escape is kept literally). */
 static h2a_err s_uri_decode(h2a_buf *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && s_hexval(s[i + 1]) >= 0 &&
-            s_hexval(s[i + 2]) >= 0) {
-            uint8_t c = (uint8_t)(s_hexval(s[i + 1]) * 16 + s_hexval(s[i + 2]));
+        if (s[i] == '%' && i + 2 < n && h2a_hex_value(s[i + 1]) >= 0 &&
+            h2a_hex_value(s[i + 2]) >= 0) {
+            uint8_t c = (uint8_t)(h2a_hex_value(s[i + 1]) * 16 + h2a_hex_value(s[i + 2]));
             H2A_GUARD(h2a_buf_append(out, &c, 1));
             i += 2;
         } else {

@@ -150,7 +150,8 @@ h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
 h2a_err h2a_enroll_token_open(h2a_run *r) H2A_MUST_USE;
 /*
  * Delete a staging secret (forced, no recovery window) and wait until
- * DescribeSecret says it is gone; `crash_point` (or NULL) right after the call.
+ * DescribeSecret says it is gone, with h2a_sm_delete_secret_and_wait();
+ * `crash_point` (or NULL) once it is gone.
  */
 h2a_err h2a_enroll_delete_secret(h2a_acct *a, const char *region, const char *id,
                                  const char *crash_point, long idx) H2A_MUST_USE;

@@ -33,13 +33,11 @@ static h2a_err s_cert_facts(h2a_run *r)
 
     h2a_buf_init(&leaf, 0);
     h2a_buf_init(&chain, 0);
-    rv = h2a_issuer_pem(r->cert, NULL, &leaf);
+    rv = h2a_pem_encode(H2A_PEM_CERT, r->cert, &leaf);
     for (int i = 0; rv == H2A_OK && i < sk_X509_num(r->chain); i++) {
-        rv = h2a_issuer_pem(sk_X509_value(r->chain, i), NULL, &chain);
+        rv = h2a_pem_encode(H2A_PEM_CERT, sk_X509_value(r->chain, i), &chain);
     }
-    if (rv == H2A_OK) {
-        rv = h2a_buf_terminate(&leaf);
-    }
+    /* A leaf with no chain has not been through h2a_pem_encode(). */
     if (rv == H2A_OK) {
         rv = h2a_buf_terminate(&chain);
     }

@@ -100,19 +100,6 @@ static bool s_region_ok(const char *r)
     return true;
 }
 
-static bool s_account_ok(const char *a)
-{
-    if (strlen(a) != 12) {
-        return false;
-    }
-    for (size_t i = 0; i < 12; i++) {
-        if (!isdigit((unsigned char)a[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /*
  * arn:<partition>:acm:<region>:<account>:certificate/<id>; the region and
  * account must agree with the target's.
@@ -153,7 +140,7 @@ static h2a_err s_arn_check(const char *field, const h2a_target *t)
                            "%s: ARN region '%s' differs from the target's region '%s'",
                            field, part[3], t->region);
     }
-    if (!s_account_ok(part[4])) {
+    if (!h2a_account_id_ok(part[4])) {
         return h2a_err_set(H2A_ERR_INPUT, "%s: ARN account '%s' is not 12 digits",
                            field, part[4]);
     }
@@ -239,7 +226,7 @@ static h2a_err s_target(json_object *o, const char *path, h2a_target *t)
                            path, t->region);
     }
     H2A_GUARD(h2a_jv_str(o, path, "account", false, 1, 32, &t->account));
-    if (t->account != NULL && !s_account_ok(t->account)) {
+    if (t->account != NULL && !h2a_account_id_ok(t->account)) {
         return h2a_err_set(H2A_ERR_INPUT,
                            "%s.account: '%s' is not a 12-digit AWS account id",
                            path, t->account);

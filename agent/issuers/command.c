@@ -51,7 +51,7 @@ static h2a_err s_command(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
     h2a_buf_init(&in, 0);
     h2a_buf_init(&out, H2A_ISSUER_OUT_MAX);
     h2a_buf_init(&err, H2A_ISSUER_ERR_MAX + 1);
-    rv = h2a_issuer_pem(NULL, csr, &in);
+    rv = h2a_pem_encode(H2A_PEM_CSR, csr, &in);
     if (rv == H2A_OK) {
         spec.in = in.data;
         spec.in_len = in.len;

@@ -144,9 +144,6 @@ extern const h2a_issuer_ops h2a_issuer_local_ops;
 h2a_err h2a_issuer_local_setup(const h2a_issue_ctx *ctx, bool rsa,
                                h2a_buf *path_out) H2A_MUST_USE;
 
-/* PEM text of a certificate or (x NULL) of a CSR, appended to `out` (not terminated). */
-h2a_err h2a_issuer_pem(X509 *x, X509_REQ *req, h2a_buf *out) H2A_MUST_USE;
-
 /* Split a PEM text into its first certificate and the rest (H2A_ERR_ISSUER). */
 h2a_err h2a_issuer_parse_pem_chain(const char *who, const char *pem, size_t len,
                                    X509 **leaf, STACK_OF(X509) **chain) H2A_MUST_USE;

@@ -186,7 +186,7 @@ static h2a_err s_write_pem(const char *path, X509 *x)
     h2a_err rv;
 
     h2a_buf_init(&b, 0);
-    rv = h2a_issuer_pem(x, NULL, &b);
+    rv = h2a_pem_encode(H2A_PEM_CERT, x, &b);
     if (rv == H2A_OK) {
         rv = h2a_file_write_atomic(path, b.data, b.len, 0644);
     }

@@ -6,24 +6,7 @@
 
 #include "issuers/h2a_issuer.h"
 
-/* PEM in and out for the issuer types (a leaf layer: it calls no issuer). */
-
-h2a_err h2a_issuer_pem(X509 *x, X509_REQ *req, h2a_buf *out)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *p = NULL;
-    long n;
-    h2a_err rv;
-
-    if (b == NULL || (x != NULL ? PEM_write_bio_X509(b, x) : PEM_write_bio_X509_REQ(b, req)) != 1) {
-        BIO_free(b);
-        return h2a_err_openssl(H2A_ERR_INTERNAL, x != NULL ? "certificate PEM" : "CSR PEM");
-    }
-    n = BIO_get_mem_data(b, &p);
-    rv = h2a_buf_append(out, p, (size_t)n);
-    BIO_free(b);
-    return rv;
-}
+/* PEM in for the issuer types (a leaf layer: it calls no issuer); out is h2a_pem_encode(). */
 
 h2a_err h2a_issuer_parse_pem_chain(const char *who, const char *pem, size_t len,
                                    X509 **leaf, STACK_OF(X509) **chain)
