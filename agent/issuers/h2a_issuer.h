@@ -105,6 +105,8 @@ h2a_err h2a_issuer_issue(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,
 extern const h2a_issuer_ops h2a_issuer_command_ops;
 /* `local`: a CA whose keys are token keys, made on first use. */
 extern const h2a_issuer_ops h2a_issuer_local_ops;
+/* `acme`: RFC 8555; the order URL is the handle (agent/issuers/acme*.c). */
+extern const h2a_issuer_ops h2a_issuer_acme_ops;
 
 /*
  * Make sure the local CA `conf` exists for key family RSA (`rsa` true) or

@@ -24,6 +24,7 @@ const h2a_issuer_ops *h2a_issuer_ops_for(const h2a_issue_ctx *ctx)
     static const h2a_issuer_ops *const table[] = {
         [H2A_ISSUER_COMMAND] = &h2a_issuer_command_ops,
         [H2A_ISSUER_LOCAL] = &h2a_issuer_local_ops,
+        [H2A_ISSUER_ACME] = &h2a_issuer_acme_ops,
     };
     size_t t = (size_t)ctx->conf->type;
 

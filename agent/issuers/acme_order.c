@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+/*
+ * Polling an ACME order (RFC 8555 7.4, 7.5): pending authorizations are
+ * solved (already valid ones are left alone), a ready order is finalized
+ * with the CSR kept at submit, a valid one has its chain downloaded.
+ * Challenge material (webroot files, responder) is removed on every path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/x509_vfy.h>
+
+#include "issuers/acme_int.h"
+
+#define H2A_ACME_MAX_AUTHZ 64
+
+struct s_solving {
+    h2a_acme_responder *responder;
+    char *tokens[H2A_ACME_MAX_AUTHZ];
+    char *authz[H2A_ACME_MAX_AUTHZ];
+    size_t n;
+};
+
+static long long s_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* POST (payload "" = POST-as-GET) and parse the JSON answer into *obj. */
+static h2a_err s_post_json(h2a_acme *a, const char *url, const char *payload,
+                           json_object **obj, h2a_acme_reply *r)
+{
+    h2a_acme_reply_clear(r);
+    H2A_GUARD(h2a_acme_post(a, url, payload, r));
+    *obj = json_tokener_parse((const char *)r->body.data);
+    H2A_ENSURE(*obj != NULL, H2A_ERR_ISSUER, "issuers.%s: %s: the answer is not JSON",
+               a->ctx->conf->name, url);
+    return H2A_OK;
+}
+
+static void s_solving_clear(h2a_acme *a, struct s_solving *s)
+{
+    h2a_acme_responder_stop(s->responder);
+    for (size_t i = 0; i < s->n; i++) {
+        if (a->conf->challenge == H2A_ACME_CH_HTTP_WEBROOT) {
+            h2a_acme_webroot_remove(a->conf->webroot, s->tokens[i]);
+        }
+        free(s->tokens[i]);
+        free(s->authz[i]);
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+static const char *s_ident(json_object *authz)
+{
+    json_object *id = NULL;
+
+    json_object_object_get_ex(authz, "identifier", &id);
+    return h2a_acme_jstr(id, "value") != NULL ? h2a_acme_jstr(id, "value") : "(unknown)";
+}
+
+/* Put up the key authorization of this authz's http-01 challenge and answer it. */
+static h2a_err s_answer(h2a_acme *a, struct s_solving *s, const char *url, json_object *authz)
+{
+    json_object *chs = NULL, *ch = NULL, *o = NULL;
+    const char *token = NULL, *curl = NULL;
+    h2a_acme_reply r = {0};
+    h2a_buf ka;
+    h2a_err rv;
+
+    json_object_object_get_ex(authz, "challenges", &chs);
+    for (size_t i = 0; chs != NULL && i < json_object_array_length(chs); i++) {
+        ch = json_object_array_get_idx(chs, i);
+        if (strcmp(h2a_acme_jstr(ch, "type") ? h2a_acme_jstr(ch, "type") : "", "http-01") == 0) {
+            token = h2a_acme_jstr(ch, "token");
+            curl = h2a_acme_jstr(ch, "url");
+        }
+    }
+    H2A_ENSURE(token != NULL && curl != NULL, H2A_ERR_ISSUER, "issuers.%s: %s: the "
+               "authorization offers no http-01 challenge", a->ctx->conf->name, s_ident(authz));
+    H2A_ENSURE(s->n < H2A_ACME_MAX_AUTHZ, H2A_ERR_ISSUER, "too many authorizations");
+    h2a_buf_init(&ka, 0);
+    rv = h2a_buf_printf(&ka, "%s.%s", token, (const char *)a->thumb.data);
+    if (rv == H2A_OK) {
+        s->tokens[s->n] = strdup(token);
+        s->authz[s->n] = strdup(url);
+        s->n++;
+        rv = a->conf->challenge == H2A_ACME_CH_HTTP_WEBROOT
+                 ? h2a_acme_webroot_put(a->conf->webroot, token, (const char *)ka.data)
+                 : h2a_acme_responder_add(s->responder, token, (const char *)ka.data);
+    }
+    /* -strict servers want exactly {} to start validation. */
+    if (rv == H2A_OK && (rv = s_post_json(a, curl, "{}", &o, &r)) == H2A_OK) {
+        H2A_LOG_INFO("issuers.%s: answered http-01 for %s", a->ctx->conf->name,
+                     s_ident(authz));
+    }
+    json_object_put(o);
+    h2a_buf_free(&ka);
+    h2a_buf_free(&r.body);
+    return rv;
+}
+
+static h2a_err s_authz_failed(h2a_acme *a, json_object *authz)
+{
+    json_object *chs = NULL, *err = NULL;
+    const char *type = NULL, *detail = NULL;
+
+    json_object_object_get_ex(authz, "challenges", &chs);
+    for (size_t i = 0; chs != NULL && i < json_object_array_length(chs); i++) {
+        if (json_object_object_get_ex(json_object_array_get_idx(chs, i), "error", &err)) {
+            type = h2a_acme_jstr(err, "type");
+            detail = h2a_acme_jstr(err, "detail");
+        }
+    }
+    return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: authorization for %s is invalid: %s: %s",
+                       a->ctx->conf->name, s_ident(authz), type ? type : "(no problem type)",
+                       detail ? detail : "(no detail)");
+}
+
+/* Poll one answered authorization until it is valid or invalid. */
+static h2a_err s_authz_wait(h2a_acme *a, const char *url)
+{
+    for (;;) {
+        json_object *o = NULL;
+        h2a_acme_reply r = {0};
+        const char *st;
+        long long pause;
+        h2a_err rv = s_post_json(a, url, "", &o, &r);
+
+        st = rv == H2A_OK ? h2a_acme_jstr(o, "status") : NULL;
+        if (rv == H2A_OK && st != NULL && strcmp(st, "invalid") == 0) {
+            rv = s_authz_failed(a, o);
+        } else if (rv == H2A_OK && (st == NULL || strcmp(st, "valid") != 0) &&
+                   s_now_ms() > a->deadline_ms) {
+            rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: %s still %s at the timeout",
+                             a->ctx->conf->name, s_ident(o), st ? st : "(no status)");
+        }
+        pause = r.retry_after_ms > 0 ? r.retry_after_ms : 250;
+        json_object_put(o);
+        h2a_buf_free(&r.body);
+        if (rv != H2A_OK || (st != NULL && strcmp(st, "valid") == 0)) {
+            return rv;
+        }
+        usleep((useconds_t)(pause > 10000 ? 10000 : pause) * 1000);
+    }
+}
+
+static h2a_err s_solve(h2a_acme *a, json_object *order)
+{
+    json_object *list = NULL;
+    struct s_solving s;
+    h2a_err rv = H2A_OK;
+
+    memset(&s, 0, sizeof(s));
+    json_object_object_get_ex(order, "authorizations", &list);
+    if (a->conf->challenge == H2A_ACME_CH_HTTP_LISTEN) {
+        H2A_GUARD(h2a_acme_responder_start(a->conf->listen_host, a->conf->listen_port,
+                                           &s.responder));
+    }
+    for (size_t i = 0; rv == H2A_OK && list != NULL && i < json_object_array_length(list); i++) {
+        const char *url = json_object_get_string(json_object_array_get_idx(list, i));
+        json_object *authz = NULL;
+        h2a_acme_reply r = {0};
+        const char *st;
+
+        rv = s_post_json(a, url, "", &authz, &r);
+        st = rv == H2A_OK ? h2a_acme_jstr(authz, "status") : NULL;
+        if (rv == H2A_OK && st != NULL && strcmp(st, "pending") == 0) {
+            rv = a->conf->challenge == H2A_ACME_CH_NONE
+                     ? h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: %s is not pre-authorized and "
+                                   "challenge is none", a->ctx->conf->name, s_ident(authz))
+                     : s_answer(a, &s, url, authz);
+        } else if (rv == H2A_OK && st != NULL && strcmp(st, "invalid") == 0) {
+            rv = s_authz_failed(a, authz);
+        }
+        json_object_put(authz);
+        h2a_buf_free(&r.body);
+    }
+    for (size_t i = 0; rv == H2A_OK && i < s.n; i++) {
+        rv = s_authz_wait(a, s.authz[i]);
+    }
+    s_solving_clear(a, &s);
+    return rv;
+}
+
+static h2a_err s_finalize(h2a_acme *a, const char *handle, json_object *order)
+{
+    char path[4400];
+    h2a_buf der, payload;
+    json_object *o = NULL;
+    h2a_acme_reply r = {0};
+    const char *fin = h2a_acme_jstr(order, "finalize");
+    h2a_err rv;
+
+    H2A_ENSURE(fin != NULL, H2A_ERR_ISSUER, "issuers.%s: order %s has no finalize URL",
+               a->ctx->conf->name, handle);
+    h2a_buf_init(&der, 64 * 1024);
+    h2a_buf_init(&payload, 0);
+    rv = h2a_acme_csr_path(a, handle, path, sizeof(path));
+    if (rv == H2A_OK && (rv = h2a_file_read(path, &der)) != H2A_OK) {
+        rv = h2a_err_prefix(rv, "issuers.%s: the CSR of order %s: ", a->ctx->conf->name, handle);
+    }
+    if (rv == H2A_OK && (rv = h2a_buf_append_str(&payload, "{\"csr\":\"")) == H2A_OK &&
+        (rv = h2a_base64url_encode(der.data, der.len, &payload)) == H2A_OK &&
+        (rv = h2a_buf_append_str(&payload, "\"}")) == H2A_OK &&
+        (rv = h2a_buf_terminate(&payload)) == H2A_OK) {
+        rv = s_post_json(a, fin, (const char *)payload.data, &o, &r);
+    }
+    json_object_put(o);
+    h2a_buf_free(&r.body);
+    h2a_buf_free(&der);
+    h2a_buf_free(&payload);
+    return rv;
+}
+
+/* With trust_anchors the leaf must verify through the served chain to one of them. */
+static h2a_err s_anchored(h2a_acme *a, X509 *leaf, STACK_OF(X509) *chain)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *vc = X509_STORE_CTX_new();
+    h2a_err rv = H2A_OK;
+
+    if (store == NULL || vc == NULL ||
+        X509_STORE_load_file(store, a->conf->trust_anchors) != 1 ||
+        X509_STORE_CTX_init(vc, store, leaf, chain) != 1) {
+        rv = h2a_err_openssl(H2A_ERR_VERIFY, "trust_anchors");
+        rv = h2a_err_prefix(rv, "issuers.%s: %s: ", a->ctx->conf->name, a->conf->trust_anchors);
+    } else if (X509_verify_cert(vc) != 1) {
+        rv = h2a_err_set(H2A_ERR_VERIFY, "certificate from issuer '%s' does not verify to "
+                         "its trust_anchors: %s", a->ctx->conf->name,
+                         X509_verify_cert_error_string(X509_STORE_CTX_get_error(vc)));
+    }
+    X509_STORE_CTX_free(vc);
+    X509_STORE_free(store);
+    return rv;
+}
+
+static h2a_err s_download(h2a_acme *a, json_object *order, h2a_issue_result *res)
+{
+    const char *url = h2a_acme_jstr(order, "certificate");
+    h2a_acme_reply r = {0};
+    char who[128];
+    h2a_err rv;
+
+    H2A_ENSURE(url != NULL, H2A_ERR_ISSUER, "issuers.%s: a valid order without a "
+               "certificate URL", a->ctx->conf->name);
+    h2a_acme_reply_clear(&r);
+    snprintf(who, sizeof(who), "issuers.%s", a->ctx->conf->name);
+    rv = h2a_acme_post(a, url, "", &r);
+    if (rv == H2A_OK) {
+        rv = h2a_issuer_parse_pem_chain(who, (const char *)r.body.data, r.body.len,
+                                        &res->leaf, &res->chain);
+    }
+    if (rv == H2A_OK && a->conf->trust_anchors != NULL) {
+        rv = s_anchored(a, res->leaf, res->chain);
+    }
+    if (rv == H2A_OK) {
+        res->done = true;
+        h2a_acme_ari_store(a, res->leaf);
+    }
+    h2a_buf_free(&r.body);
+    return rv;
+}
+
+/* One step of the order's state machine; *again when the next one can follow at once. */
+static h2a_err s_step(h2a_acme *a, const char *handle, h2a_issue_result *res, bool *again)
+{
+    json_object *order = NULL;
+    h2a_acme_reply r = {0};
+    const char *st;
+    h2a_err rv = s_post_json(a, handle, "", &order, &r);
+
+    *again = false;
+    st = rv == H2A_OK && h2a_acme_jstr(order, "status") ? h2a_acme_jstr(order, "status") : "";
+    if (rv != H2A_OK) {
+        /* reported as is */
+    } else if (strcmp(st, "pending") == 0) {
+        rv = s_solve(a, order);
+        *again = true;
+    } else if (strcmp(st, "ready") == 0) {
+        rv = s_finalize(a, handle, order);
+        *again = true;
+    } else if (strcmp(st, "processing") == 0) {
+        res->retry_after_ms = r.retry_after_ms > 0 ? r.retry_after_ms : 500;
+    } else if (strcmp(st, "valid") == 0) {
+        rv = s_download(a, order, res);
+    } else {
+        json_object *err = NULL;
+
+        json_object_object_get_ex(order, "error", &err);
+        rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: order %s is %s: %s: %s",
+                         a->ctx->conf->name, handle, st[0] ? st : "(no status)",
+                         h2a_acme_jstr(err, "type") ? h2a_acme_jstr(err, "type") : "",
+                         h2a_acme_jstr(err, "detail") ? h2a_acme_jstr(err, "detail") : "");
+    }
+    json_object_put(order);
+    h2a_buf_free(&r.body);
+    return rv;
+}
+
+h2a_err h2a_acme_poll(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_result *res)
+{
+    h2a_acme a;
+    bool again = true;
+    h2a_err rv = h2a_acme_open(ctx, &a);
+
+    if (rv == H2A_OK) {
+        rv = h2a_acme_account(&a);
+    }
+    for (int i = 0; rv == H2A_OK && again && !res->done && i < 4; i++) {
+        rv = s_step(&a, handle, res, &again);
+    }
+    if (rv == H2A_OK && !res->done && res->retry_after_ms == 0) {
+        res->retry_after_ms = 250;
+    }
+    h2a_acme_close(&a);
+    return rv;
+}
