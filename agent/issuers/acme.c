@@ -155,6 +155,16 @@ h2a_err h2a_acme_account(h2a_acme *a)
     bool made, missing = true;
     h2a_err rv;
 
+    if (a->conf->eab_kid != NULL) {
+        /* A bad key file is the operator's mistake: refuse before the token is touched. */
+        h2a_buf key;
+
+        h2a_buf_init_secure(&key, 4096);
+        snprintf(name, sizeof(name), "issuers.%s.eab.hmac_key_file", a->ctx->conf->name);
+        rv = h2a_acme_eab_key_load(name, a->conf->eab_key_file, &key);
+        h2a_buf_free(&key);
+        H2A_GUARD(rv);
+    }
     H2A_GUARD(s_account_key(a, &made));
     /* Named by the key's thumbprint: an account URL belongs to exactly one key. */
     snprintf(name, sizeof(name), "account-%s.url", (const char *)a->thumb.data);

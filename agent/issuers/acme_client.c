@@ -245,6 +245,8 @@ h2a_err h2a_acme_post(h2a_acme *a, const char *url, const char *payload, h2a_acm
         if (r->status == 400 && s_is_problem(r, "urn:ietf:params:acme:error:badNonce") &&
             ++bad < H2A_ACME_BADNONCE_TRIES) {
             a->bad_nonces++;
+            H2A_LOG_DBG("issuers.%s: badNonce from %s, retrying with the error's nonce",
+                          a->ctx->conf->name, url);
             continue; /* the error's own nonce is in the pool now */
         }
         if ((r->status == 429 || r->status == 503) && r->retry_after_ms >= 0 &&
