@@ -149,3 +149,11 @@ h2a_err h2a_acme_poll(const h2a_issue_ctx *ctx, const char *handle,
  * logged, not fatal: the certificate is good without a window.
  */
 void h2a_acme_ari_store(h2a_acme *a, X509 *leaf);
+
+/* ---- acme_dns01.c: dns-01 solvers ---- */
+
+/* The TXT value of a key authorization: base64url(SHA-256(key_auth)). */
+h2a_err h2a_acme_dns_value(const char *key_auth, h2a_buf *out) H2A_MUST_USE;
+/* Publish / withdraw our TXT value at `name` (with its trailing dot). */
+h2a_err h2a_acme_dns_add(h2a_acme *a, const char *name, const char *value) H2A_MUST_USE;
+void h2a_acme_dns_remove(h2a_acme *a, const char *name, const char *value);

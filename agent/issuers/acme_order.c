@@ -23,6 +23,8 @@ struct s_solving {
     h2a_acme_responder *responder;
     char *tokens[H2A_ACME_MAX_AUTHZ];
     char *authz[H2A_ACME_MAX_AUTHZ];
+    char *txt_name[H2A_ACME_MAX_AUTHZ]; /* dns-01: what to remove */
+    char *txt_value[H2A_ACME_MAX_AUTHZ];
     size_t n;
 };
 
@@ -53,6 +55,11 @@ static void s_solving_clear(h2a_acme *a, struct s_solving *s)
         if (a->conf->challenge == H2A_ACME_CH_HTTP_WEBROOT) {
             h2a_acme_webroot_remove(a->conf->webroot, s->tokens[i]);
         }
+        if (s->txt_name[i] != NULL && s->txt_value[i] != NULL) {
+            h2a_acme_dns_remove(a, s->txt_name[i], s->txt_value[i]);
+        }
+        free(s->txt_name[i]);
+        free(s->txt_value[i]);
         free(s->tokens[i]);
         free(s->authz[i]);
     }
@@ -67,11 +74,35 @@ static const char *s_ident(json_object *authz)
     return h2a_acme_jstr(id, "value") != NULL ? h2a_acme_jstr(id, "value") : "(unknown)";
 }
 
+/* dns-01: _acme-challenge.<name>. gets our value; remembered for removal first. */
+static h2a_err s_put_txt(h2a_acme *a, struct s_solving *s, json_object *authz,
+                         const char *key_auth)
+{
+    h2a_buf v, n;
+    h2a_err rv;
+
+    h2a_buf_init(&v, 0);
+    h2a_buf_init(&n, 0);
+    rv = h2a_acme_dns_value(key_auth, &v);
+    if (rv == H2A_OK && (rv = h2a_buf_printf(&n, "_acme-challenge.%s.", s_ident(authz))) == H2A_OK &&
+        (rv = h2a_buf_terminate(&n)) == H2A_OK) {
+        s->txt_name[s->n - 1] = strdup((const char *)n.data);
+        s->txt_value[s->n - 1] = strdup((const char *)v.data);
+        rv = h2a_acme_dns_add(a, (const char *)n.data, (const char *)v.data);
+    }
+    h2a_buf_free(&v);
+    h2a_buf_free(&n);
+    return rv;
+}
+
 /* Put up the key authorization of this authz's http-01 challenge and answer it. */
 static h2a_err s_answer(h2a_acme *a, struct s_solving *s, const char *url, json_object *authz)
 {
     json_object *chs = NULL, *ch = NULL, *o = NULL;
     const char *token = NULL, *curl = NULL;
+    bool dns = a->conf->challenge == H2A_ACME_CH_DNS_ARGV ||
+               a->conf->challenge == H2A_ACME_CH_DNS_ROUTE53;
+    const char *want = dns ? "dns-01" : "http-01";
     h2a_acme_reply r = {0};
     h2a_buf ka;
     h2a_err rv;
@@ -79,13 +110,13 @@ static h2a_err s_answer(h2a_acme *a, struct s_solving *s, const char *url, json_
     json_object_object_get_ex(authz, "challenges", &chs);
     for (size_t i = 0; chs != NULL && i < json_object_array_length(chs); i++) {
         ch = json_object_array_get_idx(chs, i);
-        if (strcmp(h2a_acme_jstr(ch, "type") ? h2a_acme_jstr(ch, "type") : "", "http-01") == 0) {
+        if (strcmp(h2a_acme_jstr(ch, "type") ? h2a_acme_jstr(ch, "type") : "", want) == 0) {
             token = h2a_acme_jstr(ch, "token");
             curl = h2a_acme_jstr(ch, "url");
         }
     }
     H2A_ENSURE(token != NULL && curl != NULL, H2A_ERR_ISSUER, "issuers.%s: %s: the "
-               "authorization offers no http-01 challenge", a->ctx->conf->name, s_ident(authz));
+               "authorization offers no %s challenge", a->ctx->conf->name, s_ident(authz), want);
     H2A_ENSURE(s->n < H2A_ACME_MAX_AUTHZ, H2A_ERR_ISSUER, "too many authorizations");
     h2a_buf_init(&ka, 0);
     rv = h2a_buf_printf(&ka, "%s.%s", token, (const char *)a->thumb.data);
@@ -93,13 +124,14 @@ static h2a_err s_answer(h2a_acme *a, struct s_solving *s, const char *url, json_
         s->tokens[s->n] = strdup(token);
         s->authz[s->n] = strdup(url);
         s->n++;
-        rv = a->conf->challenge == H2A_ACME_CH_HTTP_WEBROOT
+        rv = dns ? s_put_txt(a, s, authz, (const char *)ka.data)
+             : a->conf->challenge == H2A_ACME_CH_HTTP_WEBROOT
                  ? h2a_acme_webroot_put(a->conf->webroot, token, (const char *)ka.data)
                  : h2a_acme_responder_add(s->responder, token, (const char *)ka.data);
     }
     /* -strict servers want exactly {} to start validation. */
     if (rv == H2A_OK && (rv = s_post_json(a, curl, "{}", &o, &r)) == H2A_OK) {
-        H2A_LOG_INFO("issuers.%s: answered http-01 for %s", a->ctx->conf->name,
+        H2A_LOG_INFO("issuers.%s: answered %s for %s", a->ctx->conf->name, want,
                      s_ident(authz));
     }
     json_object_put(o);
