@@ -388,6 +388,7 @@ static h2a_err s_issue_ctx(h2a_run *r, h2a_issue_ctx *ic)
     ic->request_id = r->req->id;
     ic->requester = r->req->requester;
     ic->state = r->w->issuers;
+    ic->aws = r->aws;
     return H2A_OK;
 }
 

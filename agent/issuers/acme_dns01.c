@@ -79,11 +79,11 @@ static bool s_hook(h2a_acme *a, const char *verb, const char *name, const char *
 
 h2a_err h2a_acme_dns_add(h2a_acme *a, const char *name, const char *value)
 {
-    H2A_ENSURE(a->conf->challenge == H2A_ACME_CH_DNS_ARGV, H2A_ERR_ISSUER,
-               "issuers.%s: dns-01 through Route 53 is not implemented yet; use argv",
-               a->ctx->conf->name);
     char why[1024];
 
+    if (a->conf->challenge == H2A_ACME_CH_DNS_ROUTE53) {
+        return h2a_acme_r53_txt(a, name, value, true);
+    }
     if (!s_hook(a, "add", name, value, why, sizeof(why))) {
         return h2a_err_set(H2A_ERR_ISSUER, "%s", why);
     }
@@ -92,11 +92,21 @@ h2a_err h2a_acme_dns_add(h2a_acme *a, const char *name, const char *value)
 
 void h2a_acme_dns_remove(h2a_acme *a, const char *name, const char *value)
 {
-    if (a->conf->challenge != H2A_ACME_CH_DNS_ARGV) {
-        return;
-    }
     char why[1024];
 
+    if (a->conf->challenge == H2A_ACME_CH_DNS_ROUTE53) {
+        /* Cleanup runs after failures too: keep the error that failed the run. */
+        snprintf(why, sizeof(why), "%s", h2a_err_msg());
+        if (h2a_acme_r53_txt(a, name, value, false) != H2A_OK) {
+            H2A_LOG_WARN("issuers.%s: removing our TXT value at %s: %s", a->ctx->conf->name,
+                         name, h2a_err_msg());
+        }
+        h2a_err_clear();
+        if (why[0] != '\0') {
+            (void)h2a_err_set(H2A_ERR_ISSUER, "%s", why);
+        }
+        return;
+    }
     if (!s_hook(a, "remove", name, value, why, sizeof(why))) {
         /* The certificate does not depend on it; the operator must hear of it. */
         H2A_LOG_WARN("%s", why);

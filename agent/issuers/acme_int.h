@@ -157,3 +157,9 @@ h2a_err h2a_acme_dns_value(const char *key_auth, h2a_buf *out) H2A_MUST_USE;
 /* Publish / withdraw our TXT value at `name` (with its trailing dot). */
 h2a_err h2a_acme_dns_add(h2a_acme *a, const char *name, const char *value) H2A_MUST_USE;
 void h2a_acme_dns_remove(h2a_acme *a, const char *name, const char *value);
+/*
+ * Route 53 (acme_route53.c): merge our quoted `value` into the TXT set at
+ * `name` (add) or take only ours out of it (remove), then wait for INSYNC.
+ */
+h2a_err h2a_acme_r53_txt(h2a_acme *a, const char *name, const char *value,
+                         bool add) H2A_MUST_USE;

@@ -34,6 +34,7 @@ typedef struct {
     const char *request_id;  /* exported to command issuers */
     const char *requester;
     h2a_issuer_state *state; /* the worker's, or NULL (nothing kept) */
+    H2A_AWS_CTX *aws;        /* the worker's AWS client (acme dns-01 via Route 53), or NULL */
     /* NULL: by conf->type. Set by tests to drive the engine with a fake issuer. */
     const struct h2a_issuer_ops *ops;
 } h2a_issue_ctx;

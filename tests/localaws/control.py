@@ -159,6 +159,11 @@ def _route(app, method, path, q, body):
             if method == "POST":
                 return 200, pca.control_create(st, account, region, body)
             return 200, {"certificate_authorities": pca.control_list(st, account, region)}
+    if path == "/_control/route53/forward":
+        import route53
+        # ACME tests: TXT changes are mirrored to pebble-challtestsrv's management API.
+        route53.FORWARD["url"] = str((body or {}).get("challtestsrv") or "") or None
+        return 200, {"challtestsrv": route53.FORWARD["url"]}
     if path == "/_control/route53":
         import route53
         account = q.get("account") or (body or {}).get("account") or "111111111111"
