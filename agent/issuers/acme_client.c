@@ -92,7 +92,7 @@ static size_t s_header_cb(char *p, size_t sz, size_t n, void *arg)
         /* Seconds only: pebble and the big CAs send delta-seconds. */
         s_header_value(p, len, tmp, sizeof(tmp));
         if (isdigit((unsigned char)tmp[0])) {
-            r->retry_after_ms = atoll(tmp) * 1000;
+            r->retry_after_ms = strtoll(tmp, NULL, 10) * 1000;
         }
     }
     return len;
