@@ -175,10 +175,12 @@ static h2a_err s_authz_wait(h2a_acme *a, const char *url)
             rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: %s still %s at the timeout",
                              a->ctx->conf->name, s_ident(o), st ? st : "(no status)");
         }
+        bool valid = st != NULL && strcmp(st, "valid") == 0; /* st lives in o */
+
         pause = r.retry_after_ms > 0 ? r.retry_after_ms : 250;
         json_object_put(o);
         h2a_buf_free(&r.body);
-        if (rv != H2A_OK || (st != NULL && strcmp(st, "valid") == 0)) {
+        if (rv != H2A_OK || valid) {
             return rv;
         }
         usleep((useconds_t)(pause > 10000 ? 10000 : pause) * 1000);
