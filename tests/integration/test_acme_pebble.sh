@@ -74,17 +74,21 @@ grep -q 'authorization for bad.example.com is invalid: urn:ietf:params:acme:erro
 kill $www 2>/dev/null; wait $www 2>/dev/null || true
 trap acme_cleanup EXIT
 
-# 4. P-256 leaf: pebble signs it with its RSA intermediate; ACM would refuse the pair.
+# 4. EC leaves: pebble signs them with its RSA intermediate; ACM would refuse the pair.
 acme_config "$listen"
-objs=$(enr_objects)
-acme_request "$ENR_DIR/r4.json" r4 ec:P-256 "ec.example.com"
-set +e
-"$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/r4.json" >/dev/null 2>"$ENR_DIR/r4.err"
-rc=$?
-set -e
-[ "$rc" = 7 ] || enr_fail "P-256 leaf: exit $rc: $(cat "$ENR_DIR/r4.err")"
-[ "$(enr_objects)" = "$objs" ] || enr_fail "P-256 refusal left the key"
-[ -z "$(enr_secrets)" ] || enr_fail "P-256 refusal staged something"
+for kt in ec:P-256 ec:P-384; do
+    objs=$(enr_objects)
+    id="r4-${kt#ec:}"
+    acme_request "$ENR_DIR/$id.json" "$id" "$kt" "$id.example.com"
+    set +e
+    "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/$id.json" >/dev/null 2>"$ENR_DIR/$id.err"
+    rc=$?
+    set -e
+    [ "$rc" = 7 ] || enr_fail "$kt leaf: exit $rc: $(cat "$ENR_DIR/$id.err")"
+    grep -q "its issuing CA's key\|key is EC" "$ENR_DIR/$id.err" || enr_fail "$kt message: $(cat "$ENR_DIR/$id.err")"
+    [ "$(enr_objects)" = "$objs" ] || enr_fail "$kt refusal left the key"
+    [ -z "$(enr_secrets)" ] || enr_fail "$kt refusal staged something"
+done
 
 # 5. Crash right after the order is journaled; resume polls that order, orders nothing new.
 before=$(acme_orders)
