@@ -37,15 +37,16 @@ h2a_err h2a_acme_state_path(const h2a_acme *a, const char *what, char *out, size
     return H2A_OK;
 }
 
-/* <state_dir>/acme/order-<sha256(order URL)>.csr */
-h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out, size_t n)
+/* <state_dir>/acme/order-<sha256(order URL)>.<ext> */
+h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ext, char *out,
+                            size_t n)
 {
     uint8_t md[SHA256_DIGEST_LENGTH];
     char hex[2 * SHA256_DIGEST_LENGTH + 1], name[128];
 
     SHA256((const unsigned char *)order, strlen(order), md);
     h2a_hex_encode(md, sizeof(md), hex);
-    snprintf(name, sizeof(name), "order-%s.csr", hex);
+    snprintf(name, sizeof(name), "order-%s.%s", hex, ext);
     return h2a_acme_state_path(a, name, out, n);
 }
 
@@ -245,7 +246,7 @@ static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_resul
         rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: newOrder gave no order URL", ctx->conf->name);
     }
     /* The CSR waits beside the order for finalize (a resume has only the handle). */
-    if (rv == H2A_OK && (rv = h2a_acme_csr_path(&a, r.location, path, sizeof(path))) == H2A_OK) {
+    if (rv == H2A_OK && (rv = h2a_acme_order_path(&a, r.location, "csr", path, sizeof(path))) == H2A_OK) {
         der_len = i2d_X509_REQ(csr, &der);
         rv = der_len <= 0 ? h2a_err_openssl(H2A_ERR_INTERNAL, "CSR")
                           : h2a_file_write_atomic(path, der, (size_t)der_len, 0600);

@@ -135,9 +135,12 @@ void h2a_acme_webroot_remove(const char *webroot, const char *token);
 /* <state_dir>/acme/<what>, the directory made 0700. */
 h2a_err h2a_acme_state_path(const h2a_acme *a, const char *what, char *out,
                             size_t n) H2A_MUST_USE;
-/* Where the CSR of order `order` waits for finalize. */
-h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out,
-                          size_t n) H2A_MUST_USE;
+/*
+ * <state_dir>/acme/order-<sha256(order)>.<ext>: "csr" (waits for finalize),
+ * "pending" (challenge records put up and not yet removed).
+ */
+h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ext,
+                            char *out, size_t n) H2A_MUST_USE;
 /* The account key (made on first use) and the account URL (kid). */
 h2a_err h2a_acme_account(h2a_acme *a) H2A_MUST_USE;
 /* The issuer's poll: solve, finalize, download. */

@@ -6,6 +6,7 @@
  * with the CSR kept at submit, a valid one has its chain downloaded.
  * Challenge material (webroot files, responder) is removed on every path.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 
 struct s_solving {
     h2a_acme_responder *responder;
+    char pending[4400]; /* the order's record of what is put up */
+    h2a_buf record;
     char *tokens[H2A_ACME_MAX_AUTHZ];
     char *authz[H2A_ACME_MAX_AUTHZ];
     char *txt_name[H2A_ACME_MAX_AUTHZ]; /* dns-01: what to remove */
@@ -63,6 +66,10 @@ static void s_solving_clear(h2a_acme *a, struct s_solving *s)
         free(s->tokens[i]);
         free(s->authz[i]);
     }
+    if (s->pending[0] != '\0') {
+        (void)unlink(s->pending);
+    }
+    h2a_buf_free(&s->record);
     memset(s, 0, sizeof(*s));
 }
 
@@ -72,6 +79,42 @@ static const char *s_ident(json_object *authz)
 
     json_object_object_get_ex(authz, "identifier", &id);
     return h2a_acme_jstr(id, "value") != NULL ? h2a_acme_jstr(id, "value") : "(unknown)";
+}
+
+/*
+ * Note a challenge record in the order's pending file before it is put up,
+ * so a run that dies before its cleanup leaves the resume a list to remove.
+ */
+static h2a_err s_note(struct s_solving *s, const char *kind, const char *a1, const char *a2)
+{
+    H2A_GUARD(h2a_buf_printf(&s->record, "%s %s %s\n", kind, a1, a2 ? a2 : "-"));
+    return h2a_file_write_atomic(s->pending, s->record.data, s->record.len, 0600);
+}
+
+/* Remove what an earlier run of this order put up and never took down. */
+static void s_leftovers(h2a_acme *a, const char *handle)
+{
+    char path[4400], kind[8], a1[300], a2[200];
+    FILE *f;
+
+    if (h2a_acme_order_path(a, handle, "pending", path, sizeof(path)) != H2A_OK) {
+        h2a_err_clear();
+        return;
+    }
+    f = fopen(path, "r");
+    while (f != NULL && fscanf(f, "%7s %299s %199s", kind, a1, a2) == 3) {
+        H2A_LOG_INFO("issuers.%s: removing %s record %s left by an interrupted run",
+                     a->ctx->conf->name, kind, a1);
+        if (strcmp(kind, "dns") == 0) {
+            h2a_acme_dns_remove(a, a1, a2);
+        } else if (strcmp(kind, "web") == 0 && a->conf->webroot != NULL) {
+            h2a_acme_webroot_remove(a->conf->webroot, a1);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+        (void)unlink(path);
+    }
 }
 
 /* dns-01: _acme-challenge.<name>. gets our value; remembered for removal first. */
@@ -88,7 +131,10 @@ static h2a_err s_put_txt(h2a_acme *a, struct s_solving *s, json_object *authz,
         (rv = h2a_buf_terminate(&n)) == H2A_OK) {
         s->txt_name[s->n - 1] = strdup((const char *)n.data);
         s->txt_value[s->n - 1] = strdup((const char *)v.data);
-        rv = h2a_acme_dns_add(a, (const char *)n.data, (const char *)v.data);
+        rv = s_note(s, "dns", (const char *)n.data, (const char *)v.data);
+        if (rv == H2A_OK) {
+            rv = h2a_acme_dns_add(a, (const char *)n.data, (const char *)v.data);
+        }
     }
     h2a_buf_free(&v);
     h2a_buf_free(&n);
@@ -124,10 +170,15 @@ static h2a_err s_answer(h2a_acme *a, struct s_solving *s, const char *url, json_
         s->tokens[s->n] = strdup(token);
         s->authz[s->n] = strdup(url);
         s->n++;
-        rv = dns ? s_put_txt(a, s, authz, (const char *)ka.data)
-             : a->conf->challenge == H2A_ACME_CH_HTTP_WEBROOT
-                 ? h2a_acme_webroot_put(a->conf->webroot, token, (const char *)ka.data)
-                 : h2a_acme_responder_add(s->responder, token, (const char *)ka.data);
+        if (dns) {
+            rv = s_put_txt(a, s, authz, (const char *)ka.data);
+        } else if (a->conf->challenge == H2A_ACME_CH_HTTP_WEBROOT) {
+            rv = s_note(s, "web", token, NULL);
+            rv = rv != H2A_OK ? rv
+                              : h2a_acme_webroot_put(a->conf->webroot, token, (const char *)ka.data);
+        } else {
+            rv = h2a_acme_responder_add(s->responder, token, (const char *)ka.data);
+        }
     }
     /* -strict servers want exactly {} to start validation. */
     if (rv == H2A_OK && (rv = s_post_json(a, curl, "{}", &o, &r)) == H2A_OK) {
@@ -187,13 +238,26 @@ static h2a_err s_authz_wait(h2a_acme *a, const char *url)
     }
 }
 
-static h2a_err s_solve(h2a_acme *a, json_object *order)
+/* Test builds: die like a power cut once every challenge is answered. */
+static void s_crash_point(void)
+{
+    const char *c = h2a_test_hook_env("HSM2ACM_TEST_CRASH_AT");
+
+    if (c != NULL && strstr(c, "acme-answered") != NULL) {
+        H2A_LOG_WARN("HSM2ACM_TEST_CRASH_AT: crashing at acme-answered");
+        raise(SIGKILL);
+    }
+}
+
+static h2a_err s_solve(h2a_acme *a, const char *handle, json_object *order)
 {
     json_object *list = NULL;
     struct s_solving s;
     h2a_err rv = H2A_OK;
 
     memset(&s, 0, sizeof(s));
+    h2a_buf_init(&s.record, 0);
+    H2A_GUARD(h2a_acme_order_path(a, handle, "pending", s.pending, sizeof(s.pending)));
     json_object_object_get_ex(order, "authorizations", &list);
     if (a->conf->challenge == H2A_ACME_CH_HTTP_LISTEN) {
         H2A_GUARD(h2a_acme_responder_start(a->conf->listen_host, a->conf->listen_port,
@@ -218,6 +282,9 @@ static h2a_err s_solve(h2a_acme *a, json_object *order)
         json_object_put(authz);
         h2a_buf_free(&r.body);
     }
+    if (rv == H2A_OK && s.n > 0) {
+        s_crash_point();
+    }
     for (size_t i = 0; rv == H2A_OK && i < s.n; i++) {
         rv = s_authz_wait(a, s.authz[i]);
     }
@@ -238,7 +305,7 @@ static h2a_err s_finalize(h2a_acme *a, const char *handle, json_object *order)
                a->ctx->conf->name, handle);
     h2a_buf_init(&der, 64 * 1024);
     h2a_buf_init(&payload, 0);
-    rv = h2a_acme_csr_path(a, handle, path, sizeof(path));
+    rv = h2a_acme_order_path(a, handle, "csr", path, sizeof(path));
     if (rv == H2A_OK && (rv = h2a_file_read(path, &der)) != H2A_OK) {
         rv = h2a_err_prefix(rv, "issuers.%s: the CSR of order %s: ", a->ctx->conf->name, handle);
     }
@@ -317,7 +384,7 @@ static h2a_err s_step(h2a_acme *a, const char *handle, h2a_issue_result *res, bo
     if (rv != H2A_OK) {
         /* reported as is */
     } else if (strcmp(st, "pending") == 0) {
-        rv = s_solve(a, order);
+        rv = s_solve(a, handle, order);
         *again = true;
     } else if (strcmp(st, "ready") == 0) {
         rv = s_finalize(a, handle, order);
@@ -348,6 +415,9 @@ h2a_err h2a_acme_poll(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_re
 
     if (rv == H2A_OK) {
         rv = h2a_acme_account(&a);
+    }
+    if (rv == H2A_OK) {
+        s_leftovers(&a, handle);
     }
     for (int i = 0; rv == H2A_OK && again && !res->done && i < 4; i++) {
         rv = s_step(&a, handle, res, &again);

@@ -46,6 +46,29 @@ assert sorted(c[3:] for c in removes) == sorted(c[3:] for c in adds), (adds, rem
 assert calls.index(removes[0]) > calls.index(adds[-1]), calls
 PYEOF
 
+# Crash once the challenge is answered: the TXT value stays up; resume removes it
+# (from the order's pending record), continues the same order, and finishes.
+: >"$ENR_DIR/hook.calls"
+orders=$(acme_orders)
+acme_request "$ENR_DIR/rc.json" rc rsa:2048 "crash.example.com"
+set +e
+HSM2ACM_TEST_CRASH_AT=acme-answered "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/rc.json" \
+    >/dev/null 2>"$ENR_DIR/rc.crash.err"
+rc=$?
+set -e
+[ "$rc" = 137 ] || enr_fail "crash: exit $rc: $(cat "$ENR_DIR/rc.crash.err")"
+grep -q " add _acme-challenge.crash.example.com. " "$ENR_DIR/hook.calls" || enr_fail "crash: no add"
+! grep -q " remove " "$ENR_DIR/hook.calls" || enr_fail "crash: removed before dying?"
+"$H2A_BIN" resume --config "$ENR_CONFIG" rc >"$ENR_DIR/rc.out" 2>"$ENR_DIR/rc.err" ||
+    enr_fail "resume exited $?: $(cat "$ENR_DIR/rc.err")"
+[ "$(acme_orders)" = $((orders + 1)) ] || enr_fail "resume ordered again"
+added=$(awk '$3 == "add" {print $4, $5}' "$ENR_DIR/hook.calls" | sort)
+removed=$(awk '$3 == "remove" {print $4, $5}' "$ENR_DIR/hook.calls" | sort -u)
+[ -n "$added" ] && [ "$added" = "$removed" ] || enr_fail "leftover TXT not removed: $(cat "$ENR_DIR/hook.calls")"
+enr_check_acm_key "$(enr_json "$ENR_DIR/rc.out" 'd["targets"][0]["certificate_arn"]')" \
+    "$(enr_json "$ENR_DIR/rc.out" 'd["targets"][0]["key_id"]')"
+[ -z "$(ls "$ENR_DIR"/state/acme/*.pending 2>/dev/null)" ] || enr_fail "pending record left"
+
 # A failing hook: exit 6 with its stderr, nothing staged, the key destroyed.
 touch "$ENR_DIR/hook.fail"
 objs=$(enr_objects)
