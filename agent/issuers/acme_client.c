@@ -76,6 +76,23 @@ static void s_header_value(const char *line, size_t len, char *out, size_t outsz
     }
 }
 
+/* Link: <URL>;rel="alternate" — an alternate certificate chain (RFC 8555 7.4.2). */
+static void s_link(const char *p, size_t len, h2a_acme_reply *r)
+{
+    char v[1024] = "";
+    const char *lt, *gt;
+
+    s_header_value(p, len, v, sizeof(v));
+    lt = strchr(v, '<');
+    gt = lt != NULL ? strchr(lt, '>') : NULL;
+    if (gt != NULL && strstr(gt, "rel=\"alternate\"") != NULL &&
+        (size_t)(gt - lt - 1) < sizeof(r->alternates[0])) {
+        memcpy(r->alternates[r->n_alternates], lt + 1, (size_t)(gt - lt - 1));
+        r->alternates[r->n_alternates][gt - lt - 1] = '\0';
+        r->n_alternates++;
+    }
+}
+
 static size_t s_header_cb(char *p, size_t sz, size_t n, void *arg)
 {
     h2a_acme_reply *r = arg;
@@ -88,6 +105,8 @@ static size_t s_header_cb(char *p, size_t sz, size_t n, void *arg)
         s_header_value(p, len, r->location, sizeof(r->location));
     } else if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
         s_header_value(p, len, r->content_type, sizeof(r->content_type));
+    } else if (len > 5 && strncasecmp(p, "Link:", 5) == 0 && r->n_alternates < 4) {
+        s_link(p, len, r);
     } else if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
         /* Seconds only: pebble and the big CAs send delta-seconds. */
         s_header_value(p, len, tmp, sizeof(tmp));

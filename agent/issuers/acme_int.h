@@ -84,6 +84,8 @@ typedef struct {
     char content_type[128];
     char nonce[256];
     long long retry_after_ms; /* -1: none given */
+    char alternates[4][512];  /* Link: <...>;rel="alternate" (alternate chains) */
+    size_t n_alternates;
 } h2a_acme_reply;
 
 void h2a_acme_reply_clear(h2a_acme_reply *r);

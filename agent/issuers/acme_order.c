@@ -344,6 +344,48 @@ static h2a_err s_anchored(h2a_acme *a, X509 *leaf, STACK_OF(X509) *chain)
     return rv;
 }
 
+/* True when the chain's top certificate was issued by a CA of common name `cn`. */
+static bool s_top_issuer_is(STACK_OF(X509) *chain, X509 *leaf, const char *cn)
+{
+    X509 *top = sk_X509_num(chain) > 0 ? sk_X509_value(chain, sk_X509_num(chain) - 1) : leaf;
+    char have[256] = "";
+
+    X509_NAME_get_text_by_NID(X509_get_issuer_name(top), NID_commonName, have, sizeof(have));
+    return strcmp(have, cn) == 0;
+}
+
+/* preferred_chain: swap in the first alternate chain whose top issuer has that name. */
+static void s_prefer(h2a_acme *a, const h2a_acme_reply *first, h2a_issue_result *res)
+{
+    char who[128];
+
+    snprintf(who, sizeof(who), "issuers.%s", a->ctx->conf->name);
+    for (size_t i = 0; !s_top_issuer_is(res->chain, res->leaf, a->conf->preferred_chain) &&
+                       i < first->n_alternates; i++) {
+        h2a_acme_reply r = {0};
+        X509 *leaf = NULL;
+        STACK_OF(X509) *chain = NULL;
+
+        h2a_acme_reply_clear(&r);
+        if (h2a_acme_post(a, first->alternates[i], "", &r) == H2A_OK &&
+            h2a_issuer_parse_pem_chain(who, (const char *)r.body.data, r.body.len, &leaf,
+                                       &chain) == H2A_OK &&
+            s_top_issuer_is(chain, leaf, a->conf->preferred_chain)) {
+            H2A_LOG_INFO("%s: using the alternate chain to '%s'", who, a->conf->preferred_chain);
+            X509_free(res->leaf);
+            sk_X509_pop_free(res->chain, X509_free);
+            res->leaf = leaf;
+            res->chain = chain;
+            leaf = NULL;
+            chain = NULL;
+        }
+        h2a_err_clear();
+        X509_free(leaf);
+        sk_X509_pop_free(chain, X509_free);
+        h2a_buf_free(&r.body);
+    }
+}
+
 static h2a_err s_download(h2a_acme *a, json_object *order, h2a_issue_result *res)
 {
     const char *url = h2a_acme_jstr(order, "certificate");
@@ -359,6 +401,9 @@ static h2a_err s_download(h2a_acme *a, json_object *order, h2a_issue_result *res
     if (rv == H2A_OK) {
         rv = h2a_issuer_parse_pem_chain(who, (const char *)r.body.data, r.body.len,
                                         &res->leaf, &res->chain);
+    }
+    if (rv == H2A_OK && a->conf->preferred_chain != NULL) {
+        s_prefer(a, &r, res);
     }
     if (rv == H2A_OK && a->conf->trust_anchors != NULL) {
         rv = s_anchored(a, res->leaf, res->chain);
