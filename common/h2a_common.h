@@ -189,6 +189,14 @@ H2A_API bool h2a_account_id_ok(const char *a);
 /* Standard base64 without line breaks, appended to `out` + NUL terminated. */
 H2A_API h2a_err h2a_base64_encode(const uint8_t *in, size_t n, h2a_buf *out) H2A_MUST_USE;
 H2A_API h2a_err h2a_base64_decode(const char *in, size_t n, h2a_buf *out) H2A_MUST_USE;
+/* base64url without padding (RFC 4648 5, as JOSE uses it), appended + NUL terminated. */
+H2A_API h2a_err h2a_base64url_encode(const uint8_t *in, size_t n, h2a_buf *out) H2A_MUST_USE;
+/*
+ * base64url to bytes, appended to `out`. Trailing '=' padding is tolerated;
+ * any other character outside the URL-safe alphabet is H2A_ERR_INPUT saying
+ * the text is not base64url.
+ */
+H2A_API h2a_err h2a_base64url_decode(const char *in, size_t n, h2a_buf *out) H2A_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* Key types                                                           */

@@ -233,6 +233,55 @@ h2a_err h2a_base64_encode(const uint8_t *in, size_t n, h2a_buf *out)
     return h2a_buf_terminate(out);
 }
 
+h2a_err h2a_base64url_encode(const uint8_t *in, size_t n, h2a_buf *out)
+{
+    size_t start = out->len;
+
+    H2A_GUARD(h2a_base64_encode(in, n, out));
+    while (out->len > start && out->data[out->len - 1] == '=') {
+        out->len--;
+    }
+    for (size_t i = start; i < out->len; i++) {
+        out->data[i] = out->data[i] == '+' ? '-' : out->data[i] == '/' ? '_' : out->data[i];
+    }
+    return h2a_buf_terminate(out);
+}
+
+h2a_err h2a_base64url_decode(const char *in, size_t n, h2a_buf *out)
+{
+    char *std;
+    size_t m = 0;
+    h2a_err rv;
+
+    while (n > 0 && in[n - 1] == '=') {
+        n--;
+    }
+    /* A lone sextet in the last quantum carries no whole byte. */
+    H2A_ENSURE(n % 4 != 1, H2A_ERR_INPUT, "the text is not base64url (bad length)");
+    std = malloc(n + 4);
+    H2A_ENSURE(std != NULL, H2A_ERR_NOMEM, "base64url");
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+
+        if (c == '-' || c == '_') {
+            c = c == '-' ? '+' : '/';
+        } else if (!isalnum((unsigned char)c)) {
+            OPENSSL_cleanse(std, n + 4);
+            free(std);
+            return h2a_err_set(H2A_ERR_INPUT, "the text is not base64url (character "
+                               "%zu is outside its alphabet)", i + 1);
+        }
+        std[m++] = c;
+    }
+    while (m % 4 != 0) {
+        std[m++] = '=';
+    }
+    rv = h2a_base64_decode(std, m, out);
+    OPENSSL_cleanse(std, n + 4);
+    free(std);
+    return rv;
+}
+
 h2a_err h2a_base64_decode(const char *in, size_t n, h2a_buf *out)
 {
     size_t pad = 0;

@@ -177,6 +177,9 @@ typedef enum {
     H2A_SIG_RSA_PKCS1, /* CKM_RSA_PKCS over a DigestInfo */
     H2A_SIG_RSA_PSS,   /* CKM_RSA_PKCS_PSS, MGF1 with the same hash, salt = hash len */
     H2A_SIG_ECDSA,     /* CKM_ECDSA over the hash; result DER ECDSA-Sig-Value */
+    /* CKM_ECDSA over the hash; result the token's raw r||s unchanged, each
+     * half the field size: what a JWS ES256/ES384 signature is (RFC 7518 3.4). */
+    H2A_SIG_ECDSA_RAW,
 } h2a_sigscheme;
 
 /*

@@ -51,6 +51,7 @@ static const char *s_scheme_name(h2a_sigscheme scheme)
     case H2A_SIG_RSA_PSS:
         return "RSA-PSS";
     case H2A_SIG_ECDSA:
+    case H2A_SIG_ECDSA_RAW:
         return "ECDSA";
     default:
         return "(unknown scheme)";
@@ -105,13 +106,14 @@ static h2a_err s_check_scheme(const H2A_P11_KEY *k, h2a_sigscheme scheme,
         *mech = H2A_MECH_RSA_PSS;
         break;
     case H2A_SIG_ECDSA:
+    case H2A_SIG_ECDSA_RAW:
         *mech = H2A_MECH_ECDSA;
         break;
     default:
         return h2a_err_set(H2A_ERR_INTERNAL, "unknown signature scheme %d",
                            (int)scheme);
     }
-    H2A_ENSURE(rsa == (scheme != H2A_SIG_ECDSA), H2A_ERR_INPUT,
+    H2A_ENSURE(rsa == (*mech != H2A_MECH_ECDSA), H2A_ERR_INPUT,
                "key '%s' is %s and cannot make %s signatures",
                h2a_p11_key_label(k), h2a_keytype_cli_name(h2a_p11_key_type(k)),
                s_scheme_name(scheme));
@@ -188,6 +190,12 @@ h2a_err h2a_p11_sign_digest(H2A_P11_KEY *k, h2a_sigscheme scheme, int md_nid,
                    "%s: the token returned an odd-length r||s (%lu bytes)", why,
                    (unsigned long)raw_len);
         return s_ecdsa_der(raw, raw_len, sig, sig_len);
+    }
+    if (scheme == H2A_SIG_ECDSA_RAW) {
+        /* A JWS verifier splits r||s in the middle: an odd length is garbage. */
+        H2A_ENSURE(raw_len % 2 == 0 && raw_len > 0, H2A_ERR_TOKEN,
+                   "%s: the token returned an odd-length r||s (%lu bytes)", why,
+                   (unsigned long)raw_len);
     }
     H2A_ENSURE(raw_len <= *sig_len, H2A_ERR_INTERNAL, "signature buffer of %zu "
                "bytes is too small for %lu", *sig_len, (unsigned long)raw_len);

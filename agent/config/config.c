@@ -40,6 +40,7 @@ static void s_issuer_clear(h2a_issuer_conf *i)
     free(i->template_arn);
     free(i->signing_algorithm);
     free(i->role_arn);
+    h2a_config_acme_free(i->acme);
 }
 
 void h2a_config_free(h2a_config *c)
@@ -83,7 +84,7 @@ const h2a_issuer_conf *h2a_config_issuer(const h2a_config *c, const char *name)
 }
 
 /* Make a relative path absolute against the configuration's directory. */
-static h2a_err s_resolve(const char *field, const char *base_dir, char **p)
+h2a_err h2a_config_resolve(const char *field, const char *base_dir, char **p)
 {
     char buf[H2A_PATH_MAX];
     char *abs;
@@ -133,7 +134,7 @@ static h2a_err s_issuer_command(json_object *o, const char *path,
     }
     if (is->argv[0][0] != '/') {
         /* No PATH search and no shell: the program is named exactly. */
-        H2A_GUARD(s_resolve(p, base_dir, &is->argv[0]));
+        H2A_GUARD(h2a_config_resolve(p, base_dir, &is->argv[0]));
         if (is->argv[0][0] != '/') {
             return h2a_err_set(H2A_ERR_INPUT, "%s[0]: must be an absolute path", p);
         }
@@ -284,9 +285,12 @@ static h2a_err s_issuers(json_object *top, const char *base_dir, h2a_config *c)
         } else if (strcmp(type, "acm-pca") == 0) {
             is->type = H2A_ISSUER_ACM_PCA;
             rv = s_issuer_pca(o, path, is);
+        } else if (strcmp(type, "acme") == 0) {
+            is->type = H2A_ISSUER_ACME;
+            rv = h2a_config_acme(o, path, base_dir, is);
         } else {
             rv = h2a_err_set(H2A_ERR_INPUT,
-                             "%s.type: '%s' is not an issuer type (command, local, acm-pca)",
+                             "%s.type: '%s' is not an issuer type (command, local, acm-pca, acme)",
                              path, type);
         }
         free(type);
@@ -348,7 +352,7 @@ static h2a_err s_aws(json_object *top, const char *base_dir, h2a_config *c)
     H2A_GUARD(h2a_jv_str(o, "aws", "profile", false, 1, 128, &a->profile));
     H2A_GUARD(h2a_jv_str(o, "aws", "credentials_file", false, 1, H2A_PATH_MAX,
                          &a->credentials_file));
-    H2A_GUARD(s_resolve("aws.credentials_file", base_dir, &a->credentials_file));
+    H2A_GUARD(h2a_config_resolve("aws.credentials_file", base_dir, &a->credentials_file));
     H2A_GUARD(h2a_jv_str(o, "aws", "role_name", false, 1, 64, &a->role_name));
     if (a->role_name != NULL && !h2a_jv_charset_ok(a->role_name, "+=,.@_-/")) {
         return h2a_err_set(H2A_ERR_INPUT, "aws.role_name: '%s' is not an IAM role name",
@@ -356,7 +360,7 @@ static h2a_err s_aws(json_object *top, const char *base_dir, h2a_config *c)
     }
     H2A_GUARD(h2a_jv_str(o, "aws", "external_id", false, 2, 1224, &a->external_id));
     H2A_GUARD(h2a_jv_str(o, "aws", "ca_bundle", false, 1, H2A_PATH_MAX, &a->ca_bundle));
-    H2A_GUARD(s_resolve("aws.ca_bundle", base_dir, &a->ca_bundle));
+    H2A_GUARD(h2a_config_resolve("aws.ca_bundle", base_dir, &a->ca_bundle));
     H2A_GUARD(h2a_jv_int(o, "aws", "max_attempts", false, 1, 20, &a->max_attempts));
     H2A_GUARD(h2a_jv_int(o, "aws", "timeout_seconds", false, 1, 300, &a->timeout_seconds));
     if (json_object_object_get_ex(o, "endpoints", &ep) && ep != NULL) {
@@ -416,7 +420,7 @@ static h2a_err s_audit(json_object *top, const char *base_dir, h2a_config *c)
         H2A_GUARD(h2a_jv_only_keys(o, "audit", s_audit_keys));
         H2A_GUARD(h2a_jv_str(o, "audit", "file", false, 1, H2A_PATH_MAX,
                              &c->audit.file));
-        H2A_GUARD(s_resolve("audit.file", base_dir, &c->audit.file));
+        H2A_GUARD(h2a_config_resolve("audit.file", base_dir, &c->audit.file));
         H2A_GUARD(h2a_jv_bool(o, "audit", "syslog", &c->audit.syslog));
     }
     if (c->audit.file == NULL) {
@@ -506,9 +510,9 @@ static h2a_err s_parse(json_object *top, const char *base_dir, h2a_config *c)
     H2A_GUARD(h2a_jv_str(top, "", "wrap_key", false, 1, 64, &c->wrap_key));
     H2A_GUARD(s_dup("/var/lib/hsm2acm", &c->state_dir));
     H2A_GUARD(h2a_jv_str(top, "", "state_dir", false, 1, 3000, &c->state_dir));
-    H2A_GUARD(s_resolve("state_dir", base_dir, &c->state_dir));
+    H2A_GUARD(h2a_config_resolve("state_dir", base_dir, &c->state_dir));
     H2A_GUARD(h2a_jv_str(top, "", "policy", false, 1, H2A_PATH_MAX, &c->policy));
-    H2A_GUARD(s_resolve("policy", base_dir, &c->policy));
+    H2A_GUARD(h2a_config_resolve("policy", base_dir, &c->policy));
     H2A_GUARD(h2a_jv_bool(top, "", "trusted_wrap", &c->trusted_wrap));
     H2A_GUARD(s_issuers(top, base_dir, c));
     H2A_GUARD(s_aws(top, base_dir, c));

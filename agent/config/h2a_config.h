@@ -23,7 +23,39 @@ typedef enum {
     H2A_ISSUER_COMMAND = 1,
     H2A_ISSUER_LOCAL = 2,
     H2A_ISSUER_ACM_PCA = 3,
+    H2A_ISSUER_ACME = 4,
 } h2a_issuer_type;
+
+typedef enum {
+    H2A_ACME_CH_NONE = 1,     /* authorizations already valid (ACM's pre-approved domains) */
+    H2A_ACME_CH_HTTP_LISTEN,  /* http-01, built-in responder */
+    H2A_ACME_CH_HTTP_WEBROOT, /* http-01, files under a webroot */
+    H2A_ACME_CH_DNS_ROUTE53,  /* dns-01 through Route 53 */
+    H2A_ACME_CH_DNS_ARGV,     /* dns-01 through a hook */
+} h2a_acme_challenge;
+
+/* issuers.<name> of type acme (RFC 8555). Paths are absolute. */
+typedef struct {
+    char *directory_url;
+    char *account_label;
+    h2a_keytype account_type;
+    char **contact; /* NULL-terminated */
+    size_t n_contact;
+    bool tos_agreed;
+    char *eab_kid;      /* NULL: no EAB */
+    char *eab_key_file;
+    h2a_acme_challenge challenge;
+    char *listen_host;  /* http-01 responder: IP literal */
+    int listen_port;
+    char *webroot;
+    char *zone_id;      /* dns-01 Route 53: one of zone_id, zone_name */
+    char *zone_name;
+    char **hook_argv;   /* dns-01 hook */
+    size_t hook_argc;
+    char *ca_bundle;
+    char *preferred_chain;
+    char *trust_anchors;
+} h2a_acme_conf;
 
 typedef struct {
     char *name;
@@ -36,6 +68,7 @@ typedef struct {
     char *key_label;  /* CA keys are "<key_label>-rsa" and "<key_label>-ec" */
     char *subject;
     long long validity_days; /* local, acm-pca */
+    h2a_acme_conf *acme;     /* acme */
     /* acm-pca: region, account and partition come from the CA ARN */
     char *ca_arn;
     char *template_arn;      /* default: EndEntityCertificate/V1 in the CA's partition */
@@ -114,6 +147,13 @@ h2a_err h2a_config_load(const char *path, h2a_config **out) H2A_MUST_USE;
 h2a_err h2a_config_parse(const char *text, size_t len, const char *base_dir,
                          h2a_config **out) H2A_MUST_USE;
 void h2a_config_free(h2a_config *c);
+
+/* A relative path in the configuration, made absolute against its directory. */
+h2a_err h2a_config_resolve(const char *field, const char *base_dir, char **p) H2A_MUST_USE;
+/* issuers.<name> of type acme (agent/config/acme_conf.c). */
+h2a_err h2a_config_acme(json_object *o, const char *path, const char *base_dir,
+                        h2a_issuer_conf *is) H2A_MUST_USE;
+void h2a_config_acme_free(h2a_acme_conf *a);
 
 /*
  * The AWS layer's settings from the "aws" object (pointers into `c`, which

@@ -391,10 +391,13 @@ static h2a_err s_issue_ctx(h2a_run *r, h2a_issue_ctx *ic)
     ic->requester = r->req->requester;
     ic->state = r->w->issuers;
     ic->generation = r->jr != NULL ? r->jr->key_id : NULL;
-    if (ic->conf->type == H2A_ISSUER_ACM_PCA) {
+    /* Issuers that call AWS themselves; a resumed run may not have opened it yet. */
+    if (ic->conf->type == H2A_ISSUER_ACM_PCA ||
+        (ic->conf->type == H2A_ISSUER_ACME &&
+         ic->conf->acme->challenge == H2A_ACME_CH_DNS_ROUTE53)) {
         H2A_GUARD(h2a_enroll_aws_open(r));
-        ic->aws = r->aws;
     }
+    ic->aws = r->aws;
     return H2A_OK;
 }
 

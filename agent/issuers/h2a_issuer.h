@@ -34,7 +34,7 @@ typedef struct {
     const char *request_id;  /* exported to command issuers */
     const char *requester;
     h2a_issuer_state *state; /* the worker's, or NULL (nothing kept) */
-    H2A_AWS_CTX *aws;        /* the worker's AWS client (acm-pca) */
+    H2A_AWS_CTX *aws;        /* the worker's AWS client (acm-pca; acme dns-01 via Route 53) */
     /* What makes a second submit of the same request a new one: the token key's id. */
     const char *generation;
     int poll_attempt;        /* polls of this handle so far in this process (back-off) */
@@ -134,6 +134,8 @@ extern const h2a_issuer_ops h2a_issuer_command_ops;
 extern const h2a_issuer_ops h2a_issuer_acm_pca_ops;
 /* `local`: a CA whose keys are token keys, made on first use. */
 extern const h2a_issuer_ops h2a_issuer_local_ops;
+/* `acme`: RFC 8555; the order URL is the handle (agent/issuers/acme*.c). */
+extern const h2a_issuer_ops h2a_issuer_acme_ops;
 
 /*
  * Make sure the local CA `conf` exists for key family RSA (`rsa` true) or

@@ -26,6 +26,7 @@ const h2a_issuer_ops *h2a_issuer_ops_for(const h2a_issue_ctx *ctx)
         [H2A_ISSUER_COMMAND] = &h2a_issuer_command_ops,
         [H2A_ISSUER_LOCAL] = &h2a_issuer_local_ops,
         [H2A_ISSUER_ACM_PCA] = &h2a_issuer_acm_pca_ops,
+        [H2A_ISSUER_ACME] = &h2a_issuer_acme_ops,
     };
     size_t t = (size_t)ctx->conf->type;
 

@@ -182,6 +182,11 @@ def _route(app, method, path, q, body):
                 except ValueError as exc:
                     raise BadRequest(str(exc))
             return 200, {"certificate_authorities": pca.control_list(st, account, region)}
+    if path == "/_control/route53/forward":
+        import route53
+        # ACME tests: TXT changes are mirrored to pebble-challtestsrv's management API.
+        route53.FORWARD["url"] = str((body or {}).get("challtestsrv") or "") or None
+        return 200, {"challtestsrv": route53.FORWARD["url"]}
     if path == "/_control/route53":
         import route53
         account = q.get("account") or (body or {}).get("account") or "111111111111"

@@ -5,13 +5,33 @@ interface, record sets changed in batches, changes PENDING until polled once.
 Zones belong to an account (the service is global: no region in the state key).
 Operation functions return the XML inside <OpResponse>; server.py wraps it.
 """
+import json
 import time
+import urllib.request
 import uuid
 
 from errors import AwsError
 from server_util import x
 
 NS = "https://route53.amazonaws.com/doc/2013-04-01/"
+
+# Set through /_control/route53/forward: {"url": "http://127.0.0.1:PORT"} of challtestsrv.
+FORWARD = {"url": None}
+
+
+def _forward_txt(z, names):
+    """Make challtestsrv answer each changed TXT name with the zone's values now."""
+    if not FORWARD["url"]:
+        return
+    def post(path, body):
+        req = urllib.request.Request(FORWARD["url"] + path, data=json.dumps(body).encode(),
+                                     method="POST")
+        urllib.request.urlopen(req, timeout=5).read()
+    for name in names:
+        post("/clear-txt", {"host": name})
+        have = z["rrsets"].get("%s|TXT" % name)
+        for v in (have or {}).get("values", []):
+            post("/set-txt", {"host": name, "value": v[1:-1] if v.startswith('"') else v})
 
 
 def _zones(state, account):
@@ -126,6 +146,9 @@ def op_ChangeResourceRecordSets(ctx, p):
     if errors:
         raise AwsError("InvalidChangeBatch", "[%s]" % ", ".join(errors))
     z["rrsets"] = work["rrsets"]
+    _forward_txt(z, sorted({_fqdn(c["ResourceRecordSet"]["Name"]).lower()
+                            for c in batch["Changes"]
+                            if c["ResourceRecordSet"]["Type"] == "TXT"}))
     cid = "C" + uuid.uuid4().hex[:20].upper()
     changes = ctx["app"].state.data.setdefault("route53_changes", {})
     changes[cid] = {"status": "PENDING", "submitted": time.time(),

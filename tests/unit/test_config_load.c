@@ -164,7 +164,17 @@ static void test_errors_name_the_key(void **state)
     BAD("{" TOK ",\"issuers\":[]}", "issuers: expected a JSON object");
     BAD("{" TOK ",\"issuers\":{\"a b\":{\"type\":\"local\"}}}", "issuers: 'a b'");
     BAD("{" TOK ",\"issuers\":{\"x\":{}}}", "issuers.x.type: missing");
-    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acme\"}}}", "issuers.x.type: 'acme' is not");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"est\"}}}", "issuers.x.type: 'est' is not");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acme\"}}}", "issuers.x.directory_url: missing");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acme\",\"directory_url\":\"https://a/d\","
+        "\"account_key\":{\"label\":\"k\"},\"challenge\":{\"type\":\"dns-01\"}}}}",
+        "issuers.x.challenge: dns-01 needs exactly one of route53_hosted_zone_id, route53_zone, argv");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acme\",\"directory_url\":\"https://a/d\","
+        "\"account_key\":{\"label\":\"k\"},\"challenge\":{\"type\":\"tls-alpn-01\"}}}}",
+        "issuers.x.challenge.type: 'tls-alpn-01' is not a challenge type");
+    BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"acme\",\"directory_url\":\"https://a/d\","
+        "\"account_key\":{\"label\":\"k\"},\"challenge\":{\"type\":\"none\"},"
+        "\"eab\":{\"kid\":\"k\"}}}}", "issuers.x.eab.hmac_key_file: missing");
     BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"command\"}}}", "issuers.x.argv: missing");
     BAD("{" TOK ",\"issuers\":{\"x\":{\"type\":\"command\",\"argv\":[]}}}",
         "issuers.x.argv: must name the program");

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+/*
+ * The `acme` issuer (RFC 8555). submit: the account (key made in the token
+ * on first use, account URL kept in <state_dir>/acme/), then newOrder; the
+ * order URL is the handle the engine journals before any challenge is
+ * answered. poll: solve the order's pending authorizations, finalize with
+ * the token-signed CSR (kept beside the account, it is public), and
+ * download the chain once the order is valid. A resumed request polls the
+ * same order, so one generation never orders twice.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+
+#include "h2a_keygen.h"
+#include "issuers/acme_int.h"
+
+h2a_err h2a_acme_state_path(const h2a_acme *a, const char *what, char *out, size_t n)
+{
+    char dir[4200];
+
+    snprintf(dir, sizeof(dir), "%s/acme", a->ctx->state_dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        return h2a_err_set(H2A_ERR_STATE, "%s: cannot create: %s", dir, strerror(errno));
+    }
+    H2A_ENSURE((size_t)snprintf(out, n, "%s/%s", dir, what) < n, H2A_ERR_STATE,
+               "%s: path too long", dir);
+    return H2A_OK;
+}
+
+/* <state_dir>/acme/order-<sha256(order URL)>.<ext> */
+h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ext, char *out,
+                            size_t n)
+{
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    char hex[2 * SHA256_DIGEST_LENGTH + 1], name[128];
+
+    SHA256((const unsigned char *)order, strlen(order), md);
+    h2a_hex_encode(md, sizeof(md), hex);
+    snprintf(name, sizeof(name), "order-%s.%s", hex, ext);
+    return h2a_acme_state_path(a, name, out, n);
+}
+
+/* The account key by its label, made in the token (not extractable, sign only) if absent. */
+static h2a_err s_account_key(h2a_acme *a, bool *made)
+{
+    H2A_SESSION *s = a->ctx->session;
+    h2a_err rv;
+
+    *made = false;
+    if (h2a_p11_key_find(s, a->conf->account_label, NULL, 0, &a->key) != H2A_OK) {
+        h2a_err_clear();
+        rv = h2a_keygen_generate(s, a->conf->account_type, a->conf->account_label, 0, &a->key);
+        if (rv != H2A_OK) {
+            return h2a_err_prefix(rv, "issuers.%s.account_key: ", a->ctx->conf->name);
+        }
+        *made = true;
+        H2A_LOG_INFO("issuers.%s: made the ACME account key '%s' (%s) in the token",
+                     a->ctx->conf->name, a->conf->account_label,
+                     h2a_keytype_cli_name(a->conf->account_type));
+    }
+    H2A_ENSURE(h2a_acme_alg(a->key) != NULL, H2A_ERR_INPUT, "issuers.%s.account_key: key "
+               "'%s' has no JWS algorithm", a->ctx->conf->name, a->conf->account_label);
+    H2A_GUARD(h2a_acme_jwk(h2a_p11_key_public(a->key), &a->jwk));
+    H2A_GUARD(h2a_buf_terminate(&a->jwk));
+    return h2a_acme_thumbprint((const char *)a->jwk.data, &a->thumb);
+}
+
+static h2a_err s_account_payload(h2a_acme *a, bool only_existing, h2a_buf *out)
+{
+    json_object *p = json_object_new_object(), *c = json_object_new_array();
+    h2a_buf key, eab;
+    h2a_err rv = H2A_OK;
+
+    h2a_buf_init_secure(&key, 4096);
+    h2a_buf_init(&eab, 0);
+    if (only_existing) {
+        json_object_object_add(p, "onlyReturnExisting", json_object_new_boolean(1));
+    } else {
+        json_object_object_add(p, "termsOfServiceAgreed",
+                               json_object_new_boolean(a->conf->tos_agreed));
+        for (size_t i = 0; i < a->conf->n_contact; i++) {
+            json_object_array_add(c, json_object_new_string(a->conf->contact[i]));
+        }
+        json_object_object_add(p, "contact", c);
+        c = NULL;
+    }
+    if (!only_existing && a->conf->eab_kid != NULL) {
+        char field[300];
+
+        snprintf(field, sizeof(field), "issuers.%s.eab.hmac_key_file", a->ctx->conf->name);
+        if ((rv = h2a_acme_eab_key_load(field, a->conf->eab_key_file, &key)) == H2A_OK &&
+            (rv = h2a_acme_eab(a->conf->eab_kid, &key, a->new_account,
+                               (const char *)a->jwk.data, &eab)) == H2A_OK &&
+            (rv = h2a_buf_terminate(&eab)) == H2A_OK) {
+            json_object_object_add(p, "externalAccountBinding",
+                                   json_tokener_parse((const char *)eab.data));
+        }
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_buf_append_str(out, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+    }
+    json_object_put(c);
+    json_object_put(p);
+    h2a_buf_free(&key);
+    h2a_buf_free(&eab);
+    return rv == H2A_OK ? h2a_buf_terminate(out) : rv;
+}
+
+/* newAccount, or with `only_existing` the account this key already has. */
+static h2a_err s_new_account(h2a_acme *a, bool only_existing, bool *missing)
+{
+    h2a_acme_reply r = {0};
+    h2a_buf payload;
+    h2a_err rv;
+
+    *missing = false;
+    h2a_buf_init(&payload, 0);
+    h2a_acme_reply_clear(&r);
+    rv = s_account_payload(a, only_existing, &payload);
+    if (rv == H2A_OK) {
+        rv = h2a_acme_post(a, a->new_account, (const char *)payload.data, &r);
+    }
+    if (rv != H2A_OK && only_existing && r.status == 400 &&
+        strstr((const char *)r.body.data, "accountDoesNotExist") != NULL) {
+        h2a_err_clear();
+        *missing = true;
+        rv = H2A_OK;
+    } else if (rv == H2A_OK) {
+        H2A_LOG_INFO("issuers.%s: ACME account %s (%s)", a->ctx->conf->name, r.location,
+                     only_existing ? "recovered with onlyReturnExisting" : "registered");
+        a->kid = strdup(r.location);
+        if (a->kid == NULL || r.location[0] == '\0') {
+            rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: newAccount gave no account URL",
+                             a->ctx->conf->name);
+        }
+    }
+    h2a_buf_free(&payload);
+    h2a_buf_free(&r.body);
+    return rv;
+}
+
+h2a_err h2a_acme_account(h2a_acme *a)
+{
+    char path[4400], name[128];
+    h2a_buf url;
+    bool made, missing = true;
+    h2a_err rv;
+
+    if (a->conf->eab_kid != NULL) {
+        /* A bad key file is the operator's mistake: refuse before the token is touched. */
+        h2a_buf key;
+
+        h2a_buf_init_secure(&key, 4096);
+        snprintf(name, sizeof(name), "issuers.%s.eab.hmac_key_file", a->ctx->conf->name);
+        rv = h2a_acme_eab_key_load(name, a->conf->eab_key_file, &key);
+        h2a_buf_free(&key);
+        H2A_GUARD(rv);
+    }
+    H2A_GUARD(s_account_key(a, &made));
+    /* Named by the key's thumbprint: an account URL belongs to exactly one key. */
+    snprintf(name, sizeof(name), "account-%s.url", (const char *)a->thumb.data);
+    H2A_GUARD(h2a_acme_state_path(a, name, path, sizeof(path)));
+    h2a_buf_init(&url, 4096);
+    if (!made && h2a_file_read(path, &url) == H2A_OK && url.len > 0) {
+        rv = h2a_buf_terminate(&url);
+        if (rv == H2A_OK && (a->kid = strdup((const char *)url.data)) == NULL) {
+            rv = h2a_err_set(H2A_ERR_NOMEM, "account");
+        }
+        h2a_buf_free(&url);
+        return rv;
+    }
+    h2a_err_clear();
+    h2a_buf_free(&url);
+    /* A key made earlier whose URL was lost still has its account: ask for it. */
+    rv = made ? H2A_OK : s_new_account(a, true, &missing);
+    if (rv == H2A_OK && missing) {
+        rv = s_new_account(a, false, &missing);
+    }
+    if (rv == H2A_OK) {
+        rv = h2a_file_write_atomic(path, a->kid, strlen(a->kid), 0600);
+    }
+    return rv;
+}
+
+/* {"identifiers":[{"type":"dns","value":...}...]} from the CSR's DNS names. */
+static h2a_err s_order_payload(const h2a_acme *a, X509_REQ *csr, h2a_buf *out)
+{
+    STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
+    GENERAL_NAMES *gens = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
+    json_object *p = json_object_new_object(), *ids = json_object_new_array();
+    int n = 0;
+    h2a_err rv;
+
+    for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        json_object *id;
+
+        if (g->type != GEN_DNS) {
+            continue;
+        }
+        id = json_object_new_object();
+        json_object_object_add(id, "type", json_object_new_string("dns"));
+        json_object_object_add(id, "value", json_object_new_string_len(
+            (const char *)ASN1_STRING_get0_data(g->d.dNSName), ASN1_STRING_length(g->d.dNSName)));
+        json_object_array_add(ids, id);
+        n++;
+    }
+    json_object_object_add(p, "identifiers", ids);
+    rv = n == 0 ? h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: the CSR names no DNS name to "
+                              "order", a->ctx->conf->name)
+                : h2a_buf_append_str(out, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+    json_object_put(p);
+    GENERAL_NAMES_free(gens);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    return rv == H2A_OK ? h2a_buf_terminate(out) : rv;
+}
+
+static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res)
+{
+    h2a_acme a;
+    h2a_acme_reply r = {0};
+    h2a_buf payload;
+    unsigned char *der = NULL;
+    int der_len;
+    char path[4400];
+    h2a_err rv;
+
+    h2a_buf_init(&payload, 0);
+    h2a_acme_reply_clear(&r);
+    rv = h2a_acme_open(ctx, &a);
+    if (rv == H2A_OK && (rv = h2a_acme_account(&a)) == H2A_OK &&
+        (rv = s_order_payload(&a, csr, &payload)) == H2A_OK) {
+        rv = h2a_acme_post(&a, a.new_order, (const char *)payload.data, &r);
+    }
+    if (rv == H2A_OK && r.location[0] == '\0') {
+        rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: newOrder gave no order URL", ctx->conf->name);
+    }
+    /* The CSR waits beside the order for finalize (a resume has only the handle). */
+    if (rv == H2A_OK && (rv = h2a_acme_order_path(&a, r.location, "csr", path, sizeof(path))) == H2A_OK) {
+        der_len = i2d_X509_REQ(csr, &der);
+        rv = der_len <= 0 ? h2a_err_openssl(H2A_ERR_INTERNAL, "CSR")
+                          : h2a_file_write_atomic(path, der, (size_t)der_len, 0600);
+    }
+    if (rv == H2A_OK) {
+        H2A_LOG_INFO("issuers.%s: ACME order %s", ctx->conf->name, r.location);
+        res->handle = strdup(r.location);
+        rv = res->handle == NULL ? h2a_err_set(H2A_ERR_NOMEM, "order") : H2A_OK;
+    }
+    OPENSSL_free(der);
+    h2a_buf_free(&payload);
+    h2a_buf_free(&r.body);
+    h2a_acme_close(&a);
+    return rv;
+}
+
+const h2a_issuer_ops h2a_issuer_acme_ops = {
+    .type = "acme",
+    .submit = s_submit,
+    .poll = h2a_acme_poll,
+};

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Copyright hsm2acm contributors */
+#pragma once
+
+/*
+ * The ACME issuer's pieces below the flow itself (agent/issuers/acme.c):
+ * JOSE objects signed with the account key in the token (acme_jws.c). The
+ * account key never leaves the token; only its public half is serialised.
+ */
+
+#include <openssl/evp.h>
+
+#include "h2a_common.h"
+#include "h2a_pkcs11.h"
+#include "config/h2a_config.h"
+
+/*
+ * The public JWK of `pub` in RFC 7638 canonical form (required members
+ * only, lexicographic order, no whitespace, EC coordinates at the field
+ * size): the same text serves as the `jwk` header and as thumbprint input.
+ * H2A_ERR_INPUT for key types JOSE has no name for here.
+ */
+h2a_err h2a_acme_jwk(EVP_PKEY *pub, h2a_buf *out) H2A_MUST_USE;
+
+/* base64url(SHA-256(jwk)): RFC 7638 thumbprint of a canonical JWK text. */
+h2a_err h2a_acme_thumbprint(const char *jwk, h2a_buf *out) H2A_MUST_USE;
+
+/* JWS `alg` for a token key: RS256 (RSA), ES256 (P-256), ES384 (P-384); NULL otherwise. */
+const char *h2a_acme_alg(const H2A_P11_KEY *k);
+
+/*
+ * A flattened JWS JSON object over `payload` (NUL-terminated; "" for
+ * POST-as-GET) with protected header `protected_json`, signed in the token:
+ * ES256/ES384 as the raw r||s CKM_ECDSA returns, RS256 as RSASSA-PKCS1-v1_5
+ * with SHA-256. Appended to `out`.
+ */
+h2a_err h2a_acme_jws_sign(H2A_P11_KEY *k, const char *protected_json,
+                          const char *payload, h2a_buf *out) H2A_MUST_USE;
+
+/*
+ * The externalAccountBinding value of newAccount (RFC 8555 7.3.4): an
+ * HS256 JWS by the EAB MAC key over the account's JWK, naming `kid` and the
+ * newAccount `url`. Appended to `out`.
+ */
+h2a_err h2a_acme_eab(const char *kid, const h2a_buf *mac_key, const char *url,
+                     const char *jwk, h2a_buf *out) H2A_MUST_USE;
+
+/*
+ * Read the EAB MAC key file `path` (`field` names it in messages) into the
+ * secure buffer `key`: refused (H2A_ERR_INPUT) when group or others may
+ * read it, or when its text (padding and one trailing newline tolerated)
+ * is not base64url.
+ */
+h2a_err h2a_acme_eab_key_load(const char *field, const char *path,
+                              h2a_buf *key) H2A_MUST_USE;
+
+/* ---- acme_client.c: the directory, the nonce pool, signed POSTs ---- */
+
+#include "issuers/h2a_issuer.h"
+
+#define H2A_ACME_NONCES 8
+#define H2A_ACME_BADNONCE_TRIES 25
+
+typedef struct {
+    const h2a_issue_ctx *ctx;
+    const h2a_acme_conf *conf;
+    void *curl;
+    char *new_nonce, *new_account, *new_order, *renewal_info;
+    bool eab_required;
+    char *nonces[H2A_ACME_NONCES]; /* the pool: every reply's Replay-Nonce */
+    size_t n_nonces;
+    H2A_P11_KEY *key;  /* the account key, in the token */
+    h2a_buf jwk;       /* its public JWK, canonical */
+    h2a_buf thumb;     /* RFC 7638 thumbprint */
+    char *kid;         /* account URL */
+    long long deadline_ms;
+    unsigned bad_nonces; /* retried, for the tests */
+} h2a_acme;
+
+typedef struct {
+    long status;
+    h2a_buf body;
+    char location[2048];
+    char content_type[128];
+    char nonce[256];
+    long long retry_after_ms; /* -1: none given */
+    char alternates[4][512];  /* Link: <...>;rel="alternate" (alternate chains) */
+    size_t n_alternates;
+} h2a_acme_reply;
+
+void h2a_acme_reply_clear(h2a_acme_reply *r);
+
+/* Read the directory (TLS verified; ca_bundle replaces the system store). */
+h2a_err h2a_acme_open(const h2a_issue_ctx *ctx, h2a_acme *a) H2A_MUST_USE;
+void h2a_acme_close(h2a_acme *a);
+
+/* GET without JWS (directory, renewalInfo). */
+h2a_err h2a_acme_get(h2a_acme *a, const char *url, h2a_acme_reply *r) H2A_MUST_USE;
+
+/*
+ * A JWS POST of `payload` ("" = POST-as-GET) to `url`: `jwk` in the
+ * header when a->kid is NULL, else `kid`. badNonce is retried with the
+ * error's nonce (bounded); 429/503 wait for Retry-After within the
+ * deadline. Any other error status is H2A_ERR_ISSUER quoting the problem
+ * document's type and detail.
+ */
+h2a_err h2a_acme_post(h2a_acme *a, const char *url, const char *payload,
+                      h2a_acme_reply *r) H2A_MUST_USE;
+
+/* H2A_ERR_ISSUER "issuers.<name>: <what>: <type>: <detail>" from a problem reply. */
+h2a_err h2a_acme_problem(const h2a_acme *a, const char *what, const h2a_acme_reply *r);
+
+/* A string member of a JSON reply (NULL when absent); owned by `obj`. */
+const char *h2a_acme_jstr(json_object *obj, const char *key);
+
+/* ---- acme_http01.c: http-01 solvers ---- */
+
+/*
+ * The built-in responder: serves GET /.well-known/acme-challenge/<token>
+ * with its key authorization for the tokens added to it, 404 for anything
+ * else; listens only between start and stop.
+ */
+typedef struct h2a_acme_responder h2a_acme_responder;
+h2a_err h2a_acme_responder_start(const char *host, int port,
+                                 h2a_acme_responder **out) H2A_MUST_USE;
+h2a_err h2a_acme_responder_add(h2a_acme_responder *s, const char *token,
+                               const char *key_auth) H2A_MUST_USE;
+void h2a_acme_responder_stop(h2a_acme_responder *s);
+
+/* <webroot>/.well-known/acme-challenge/<token> holding the key authorization. */
+h2a_err h2a_acme_webroot_put(const char *webroot, const char *token,
+                             const char *key_auth) H2A_MUST_USE;
+void h2a_acme_webroot_remove(const char *webroot, const char *token);
+
+/* ---- acme.c / acme_order.c ---- */
+
+/* <state_dir>/acme/<what>, the directory made 0700. */
+h2a_err h2a_acme_state_path(const h2a_acme *a, const char *what, char *out,
+                            size_t n) H2A_MUST_USE;
+/*
+ * <state_dir>/acme/order-<sha256(order)>.<ext>: "csr" (waits for finalize),
+ * "pending" (challenge records put up and not yet removed).
+ */
+h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ext,
+                            char *out, size_t n) H2A_MUST_USE;
+/* The account key (made on first use) and the account URL (kid). */
+h2a_err h2a_acme_account(h2a_acme *a) H2A_MUST_USE;
+/* The issuer's poll: solve, finalize, download. */
+h2a_err h2a_acme_poll(const h2a_issue_ctx *ctx, const char *handle,
+                      h2a_issue_result *res) H2A_MUST_USE;
+/*
+ * ARI (RFC 9773): fetch renewalInfo for `leaf` when the directory has it and
+ * keep the answer in <state_dir>/acme/ari-<certID>.json. Failures are
+ * logged, not fatal: the certificate is good without a window.
+ */
+void h2a_acme_ari_store(h2a_acme *a, X509 *leaf);
+
+/* ---- acme_dns01.c: dns-01 solvers ---- */
+
+/* The TXT value of a key authorization: base64url(SHA-256(key_auth)). */
+h2a_err h2a_acme_dns_value(const char *key_auth, h2a_buf *out) H2A_MUST_USE;
+/* Publish / withdraw our TXT value at `name` (with its trailing dot). */
+h2a_err h2a_acme_dns_add(h2a_acme *a, const char *name, const char *value) H2A_MUST_USE;
+void h2a_acme_dns_remove(h2a_acme *a, const char *name, const char *value);
+/*
+ * Route 53 (acme_route53.c): merge our quoted `value` into the TXT set at
+ * `name` (add) or take only ours out of it (remove), then wait for INSYNC.
+ */
+h2a_err h2a_acme_r53_txt(h2a_acme *a, const char *name, const char *value,
+                         bool add) H2A_MUST_USE;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# ARI (RFC 9773): after issuance the renewal window is fetched from the
+# directory's renewalInfo with the certificate's certID
+# (base64url(AKI).base64url(serial)) and kept in the state directory.
+# Pebble 2.4.0 has no ARI, so tests/lib/ari_proxy.py stands in front of it.
+. "$(dirname "$0")/acme_lib.sh"
+export PEBBLE_ALTERNATE_ROOTS=1
+acme_setup acme_ari
+# preferred_chain: the alternate chain up to pebble's second root, by its common name.
+alt=$(curl -sf --cacert "$H2A_PEBBLE_CA" "$H2A_PEBBLE_MGMT/roots/1" | openssl x509 -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')
+[ -n "$alt" ] || enr_fail "pebble has no alternate root"
+pport=$(h2a_free_port)
+$PY "$H2A_SRC_DIR/tests/lib/ari_proxy.py" "$pport" "$(echo "$H2A_PEBBLE_DIR_URL" | sed -E "s#https://([^/]+)/.*#\\1#")" \
+    "$ENR_DIR/pebble/tls.pem" "$ENR_DIR/pebble/tls.key" "$H2A_PEBBLE_CA" "$ENR_DIR/ari.log" \
+    >"$ENR_DIR/proxy.log" 2>&1 &
+proxy=$!
+trap 'kill $proxy 2>/dev/null; acme_cleanup' EXIT
+H2A_PEBBLE_DIR_URL="https://127.0.0.1:$pport/dir"
+for _ in $(seq 1 50); do curl -sf --cacert "$H2A_PEBBLE_CA" "$H2A_PEBBLE_DIR_URL" >/dev/null && break; sleep 0.1; done
+export H2A_PEBBLE_DIR_URL
+acme_config "{\"type\":\"http-01\",\"listen\":\"127.0.0.1:$H2A_PEBBLE_HTTP_PORT\"}" "{\"preferred_chain\":\"$alt\"}"
+acme_request "$ENR_DIR/r1.json" r1 rsa:2048 "ari.example.com"
+HSM2ACM_LOG=info "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/r1.json" >"$ENR_DIR/r1.out" 2>"$ENR_DIR/r1.err" ||
+    enr_fail "r1 exited $?: $(cat "$ENR_DIR/r1.err")"
+arn=$(enr_json "$ENR_DIR/r1.out" 'd["targets"][0]["certificate_arn"]')
+enr_acm >"$ENR_DIR/acm.json"
+$PY - "$ENR_DIR/acm.json" "$arn" "$ENR_DIR/ari.log" "$ENR_DIR/state/acme" <<'PYEOF' || enr_fail "ARI"
+import base64, json, os, sys
+from cryptography import x509
+acm, arn, log, state = sys.argv[1:5]
+c = [c for c in json.load(open(acm))["certificates"] if c["arn"] == arn][0]
+cert = x509.load_pem_x509_certificate(c["certificate_pem"].encode())
+aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+n = cert.serial_number
+ser = n.to_bytes((n.bit_length() + 8) // 8, "big")  # DER content octets: room for a sign bit
+b64 = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
+want = b64(aki) + "." + b64(ser)
+asked = open(log).read().split()
+assert asked == [want], (asked, want)
+kept = json.load(open(os.path.join(state, "ari-%s.json" % want)))
+assert kept["suggestedWindow"]["start"] == "2030-01-01T00:00:00Z", kept
+print("ok ARI", want)
+PYEOF
+$PY - "$ENR_DIR/acm.json" "$arn" "$alt" <<'PYEOF' || enr_fail "preferred_chain"
+import json, sys
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+acm, arn, alt = sys.argv[1:4]
+c = [c for c in json.load(open(acm))["certificates"] if c["arn"] == arn][0]
+pems = c["chain_pem"].split("-----END CERTIFICATE-----")
+top = x509.load_pem_x509_certificate((pems[-2] + "-----END CERTIFICATE-----\n").encode())
+cn = top.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+assert cn == alt, (cn, alt)
+print("ok preferred chain", cn)
+PYEOF
+grep -q "using the alternate chain" "$ENR_DIR/r1.err" || enr_fail "the alternate chain was not chosen"
+echo PASS

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""A thin HTTPS proxy in front of pebble 2.4.0 (which has no ARI): it passes
+every request through with its Host header (pebble builds its URLs and checks
+JWS "url" from it), adds "renewalInfo" to the directory, and answers
+GET /renewal-info/<certID> itself, writing each certID asked for to a file.
+
+usage: ari_proxy.py PORT PEBBLE_HOST:PORT TLS_CERT TLS_KEY PEBBLE_CA LOG_FILE
+"""
+import http.client
+import http.server
+import json
+import ssl
+import sys
+
+port, upstream, cert, key, ca, log = sys.argv[1:7]
+WINDOW = {"suggestedWindow": {"start": "2030-01-01T00:00:00Z", "end": "2030-01-03T00:00:00Z"}}
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _send(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _forward(self):
+        if self.path.startswith("/renewal-info/"):
+            with open(log, "a") as f:
+                f.write(self.path[len("/renewal-info/"):] + "\n")
+            body = json.dumps(WINDOW).encode()
+            return self._send(200, [("Content-Type", "application/json"),
+                                    ("Retry-After", "21600")], body)
+        n = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(n) if n else None
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+        conn = http.client.HTTPSConnection(upstream, context=ctx, timeout=30)
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+        conn.request(self.command, self.path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        body = r.read()
+        if self.path == "/dir" and r.status == 200:
+            d = json.loads(body)
+            d["renewalInfo"] = "https://%s/renewal-info/" % self.headers["Host"]
+            body = json.dumps(d).encode()
+        self._send(r.status, r.getheaders(), body)
+        conn.close()
+
+    do_GET = do_POST = do_HEAD = _forward
+
+
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Proxy)
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(cert, key)
+srv.socket = tls.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
