@@ -286,10 +286,7 @@ static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_resul
         rv = s_sigalg(ctx, &ca, &in.signing_algorithm);
     }
     if (rv == H2A_OK) {
-        rv = h2a_issuer_pem(NULL, csr, &pem);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_buf_terminate(&pem);
+        rv = h2a_pem_encode(H2A_PEM_CSR, csr, &pem);
     }
     if (rv == H2A_OK) {
         s_token(ctx, token);
