@@ -375,3 +375,15 @@ void h2a_aws_ctx_allow_plain_http_secrets(H2A_AWS_CTX *ctx);
 /* Replace the jitter source and the sleep (unit tests, deterministic runs). */
 void h2a_aws_ctx_set_hooks(H2A_AWS_CTX *ctx, double (*rand01)(void *),
                            void (*sleep_ms)(void *, long), void *arg);
+
+#ifdef H2A_FUZZ_HOOKS
+/*
+ * Fuzz builds only (-DH2A_FUZZ=ON): every HTTP attempt of every ctx is
+ * answered by `fn` (status, body, X-Amzn-ErrorType or ""), so the harness
+ * reaches each operation's reply parser, the error parsers and the retry
+ * rules at in-process speed, secret-carrying calls included. NULL: real HTTP.
+ */
+typedef void (*h2a_aws_fuzz_reply_fn)(h2a_aws_service svc, long *status, const uint8_t **body,
+                                      size_t *len, char *errortype, size_t errortype_sz);
+void h2a_aws_fuzz_set_reply(h2a_aws_fuzz_reply_fn fn);
+#endif

@@ -232,6 +232,12 @@ h2a_err h2a_r53_list_resource_record_sets(H2A_AWS_CTX *ctx, const char *zone_id,
             break;
         }
         rv = s_rrset_page(ctx, zone, name, type, arr, &nn, &nt);
+        /* A page that points at itself would be asked for again until the page limit. */
+        if (rv == H2A_OK && nn != NULL && name != NULL && strcmp(nn, name) == 0 &&
+            strcmp(nt != NULL ? nt : "", type != NULL ? type : "") == 0) {
+            rv = h2a_aws_malformed(ctx, H2A_AWS_SVC_ROUTE53, "ListResourceRecordSets",
+                                   "NextRecordName repeats (page %d)", page + 1);
+        }
         free(name);
         free(type);
         name = nn;

@@ -88,6 +88,40 @@ void h2a_aws_ctx_allow_plain_http_secrets(H2A_AWS_CTX *ctx)
     ctx->plain_http_secrets = true;
 }
 
+#ifdef H2A_FUZZ_HOOKS
+static h2a_aws_fuzz_reply_fn s_fuzz_reply;
+
+void h2a_aws_fuzz_set_reply(h2a_aws_fuzz_reply_fn fn)
+{
+    s_fuzz_reply = fn;
+}
+
+/* A fuzz build answers attempts in-process (no socket, no curl) when asked. */
+static h2a_err s_attempt(H2A_AWS_CTX *ctx, const struct h2a_http_attempt_in *in, h2a_buf *reply,
+                         struct h2a_http_attempt *at)
+{
+    const uint8_t *body = NULL;
+    size_t len = 0;
+
+    if (s_fuzz_reply == NULL) {
+        return h2a_http_attempt(ctx, in, reply, at);
+    }
+    memset(at, 0, sizeof(*at));
+    at->cc = CURLE_OK;
+    s_fuzz_reply(in->svc, &at->status, &body, &len, at->sink.errortype,
+                 sizeof(at->sink.errortype));
+    snprintf(at->sink.request_id, sizeof(at->sink.request_id), "fuzz");
+    if (h2a_buf_append(reply, body, len) != H2A_OK) {
+        at->sink.too_big = true;
+        at->sink.limit = len;
+        at->sink.received = len;
+    }
+    return H2A_OK;
+}
+#else
+#define s_attempt h2a_http_attempt
+#endif
+
 static bool s_is_skew_error(long status, const char *code)
 {
     static const char *const codes[] = {
@@ -279,7 +313,7 @@ static h2a_err s_loop(H2A_AWS_CTX *ctx, struct s_call *c, h2a_buf *reply)
                                            : (c->rq->creds != NULL ? c->rq->creds : ctx->local);
         reply->len = 0;
         h2a_buf_reset(reply);
-        H2A_GUARD(h2a_http_attempt(ctx, &c->in, reply, &at));
+        H2A_GUARD(s_attempt(ctx, &c->in, reply, &at));
         /* Operation, status and sizes only: bodies are never logged. */
         H2A_LOG_DBG("aws: %s %s %s attempt %d: %s HTTP %ld, sent %zu bytes%s, got %zu bytes, "
                     "%ld ms", h2a_aws_service_name(c->svc), c->rq->operation, c->in.url,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Build the libFuzzer harnesses (clang, ASan+UBSan) and run each in turn.
 #
-#   tests/fuzz/run.sh --short            every harness 8 s from its committed
+#   tests/fuzz/run.sh --short            every harness 6 s from its committed
 #                                        corpus (scripts/test.sh; under 2 minutes)
 #   tests/fuzz/run.sh [--seconds N] [--runs R] [--build DIR] [HARNESS...]
 #                                        long run: each harness until R executions
@@ -26,7 +26,7 @@ build=build/fuzz
 harnesses=()
 while [ $# -gt 0 ]; do
     case $1 in
-    --short) short=1; seconds=8 ;;
+    --short) short=1; seconds=6 ;;
     --seconds) seconds=$2; shift ;;
     --runs) runs=$2; shift ;;
     --build) build=$2; shift ;;

@@ -125,6 +125,9 @@ def main():
     ])
     write("fuzz_pem_chain", [leaf + ca, leaf, b"garbage\n" + leaf, leaf + b"-----BEGIN CERTIFICATE-----\nAA\n"])
     write("fuzz_aws_ops", ops_seeds(leaf, ca))
+    write("fuzz_aws_route53", route53_seeds())
+    write("fuzz_aws_sqs", sqs_seeds())
+    write("fuzz_scope", scope_seeds())
 
 
 def repr_json(b):
@@ -160,6 +163,10 @@ def ops_seeds(leaf, ca):
         15: {"Accounts": [{"Id": "111111111111", "Status": "ACTIVE"}]},
         16: {"CertificateArn": "arn:aws:acm-pca:eu-west-1:111111111111:certificate-authority/ca/certificate/c"},
         17: {"Certificate": pem, "CertificateChain": chain},
+        18: {"CertificateAuthority": {"Arn": "arn:aws:acm-pca:eu-west-1:111111111111:certificate-authority/ca",
+                                      "Status": "ACTIVE", "Type": "SUBORDINATE",
+                                      "CertificateAuthorityConfiguration": {"KeyAlgorithm": "EC_prime256v1"}}},
+        19: {"Certificate": chain, "CertificateChain": chain},
     }
     out = []
     for op, body in replies.items():
@@ -181,6 +188,66 @@ def ops_seeds(leaf, ca):
                                  "</ErrorResponse>" % sts_ns).encode())
     out.append(bytes([7, 7]) + b'{"__type":"InternalServiceError","Message":"retry"}')
     return out
+
+
+R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
+
+
+def route53_seeds():
+    """Byte 0: operation (see fuzz_aws_route53.c), byte 1: status (0: 200, 6: 404)."""
+    def doc(op, inner):
+        return ('<?xml version="1.0"?>\n<%sResponse xmlns="%s">%s</%sResponse>\n'
+                % (op, R53_NS, inner, op)).encode()
+    zone = ("<HostedZone><Id>/hostedzone/Z0123456789</Id><Name>example.com.</Name><CallerReference>r"
+            "</CallerReference><Config><PrivateZone>false</PrivateZone></Config>"
+            "<ResourceRecordSetCount>3</ResourceRecordSetCount></HostedZone>")
+    rrset = ("<ResourceRecordSet><Name>_acme-challenge.example.com.</Name><Type>TXT</Type><TTL>60</TTL>"
+             "<ResourceRecords><ResourceRecord><Value>\"tok&amp;en\"</Value></ResourceRecord>"
+             "</ResourceRecords></ResourceRecordSet>")
+    info = ("<ChangeInfo><Id>/change/C0123456789</Id><Status>PENDING</Status>"
+            "<SubmittedAt>2026-12-04T10:00:00Z</SubmittedAt><Comment>c</Comment></ChangeInfo>")
+    return [
+        bytes([0, 0]) + doc("ListHostedZonesByName", "<HostedZones>%s</HostedZones><DNSName>example.com."
+                            "</DNSName><IsTruncated>false</IsTruncated><MaxItems>100</MaxItems>" % zone),
+        bytes([1, 0]) + doc("ListResourceRecordSets", "<ResourceRecordSets>%s</ResourceRecordSets>"
+                            "<IsTruncated>true</IsTruncated><MaxItems>1</MaxItems><NextRecordName>b."
+                            "</NextRecordName><NextRecordType>TXT</NextRecordType>" % rrset),
+        bytes([2, 0]) + doc("ChangeResourceRecordSets", info),
+        bytes([3, 0]) + doc("GetChange", info.replace("PENDING", "INSYNC")),
+        bytes([1, 6]) + ('<?xml version="1.0"?>\n<ErrorResponse xmlns="%s">\n  <Error>\n    <Type>Sender'
+                         "</Type>\n    <Code>NoSuchHostedZone</Code>\n    <Message>No hosted zone found"
+                         "</Message>\n  </Error>\n  <RequestId>r</RequestId>\n</ErrorResponse>\n"
+                         % R53_NS).encode(),
+        bytes([2, 4]) + ('<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>InvalidChangeBatch'
+                         "</Code><Message>[Tried to create resource record set but it already exists]"
+                         "</Message></Error><RequestId>r</RequestId></ErrorResponse>" % R53_NS).encode(),
+    ]
+
+
+def sqs_seeds():
+    """Byte 0: operation (see fuzz_aws_sqs.c), byte 1: status (0: 200, 4: 400)."""
+    import json
+    url = "https://sqs.eu-west-1.amazonaws.com/111111111111/hsm2acm-events"
+    msg = {"MessageId": "m1", "ReceiptHandle": "h" * 64, "Body": "{\"event\":\"expiring\"}",
+           "MD5OfBody": "0" * 32}
+    replies = [(0, 0, {"QueueUrl": url}), (1, 0, {"Messages": [msg, msg]}), (1, 0, {}),
+               (2, 0, {}), (3, 0, {}), (4, 0, {"MessageId": "m2", "MD5OfMessageBody": "0" * 32}),
+               (1, 4, {"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "no queue"})]
+    return [bytes([op, st]) + json.dumps(body).encode() for op, st, body in replies]
+
+
+def scope_seeds():
+    """Configuration documents with a "scope" (docs/inventory.md)."""
+    return [
+        '{"scope": {"type": "organization", "regions": ["eu-west-1", "us-east-1"],'
+        ' "role_name": "OrganizationAccountAccessRole", "external_id": null,'
+        ' "management_role_arn": null, "accounts": {"include": [], "exclude": ["999999999999"]},'
+        ' "statuses": ["ISSUED", "EXPIRED", "REVOKED", "INACTIVE"], "expired_within_days": 90}}',
+        '{"scope": {"type": "account", "regions": ["all"], "role_name": "r", "external_id": "ext-1",'
+        ' "management_role_arn": "arn:aws:iam::111111111111:role/m",'
+        ' "accounts": {"include": ["111111111111", "222222222222"]}}}',
+        '{"aws": {"region": "eu-west-1"}}',
+    ]
 
 
 if __name__ == "__main__":

@@ -130,6 +130,17 @@ static void test_route53_errors(void **state)
     H2A_ASSERT_ERR(h2a_r53_get_change(ctx, "/change/../x", &status), H2A_ERR_INPUT,
                    "GetChange");
     assert_int_equal(S.requests, 3);
+    /* A page that names itself as the next one (found by fuzz_aws_route53): not followed. */
+    for (int i = 0; i < 2; i++) {
+        s_play(200, "<ListResourceRecordSetsResponse " R53_NS "><ResourceRecordSets/>"
+               "<IsTruncated>true</IsTruncated><NextRecordName>b.example.com.</NextRecordName>"
+               "<NextRecordType>TXT</NextRecordType></ListResourceRecordSetsResponse>",
+               M_NORMAL, 0);
+    }
+    H2A_ASSERT_ERR(h2a_r53_list_resource_record_sets(ctx, "Z111", &out), H2A_ERR_AWS,
+                   "NextRecordName repeats (page 2)");
+    assert_null(out);
+    assert_int_equal(S.requests, 5);
     h2a_aws_ctx_free(ctx);
 }
 
