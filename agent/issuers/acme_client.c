@@ -7,6 +7,7 @@
  * problem documents are handled in one place.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -111,7 +112,10 @@ static size_t s_header_cb(char *p, size_t sz, size_t n, void *arg)
         /* Seconds only: pebble and the big CAs send delta-seconds. */
         s_header_value(p, len, tmp, sizeof(tmp));
         if (isdigit((unsigned char)tmp[0])) {
-            r->retry_after_ms = strtoll(tmp, NULL, 10) * 1000;
+            /* Capped so the milliseconds cannot overflow (fuzz_acme); any such wait is past
+             * every deadline anyway. */
+            long long s = strtoll(tmp, NULL, 10);
+            r->retry_after_ms = (s > INT_MAX ? INT_MAX : s) * 1000;
         }
     }
     return len;
@@ -132,6 +136,37 @@ static void s_pool_put(h2a_acme *a, const char *nonce)
     a->nonces[a->n_nonces++] = dup;
 }
 
+#ifdef H2A_FUZZ_HOOKS
+static h2a_acme_fuzz_reply_fn s_fuzz_reply;
+
+void h2a_acme_fuzz_set_reply(h2a_acme_fuzz_reply_fn fn)
+{
+    s_fuzz_reply = fn;
+}
+
+/* The fuzz input through the same header and body callbacks libcurl would call. */
+static h2a_err s_fuzz_http(h2a_acme *a, const char *method, h2a_acme_reply *r)
+{
+    const char *h = NULL, *nl;
+    const uint8_t *body = NULL;
+    size_t hlen = 0, blen = 0;
+
+    s_fuzz_reply(method, &r->status, &h, &hlen, &body, &blen);
+    for (const char *end = h + hlen; h < end; h = nl + 1) {
+        nl = memchr(h, '\n', (size_t)(end - h));
+        if (nl == NULL) {
+            nl = end - 1;
+        }
+        (void)s_header_cb((char *)h, 1, (size_t)(nl + 1 - h), r);
+    }
+    if (strcmp(method, "HEAD") != 0 && s_body_cb((char *)body, 1, blen, r) != blen) {
+        return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: reply too large", a->ctx->conf->name);
+    }
+    s_pool_put(a, r->nonce);
+    return h2a_buf_terminate(&r->body);
+}
+#endif
+
 /* One HTTP exchange; every reply's nonce goes to the pool. */
 static h2a_err s_http(h2a_acme *a, const char *method, const char *url, const char *body,
                       h2a_acme_reply *r)
@@ -141,6 +176,11 @@ static h2a_err s_http(h2a_acme *a, const char *method, const char *url, const ch
     CURLcode cc;
 
     h2a_acme_reply_clear(r);
+#ifdef H2A_FUZZ_HOOKS
+    if (s_fuzz_reply != NULL) {
+        return s_fuzz_http(a, method, r);
+    }
+#endif
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");

@@ -107,6 +107,19 @@ h2a_err h2a_acme_get(h2a_acme *a, const char *url, h2a_acme_reply *r) H2A_MUST_U
 h2a_err h2a_acme_post(h2a_acme *a, const char *url, const char *payload,
                       h2a_acme_reply *r) H2A_MUST_USE;
 
+#ifdef H2A_FUZZ_HOOKS
+/*
+ * Fuzz builds only (-DH2A_FUZZ=ON): every ACME HTTP exchange is answered
+ * in-process by `fn` instead of libcurl: the status, the raw header lines
+ * ("Name: value\n" each, fed to the same header parser) and the body (not
+ * for HEAD). NULL restores real HTTP. Release and test builds lack it.
+ */
+typedef void (*h2a_acme_fuzz_reply_fn)(const char *method, long *status, const char **headers,
+                                       size_t *headers_len, const uint8_t **body,
+                                       size_t *body_len);
+void h2a_acme_fuzz_set_reply(h2a_acme_fuzz_reply_fn fn);
+#endif
+
 /* H2A_ERR_ISSUER "issuers.<name>: <what>: <type>: <detail>" from a problem reply. */
 h2a_err h2a_acme_problem(const h2a_acme *a, const char *what, const h2a_acme_reply *r);
 

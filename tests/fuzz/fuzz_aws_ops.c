@@ -2,7 +2,7 @@
 /* Copyright hsm2acm contributors */
 /*
  * The typed AWS operations' reply parsers (ACM, Secrets Manager, STS XML,
- * Organizations, ACM PCA) through their public functions, every attempt
+ * Organizations, ACM PCA, EC2 DescribeRegions) through their public functions, every attempt
  * answered in-process with the input (aws_reply.c): byte 0 picks the
  * operation, byte 1 the HTTP status, the rest is the reply body.
  */
@@ -187,12 +187,19 @@ static void s_pca_ca_cert(H2A_AWS_CTX *c)
     s_put2(NULL, a, b);
 }
 
+static void s_ec2_regions(H2A_AWS_CTX *c)
+{
+    json_object *o = NULL;
+    (void)h2a_ec2_enabled_regions(c, NULL, &o);
+    s_put2(o, NULL, NULL);
+}
+
 /* The order is the seeds' byte 0 (tests/fuzz/seeds.py): append only. */
 static const h2a_fuzz_aws_op s_ops[] = {
     s_acm_describe, s_acm_get, s_acm_list, s_acm_list_tags, s_acm_add_tags, s_acm_delete,
     s_acm_import, s_sm_get_value, s_sm_describe, s_sm_list, s_sm_delete, s_sm_create,
     s_sts_identity, s_sts_assume, s_sts_web, s_org_accounts, s_pca_issue, s_pca_get,
-    s_pca_describe_ca, s_pca_ca_cert,
+    s_pca_describe_ca, s_pca_ca_cert, s_ec2_regions,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -128,6 +128,7 @@ def main():
     write("fuzz_aws_route53", route53_seeds())
     write("fuzz_aws_sqs", sqs_seeds())
     write("fuzz_scope", scope_seeds())
+    write("fuzz_acme", acme_seeds())
 
 
 def repr_json(b):
@@ -187,6 +188,39 @@ def ops_seeds(leaf, ca):
                                  "</Code><Message>no</Message></Error><RequestId>r</RequestId>"
                                  "</ErrorResponse>" % sts_ns).encode())
     out.append(bytes([7, 7]) + b'{"__type":"InternalServiceError","Message":"retry"}')
+    ec2_ns = "http://ec2.amazonaws.com/doc/2016-11-15/"
+    regions = "".join("<item><regionName>%s</regionName><regionEndpoint>ec2.%s.amazonaws.com"
+                      "</regionEndpoint><optInStatus>opt-in-not-required</optInStatus></item>" % (r, r)
+                      for r in ("eu-west-1", "us-east-1"))
+    out.append(bytes([20, 0]) + ('<?xml version="1.0" encoding="UTF-8"?>\n<DescribeRegionsResponse '
+                                 'xmlns="%s"><requestId>r</requestId><regionInfo>%s</regionInfo>'
+                                 "</DescribeRegionsResponse>" % (ec2_ns, regions)).encode())
+    out.append(bytes([20, 5]) + b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+               b"<Code>UnauthorizedOperation</Code><Message>no</Message></Error></Errors>"
+               b"<RequestID>r</RequestID></Response>")
+    return out
+
+
+def acme_seeds():
+    """Byte 0: status (see fuzz_acme.c; 0: 200, 4: 400, 7: 429, 9: 503), header lines, blank line, body."""
+    import json
+    base = "https://acme.invalid/"
+    directory = {"newNonce": base + "new-nonce", "newAccount": base + "new-acct",
+                 "newOrder": base + "new-order", "revokeCert": base + "revoke-cert",
+                 "keyChange": base + "key-change", "renewalInfo": base + "renewal-info",
+                 "meta": {"termsOfService": base + "tos", "externalAccountRequired": True}}
+    hdrs = ("Content-Type: application/json\r\nReplay-Nonce: oFvnlFP1wIhRlYS2jTaXbA\r\n"
+            "Location: %sorder/1\r\nLink: <%scert/1/1>;rel=\"alternate\"\r\n"
+            "Link: <%sdirectory>;rel=\"index\"\r\nRetry-After: 3\r\n" % (base, base, base))
+    order = {"status": "pending", "expires": "2026-12-10T00:00:00Z",
+             "identifiers": [{"type": "dns", "value": "www.example.com"}],
+             "authorizations": [base + "authz/1"], "finalize": base + "order/1/finalize"}
+    problem = {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many \"orders\"",
+               "subproblems": [{"type": "urn:ietf:params:acme:error:rejectedIdentifier",
+                                "identifier": {"type": "dns", "value": "x"}}]}
+    out = [bytes([s]) + (hdrs + "\n").encode() + json.dumps(b).encode()
+           for s, b in ((0, directory), (0, order), (4, problem), (7, problem), (9, {"detail": 1}))]
+    out.append(bytes([0]) + json.dumps(directory).encode())
     return out
 
 
