@@ -232,9 +232,20 @@ class Handler(BaseHTTPRequestHandler):
             raise ValueError("bad Content-Length")
         return self.rfile.read(length) if length else b""
 
+    def _record_once(self, status=None):
+        """Put the pending API call in the call log, once. send() does it before
+        the reply leaves, so a client that reads /_control/calls right after its
+        reply always finds the call there (recording after the reply raced)."""
+        entry, self._entry = getattr(self, "_entry", None), None
+        if entry is not None:
+            if entry.get("status") is None and status is not None:
+                entry["status"] = status
+            self.app.record(entry)
+
     def send(self, status, body, ctype="application/json", headers=None):
         if isinstance(body, str):
             body = body.encode("utf-8")
+        self._record_once(status)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -425,10 +436,11 @@ class Handler(BaseHTTPRequestHandler):
                  "request_id": self.request_id, "access_key": None,
                  "connection": self.conn_id,
                  "user_agent": self.headers.get("User-Agent")}
+        self._entry = entry
         try:
             self._json_call(service, operation, body, entry)
         finally:
-            self.app.record(entry)
+            self._record_once()
 
     def _json_call(self, service, operation, body, entry):
         def fail(err):
@@ -491,10 +503,11 @@ class Handler(BaseHTTPRequestHandler):
                  "account": None, "region": None, "status": None, "error": None,
                  "request_id": self.request_id, "access_key": None,
                  "connection": self.conn_id, "user_agent": self.headers.get("User-Agent")}
+        self._entry = entry
         try:
             RestXml.call(self, service, path, query, body, entry)
         finally:
-            self.app.record(entry)
+            self._record_once()
 
     # -- query protocol (STS) -----------------------------------------------------------
 
@@ -517,10 +530,11 @@ class Handler(BaseHTTPRequestHandler):
                  "request_id": self.request_id, "access_key": None,
                  "connection": self.conn_id,
                  "user_agent": self.headers.get("User-Agent")}
+        self._entry = entry
         try:
             self._query_call(service, operation, form, body, entry)
         finally:
-            self.app.record(entry)
+            self._record_once()
 
     def _query_call(self, service, operation, form, body, entry):
         def fail(err):
