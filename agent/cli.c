@@ -27,6 +27,17 @@ int h2a_cli_fail(const char *cmd, h2a_err e)
     return h2a_err_exit_code(e);
 }
 
+int h2a_cli_result(const char *cmd, h2a_err rv, h2a_buf *out)
+{
+    int code = rv != H2A_OK ? h2a_cli_fail(cmd, rv) : 0;
+
+    if (rv == H2A_OK) {
+        printf("%s\n", (const char *)out->data);
+    }
+    h2a_buf_free(out);
+    return code;
+}
+
 int h2a_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -36,6 +36,8 @@ extern const char h2a_cli_exit_codes[];
  * exit code of `e`. Commands end failures with `return h2a_cli_fail(cmd, e);`.
  */
 int h2a_cli_fail(const char *cmd, h2a_err e);
+/* A command's end: its JSON `out` and exit 0, or h2a_cli_fail(); frees `out`. */
+int h2a_cli_result(const char *cmd, h2a_err rv, h2a_buf *out);
 /* Print a usage error for `cmd` and return 2. */
 int h2a_cli_usage_error(const char *cmd, const char *fmt, ...) H2A_PRINTF(2, 3);
 

@@ -116,17 +116,6 @@ static int s_opts(int argc, char **argv, struct s_opts *o, int *pos, int npos)
     return -1;
 }
 
-static int s_print(const char *cmd, h2a_err rv, h2a_buf *out)
-{
-    if (rv != H2A_OK) {
-        h2a_buf_free(out);
-        return h2a_cli_fail(cmd, rv);
-    }
-    printf("%s\n", (const char *)out->data);
-    h2a_buf_free(out);
-    return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* --batch: the lines; the engine schedules them (enroll/batch.c)      */
 /* ------------------------------------------------------------------ */
@@ -276,7 +265,7 @@ int h2a_cmd_enroll(int argc, char **argv)
     }
     h2a_request_free(req);
     h2a_config_free(cfg);
-    return s_print(argv[0], rv, &out);
+    return h2a_cli_result(argv[0], rv, &out);
 }
 
 int h2a_cmd_resume(int argc, char **argv)
@@ -303,7 +292,7 @@ int h2a_cmd_resume(int argc, char **argv)
         rv = h2a_enroll_run(cfg, NULL, argv[pos], &out);
     }
     h2a_config_free(cfg);
-    return s_print(argv[0], rv, &out);
+    return h2a_cli_result(argv[0], rv, &out);
 }
 
 int h2a_cmd_sweep(int argc, char **argv)
@@ -326,5 +315,5 @@ int h2a_cmd_sweep(int argc, char **argv)
         rv = h2a_enroll_sweep(cfg, &out);
     }
     h2a_config_free(cfg);
-    return s_print(argv[0], rv, &out);
+    return h2a_cli_result(argv[0], rv, &out);
 }

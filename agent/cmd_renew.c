@@ -214,10 +214,8 @@ int h2a_cmd_rollback(int argc, char **argv)
                  ? h2a_renew_adopt(cfg, argv[optind], o.issuer, o.requester, &out)
                  : h2a_renew_rollback(cfg, argv[optind], o.serial, &out);
     }
-    code = rv != H2A_OK ? h2a_cli_fail(argv[0], rv) : (printf("%s\n", (char *)out.data), 0);
-    h2a_buf_free(&out);
     h2a_config_free(cfg);
-    return code;
+    return h2a_cli_result(argv[0], rv, &out);
 }
 
 int h2a_cmd_status(int argc, char **argv)
@@ -238,8 +236,6 @@ int h2a_cmd_status(int argc, char **argv)
     if (rv == H2A_OK) {
         rv = h2a_renew_status(cfg, argv[optind], &out);
     }
-    code = rv != H2A_OK ? h2a_cli_fail(argv[0], rv) : (printf("%s\n", (char *)out.data), 0);
-    h2a_buf_free(&out);
     h2a_config_free(cfg);
-    return code;
+    return h2a_cli_result(argv[0], rv, &out);
 }
