@@ -136,6 +136,29 @@ static h2a_err s_wal_fsync(H2A_JOURNAL *j)
     return H2A_OK;
 }
 
+/*
+ * Two processes that open a journal not yet in WAL mode (batch workers on a
+ * new state directory) can meet in SQLite's lock upgrade: one holds SHARED
+ * and wants EXCLUSIVE for the mode change while the other holds RESERVED.
+ * SQLite answers BUSY at once without calling the busy handler there (it
+ * would deadlock), so poll as s_busy does, up to its 10 s.
+ */
+static h2a_err s_wal_mode(H2A_JOURNAL *j)
+{
+    int rc = SQLITE_BUSY;
+
+    for (int i = 0; i < 50000 && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED); i++) {
+        if (i > 0) {
+            usleep(200);
+        }
+        rc = sqlite3_exec(j->db,
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                          " PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+                          NULL, NULL, NULL);
+    }
+    return rc == SQLITE_OK ? H2A_OK : s_dberr(j, "set WAL mode");
+}
+
 static h2a_err s_user_version(H2A_JOURNAL *j, int *out)
 {
     sqlite3_stmt *st = NULL;
@@ -263,11 +286,8 @@ h2a_err h2a_journal_open(const char *state_dir, H2A_JOURNAL **out)
         goto done;
     }
     sqlite3_busy_handler(j->db, s_busy, j);
-    if (sqlite3_exec(j->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     " PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        rv = s_dberr(j, "set WAL mode");
+    rv = s_wal_mode(j);
+    if (rv != H2A_OK) {
         goto done;
     }
     rv = s_schema(j);

@@ -287,6 +287,47 @@ static void test_bad_state_dir(void **state)
     H2A_ASSERT_ERR(h2a_journal_open("/proc/nonexistent/x", &j), H2A_ERR_STATE, "state_dir");
 }
 
+/*
+ * Worker processes that open a journal in a new state directory at once
+ * (enroll --batch, renew --jobs) all get it: the change to WAL mode does not
+ * fail with "database is locked" in the loser of SQLite's lock upgrade.
+ */
+static void test_concurrent_first_open(void **state)
+{
+    enum { S_PROCS = 4, S_ROUNDS = 60 };
+    char dir[128], cmd[160];
+
+    (void)state;
+    for (int round = 0; round < S_ROUNDS; round++) {
+        pid_t pid[S_PROCS];
+
+        snprintf(dir, sizeof(dir), "%s/race%d", s_dir, round);
+        for (int k = 0; k < S_PROCS; k++) {
+            pid[k] = fork();
+            assert_true(pid[k] >= 0);
+            if (pid[k] == 0) {
+                H2A_JOURNAL *j = NULL;
+                h2a_err rv = h2a_journal_open(dir, &j);
+
+                if (rv != H2A_OK) {
+                    fprintf(stderr, "round %d: %s\n", round, h2a_err_msg());
+                }
+                h2a_journal_close(j);
+                _exit(rv == H2A_OK ? 0 : 1);
+            }
+        }
+        for (int k = 0; k < S_PROCS; k++) {
+            int st = 0;
+
+            assert_int_equal(waitpid(pid[k], &st, 0), pid[k]);
+            assert_true(WIFEXITED(st));
+            assert_int_equal(WEXITSTATUS(st), 0);
+        }
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_state_names_and_moves),
         cmocka_unit_test(test_bad_state_dir),
+        cmocka_unit_test(test_concurrent_first_open),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
