@@ -85,6 +85,14 @@ int h2a_enroll_batch(const h2a_config *cfg, char *const *lines, size_t n, long j
 /* Line `lineno`'s error result line for `rv` and h2a_err_msg() (malloc'd). */
 char *h2a_enroll_batch_error(size_t lineno, const char *id, h2a_err rv);
 
+/*
+ * One renew, rollback or adopt per ARN at a time, across processes (they
+ * run under different request ids, so the request lock does not keep them
+ * apart): an OFD lock in the same file as the request lock, released when
+ * *fd_out is closed or the process ends. Held by another: H2A_ERR_STATE.
+ */
+h2a_err h2a_enroll_lock_arn(const h2a_config *cfg, const char *arn, int *fd_out) H2A_MUST_USE;
+
 /* Sweep: expired staging secrets, unknown token keys, failed deliveries. */
 h2a_err h2a_enroll_sweep(const h2a_config *cfg, h2a_buf *out) H2A_MUST_USE;
 

@@ -333,8 +333,9 @@ h2a_err h2a_enroll_token_open(h2a_run *r)
  * and then the later one is refused as busy). One file for every id: a lock
  * file per id grew the state directory by a file per request for ever, and
  * making the file (a new inode) cost more than the rest of the lock.
+ * *busy: another open file description holds that byte.
  */
-h2a_err h2a_enroll_lock(const h2a_config *cfg, const char *id, int *fd_out)
+static h2a_err s_lock(const h2a_config *cfg, const char *key, int *fd_out, bool *busy)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdn = 0;
@@ -343,7 +344,8 @@ h2a_err h2a_enroll_lock(const h2a_config *cfg, const char *id, int *fd_out)
     char path[4300];
     int fd;
 
-    if (EVP_Digest(id, strlen(id), md, &mdn, EVP_sha256(), NULL) != 1) {
+    *busy = false;
+    if (EVP_Digest(key, strlen(key), md, &mdn, EVP_sha256(), NULL) != 1) {
         return h2a_err_openssl(H2A_ERR_INTERNAL, "request lock");
     }
     for (int i = 0; i < 8; i++) {
@@ -363,14 +365,45 @@ h2a_err h2a_enroll_lock(const h2a_config *cfg, const char *id, int *fd_out)
         int e = errno;
 
         close(fd);
-        if (e == EAGAIN || e == EACCES) {
-            return h2a_err_set(H2A_ERR_STATE, "request '%s' is being worked on by another "
-                               "hsm2acm process (lock in %s)", id, path);
-        }
+        *busy = e == EAGAIN || e == EACCES;
         return h2a_err_set(H2A_ERR_STATE, "%s: lock: %s", path, strerror(e));
     }
     *fd_out = fd;
     return H2A_OK;
+}
+
+h2a_err h2a_enroll_lock(const h2a_config *cfg, const char *id, int *fd_out)
+{
+    bool busy = false;
+    h2a_err rv = s_lock(cfg, id, fd_out, &busy);
+
+    if (busy) {
+        return h2a_err_set(H2A_ERR_STATE, "request '%s' is being worked on by another "
+                           "hsm2acm process (lock in %s/requests.lock)", id, cfg->state_dir);
+    }
+    return rv;
+}
+
+/*
+ * The ARN's byte is keyed "arn\n<ARN>": a request id cannot hold a newline,
+ * so no id shares it but by the hash odds above.
+ */
+h2a_err h2a_enroll_lock_arn(const h2a_config *cfg, const char *arn, int *fd_out)
+{
+    char key[2100];
+    bool busy = false;
+    h2a_err rv;
+
+    if ((size_t)snprintf(key, sizeof(key), "arn\n%s", arn) >= sizeof(key)) {
+        return h2a_err_set(H2A_ERR_INPUT, "ARN %.64s...: too long", arn);
+    }
+    rv = s_lock(cfg, key, fd_out, &busy);
+    if (busy) {
+        return h2a_err_set(H2A_ERR_STATE, "%s is being renewed, rolled back or adopted by "
+                           "another hsm2acm process (lock in %s/requests.lock)", arn,
+                           cfg->state_dir);
+    }
+    return rv;
 }
 
 /*

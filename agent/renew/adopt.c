@@ -125,13 +125,21 @@ static h2a_err s_describe(const h2a_config *cfg, const char *arn, const char *is
 h2a_err h2a_renew_adopt(const h2a_config *cfg, const char *arn, const char *issuer,
                         const char *requester, h2a_buf *out)
 {
+    h2a_renew_locks lk = {NULL, 0};
     h2a_request *q = NULL;
+    H2A_JOURNAL *j = NULL;
     h2a_err rv;
 
-    H2A_GUARD(s_describe(cfg, arn, issuer, requester, &q));
+    /* The journal makes the state directory the ARN lock lives in. */
+    H2A_GUARD(h2a_journal_open(cfg->state_dir, &j));
+    h2a_journal_close(j);
+    H2A_GUARD(h2a_renew_lock(cfg, arn, NULL, &lk));
+    rv = s_describe(cfg, arn, issuer, requester, &q);
     /* Policy, authorization and the reimport rules: the enroll path's validate step. */
-    rv = h2a_enroll_run(cfg, q, NULL, out);
-
+    if (rv == H2A_OK) {
+        rv = h2a_enroll_run(cfg, q, NULL, out);
+    }
     h2a_request_free(q);
+    h2a_renew_unlock(&lk);
     return rv;
 }

@@ -51,7 +51,7 @@ static void s_child(const h2a_config *cfg, h2a_renew_cand **todo, size_t n, size
             idx[k++] = i;
         }
         h2a_buf_init(&out, 0);
-        (void)h2a_renew_group(wk, g, k, &out);
+        (void)h2a_renew_group(cfg, wk, g, k, &out);
         p = h2a_buf_terminate(&out) == H2A_OK ? (const char *)out.data : NULL;
         for (size_t m = 0; m < k && p != NULL && *p != '\0'; m++) {
             const char *nl = strchr(p, '\n');

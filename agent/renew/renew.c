@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/pem.h>
@@ -145,4 +146,56 @@ h2a_err h2a_renew_derive(const h2a_renew_cand *c, const char *id, const char *re
     q->reason = reason;
     *out = q;
     return H2A_OK;
+}
+
+void h2a_renew_unlock(h2a_renew_locks *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        close(l->fd[i]);
+    }
+    free(l->fd);
+    l->fd = NULL;
+    l->n = 0;
+}
+
+static bool s_locked_already(const h2a_renew_cand *c, size_t upto, const char *arn,
+                             const char *first)
+{
+    if (first != NULL && strcmp(first, arn) == 0) {
+        return true;
+    }
+    for (size_t k = 0; c != NULL && k < upto; k++) {
+        if (c->jt[k].imported_arn != NULL && strcmp(c->jt[k].imported_arn, arn) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+h2a_err h2a_renew_lock(const h2a_config *cfg, const char *arn, const h2a_renew_cand *c,
+                       h2a_renew_locks *l)
+{
+    size_t cap = 1 + (c != NULL ? c->njt : 0);
+    h2a_err rv = H2A_OK;
+
+    l->n = 0;
+    l->fd = calloc(cap, sizeof(*l->fd));
+    if (l->fd == NULL) {
+        return h2a_err_set(H2A_ERR_NOMEM, "renew");
+    }
+    rv = h2a_enroll_lock_arn(cfg, arn, &l->fd[0]);
+    l->n = rv == H2A_OK ? 1 : 0;
+    /* Each ARN once: a second lock of the same byte by this process would refuse it. */
+    for (size_t i = 0; rv == H2A_OK && c != NULL && i < c->njt; i++) {
+        const char *a = c->jt[i].imported_arn;
+
+        if (a != NULL && !s_locked_already(c, i, a, arn)) {
+            rv = h2a_enroll_lock_arn(cfg, a, &l->fd[l->n]);
+            l->n += rv == H2A_OK ? 1 : 0;
+        }
+    }
+    if (rv != H2A_OK) {
+        h2a_renew_unlock(l);
+    }
+    return rv;
 }

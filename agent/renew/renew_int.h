@@ -35,8 +35,18 @@ h2a_err h2a_renew_cert_times(const char *pem, h2a_renew_times *t) H2A_MUST_USE;
 void h2a_renew_iso(long long t, char out[32]);
 /* The configured policy's renewal and keys sections. */
 h2a_err h2a_renew_lifecycle(const h2a_config *cfg, h2a_policy_lifecycle *l) H2A_MUST_USE;
+/* The ARN locks (h2a_enroll_lock_arn) an operation holds. */
+typedef struct {
+    int *fd;
+    size_t n;
+} h2a_renew_locks;
+/* Lock `arn` and every ARN candidate `c` (if any) imports into; all or none. */
+h2a_err h2a_renew_lock(const h2a_config *cfg, const char *arn, const h2a_renew_cand *c,
+                       h2a_renew_locks *l) H2A_MUST_USE;
+void h2a_renew_unlock(h2a_renew_locks *l);
 /* Up to a group of renewals through the engine; one line each in `out`; the worst code. */
-int h2a_renew_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *out);
+int h2a_renew_group(const h2a_config *cfg, H2A_WORKER *w, h2a_renew_cand **cs, size_t n,
+                    h2a_buf *out);
 /* The same over `jobs` worker processes, lines in input order (jobs.c). */
 h2a_err h2a_renew_jobs(const h2a_config *cfg, h2a_renew_cand **todo, size_t n, long jobs,
                        h2a_buf *out, int *worst) H2A_MUST_USE;

@@ -287,6 +287,7 @@ h2a_err h2a_renew_rollback(const h2a_config *cfg, const char *arn, const char *s
                            h2a_buf *out)
 {
     struct s_rb b;
+    h2a_renew_locks lk = {NULL, 0};
     H2A_JOURNAL *j = NULL;
     h2a_buf res;
     json_object *o = NULL, *r = NULL;
@@ -295,6 +296,10 @@ h2a_err h2a_renew_rollback(const h2a_config *cfg, const char *arn, const char *s
     memset(&b, 0, sizeof(b));
     h2a_buf_init(&res, 0);
     rv = h2a_journal_open(cfg->state_dir, &j);
+    /* Before the journal is read: a renewal of this ARN may be writing its next generation. */
+    if (rv == H2A_OK) {
+        rv = h2a_renew_lock(cfg, arn, NULL, &lk);
+    }
     if (rv == H2A_OK) {
         rv = s_load(j, arn, serial, &b);
     }
@@ -322,5 +327,6 @@ h2a_err h2a_renew_rollback(const h2a_config *cfg, const char *arn, const char *s
     json_object_put(o);
     h2a_buf_free(&res);
     s_rb_free(&b);
+    h2a_renew_unlock(&lk);
     return rv == H2A_OK ? h2a_buf_terminate(out) : rv;
 }

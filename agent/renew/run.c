@@ -169,8 +169,10 @@ static int s_result(const h2a_renew_cand *c, h2a_err rv, const char *error, h2a_
  * Up to a group's worth of renewals through the engine in one call (one
  * group commit per step, as for a batch); results in input order.
  */
-int h2a_renew_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *out)
+int h2a_renew_group(const h2a_config *cfg, H2A_WORKER *w, h2a_renew_cand **cs, size_t n,
+                    h2a_buf *out)
 {
+    h2a_renew_locks lk[H2A_ENROLL_GROUP_MAX];
     h2a_enroll_item it[H2A_ENROLL_GROUP_MAX];
     h2a_request *q[H2A_ENROLL_GROUP_MAX] = {NULL};
     char derr[H2A_ENROLL_GROUP_MAX][256];
@@ -179,8 +181,13 @@ int h2a_renew_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *out)
     int worst = 0;
 
     memset(it, 0, sizeof(it));
+    memset(lk, 0, sizeof(lk));
     for (size_t i = 0; i < n; i++) {
-        drv[i] = cs[i]->resume ? H2A_OK : h2a_renew_derive(cs[i], cs[i]->new_id, "renew", &q[i]);
+        /* Held until the group is through: a rollback or adopt of these ARNs waits. */
+        drv[i] = h2a_renew_lock(cfg, cs[i]->arn, cs[i], &lk[i]);
+        if (drv[i] == H2A_OK && !cs[i]->resume) {
+            drv[i] = h2a_renew_derive(cs[i], cs[i]->new_id, "renew", &q[i]);
+        }
         snprintf(derr[i], sizeof(derr[i]), "%s", drv[i] != H2A_OK ? h2a_err_msg() : "");
         if (drv[i] == H2A_OK) {
             at[i] = m;
@@ -203,6 +210,7 @@ int h2a_renew_group(H2A_WORKER *w, h2a_renew_cand **cs, size_t n, h2a_buf *out)
         worst = code > worst ? code : worst;
         h2a_buf_free(&none);
         h2a_request_free(q[i]);
+        h2a_renew_unlock(&lk[i]);
     }
     for (size_t k = 0; k < m; k++) {
         h2a_buf_free(&it[k].out);
@@ -221,7 +229,7 @@ static h2a_err s_run_due(const h2a_config *cfg, h2a_renew_cand **todo, size_t n,
     H2A_GUARD(h2a_worker_new(cfg, n > 1, &w));
     for (size_t i = 0; i < n; i += H2A_ENROLL_GROUP_MAX) {
         size_t k = n - i < H2A_ENROLL_GROUP_MAX ? n - i : H2A_ENROLL_GROUP_MAX;
-        int code = h2a_renew_group(w, todo + i, k, out);
+        int code = h2a_renew_group(cfg, w, todo + i, k, out);
 
         *worst = code > *worst ? code : *worst;
     }
