@@ -193,3 +193,80 @@ h2a_err h2a_journal_gen_key(H2A_JOURNAL *j, const h2a_jgen *g, char **key_id, ch
     }
     return H2A_OK;
 }
+
+void h2a_jcurs_free(h2a_jcur *c, size_t n)
+{
+    for (size_t i = 0; c != NULL && i < n; i++) {
+        free(c[i].arn);
+        h2a_jreq_free(c[i].req);
+    }
+    free(c);
+}
+
+/*
+ * The request columns in journal.c's order (body and hash as empty text:
+ * the row reader insists on them), so one reader serves both; not_after
+ * also as seconds, which SQLite parses faster than a strptime per row.
+ */
+#define S_CUR_SQL                                                                            \
+    "SELECT r.id, '', '', r.requester, r.state, NULL, NULL, NULL, NULL, r.serial,"           \
+    " r.not_after, CASE WHEN r.not_before IS NULL THEN r.cert_pem END, NULL, NULL, NULL,"    \
+    " r.created, r.updated, NULL, r.reason, r.not_before, r.ari_id, g.arn, g.generation,"    \
+    " CAST(strftime('%s', r.not_after) AS INTEGER)"                                          \
+    " FROM generations g JOIN requests r ON r.id = g.request_id"                             \
+    " WHERE g.generation = (SELECT MAX(generation) FROM generations WHERE arn = g.arn)"
+
+static h2a_err s_cur_row(sqlite3_stmt *st, h2a_jcur *c)
+{
+    memset(c, 0, sizeof(*c));
+    H2A_GUARD(h2a_journal_read_req(st, &c->req));
+    c->arn = h2a_journal_col(st, 21);
+    c->generation = sqlite3_column_int64(st, 22);
+    c->not_after = sqlite3_column_int64(st, 23);
+    return c->arn == NULL ? h2a_err_set(H2A_ERR_NOMEM, "journal") : H2A_OK;
+}
+
+h2a_err h2a_journal_current(H2A_JOURNAL *j, const char *arn, h2a_jcur **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    h2a_jcur *v = NULL;
+    size_t cnt = 0, cap = 0;
+    h2a_err rv = H2A_OK;
+    int rc = SQLITE_DONE;
+
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(j->db, arn != NULL ? S_CUR_SQL " AND g.arn = ?1"
+                                              : S_CUR_SQL " ORDER BY r.id, g.arn",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return h2a_journal_dberr(j, "read current generations");
+    }
+    if (arn != NULL) {
+        h2a_journal_bind_opt(st, 1, arn);
+    }
+    while (rv == H2A_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            h2a_jcur *nv = realloc(v, (cap ? cap * 2 : 64) * sizeof(*v));
+
+            if (nv == NULL) {
+                rv = h2a_err_set(H2A_ERR_NOMEM, "journal");
+                break;
+            }
+            v = nv;
+            cap = cap ? cap * 2 : 64;
+        }
+        rv = s_cur_row(st, &v[cnt]);
+        cnt += v[cnt].req != NULL || v[cnt].arn != NULL ? 1 : 0;
+    }
+    if (rv == H2A_OK && rc != SQLITE_DONE) {
+        rv = h2a_journal_dberr(j, "read current generations");
+    }
+    sqlite3_finalize(st);
+    if (rv != H2A_OK) {
+        h2a_jcurs_free(v, cnt);
+        return rv;
+    }
+    *out = v;
+    *n = cnt;
+    return H2A_OK;
+}

@@ -66,6 +66,13 @@ typedef struct {
     char *failed_step;
     char *issuer_handle; /* what an asynchronous issuer gave back (state SUBMITTED) */
     char *reason;        /* enroll | renew | adopt | rollback (NULL: enroll) */
+    /*
+     * From cert_pem, computed when the row is written with a certificate
+     * and these unset (schema 4): kept so renew's due computation needs no
+     * certificate parse. 0 / NULL: no certificate, or one that does not parse.
+     */
+    long long not_before;
+    char *ari_id;        /* ACME ARI certID: base64url(AKI) "." base64url(serial) */
     long long created, updated;
 } h2a_jreq;
 
@@ -146,7 +153,7 @@ h2a_err h2a_journal_knows_key(H2A_JOURNAL *j, const char *id_hex,
                               const char *label, bool *known) H2A_MUST_USE;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define H2A_JOURNAL_SCHEMA 3
+#define H2A_JOURNAL_SCHEMA 4
 /* The schema version of an open journal (after migration: H2A_JOURNAL_SCHEMA). */
 int h2a_journal_schema(const H2A_JOURNAL *j);
 
@@ -185,6 +192,21 @@ h2a_err h2a_journal_generations(H2A_JOURNAL *j, const char *arn, h2a_jgen **out,
 /* The newest generation of every ARN, by request id then ARN. */
 h2a_err h2a_journal_current_generations(H2A_JOURNAL *j, h2a_jgen **out,
                                         size_t *n) H2A_MUST_USE;
+/*
+ * The current generation of every ARN (arn NULL) or of one, with what its
+ * due time needs from its request, in one query: `req` holds id, state,
+ * reason, serial, not_after, not_before and ari_id (cert_pem only when
+ * not_before is unknown), no body and no targets. By request id then ARN.
+ */
+typedef struct {
+    char *arn;
+    long long generation;
+    long long not_after; /* the request's not_after in seconds; 0 unknown */
+    h2a_jreq *req;
+} h2a_jcur;
+void h2a_jcurs_free(h2a_jcur *c, size_t n);
+h2a_err h2a_journal_current(H2A_JOURNAL *j, const char *arn, h2a_jcur **out,
+                            size_t *n) H2A_MUST_USE;
 /* The ARN request `id` delivered its target `idx` to (NULL: none yet). */
 h2a_err h2a_journal_request_arn(H2A_JOURNAL *j, const char *id, char **arn) H2A_MUST_USE;
 /* Mark every generation with this key (CKA_ID hex) as having lost it (sweep). */

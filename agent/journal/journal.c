@@ -65,6 +65,13 @@ static const char *const s_migrations[H2A_JOURNAL_SCHEMA] = {
     " SELECT imported_arn, ROW_NUMBER() OVER (PARTITION BY imported_arn"
     " ORDER BY updated, request_id, idx), request_id, idx, 'enroll', updated FROM targets"
     " WHERE imported_arn IS NOT NULL AND state IN ('imported', 'cleaned');",
+    /*
+     * 3 → 4: what renew's due time needs from a certificate, as columns
+     * (renew --dry-run read and parsed every certificate); filled from
+     * cert_pem by h2a_journal_backfill_v4 in the same transaction.
+     */
+    "ALTER TABLE requests ADD COLUMN not_before INTEGER;"
+    "ALTER TABLE requests ADD COLUMN ari_id TEXT;",
 };
 
 static h2a_err s_mkdir_private(const char *dir)
@@ -231,6 +238,8 @@ static h2a_err s_schema(H2A_JOURNAL *j)
     for (int k = v; rv == H2A_OK && k < H2A_JOURNAL_SCHEMA; k++) {
         if (sqlite3_exec(j->db, s_migrations[k], NULL, NULL, NULL) != SQLITE_OK) {
             rv = s_dberr(j, "migrate schema");
+        } else if (k == 3) {
+            rv = h2a_journal_backfill_v4(j);
         }
     }
     snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", H2A_JOURNAL_SCHEMA);
@@ -326,13 +335,13 @@ int h2a_journal_bind_opt(sqlite3_stmt *st, int i, const char *s)
 #define H2A_REQ_COLS                                                     \
     "id, body_hash, body, requester, state, key_type, key_label, key_id," \
     " kcv, serial, not_after, cert_pem, chain_pem, error, failed_step,"   \
-    " created, updated, issuer_handle, reason"
+    " created, updated, issuer_handle, reason, not_before, ari_id"
 #define H2A_TGT_COLS                                                     \
     "idx, region, account, certificate_arn, state, resume_from, new_arn," \
     " secret_name, secret_arn, secret_expiry, imported_arn, serial, error," \
     " timings, updated"
 
-static h2a_err s_read_req(sqlite3_stmt *st, h2a_jreq **out)
+h2a_err h2a_journal_read_req(sqlite3_stmt *st, h2a_jreq **out)
 {
     h2a_jreq *r = calloc(1, sizeof(*r));
 
@@ -358,6 +367,8 @@ static h2a_err s_read_req(sqlite3_stmt *st, h2a_jreq **out)
     r->updated = sqlite3_column_int64(st, 16);
     r->issuer_handle = s_col(st, 17);
     r->reason = s_col(st, 18);
+    r->not_before = sqlite3_column_int64(st, 19);
+    r->ari_id = s_col(st, 20);
     if (r->id == NULL || r->body == NULL || r->body_hash == NULL ||
         r->state == H2A_JS_NONE) {
         h2a_jreq_free(r);
@@ -411,7 +422,7 @@ h2a_err h2a_journal_get(H2A_JOURNAL *j, const char *id, h2a_jreq **req,
         rv = s_dberr(j, "read request");
         goto done;
     }
-    rv = s_read_req(st, req);
+    rv = h2a_journal_read_req(st, req);
     if (rv != H2A_OK) {
         goto done;
     }
@@ -538,6 +549,9 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
 {
     sqlite3_stmt **slot = insert ? &j->st_req_insert : &j->st_req_upsert;
     sqlite3_stmt *st;
+    long long nb = r->not_before;
+    char *ari = NULL;
+    h2a_err rv;
 
     r->updated = (long long)time(NULL);
     if (r->created == 0) {
@@ -549,9 +563,9 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
      */
     H2A_GUARD(s_stmt(j, slot,
                      insert ? "INSERT INTO requests(" H2A_REQ_COLS
-                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                             : "INSERT INTO requests(" H2A_REQ_COLS
-                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                              ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                               " ON CONFLICT(id) DO UPDATE SET body_hash=excluded.body_hash,"
                               " body=excluded.body, requester=excluded.requester,"
                               " state=excluded.state, key_type=excluded.key_type,"
@@ -561,7 +575,8 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
                               " chain_pem=excluded.chain_pem, error=excluded.error,"
                               " failed_step=excluded.failed_step, updated=excluded.updated,"
                               " issuer_handle=excluded.issuer_handle,"
-                              " reason=excluded.reason",
+                              " reason=excluded.reason, not_before=excluded.not_before,"
+                              " ari_id=excluded.ari_id",
                      "write request"));
     st = *slot;
     s_bind_opt(st, 1, r->id);
@@ -583,7 +598,25 @@ static h2a_err s_write_req(H2A_JOURNAL *j, bool insert, h2a_jreq *r)
     sqlite3_bind_int64(st, 17, r->updated);
     s_bind_opt(st, 18, r->issuer_handle);
     s_bind_opt(st, 19, r->reason != NULL ? r->reason : "enroll");
-    return s_stmt_done(j, st, "write request");
+    /* Parsed once per certificate: the engine's row keeps what the first write found. */
+    if (r->cert_pem != NULL && nb == 0) {
+        H2A_GUARD(h2a_journal_cert_cols(r->cert_pem, &nb, &ari));
+    }
+    if (nb != 0) {
+        sqlite3_bind_int64(st, 20, nb);
+    }
+    s_bind_opt(st, 21, ari != NULL ? ari : r->ari_id);
+    rv = s_stmt_done(j, st, "write request");
+    if (!insert && nb != r->not_before) {
+        r->not_before = nb;
+        if (ari != NULL) {
+            free(r->ari_id);
+            r->ari_id = ari;
+            ari = NULL;
+        }
+    }
+    free(ari);
+    return rv;
 }
 
 static h2a_err s_write_target(H2A_JOURNAL *j, const char *id, h2a_jtarget *t)

@@ -36,3 +36,14 @@ char *h2a_journal_col(sqlite3_stmt *st, int i);
 int h2a_journal_bind_opt(sqlite3_stmt *st, int i, const char *s);
 /* Record target `t` of request `id` as its ARN's next generation (once). */
 h2a_err h2a_journal_gen_record(H2A_JOURNAL *j, const char *id, const h2a_jtarget *t) H2A_MUST_USE;
+
+/*
+ * A certificate's not_before and ARI certID (certcols.c). A PEM that does
+ * not parse gives 0 and NULL: the columns are a cache, never a refusal.
+ */
+h2a_err h2a_journal_cert_cols(const char *pem, long long *not_before,
+                              char **ari_id) H2A_MUST_USE;
+/* Schema 3 → 4: fill not_before and ari_id of every row with a certificate. */
+h2a_err h2a_journal_backfill_v4(H2A_JOURNAL *j) H2A_MUST_USE;
+/* Read a request row (journal.c's column order) from a statement's first columns. */
+h2a_err h2a_journal_read_req(sqlite3_stmt *st, h2a_jreq **out) H2A_MUST_USE;

@@ -111,6 +111,7 @@ void h2a_jreq_free(h2a_jreq *r)
     free(r->failed_step);
     free(r->issuer_handle);
     free(r->reason);
+    free(r->ari_id);
     free(r);
 }
 

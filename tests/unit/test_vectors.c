@@ -349,6 +349,88 @@ static void test_journal_migrates_v1(void **state)
     free(sql);
 }
 
+/*
+ * Version 4 keeps what renew's due time needs from a certificate as
+ * columns: the v3 fixture's rows get them from their certificates at
+ * migration (values computed independently, with Python's cryptography),
+ * a certificate that does not parse leaves them empty, and the one-query
+ * read of current generations returns them with not_after in seconds.
+ */
+static void s_migrated_v4_rows(H2A_JOURNAL *j)
+{
+    h2a_jreq *r = NULL;
+    h2a_jtarget *t = NULL;
+    h2a_jcur *c = NULL;
+    size_t n = 0;
+
+    H2A_ASSERT_OK(h2a_journal_get(j, "web", &r, &t, &n));
+    assert_int_equal(r->not_before, 1790812800); /* 2026-10-01T00:00:00Z */
+    assert_string_equal(r->ari_id, "q2Aun4gLMGi5gVCM_SaaRcTr_RA.AIobLD1OX2BxgpOktQ");
+    h2a_jreq_free(r);
+    h2a_jtargets_free(t, n);
+    H2A_ASSERT_OK(h2a_journal_get(j, "bad", &r, &t, &n));
+    assert_int_equal(r->not_before, 0);
+    assert_null(r->ari_id);
+    h2a_jreq_free(r);
+    h2a_jtargets_free(t, n);
+    H2A_ASSERT_OK(h2a_journal_current(j, NULL, &c, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(c[0].req->id, "bad"); /* by request id */
+    assert_non_null(c[0].req->cert_pem); /* no not_before: the certificate comes along */
+    assert_string_equal(c[1].req->id, "web.g2");
+    assert_int_equal(c[1].generation, 2);
+    assert_int_equal(c[1].req->not_before, 1792886400);
+    assert_int_equal(c[1].not_after, 1795478400); /* 2026-11-24T00:00:00Z */
+    assert_string_equal(c[1].req->ari_id, "q2Aun4gLMGi5gVCM_SaaRcTr_RA.EJI");
+    assert_string_equal(c[1].req->reason, "renew");
+    assert_int_equal(c[1].req->state, H2A_JS_CLEANED);
+    assert_null(c[1].req->cert_pem); /* not needed: not_before is known */
+    h2a_jcurs_free(c, n);
+    H2A_ASSERT_OK(h2a_journal_current(j, "arn:aws:acm:eu-west-1:111111111111:certificate/"
+                                         "00000000-0000-4000-8000-00000000000a", &c, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(c[0].req->id, "web.g2");
+    h2a_jcurs_free(c, n);
+}
+
+static void test_journal_migrates_v3(void **state)
+{
+    char dir[128], db[160], *got, *want = s_vector("journal/schema.txt");
+    char *sql = s_vector("journal/v3-journal.sql");
+    H2A_JOURNAL *j = NULL;
+    h2a_jreq *r = NULL;
+    h2a_jtarget *t = NULL;
+    size_t n = 0;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/v3", s_dir);
+    s_db_from_sql(dir, sql);
+    H2A_ASSERT_OK(h2a_journal_open(dir, &j));
+    assert_int_equal(h2a_journal_schema(j), H2A_JOURNAL_SCHEMA);
+    s_migrated_v4_rows(j);
+    /* A row written with a certificate and no not_before gets it from the certificate. */
+    H2A_ASSERT_OK(h2a_journal_get(j, "web", &r, &t, &n));
+    H2A_ASSERT_OK(h2a_jset(&r->id, "web.copy"));
+    r->not_before = 0;
+    free(r->ari_id);
+    r->ari_id = NULL;
+    H2A_ASSERT_OK(h2a_journal_insert(j, r, t, n));
+    h2a_jreq_free(r);
+    h2a_jtargets_free(t, n);
+    H2A_ASSERT_OK(h2a_journal_get(j, "web.copy", &r, &t, &n));
+    assert_int_equal(r->not_before, 1790812800);
+    assert_string_equal(r->ari_id, "q2Aun4gLMGi5gVCM_SaaRcTr_RA.AIobLD1OX2BxgpOktQ");
+    h2a_jreq_free(r);
+    h2a_jtargets_free(t, n);
+    h2a_journal_close(j);
+    snprintf(db, sizeof(db), "%s/journal.db", dir);
+    got = s_schema_dump(db);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    free(sql);
+}
+
 static void test_journal_newer_refused(void **state)
 {
     char dir[128], db[160], *before, *after;
@@ -360,7 +442,7 @@ static void test_journal_newer_refused(void **state)
     snprintf(db, sizeof(db), "%s/journal.db", dir);
     before = s_schema_dump(db);
     H2A_ASSERT_ERR(h2a_journal_open(dir, &j), H2A_ERR_STATE, "schema version 99");
-    assert_non_null(strstr(h2a_err_msg(), "versions up to 3"));
+    assert_non_null(strstr(h2a_err_msg(), "versions up to 4"));
     assert_int_equal(h2a_err_exit_code(H2A_ERR_STATE), 8);
     assert_null(j);
     after = s_schema_dump(db);
@@ -377,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_audit_line),
         cmocka_unit_test(test_journal_schema_new),
         cmocka_unit_test(test_journal_migrates_v1),
+        cmocka_unit_test(test_journal_migrates_v3),
         cmocka_unit_test(test_journal_newer_refused),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
