@@ -73,35 +73,53 @@ h2a_err h2a_renew_derived_id(const h2a_jreq *jr, char kind, long long next, char
     return h2a_request_id_check("renewal id", out);
 }
 
+/* A candidate from a current-generation row (which it takes over). */
+void h2a_renew_cand_take(h2a_jcur *cur, h2a_renew_cand *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->arn = cur->arn;
+    c->gen = cur->generation;
+    c->jr = cur->req;
+    c->times.not_after = cur->not_after;
+    cur->arn = NULL;
+    cur->req = NULL;
+}
+
 /* The candidate for the current generation of `arn` (none: *found false). */
 h2a_err h2a_renew_cand_for_arn(H2A_JOURNAL *j, const char *arn, h2a_renew_cand *c,
                                bool *found)
 {
-    h2a_jgen *g = NULL;
+    h2a_jcur *cur = NULL;
     size_t n = 0;
-    h2a_err rv;
 
     memset(c, 0, sizeof(*c));
     *found = false;
-    H2A_GUARD(h2a_journal_generations(j, arn, &g, &n));
-    if (n == 0) {
-        h2a_jgens_free(g, n);
-        return H2A_OK;
+    H2A_GUARD(h2a_journal_current(j, arn, &cur, &n));
+    if (n > 0) {
+        *found = true;
+        h2a_renew_cand_take(&cur[0], c);
     }
-    c->gen = g[0].generation;
-    c->arn = strdup(arn);
-    rv = c->arn == NULL ? h2a_err_set(H2A_ERR_NOMEM, "renew")
-                        : h2a_journal_get(j, g[0].request_id, &c->jr, &c->jt, &c->njt);
-    if (rv == H2A_OK && c->jr == NULL) {
-        rv = h2a_err_set(H2A_ERR_STATE, "journal: generation %lld of %s names request '%s', "
-                         "which the journal does not hold", c->gen, arn, g[0].request_id);
+    h2a_jcurs_free(cur, n);
+    return H2A_OK;
+}
+
+/* The whole request row and its targets, for a candidate that is to run. */
+h2a_err h2a_renew_cand_load(H2A_JOURNAL *j, h2a_renew_cand *c)
+{
+    h2a_jreq *r = NULL;
+    h2a_jtarget *t = NULL;
+    size_t n = 0;
+
+    H2A_GUARD(h2a_journal_get(j, c->jr->id, &r, &t, &n));
+    if (r == NULL) {
+        return h2a_err_set(H2A_ERR_STATE, "journal: generation %lld of %s names request "
+                           "'%s', which the journal does not hold", c->gen, c->arn, c->jr->id);
     }
-    h2a_jgens_free(g, n);
-    if (rv != H2A_OK) {
-        h2a_renew_cand_free(c);
-        return rv;
-    }
-    *found = true;
+    h2a_jreq_free(c->jr);
+    h2a_jtargets_free(c->jt, c->njt);
+    c->jr = r;
+    c->jt = t;
+    c->njt = n;
     return H2A_OK;
 }
 

@@ -23,11 +23,35 @@ static void s_set_free(struct s_set *s)
 }
 
 /*
- * Add the current generation of `arn`, once per request (a request's ARNs
- * renew together). Named ones are few and compared with every entry; the
+ * Add candidate `c` (taken over), once per request (a request's ARNs renew
+ * together). Named ones are few and compared with every entry; the
  * journal's list comes sorted by request, so there the last entry is enough.
  */
-static h2a_err s_add_arn(H2A_JOURNAL *j, struct s_set *s, const char *arn, bool named)
+static h2a_err s_add(struct s_set *s, h2a_renew_cand *c, bool named)
+{
+    for (size_t i = named || s->n == 0 ? 0 : s->n - 1; i < s->n; i++) {
+        if (strcmp(s->v[i].jr->id, c->jr->id) == 0) {
+            s->v[i].named = s->v[i].named || named;
+            h2a_renew_cand_free(c);
+            return H2A_OK;
+        }
+    }
+    if (s->n == s->cap) {
+        h2a_renew_cand *nv = realloc(s->v, (s->cap ? s->cap * 2 : 16) * sizeof(*nv));
+
+        if (nv == NULL) {
+            h2a_renew_cand_free(c);
+            return h2a_err_set(H2A_ERR_NOMEM, "renew");
+        }
+        s->v = nv;
+        s->cap = s->cap ? s->cap * 2 : 16;
+    }
+    c->named = named;
+    s->v[s->n++] = *c;
+    return H2A_OK;
+}
+
+static h2a_err s_add_arn(H2A_JOURNAL *j, struct s_set *s, const char *arn)
 {
     h2a_renew_cand c;
     bool found = false;
@@ -37,36 +61,17 @@ static h2a_err s_add_arn(H2A_JOURNAL *j, struct s_set *s, const char *arn, bool 
         return h2a_err_set(H2A_ERR_INPUT, "--arn %s: the journal has no generation of it "
                            "(hsm2acm did not deliver it; see hsm2acm adopt)", arn);
     }
-    for (size_t i = named || s->n == 0 ? 0 : s->n - 1; i < s->n; i++) {
-        if (strcmp(s->v[i].jr->id, c.jr->id) == 0) {
-            s->v[i].named = s->v[i].named || named;
-            h2a_renew_cand_free(&c);
-            return H2A_OK;
-        }
-    }
-    if (s->n == s->cap) {
-        h2a_renew_cand *nv = realloc(s->v, (s->cap ? s->cap * 2 : 16) * sizeof(*nv));
-
-        if (nv == NULL) {
-            h2a_renew_cand_free(&c);
-            return h2a_err_set(H2A_ERR_NOMEM, "renew");
-        }
-        s->v = nv;
-        s->cap = s->cap ? s->cap * 2 : 16;
-    }
-    c.named = named;
-    s->v[s->n++] = c;
-    return H2A_OK;
+    return s_add(s, &c, true);
 }
 
 static h2a_err s_collect(H2A_JOURNAL *j, const h2a_renew_opts *o, struct s_set *s)
 {
-    h2a_jgen *g = NULL;
+    h2a_jcur *cur = NULL;
     size_t n = 0;
     h2a_err rv = H2A_OK;
 
     for (size_t i = 0; rv == H2A_OK && i < o->n_arns; i++) {
-        rv = s_add_arn(j, s, o->arns[i], true);
+        rv = s_add_arn(j, s, o->arns[i]);
     }
     for (size_t i = 0; rv == H2A_OK && i < o->n_ids; i++) {
         char *arn = NULL;
@@ -77,25 +82,35 @@ static h2a_err s_collect(H2A_JOURNAL *j, const h2a_renew_opts *o, struct s_set *
                              "request", o->ids[i]);
         }
         if (rv == H2A_OK) {
-            rv = s_add_arn(j, s, arn, true);
+            rv = s_add_arn(j, s, arn);
         }
         free(arn);
     }
     if (rv != H2A_OK || o->n_arns + o->n_ids > 0) {
         return rv;
     }
-    rv = h2a_journal_current_generations(j, &g, &n);
+    /* Everything in one query: what the due time needs, no certificate to parse. */
+    rv = h2a_journal_current(j, NULL, &cur, &n);
     for (size_t i = 0; rv == H2A_OK && i < n; i++) {
-        rv = s_add_arn(j, s, g[i].arn, false);
+        h2a_renew_cand c;
+
+        h2a_renew_cand_take(&cur[i], &c);
+        rv = s_add(s, &c, false);
     }
-    h2a_jgens_free(g, n);
+    h2a_jcurs_free(cur, n);
     return rv;
 }
 
 /* Due time and the id its renewal runs under; the policy gives the knobs. */
-static h2a_err s_due(h2a_renew_cand *c, const h2a_policy_lifecycle *l)
+static h2a_err s_due(h2a_renew_cand *c, const h2a_policy_lifecycle *l, h2a_renew_src *src)
 {
-    H2A_GUARD(h2a_renew_cert_times(c->jr->cert_pem, &c->times));
+    if (c->jr->not_before != 0 && c->times.not_after != 0) {
+        c->times.not_before = c->jr->not_before;
+    } else {
+        /* A row the journal could not fill the columns of: its certificate says. */
+        H2A_GUARD(h2a_renew_cert_times(c->jr->cert_pem, &c->times));
+    }
+    h2a_renew_src_apply(src, c);
     c->due = h2a_renew_due(l, &c->times, h2a_renew_seed(c->jr->serial), &c->why);
     /*
      * A renewal interrupted after its import is already the current
@@ -130,6 +145,9 @@ static json_object *s_describe(const h2a_renew_cand *c, long long now)
                                          c->named && now < c->due ? "named"
                                                                   : h2a_due_rule_name(c->why)));
     json_object_object_add(o, "renewal_id", json_object_new_string(c->new_id));
+    if (c->from_inventory) {
+        json_object_object_add(o, "not_after_from", json_object_new_string("inventory"));
+    }
     return o;
 }
 
@@ -153,6 +171,7 @@ static int s_result(const h2a_renew_cand *c, h2a_err rv, const char *error, h2a_
     json_object_object_del(o, "due");
     json_object_object_del(o, "why");
     json_object_object_del(o, "due_at");
+    json_object_object_del(o, "not_after_from");
     if (rv == H2A_OK && h2a_buf_terminate(res) == H2A_OK) {
         r = json_tokener_parse((const char *)res->data);
     }
@@ -247,9 +266,13 @@ h2a_err h2a_renew_lifecycle(const h2a_config *cfg, h2a_policy_lifecycle *l)
     return H2A_OK;
 }
 
-/* Due ones (and named ones) in journal order; with dry_run their lines only. */
-static h2a_err s_pick(struct s_set *s, const h2a_policy_lifecycle *l, bool dry_run,
-                      h2a_renew_cand ***todo, size_t *n, h2a_buf *out)
+/*
+ * Due ones (and named ones) in journal order; with dry_run their lines
+ * only. Those that will run get their whole journal rows.
+ */
+static h2a_err s_pick(H2A_JOURNAL *j, struct s_set *s, const h2a_policy_lifecycle *l,
+                      h2a_renew_src *src, bool dry_run, h2a_renew_cand ***todo, size_t *n,
+                      h2a_buf *out)
 {
     long long now = h2a_renew_now();
 
@@ -259,12 +282,15 @@ static h2a_err s_pick(struct s_set *s, const h2a_policy_lifecycle *l, bool dry_r
         return h2a_err_set(H2A_ERR_NOMEM, "renew");
     }
     for (size_t i = 0; i < s->n; i++) {
-        H2A_GUARD(s_due(&s->v[i], l));
+        H2A_GUARD(s_due(&s->v[i], l, src));
         if (!s->v[i].named && now < s->v[i].due) {
             continue;
         }
         if (dry_run && s_emit(out, s_describe(&s->v[i], now), 0) != 0) {
             return h2a_err_set(H2A_ERR_NOMEM, "renew");
+        }
+        if (!dry_run) {
+            H2A_GUARD(h2a_renew_cand_load(j, &s->v[i]));
         }
         (*todo)[(*n)++] = &s->v[i];
     }
@@ -275,6 +301,7 @@ h2a_err h2a_renew_run(const h2a_config *cfg, const h2a_renew_opts *o, h2a_buf *o
                       int *worst)
 {
     struct s_set s = {NULL, 0, 0};
+    h2a_renew_src src;
     h2a_renew_cand **todo = NULL;
     h2a_policy_lifecycle l;
     H2A_JOURNAL *j = NULL;
@@ -282,6 +309,7 @@ h2a_err h2a_renew_run(const h2a_config *cfg, const h2a_renew_opts *o, h2a_buf *o
     h2a_err rv;
 
     *worst = 0;
+    memset(&src, 0, sizeof(src));
     rv = h2a_renew_lifecycle(cfg, &l);
     if (rv == H2A_OK) {
         rv = h2a_journal_open(cfg->state_dir, &j);
@@ -290,8 +318,16 @@ h2a_err h2a_renew_run(const h2a_config *cfg, const h2a_renew_opts *o, h2a_buf *o
         rv = s_collect(j, o, &s);
     }
     if (rv == H2A_OK) {
-        rv = s_pick(&s, &l, o->dry_run, &todo, &n, out);
+        rv = h2a_renew_src_open(cfg, &l, &src);
     }
+    if (rv == H2A_OK) {
+        rv = s_pick(j, &s, &l, &src, o->dry_run, &todo, &n, out);
+    }
+    /* Only a look at everything can tell what the journal lacks. */
+    if (rv == H2A_OK && o->dry_run && o->n_arns + o->n_ids == 0) {
+        rv = h2a_renew_src_unjournaled(&src, out);
+    }
+    h2a_renew_src_close(&src);
     /* The worker opens the journal itself; this connection only read. */
     h2a_journal_close(j);
     if (rv == H2A_OK && !o->dry_run) {
