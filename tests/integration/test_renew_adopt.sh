@@ -3,7 +3,7 @@
 # hsm2acm adopt: an IMPORTED certificate made outside hsm2acm (software key,
 # imported with the AWS CLI) is taken over at the same ARN with a key born in
 # the token, its names and usages kept; from then on renew and status know
-# it. AMAZON_ISSUED is refused (exit 3) with the reason, and so is a
+# it. AMAZON_ISSUED and PRIVATE are refused (exit 3) with the reason, and so is a
 # requester the policy does not authorize; nothing changes then.
 . "$(dirname "$0")/enroll_lib.sh"
 enr_setup renew_adopt
@@ -14,12 +14,22 @@ h2a_localaws_ctl POST /_control/acm/inuse "{\"arn\":\"$legacy\",\"in_use_by\":[\
 amazon=$(h2a_localaws_ctl POST /_control/acm/amazon-issued \
     '{"account":"111111111111","region":"eu-west-1","domain_name":"amz.example.com","key_algorithm":"EC_prime256v1"}' |
     $PY -c 'import json,sys; print(json.load(sys.stdin)["arn"])')
+private=$(h2a_localaws_ctl POST /_control/acm/seed \
+    '{"account":"111111111111","region":"eu-west-1","type":"PRIVATE","key_algorithm":"EC_prime256v1","domain_name":"pca.example.com"}' |
+    $PY -c 'import json,sys; print(json.load(sys.stdin)["arns"][0])')
 objs=$(enr_objects)
 certs=$(enr_cert_count)
 
 enr_expect_fail 3 "its Type is AMAZON_ISSUED; only IMPORTED" \
     "$H2A_BIN" adopt --config "$ENR_CONFIG" "$amazon" --issuer demo --requester team-web
 enr_unchanged amazon
+# A PRIVATE one too, with its own reason; and neither is a generation afterwards.
+enr_expect_fail 3 "its Type is PRIVATE; only IMPORTED certificates can be adopted (a PRIVATE one is issued and renewed by AWS Private CA" \
+    "$H2A_BIN" adopt --config "$ENR_CONFIG" "$private" --issuer demo --requester team-web
+enr_unchanged private
+for a in "$amazon" "$private"; do
+    enr_expect_fail 8 "no delivery of it" "$H2A_BIN" status --config "$ENR_CONFIG" "$a"
+done
 enr_expect_fail 2 "needs --issuer NAME and --requester WHO" "$H2A_BIN" adopt --config "$ENR_CONFIG" "$legacy"
 
 # A policy that authorizes team-web for other names only: refused like any request.
