@@ -176,42 +176,51 @@ void h2a_renew_unlock(h2a_renew_locks *l)
     l->n = 0;
 }
 
-static bool s_locked_already(const h2a_renew_cand *c, size_t upto, const char *arn,
-                             const char *first)
+/* Lock `a` unless this set holds it already (a second lock of one byte would refuse it). */
+static h2a_err s_lock_one(const h2a_config *cfg, const char *a, const char **held,
+                          h2a_renew_locks *l)
 {
-    if (first != NULL && strcmp(first, arn) == 0) {
-        return true;
+    if (a == NULL) {
+        return H2A_OK;
     }
-    for (size_t k = 0; c != NULL && k < upto; k++) {
-        if (c->jt[k].imported_arn != NULL && strcmp(c->jt[k].imported_arn, arn) == 0) {
-            return true;
+    for (size_t k = 0; k < l->n; k++) {
+        if (strcmp(held[k], a) == 0) {
+            return H2A_OK;
         }
     }
-    return false;
+    H2A_GUARD(h2a_enroll_lock_arn(cfg, a, &l->fd[l->n]));
+    held[l->n++] = a;
+    return H2A_OK;
 }
 
+/*
+ * Every ARN the operation may write: those its request delivered to and
+ * those it is to reimport into (a renewal's targets that are not delivered
+ * yet have only the second).
+ */
 h2a_err h2a_renew_lock(const h2a_config *cfg, const char *arn, const h2a_renew_cand *c,
                        h2a_renew_locks *l)
 {
-    size_t cap = 1 + (c != NULL ? c->njt : 0);
-    h2a_err rv = H2A_OK;
+    size_t cap = 1 + (c != NULL ? 2 * c->njt : 0);
+    const char **held = calloc(cap, sizeof(*held));
+    h2a_err rv;
 
     l->n = 0;
     l->fd = calloc(cap, sizeof(*l->fd));
-    if (l->fd == NULL) {
+    if (l->fd == NULL || held == NULL) {
+        free(held);
+        free(l->fd);
+        l->fd = NULL;
         return h2a_err_set(H2A_ERR_NOMEM, "renew");
     }
-    rv = h2a_enroll_lock_arn(cfg, arn, &l->fd[0]);
-    l->n = rv == H2A_OK ? 1 : 0;
-    /* Each ARN once: a second lock of the same byte by this process would refuse it. */
+    rv = s_lock_one(cfg, arn, held, l);
     for (size_t i = 0; rv == H2A_OK && c != NULL && i < c->njt; i++) {
-        const char *a = c->jt[i].imported_arn;
-
-        if (a != NULL && !s_locked_already(c, i, a, arn)) {
-            rv = h2a_enroll_lock_arn(cfg, a, &l->fd[l->n]);
-            l->n += rv == H2A_OK ? 1 : 0;
+        rv = s_lock_one(cfg, c->jt[i].imported_arn, held, l);
+        if (rv == H2A_OK) {
+            rv = s_lock_one(cfg, c->jt[i].certificate_arn, held, l);
         }
     }
+    free(held);
     if (rv != H2A_OK) {
         h2a_renew_unlock(l);
     }

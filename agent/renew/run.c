@@ -161,9 +161,46 @@ static int s_emit(h2a_buf *out, json_object *o, int code)
     return code;
 }
 
-/* The result line of candidate `c`: the engine's JSON, or its error. */
-static int s_result(const h2a_renew_cand *c, h2a_err rv, const char *error, h2a_buf *res,
-                    h2a_buf *out)
+/*
+ * Where each target of a renewal that stopped stands, from its journal row:
+ * a multi-target renewal may have delivered to some ARNs already, and
+ * running renew again (or resume with the renewal id) delivers the rest.
+ */
+static json_object *s_targets(const h2a_config *cfg, const char *id)
+{
+    H2A_JOURNAL *j = NULL;
+    h2a_jreq *r = NULL;
+    h2a_jtarget *t = NULL;
+    size_t n = 0;
+    json_object *a = NULL;
+
+    if (h2a_journal_open(cfg->state_dir, &j) == H2A_OK &&
+        h2a_journal_get(j, id, &r, &t, &n) == H2A_OK && r != NULL && n > 0) {
+        a = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+            json_object *o = json_object_new_object();
+            const char *arn = t[i].imported_arn ? t[i].imported_arn : t[i].certificate_arn;
+            bool done = t[i].state == H2A_JS_IMPORTED || t[i].state == H2A_JS_CLEANED;
+
+            json_object_object_add(o, "region", json_object_new_string(t[i].region));
+            json_object_object_add(o, "account", t[i].account ? json_object_new_string(t[i].account) : NULL);
+            json_object_object_add(o, "certificate_arn", arn ? json_object_new_string(arn) : NULL);
+            json_object_object_add(o, "state", json_object_new_string(h2a_jstate_name(t[i].state)));
+            json_object_object_add(o, "delivered", json_object_new_boolean(done));
+            json_object_object_add(o, "error", t[i].error ? json_object_new_string(t[i].error) : NULL);
+            json_object_array_add(a, o);
+        }
+    }
+    h2a_err_clear();
+    h2a_jreq_free(r);
+    h2a_jtargets_free(t, n);
+    h2a_journal_close(j);
+    return a;
+}
+
+/* The result line of candidate `c`: the engine's JSON, or its error (and its targets). */
+static int s_result(const h2a_config *cfg, const h2a_renew_cand *c, h2a_err rv,
+                    const char *error, h2a_buf *res, h2a_buf *out)
 {
     json_object *o = s_describe(c, 0), *r = NULL;
     int code = h2a_err_exit_code(rv);
@@ -178,8 +215,13 @@ static int s_result(const h2a_renew_cand *c, h2a_err rv, const char *error, h2a_
     if (r != NULL) {
         json_object_object_add(o, "result", r);
     } else {
+        json_object *ts = cfg != NULL ? s_targets(cfg, c->new_id) : NULL;
+
         json_object_object_add(o, "error", json_object_new_string(error));
         json_object_object_add(o, "exit_code", json_object_new_int(code));
+        if (ts != NULL) {
+            json_object_object_add(o, "targets", ts);
+        }
     }
     return s_emit(out, o, code);
 }
@@ -223,8 +265,9 @@ int h2a_renew_group(const h2a_config *cfg, H2A_WORKER *w, h2a_renew_cand **cs, s
         int code;
 
         h2a_buf_init(&none, 0);
-        code = drv[i] != H2A_OK ? s_result(cs[i], drv[i], derr[i], &none, out)
-                                : s_result(cs[i], it[at[i]].rv, it[at[i]].error,
+        /* A renewal refused before it ran (lock, derivation) has no rows of its own to report. */
+        code = drv[i] != H2A_OK ? s_result(NULL, cs[i], drv[i], derr[i], &none, out)
+                                : s_result(cfg, cs[i], it[at[i]].rv, it[at[i]].error,
                                            &it[at[i]].out, out);
         worst = code > worst ? code : worst;
         h2a_buf_free(&none);
@@ -267,34 +310,69 @@ h2a_err h2a_renew_lifecycle(const h2a_config *cfg, h2a_policy_lifecycle *l)
 }
 
 /*
- * Due ones (and named ones) in journal order; with dry_run their lines
- * only. Those that will run get their whole journal rows.
+ * A multi-target renewal that delivered to some ARNs is their current
+ * generation (and resumes), while the ARNs it has not reached yet still
+ * have the request it derives from, whose renewal is that same id: one
+ * renewal, not two. `res` lists the resuming ones (interrupted renewals:
+ * few), so this costs nothing when there are none.
  */
-static h2a_err s_pick(H2A_JOURNAL *j, struct s_set *s, const h2a_policy_lifecycle *l,
-                      h2a_renew_src *src, bool dry_run, h2a_renew_cand ***todo, size_t *n,
-                      h2a_buf *out)
+static bool s_resumed_elsewhere(const struct s_set *s, const size_t *res, size_t nres,
+                                size_t i)
+{
+    for (size_t k = 0; !s->v[i].resume && k < nres; k++) {
+        if (strcmp(s->v[res[k]].new_id, s->v[i].new_id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Due ones (and named ones) in journal order; with dry_run their lines only. */
+static h2a_err s_choose(H2A_JOURNAL *j, struct s_set *s, const size_t *res, size_t nres,
+                        bool dry_run, h2a_renew_cand **todo, size_t *n, h2a_buf *out)
 {
     long long now = h2a_renew_now();
 
-    *n = 0;
-    *todo = calloc(s->n + 1, sizeof(**todo));
-    if (*todo == NULL) {
-        return h2a_err_set(H2A_ERR_NOMEM, "renew");
-    }
     for (size_t i = 0; i < s->n; i++) {
-        H2A_GUARD(s_due(&s->v[i], l, src));
-        if (!s->v[i].named && now < s->v[i].due) {
+        if ((!s->v[i].named && now < s->v[i].due) || s_resumed_elsewhere(s, res, nres, i)) {
             continue;
         }
         if (dry_run && s_emit(out, s_describe(&s->v[i], now), 0) != 0) {
             return h2a_err_set(H2A_ERR_NOMEM, "renew");
         }
+        /* Those that will run get their whole journal rows. */
         if (!dry_run) {
             H2A_GUARD(h2a_renew_cand_load(j, &s->v[i]));
         }
-        (*todo)[(*n)++] = &s->v[i];
+        todo[(*n)++] = &s->v[i];
     }
     return H2A_OK;
+}
+
+static h2a_err s_pick(H2A_JOURNAL *j, struct s_set *s, const h2a_policy_lifecycle *l,
+                      h2a_renew_src *src, bool dry_run, h2a_renew_cand ***todo, size_t *n,
+                      h2a_buf *out)
+{
+    size_t *res = calloc(s->n + 1, sizeof(*res)), nres = 0;
+    h2a_err rv = H2A_OK;
+
+    *n = 0;
+    *todo = calloc(s->n + 1, sizeof(**todo));
+    if (*todo == NULL || res == NULL) {
+        free(res);
+        return h2a_err_set(H2A_ERR_NOMEM, "renew");
+    }
+    for (size_t i = 0; rv == H2A_OK && i < s->n; i++) {
+        rv = s_due(&s->v[i], l, src);
+        if (rv == H2A_OK && s->v[i].resume) {
+            res[nres++] = i;
+        }
+    }
+    if (rv == H2A_OK) {
+        rv = s_choose(j, s, res, nres, dry_run, *todo, n, out);
+    }
+    free(res);
+    return rv;
 }
 
 h2a_err h2a_renew_run(const h2a_config *cfg, const h2a_renew_opts *o, h2a_buf *out,
