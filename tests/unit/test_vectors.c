@@ -249,22 +249,6 @@ static void s_db_from_sql(const char *dir, const char *sql)
     sqlite3_close(db);
 }
 
-static void test_journal_schema_new(void **state)
-{
-    char dir[128], db[160], *got, *want = s_vector("journal/schema.txt");
-    H2A_JOURNAL *j = NULL;
-
-    (void)state;
-    snprintf(dir, sizeof(dir), "%s/new", s_dir);
-    H2A_ASSERT_OK(h2a_journal_open(dir, &j));
-    assert_int_equal(h2a_journal_schema(j), H2A_JOURNAL_SCHEMA);
-    h2a_journal_close(j);
-    snprintf(db, sizeof(db), "%s/journal.db", dir);
-    got = s_schema_dump(db);
-    assert_string_equal(got, want);
-    free(got);
-    free(want);
-}
 
 /*
  * Version 3 made every delivery a generation: the fixture's two delivered
@@ -304,21 +288,58 @@ static void s_migrated_generations(H2A_JOURNAL *j)
     h2a_jgens_free(g, n);
 }
 
+/* The journal of fixture journal/<name>-journal.sql in s_dir/<name>, migrated by opening it. */
+static H2A_JOURNAL *s_open_fixture(const char *name, char *dir, size_t cap)
+{
+    char vec[64];
+    char *sql;
+    H2A_JOURNAL *j = NULL;
+
+    snprintf(vec, sizeof(vec), "journal/%s-journal.sql", name);
+    sql = s_vector(vec);
+    snprintf(dir, cap, "%s/%s", s_dir, name);
+    s_db_from_sql(dir, sql);
+    free(sql);
+    H2A_ASSERT_OK(h2a_journal_open(dir, &j));
+    assert_int_equal(h2a_journal_schema(j), H2A_JOURNAL_SCHEMA);
+    return j;
+}
+
+/* Close `j` and compare its schema with the pinned one (a migrated journal = a new one). */
+static void s_close_pinned(H2A_JOURNAL *j, const char *dir)
+{
+    char db[160], *got, *want = s_vector("journal/schema.txt");
+
+    h2a_journal_close(j);
+    snprintf(db, sizeof(db), "%s/journal.db", dir);
+    got = s_schema_dump(db);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+}
+
+static void test_journal_schema_new(void **state)
+{
+    char dir[128];
+    H2A_JOURNAL *j = NULL;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/new", s_dir);
+    H2A_ASSERT_OK(h2a_journal_open(dir, &j));
+    assert_int_equal(h2a_journal_schema(j), H2A_JOURNAL_SCHEMA);
+    s_close_pinned(j, dir);
+}
+
 /* Today's journal (the fixture) migrates to the schema a new journal has, rows intact. */
 static void test_journal_migrates_v1(void **state)
 {
-    char dir[128], db[160], *got, *want = s_vector("journal/schema.txt");
-    char *sql = s_vector("journal/v1-journal.sql");
-    H2A_JOURNAL *j = NULL;
+    char dir[128];
+    H2A_JOURNAL *j = s_open_fixture("v1", dir, sizeof(dir));
     h2a_jreq *r = NULL;
     h2a_jtarget *t = NULL;
     size_t n = 0;
 
     (void)state;
-    snprintf(dir, sizeof(dir), "%s/v1", s_dir);
-    s_db_from_sql(dir, sql);
-    H2A_ASSERT_OK(h2a_journal_open(dir, &j));
-    assert_int_equal(h2a_journal_schema(j), H2A_JOURNAL_SCHEMA);
     H2A_ASSERT_OK(h2a_journal_get(j, "pay-api-7", &r, &t, &n));
     assert_non_null(r);
     assert_int_equal(r->state, H2A_JS_ISSUED);
@@ -340,13 +361,7 @@ static void test_journal_migrates_v1(void **state)
     h2a_jreq_free(r);
     h2a_jtargets_free(t, n);
     s_migrated_generations(j);
-    h2a_journal_close(j);
-    snprintf(db, sizeof(db), "%s/journal.db", dir);
-    got = s_schema_dump(db);
-    assert_string_equal(got, want);
-    free(got);
-    free(want);
-    free(sql);
+    s_close_pinned(j, dir);
 }
 
 /*
@@ -393,22 +408,13 @@ static void s_migrated_v4_rows(H2A_JOURNAL *j)
     h2a_jcurs_free(c, n);
 }
 
-static void test_journal_migrates_v3(void **state)
+/* A row written with a certificate and no not_before gets it from the certificate. */
+static void s_written_row_v4(H2A_JOURNAL *j)
 {
-    char dir[128], db[160], *got, *want = s_vector("journal/schema.txt");
-    char *sql = s_vector("journal/v3-journal.sql");
-    H2A_JOURNAL *j = NULL;
     h2a_jreq *r = NULL;
     h2a_jtarget *t = NULL;
     size_t n = 0;
 
-    (void)state;
-    snprintf(dir, sizeof(dir), "%s/v3", s_dir);
-    s_db_from_sql(dir, sql);
-    H2A_ASSERT_OK(h2a_journal_open(dir, &j));
-    assert_int_equal(h2a_journal_schema(j), H2A_JOURNAL_SCHEMA);
-    s_migrated_v4_rows(j);
-    /* A row written with a certificate and no not_before gets it from the certificate. */
     H2A_ASSERT_OK(h2a_journal_get(j, "web", &r, &t, &n));
     H2A_ASSERT_OK(h2a_jset(&r->id, "web.copy"));
     r->not_before = 0;
@@ -422,13 +428,17 @@ static void test_journal_migrates_v3(void **state)
     assert_string_equal(r->ari_id, "q2Aun4gLMGi5gVCM_SaaRcTr_RA.AIobLD1OX2BxgpOktQ");
     h2a_jreq_free(r);
     h2a_jtargets_free(t, n);
-    h2a_journal_close(j);
-    snprintf(db, sizeof(db), "%s/journal.db", dir);
-    got = s_schema_dump(db);
-    assert_string_equal(got, want);
-    free(got);
-    free(want);
-    free(sql);
+}
+
+static void test_journal_migrates_v3(void **state)
+{
+    char dir[128];
+    H2A_JOURNAL *j = s_open_fixture("v3", dir, sizeof(dir));
+
+    (void)state;
+    s_migrated_v4_rows(j);
+    s_written_row_v4(j);
+    s_close_pinned(j, dir);
 }
 
 static void test_journal_newer_refused(void **state)
