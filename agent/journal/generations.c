@@ -210,7 +210,8 @@ void h2a_jcurs_free(h2a_jcur *c, size_t n)
  */
 #define S_CUR_SQL                                                                            \
     "SELECT r.id, '', '', r.requester, r.state, NULL, NULL, NULL, NULL, r.serial,"           \
-    " r.not_after, CASE WHEN r.not_before IS NULL THEN r.cert_pem END, NULL, NULL, NULL,"    \
+    " r.not_after, CASE WHEN r.not_before IS NULL OR strftime('%s', r.not_after) IS NULL"    \
+    " THEN r.cert_pem END, NULL, NULL, NULL,"                                                \
     " r.created, r.updated, NULL, r.reason, r.not_before, r.ari_id, g.arn, g.generation,"    \
     " CAST(strftime('%s', r.not_after) AS INTEGER)"                                          \
     " FROM generations g JOIN requests r ON r.id = g.request_id"                             \

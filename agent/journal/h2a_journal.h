@@ -196,7 +196,7 @@ h2a_err h2a_journal_current_generations(H2A_JOURNAL *j, h2a_jgen **out,
  * The current generation of every ARN (arn NULL) or of one, with what its
  * due time needs from its request, in one query: `req` holds id, state,
  * reason, serial, not_after, not_before and ari_id (cert_pem only when
- * not_before is unknown), no body and no targets. By request id then ARN.
+ * not_before or not_after is unknown), no body and no targets. By request id then ARN.
  */
 typedef struct {
     char *arn;

@@ -406,6 +406,17 @@ static void s_migrated_v4_rows(H2A_JOURNAL *j)
     assert_int_equal(n, 1);
     assert_string_equal(c[0].req->id, "web.g2");
     h2a_jcurs_free(c, n);
+    /* A not_after SQLite cannot read: the certificate comes along, for renew to parse. */
+    H2A_ASSERT_OK(h2a_journal_get(j, "web.g2", &r, &t, &n));
+    H2A_ASSERT_OK(h2a_jset(&r->not_after, "soon"));
+    H2A_ASSERT_OK(h2a_journal_put_request(j, r));
+    h2a_jreq_free(r);
+    h2a_jtargets_free(t, n);
+    H2A_ASSERT_OK(h2a_journal_current(j, "arn:aws:acm:eu-west-1:111111111111:certificate/"
+                                         "00000000-0000-4000-8000-00000000000a", &c, &n));
+    assert_int_equal(c[0].not_after, 0);
+    assert_non_null(c[0].req->cert_pem);
+    h2a_jcurs_free(c, n);
 }
 
 /* A row written with a certificate and no not_before gets it from the certificate. */
