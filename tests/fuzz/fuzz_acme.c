@@ -106,10 +106,12 @@ static void s_split_all(const uint8_t *data, size_t size)
     while (p <= end && s_n_replies < S_MAX_REPLIES) {
         const uint8_t *q = p;
 
-        while (q + 4 <= end && memcmp(q, "\n--\n", 4) != 0) {
+        /* memchr, not a memcmp per byte: libFuzzer traces every memcmp it sees. */
+        while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL &&
+               !(end - q >= 4 && q[1] == '-' && q[2] == '-' && q[3] == '\n')) {
             q++;
         }
-        if (q + 4 > end) {
+        if (q == NULL) {
             q = end;
         }
         s_split(p, (size_t)(q - p), &s_replies[s_n_replies++]);
@@ -156,7 +158,7 @@ static void s_conf(h2a_acme_conf *acme, h2a_issuer_conf *conf, h2a_issue_ctx *ct
     ctx->ops = &h2a_issuer_acme_ops;
 }
 
-static void s_reset_dir(const char *dir, const char *keep);
+static void s_reset_dir(const char *dir, const char *keep, const char *keep2);
 
 /* Nothing stays behind in /dev/shm once the run ends. */
 static void s_remove_state(void)
@@ -167,7 +169,7 @@ static void s_remove_state(void)
 
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
         snprintf(dir, sizeof(dir), dirs[i], s_state);
-        s_reset_dir(dir, NULL);
+        s_reset_dir(dir, NULL, NULL);
         (void)rmdir(dir);
     }
 }
@@ -212,8 +214,11 @@ void h2a_fuzz_setup(void)
     h2a_buf_free(&thumb);
 }
 
-/* Every execution starts from the same files: only the CSR of S_ORDER stays. */
-static void s_reset_dir(const char *dir, const char *keep)
+/*
+ * Every execution starts from the same files: only the CSR of S_ORDER and
+ * the account URL stay (the next input's bit 2 says whether it is there).
+ */
+static void s_reset_dir(const char *dir, const char *keep, const char *keep2)
 {
     char path[4600];
     DIR *d = opendir(dir);
@@ -221,7 +226,8 @@ static void s_reset_dir(const char *dir, const char *keep)
 
     while (d != NULL && (e = readdir(d)) != NULL) {
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.' && (keep == NULL || strcmp(path, keep) != 0)) {
+        if (e->d_name[0] != '.' && (keep == NULL || strcmp(path, keep) != 0) &&
+            (keep2 == NULL || strcmp(path, keep2) != 0)) {
             (void)unlink(path);
         }
     }
@@ -241,8 +247,10 @@ static void s_conversation(const uint8_t *data, size_t size)
 
     s_conf(&acme, &conf, &ctx, mode);
     s_split_all(data + 1, size - 1);
-    if ((mode & 4) != 0 &&
-        h2a_file_write_atomic(s_account_file, "https://acme.invalid/acct/1", 27, 0600) != H2A_OK) {
+    if ((mode & 4) == 0) {
+        (void)unlink(s_account_file);
+    } else if (access(s_account_file, F_OK) != 0 &&
+               h2a_file_write_atomic(s_account_file, "https://acme.invalid/acct/1", 27, 0600) != H2A_OK) {
         abort();
     }
     if ((mode & 1) != 0) {
@@ -252,9 +260,9 @@ static void s_conversation(const uint8_t *data, size_t size)
     }
     h2a_issue_result_clear(&res);
     snprintf(dir, sizeof(dir), "%s/acme", s_state);
-    s_reset_dir(dir, s_csr_file);
+    s_reset_dir(dir, s_csr_file, s_account_file);
     snprintf(dir, sizeof(dir), "%s/.well-known/acme-challenge", s_webroot);
-    s_reset_dir(dir, NULL);
+    s_reset_dir(dir, NULL, NULL);
 }
 
 /* The directory, then the same reply as any GET and as a problem document. */
