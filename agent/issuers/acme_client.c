@@ -63,6 +63,17 @@ void h2a_acme_reply_clear(h2a_acme_reply *r)
     r->retry_after_ms = -1;
 }
 
+json_object *h2a_acme_jarr(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+
+    if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
+        !json_object_is_type(v, json_type_array)) {
+        return NULL;
+    }
+    return v;
+}
+
 const char *h2a_acme_jstr(json_object *obj, const char *key)
 {
     json_object *v = NULL;

@@ -139,6 +139,11 @@ h2a_err h2a_acme_problem(const h2a_acme *a, const char *what, const h2a_acme_rep
 
 /* A string member of a JSON reply (NULL when absent); owned by `obj`. */
 const char *h2a_acme_jstr(json_object *obj, const char *key);
+/*
+ * An array member (NULL when absent or of another type: json-c asserts on
+ * array calls made on anything else, and the server chooses the types).
+ */
+json_object *h2a_acme_jarr(json_object *obj, const char *key);
 
 /* ---- acme_http01.c: http-01 solvers ---- */
 

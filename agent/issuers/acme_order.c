@@ -151,7 +151,7 @@ static h2a_err s_answer(h2a_acme *a, struct s_solving *s, const char *url, json_
     h2a_buf ka;
     h2a_err rv;
 
-    json_object_object_get_ex(authz, "challenges", &chs);
+    chs = h2a_acme_jarr(authz, "challenges");
     for (size_t i = 0; chs != NULL && i < json_object_array_length(chs); i++) {
         ch = json_object_array_get_idx(chs, i);
         if (strcmp(h2a_acme_jstr(ch, "type") ? h2a_acme_jstr(ch, "type") : "", want) == 0) {
@@ -200,7 +200,7 @@ static h2a_err s_authz_failed(h2a_acme *a, json_object *authz)
     json_object *chs = NULL, *err = NULL;
     const char *type = NULL, *detail = NULL;
 
-    json_object_object_get_ex(authz, "challenges", &chs);
+    chs = h2a_acme_jarr(authz, "challenges");
     for (size_t i = 0; chs != NULL && i < json_object_array_length(chs); i++) {
         if (json_object_object_get_ex(json_object_array_get_idx(chs, i), "error", &err)) {
             type = h2a_acme_jstr(err, "type");
@@ -262,16 +262,23 @@ static h2a_err s_solve(h2a_acme *a, const char *handle, json_object *order)
     memset(&s, 0, sizeof(s));
     h2a_buf_init(&s.record, 0);
     H2A_GUARD(h2a_acme_order_path(a, handle, "pending", s.pending, sizeof(s.pending)));
-    json_object_object_get_ex(order, "authorizations", &list);
+    list = h2a_acme_jarr(order, "authorizations");
     if (a->conf->challenge == H2A_ACME_CH_HTTP_LISTEN) {
         H2A_GUARD(h2a_acme_responder_start(a->conf->listen_host, a->conf->listen_port,
                                            &s.responder));
     }
     for (size_t i = 0; rv == H2A_OK && list != NULL && i < json_object_array_length(list); i++) {
-        const char *url = json_object_get_string(json_object_array_get_idx(list, i));
+        json_object *u = json_object_array_get_idx(list, i);
+        const char *url = json_object_is_type(u, json_type_string) ? json_object_get_string(u) : NULL;
         json_object *authz = NULL;
         h2a_acme_reply r = {0};
         const char *st;
+
+        if (url == NULL) {
+            rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: order %s: authorization %zu is not a URL",
+                             a->ctx->conf->name, handle, i);
+            break;
+        }
 
         rv = s_post_json(a, url, "", &authz, &r);
         st = rv == H2A_OK ? h2a_acme_jstr(authz, "status") : NULL;
