@@ -147,6 +147,16 @@ void h2a_retry_quota_success(struct h2a_retry_quota *q, int taken);
 h2a_err h2a_json_take_string(h2a_buf *body, const char *key, h2a_buf *out,
                              bool *found) H2A_MUST_USE;
 
+/*
+ * The one way a reply becomes an XML tree: no network, no entities, and
+ * nothing printed. XML_PARSE_NOERROR does not cover libxml2's encoding
+ * conversion, which reports through the thread's generic error handler,
+ * so that handler is silenced (per thread: libxml2 keeps it thread-local)
+ * before every parse. NULL when the text is not XML.
+ */
+struct _xmlDoc;
+struct _xmlDoc *h2a_aws_xml_read(const char *body, size_t len);
+
 /* Text of the first <name>...</name> element (entities decoded) to `out`. */
 h2a_err h2a_xml_take_text(const h2a_buf *body, const char *name,
                           h2a_buf *out, bool *found) H2A_MUST_USE;

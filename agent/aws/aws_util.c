@@ -643,8 +643,7 @@ bool h2a_aws_parse_query_error(const char *body, size_t len, struct h2a_aws_erro
     if (body == NULL || len == 0 || len > INT32_MAX) {
         return false;
     }
-    doc = xmlReadMemory(body, (int)len, "reply.xml", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    doc = h2a_aws_xml_read(body, len);
     root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
     if (root != NULL && strcmp((const char *)root->name, "ErrorResponse") == 0) {
         e = s_xml_child(root, "Error");

@@ -13,6 +13,23 @@
 
 #include "ops.h"
 
+static void s_quiet(void *ctx, const char *fmt, ...)
+{
+    (void)ctx;
+    (void)fmt;
+}
+
+xmlDoc *h2a_aws_xml_read(const char *body, size_t len)
+{
+    if (body == NULL || len == 0 || len > INT32_MAX) {
+        return NULL;
+    }
+    xmlSetGenericErrorFunc(NULL, s_quiet);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    return xmlReadMemory(body, (int)len, "reply.xml", NULL,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
 h2a_err h2a_aws_xml_parse(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
                           const h2a_buf *reply, const char *root_name, xmlDoc **out)
 {
@@ -23,8 +40,7 @@ h2a_err h2a_aws_xml_parse(H2A_AWS_CTX *ctx, h2a_aws_service svc, const char *op,
     if (reply->len == 0 || reply->len > INT32_MAX) {
         return h2a_aws_malformed(ctx, svc, op, "empty reply, expected XML");
     }
-    doc = xmlReadMemory((const char *)reply->data, (int)reply->len, "reply.xml", NULL,
-                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    doc = h2a_aws_xml_read((const char *)reply->data, reply->len);
     root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
     if (root == NULL || strcmp((const char *)root->name, root_name) != 0) {
         xmlFreeDoc(doc);

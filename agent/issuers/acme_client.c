@@ -7,6 +7,7 @@
  * problem documents are handled in one place.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +20,39 @@
 
 #include "issuers/acme_int.h"
 
+#ifdef H2A_FUZZ_HOOKS
+static h2a_acme_fuzz_reply_fn s_fuzz_reply;
+#endif
+
 #define H2A_ACME_REPLY_MAX (1024 * 1024)
 
-static long long s_now_ms(void)
+long long h2a_acme_now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void h2a_acme_pause(const h2a_acme *a, long long ms)
+{
+    long long left = a->deadline_ms - h2a_acme_now_ms();
+    struct timespec ts;
+
+#ifdef H2A_FUZZ_HOOKS
+    if (s_fuzz_reply != NULL) {
+        return; /* replies come from memory: waiting for them finds nothing new */
+    }
+#endif
+    ms = ms < left ? ms : left;
+    if (ms <= 0) {
+        return;
+    }
+    /* Whole seconds apart: usleep takes at most a second on some systems, and 32 bits of µs. */
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 void h2a_acme_reply_clear(h2a_acme_reply *r)
@@ -35,6 +61,17 @@ void h2a_acme_reply_clear(h2a_acme_reply *r)
     memset(r, 0, sizeof(*r));
     h2a_buf_init(&r->body, H2A_ACME_REPLY_MAX);
     r->retry_after_ms = -1;
+}
+
+json_object *h2a_acme_jarr(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+
+    if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
+        !json_object_is_type(v, json_type_array)) {
+        return NULL;
+    }
+    return v;
 }
 
 const char *h2a_acme_jstr(json_object *obj, const char *key)
@@ -137,8 +174,6 @@ static void s_pool_put(h2a_acme *a, const char *nonce)
 }
 
 #ifdef H2A_FUZZ_HOOKS
-static h2a_acme_fuzz_reply_fn s_fuzz_reply;
-
 void h2a_acme_fuzz_set_reply(h2a_acme_fuzz_reply_fn fn)
 {
     s_fuzz_reply = fn;
@@ -253,6 +288,17 @@ static h2a_err s_nonce(h2a_acme *a, char **out)
     return H2A_OK;
 }
 
+static h2a_err s_sign(h2a_acme *a, const char *hdr, const char *payload, h2a_buf *out)
+{
+#ifdef H2A_FUZZ_HOOKS
+    if (a->key == NULL) {
+        /* fuzz_acme runs without a token: what it fuzzes is the server's side. */
+        return h2a_buf_printf(out, "{\"protected\":%s,\"payload\":\"%s\"}", hdr, payload);
+    }
+#endif
+    return h2a_acme_jws_sign(a->key, hdr, payload, out);
+}
+
 static h2a_err s_signed_body(h2a_acme *a, const char *url, const char *payload, h2a_buf *out)
 {
     h2a_buf hdr;
@@ -263,12 +309,12 @@ static h2a_err s_signed_body(h2a_acme *a, const char *url, const char *payload, 
     rv = s_nonce(a, &nonce);
     if (rv == H2A_OK) {
         rv = h2a_buf_printf(&hdr, "{\"alg\":\"%s\",%s%s%s,\"nonce\":\"%s\",\"url\":\"%s\"}",
-                            h2a_acme_alg(a->key), a->kid != NULL ? "\"kid\":\"" : "\"jwk\":",
+                            a->key != NULL ? h2a_acme_alg(a->key) : "none", a->kid != NULL ? "\"kid\":\"" : "\"jwk\":",
                             a->kid != NULL ? a->kid : (const char *)a->jwk.data,
                             a->kid != NULL ? "\"" : "", nonce, url);
     }
     if (rv == H2A_OK && (rv = h2a_buf_terminate(&hdr)) == H2A_OK) {
-        rv = h2a_acme_jws_sign(a->key, (const char *)hdr.data, payload, out);
+        rv = s_sign(a, (const char *)hdr.data, payload, out);
     }
     if (rv == H2A_OK) {
         rv = h2a_buf_terminate(out);
@@ -309,8 +355,9 @@ h2a_err h2a_acme_post(h2a_acme *a, const char *url, const char *payload, h2a_acm
             continue; /* the error's own nonce is in the pool now */
         }
         if ((r->status == 429 || r->status == 503) && r->retry_after_ms >= 0 &&
-            s_now_ms() + r->retry_after_ms < a->deadline_ms) {
-            usleep((useconds_t)(r->retry_after_ms * 1000));
+            h2a_acme_now_ms() + r->retry_after_ms < a->deadline_ms) {
+            /* Retry-After: 0 must not turn into a loop that hammers the server. */
+            h2a_acme_pause(a, r->retry_after_ms < 1000 ? 1000 : r->retry_after_ms);
             continue;
         }
         if (r->status >= 400) {
@@ -345,7 +392,7 @@ h2a_err h2a_acme_open(const h2a_issue_ctx *ctx, h2a_acme *a)
     memset(a, 0, sizeof(*a));
     a->ctx = ctx;
     a->conf = ctx->conf->acme;
-    a->deadline_ms = s_now_ms() + h2a_issuer_timeout_ms(ctx->conf);
+    a->deadline_ms = h2a_acme_now_ms() + h2a_issuer_timeout_ms(ctx->conf);
     h2a_buf_init(&a->jwk, 0);
     h2a_buf_init(&a->thumb, 0);
     a->curl = curl_easy_init();

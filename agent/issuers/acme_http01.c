@@ -193,7 +193,7 @@ void h2a_acme_responder_stop(h2a_acme_responder *s)
 }
 
 /* Tokens are base64url (RFC 8555 8.1): anything else could walk out of the webroot. */
-static bool s_token_ok(const char *t)
+bool h2a_acme_token_ok(const char *t)
 {
     return t[0] != '\0' && strlen(t) < 256 && h2a_jv_charset_ok(t, "-_");
 }
@@ -203,7 +203,7 @@ h2a_err h2a_acme_webroot_put(const char *webroot, const char *token, const char 
     char path[4600];
     FILE *f;
 
-    H2A_ENSURE(s_token_ok(token), H2A_ERR_ISSUER, "http-01: the server's token is not "
+    H2A_ENSURE(h2a_acme_token_ok(token), H2A_ERR_ISSUER, "http-01: the server's token is not "
                "base64url");
     snprintf(path, sizeof(path), "%s/.well-known", webroot);
     (void)mkdir(path, 0755);
@@ -227,7 +227,7 @@ void h2a_acme_webroot_remove(const char *webroot, const char *token)
 {
     char path[4600];
 
-    if (s_token_ok(token)) {
+    if (h2a_acme_token_ok(token)) {
         snprintf(path, sizeof(path), "%s/.well-known/acme-challenge/%s", webroot, token);
         (void)unlink(path);
     }

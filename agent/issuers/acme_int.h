@@ -118,13 +118,32 @@ typedef void (*h2a_acme_fuzz_reply_fn)(const char *method, long *status, const c
                                        size_t *headers_len, const uint8_t **body,
                                        size_t *body_len);
 void h2a_acme_fuzz_set_reply(h2a_acme_fuzz_reply_fn fn);
+/*
+ * With no token session (fuzz_acme) the account key is this public JWK and
+ * POSTs go unsigned, so that the replies to signed requests (account,
+ * order, authorization, challenge, finalize, certificate) can be fuzzed.
+ */
+#define H2A_ACME_FUZZ_JWK "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\"}"
 #endif
+
+/* CLOCK_MONOTONIC in milliseconds: what deadlines are measured in. */
+long long h2a_acme_now_ms(void);
+/*
+ * Wait `ms` (Retry-After, polling), never past the issuer's deadline. Fuzz
+ * builds with a reply function set do not wait: the replies are in memory.
+ */
+void h2a_acme_pause(const h2a_acme *a, long long ms);
 
 /* H2A_ERR_ISSUER "issuers.<name>: <what>: <type>: <detail>" from a problem reply. */
 h2a_err h2a_acme_problem(const h2a_acme *a, const char *what, const h2a_acme_reply *r);
 
 /* A string member of a JSON reply (NULL when absent); owned by `obj`. */
 const char *h2a_acme_jstr(json_object *obj, const char *key);
+/*
+ * An array member (NULL when absent or of another type: json-c asserts on
+ * array calls made on anything else, and the server chooses the types).
+ */
+json_object *h2a_acme_jarr(json_object *obj, const char *key);
 
 /* ---- acme_http01.c: http-01 solvers ---- */
 
@@ -139,6 +158,9 @@ h2a_err h2a_acme_responder_start(const char *host, int port,
 h2a_err h2a_acme_responder_add(h2a_acme_responder *s, const char *token,
                                const char *key_auth) H2A_MUST_USE;
 void h2a_acme_responder_stop(h2a_acme_responder *s);
+
+/* A challenge token as RFC 8555 8.1 has it: base64url, non-empty, bounded. */
+bool h2a_acme_token_ok(const char *token);
 
 /* <webroot>/.well-known/acme-challenge/<token> holding the key authorization. */
 h2a_err h2a_acme_webroot_put(const char *webroot, const char *token,

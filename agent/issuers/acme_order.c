@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 #include <openssl/x509_vfy.h>
 
+#include "config/h2a_jv.h"
 #include "issuers/acme_int.h"
 
 #define H2A_ACME_MAX_AUTHZ 64
@@ -30,14 +31,6 @@ struct s_solving {
     char *txt_value[H2A_ACME_MAX_AUTHZ];
     size_t n;
 };
-
-static long long s_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* POST (payload "" = POST-as-GET) and parse the JSON answer into *obj. */
 static h2a_err s_post_json(h2a_acme *a, const char *url, const char *payload,
@@ -121,13 +114,18 @@ static void s_leftovers(h2a_acme *a, const char *handle)
 static h2a_err s_put_txt(h2a_acme *a, struct s_solving *s, json_object *authz,
                          const char *key_auth)
 {
+    const char *id = s_ident(authz);
     h2a_buf v, n;
     h2a_err rv;
 
+    /* The server names the record: only a host name may reach DNS and the pending file. */
+    H2A_ENSURE(id[0] != '\0' && id[0] != '.' && strlen(id) < 254 && h2a_jv_charset_ok(id, "-."),
+               H2A_ERR_ISSUER, "issuers.%s: the authorization's identifier is not a DNS name",
+               a->ctx->conf->name);
     h2a_buf_init(&v, 0);
     h2a_buf_init(&n, 0);
     rv = h2a_acme_dns_value(key_auth, &v);
-    if (rv == H2A_OK && (rv = h2a_buf_printf(&n, "_acme-challenge.%s.", s_ident(authz))) == H2A_OK &&
+    if (rv == H2A_OK && (rv = h2a_buf_printf(&n, "_acme-challenge.%s.", id)) == H2A_OK &&
         (rv = h2a_buf_terminate(&n)) == H2A_OK) {
         s->txt_name[s->n - 1] = strdup((const char *)n.data);
         s->txt_value[s->n - 1] = strdup((const char *)v.data);
@@ -153,7 +151,7 @@ static h2a_err s_answer(h2a_acme *a, struct s_solving *s, const char *url, json_
     h2a_buf ka;
     h2a_err rv;
 
-    json_object_object_get_ex(authz, "challenges", &chs);
+    chs = h2a_acme_jarr(authz, "challenges");
     for (size_t i = 0; chs != NULL && i < json_object_array_length(chs); i++) {
         ch = json_object_array_get_idx(chs, i);
         if (strcmp(h2a_acme_jstr(ch, "type") ? h2a_acme_jstr(ch, "type") : "", want) == 0) {
@@ -163,6 +161,12 @@ static h2a_err s_answer(h2a_acme *a, struct s_solving *s, const char *url, json_
     }
     H2A_ENSURE(token != NULL && curl != NULL, H2A_ERR_ISSUER, "issuers.%s: %s: the "
                "authorization offers no %s challenge", a->ctx->conf->name, s_ident(authz), want);
+    /*
+     * Before the token reaches the pending file: a token with a space or a
+     * newline would add records that a resume then removes (any name, any value).
+     */
+    H2A_ENSURE(h2a_acme_token_ok(token), H2A_ERR_ISSUER, "issuers.%s: %s: the server's %s "
+               "token is not base64url", a->ctx->conf->name, s_ident(authz), want);
     H2A_ENSURE(s->n < H2A_ACME_MAX_AUTHZ, H2A_ERR_ISSUER, "too many authorizations");
     h2a_buf_init(&ka, 0);
     rv = h2a_buf_printf(&ka, "%s.%s", token, (const char *)a->thumb.data);
@@ -196,7 +200,7 @@ static h2a_err s_authz_failed(h2a_acme *a, json_object *authz)
     json_object *chs = NULL, *err = NULL;
     const char *type = NULL, *detail = NULL;
 
-    json_object_object_get_ex(authz, "challenges", &chs);
+    chs = h2a_acme_jarr(authz, "challenges");
     for (size_t i = 0; chs != NULL && i < json_object_array_length(chs); i++) {
         if (json_object_object_get_ex(json_object_array_get_idx(chs, i), "error", &err)) {
             type = h2a_acme_jstr(err, "type");
@@ -222,7 +226,7 @@ static h2a_err s_authz_wait(h2a_acme *a, const char *url)
         if (rv == H2A_OK && st != NULL && strcmp(st, "invalid") == 0) {
             rv = s_authz_failed(a, o);
         } else if (rv == H2A_OK && (st == NULL || strcmp(st, "valid") != 0) &&
-                   s_now_ms() > a->deadline_ms) {
+                   h2a_acme_now_ms() > a->deadline_ms) {
             rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: %s still %s at the timeout",
                              a->ctx->conf->name, s_ident(o), st ? st : "(no status)");
         }
@@ -234,7 +238,7 @@ static h2a_err s_authz_wait(h2a_acme *a, const char *url)
         if (rv != H2A_OK || valid) {
             return rv;
         }
-        usleep((useconds_t)(pause > 10000 ? 10000 : pause) * 1000);
+        h2a_acme_pause(a, pause > 10000 ? 10000 : pause);
     }
 }
 
@@ -258,16 +262,23 @@ static h2a_err s_solve(h2a_acme *a, const char *handle, json_object *order)
     memset(&s, 0, sizeof(s));
     h2a_buf_init(&s.record, 0);
     H2A_GUARD(h2a_acme_order_path(a, handle, "pending", s.pending, sizeof(s.pending)));
-    json_object_object_get_ex(order, "authorizations", &list);
+    list = h2a_acme_jarr(order, "authorizations");
     if (a->conf->challenge == H2A_ACME_CH_HTTP_LISTEN) {
         H2A_GUARD(h2a_acme_responder_start(a->conf->listen_host, a->conf->listen_port,
                                            &s.responder));
     }
     for (size_t i = 0; rv == H2A_OK && list != NULL && i < json_object_array_length(list); i++) {
-        const char *url = json_object_get_string(json_object_array_get_idx(list, i));
+        json_object *u = json_object_array_get_idx(list, i);
+        const char *url = json_object_is_type(u, json_type_string) ? json_object_get_string(u) : NULL;
         json_object *authz = NULL;
         h2a_acme_reply r = {0};
         const char *st;
+
+        if (url == NULL) {
+            rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: order %s: authorization %zu is not a URL",
+                             a->ctx->conf->name, handle, i);
+            break;
+        }
 
         rv = s_post_json(a, url, "", &authz, &r);
         st = rv == H2A_OK ? h2a_acme_jstr(authz, "status") : NULL;

@@ -21,14 +21,6 @@
 #define H2A_ACME_TXT_TTL 60
 #define H2A_ACME_TXT_MAX 32
 
-static long long s_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* route53_zone: the hosted zone of exactly that name. */
 static h2a_err s_zone_id(h2a_acme *a, char *out, size_t n)
 {
@@ -99,9 +91,9 @@ static h2a_err s_wait_insync(h2a_acme *a, const char *change_id)
         }
         free(st);
         st = NULL;
-        H2A_ENSURE(s_now_ms() < a->deadline_ms, H2A_ERR_ISSUER, "issuers.%s: Route 53 change "
+        H2A_ENSURE(h2a_acme_now_ms() < a->deadline_ms, H2A_ERR_ISSUER, "issuers.%s: Route 53 change "
                    "%s not INSYNC within the timeout", a->ctx->conf->name, change_id);
-        usleep(500 * 1000);
+        h2a_acme_pause(a, 500);
     }
 }
 

@@ -128,7 +128,7 @@ def main():
     write("fuzz_aws_route53", route53_seeds())
     write("fuzz_aws_sqs", sqs_seeds())
     write("fuzz_scope", scope_seeds())
-    write("fuzz_acme", acme_seeds())
+    write("fuzz_acme", acme_seeds() + acme_conversations(leaf, ca))
 
 
 def repr_json(b):
@@ -222,6 +222,60 @@ def acme_seeds():
            for s, b in ((0, directory), (0, order), (4, problem), (7, problem), (9, {"detail": 1}))]
     out.append(bytes([0]) + json.dumps(directory).encode())
     return out
+
+
+def acme_conversations(leaf, ca):
+    """Byte 0 >= 0x80: a whole submit or poll, replies separated by "\\n--\\n" (see fuzz_acme.c)."""
+    import json
+    base = "https://acme.invalid/"
+    directory = {"newNonce": base + "new-nonce", "newAccount": base + "new-acct",
+                 "newOrder": base + "new-order", "renewalInfo": base + "renewal-info"}
+    nonce = [0]
+
+    def rep(status, body, location=None, extra=""):
+        nonce[0] += 1
+        hdrs = "Replay-Nonce: n%04d\r\nContent-Type: application/json\r\n" % nonce[0]
+        if location:
+            hdrs += "Location: %s\r\n" % location
+        text = body if isinstance(body, str) else json.dumps(body)
+        return bytes([status]) + (hdrs + extra + "\n").encode() + text.encode()
+
+    order = {"status": "pending", "identifiers": [{"type": "dns", "value": "example.com"},
+                                                  {"type": "dns", "value": "*.example.com"}],
+             "authorizations": [base + "authz/1", base + "authz/2"], "finalize": base + "order/1/finalize"}
+    authz1 = {"status": "pending", "identifier": {"type": "dns", "value": "example.com"},
+              "challenges": [{"type": "http-01", "url": base + "chall/1", "token": "tok-1_A"},
+                             {"type": "dns-01", "url": base + "chall/2", "token": "tok-2"}]}
+    authz2 = {"status": "valid", "identifier": {"type": "dns", "value": "example.com"}, "wildcard": True,
+              "challenges": [{"type": "dns-01", "url": base + "chall/3", "token": "tok-3", "status": "valid"}]}
+    ready = dict(order, status="ready")
+    valid = dict(order, status="valid", certificate=base + "cert/1")
+    no_account = {"type": "urn:ietf:params:acme:error:accountDoesNotExist", "detail": "no such account"}
+    bad_nonce = {"type": "urn:ietf:params:acme:error:badNonce", "detail": "stale"}
+    invalid = dict(authz1, status="invalid", challenges=[dict(authz1["challenges"][0], status="invalid",
+                   error={"type": "urn:ietf:params:acme:error:unauthorized", "detail": "wrong \"value\""})])
+    ari = {"suggestedWindow": {"start": "2027-01-01T00:00:00Z", "end": "2027-01-03T00:00:00Z"},
+           "explanationURL": base + "why"}
+    pem = (leaf + ca).decode()
+    link = "Link: <%scert/1/alt>;rel=\"alternate\"\r\n" % base
+    sep = b"\n--\n"
+    convs = [
+        (0x80, [rep(0, directory), rep(4, no_account), rep(3, {"status": "valid"}, base + "acct/1"),
+                rep(3, order, base + "order/1")]),
+        (0x84, [rep(0, directory), rep(3, order, base + "order/1")]),
+        (0x80, [rep(0, directory), rep(0, {"status": "valid"}, base + "acct/1"), rep(7, {"detail": "slow"},
+                extra="Retry-After: 2\r\n"), rep(3, order, base + "order/1")]),
+        (0x85, [rep(0, directory), rep(0, order), rep(0, authz1), rep(0, {"status": "processing"}),
+                rep(0, authz2), rep(0, dict(authz1, status="valid")), rep(0, ready),
+                rep(0, dict(order, status="processing")), rep(0, valid), rep(0, pem, extra=link),
+                rep(0, ari)]),
+        (0x85, [rep(0, directory), rep(4, bad_nonce), rep(0, order), rep(0, invalid)]),
+        (0x87, [rep(0, directory), rep(0, ready), rep(0, valid), rep(0, valid), rep(0, pem), rep(0, ari)]),
+        (0x87, [rep(0, directory), rep(0, order), rep(0, authz1)]),
+        (0x85, [rep(0, directory), rep(0, dict(order, status="invalid",
+                error={"type": "urn:ietf:params:acme:error:malformed", "detail": "expired"}))]),
+    ]
+    return [bytes([mode]) + sep.join(replies) for mode, replies in convs]
 
 
 R53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"

@@ -5,8 +5,11 @@
  * Error parsing of both protocols, retry classification, backoff bounds,
  * the retry quota, and the extraction of secrets from JSON/XML replies.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "h2a_test.h"
 #include "aws/aws_internal.h"
@@ -85,6 +88,51 @@ static void test_query_error(void **state)
     assert_false(h2a_aws_parse_query_error("{\"json\":1}", 10, &e));
     assert_false(h2a_aws_parse_query_error("<ErrorResponse><Error>", 22, &e));
     assert_false(h2a_aws_parse_query_error("<Other/>", 8, &e));
+}
+
+/* Bodies libxml2's encoding conversion chokes on: it used to print them to stderr. */
+static const char *const s_bad_xml[] = {
+    "<ErrorResponse>\xff\xfe</ErrorResponse>",
+    "<?xml version=\"1.0\" encoding=\"EUC-JP\"?><ErrorResponse>\xff\xff\xff</ErrorResponse>",
+    "<?xml version=\"1.0\" encoding=\"UTF-16\"?><ErrorResponse/>",
+};
+
+static void *s_parse_bad_xml(void *arg)
+{
+    struct h2a_aws_error e;
+    bool *any = arg;
+
+    for (size_t i = 0; i < sizeof(s_bad_xml) / sizeof(s_bad_xml[0]); i++) {
+        *any |= h2a_aws_parse_query_error(s_bad_xml[i], strlen(s_bad_xml[i]), &e);
+    }
+    return NULL;
+}
+
+/* A broken XML reply is an error, never libxml2 text on the agent's stderr (any thread). */
+static void test_xml_errors_quiet(void **state)
+{
+    char path[] = "/tmp/h2a-xml-stderr-XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    bool parsed_main = false, parsed_thread = false;
+    pthread_t t;
+    struct stat st;
+
+    (void)state;
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    assert_int_equal(dup2(fd, 2), 2);
+    s_parse_bad_xml(&parsed_main);
+    assert_int_equal(pthread_create(&t, NULL, s_parse_bad_xml, &parsed_thread), 0);
+    pthread_join(t, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(fstat(fd, &st), 0);
+    close(fd);
+    unlink(path);
+    assert_false(parsed_main);
+    assert_false(parsed_thread);
+    assert_int_equal(st.st_size, 0);
 }
 
 static void test_retry_classify(void **state)
@@ -450,7 +498,7 @@ int main(void)
         cmocka_unit_test(test_json_take_string),  cmocka_unit_test(test_xml_take_text),
         cmocka_unit_test(test_creds_from_json),   cmocka_unit_test(test_sts_parse_credentials),
         cmocka_unit_test(test_iso8601),           cmocka_unit_test(test_form_append),
-        cmocka_unit_test(test_parsers_fuzz),
+        cmocka_unit_test(test_parsers_fuzz),      cmocka_unit_test(test_xml_errors_quiet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
