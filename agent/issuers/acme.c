@@ -70,6 +70,10 @@ static h2a_err s_account_key(h2a_acme *a, bool *made)
     }
     H2A_ENSURE(h2a_acme_alg(a->key) != NULL, H2A_ERR_INPUT, "issuers.%s.account_key: key "
                "'%s' has no JWS algorithm", a->ctx->conf->name, a->conf->account_label);
+    if (strcmp(h2a_acme_alg(a->key), "RS256") == 0) {
+        H2A_LOG_DBG("issuers.%s: JWS RS256 in the token with %s", a->ctx->conf->name,
+                    h2a_mech_name(h2a_acme_rs256_mech(a->key)));
+    }
     H2A_GUARD(h2a_acme_jwk(h2a_p11_key_public(a->key), &a->jwk));
     H2A_GUARD(h2a_buf_terminate(&a->jwk));
     return h2a_acme_thumbprint((const char *)a->jwk.data, &a->thumb);

@@ -29,10 +29,17 @@ h2a_err h2a_acme_thumbprint(const char *jwk, h2a_buf *out) H2A_MUST_USE;
 const char *h2a_acme_alg(const H2A_P11_KEY *k);
 
 /*
+ * How RS256 is signed with the RSA key `k`: H2A_MECH_SHA256_RSA_PKCS when
+ * the token lists it for signing, else H2A_MECH_RSA_PKCS over a DigestInfo
+ * made here (the same signature).
+ */
+h2a_mech h2a_acme_rs256_mech(H2A_P11_KEY *k);
+
+/*
  * A flattened JWS JSON object over `payload` (NUL-terminated; "" for
  * POST-as-GET) with protected header `protected_json`, signed in the token:
- * ES256/ES384 as the raw r||s CKM_ECDSA returns, RS256 as RSASSA-PKCS1-v1_5
- * with SHA-256. Appended to `out`.
+ * ES256/ES384 as the raw r||s CKM_ECDSA returns, RS256 with the mechanism
+ * h2a_acme_rs256_mech() picks. Appended to `out`.
  */
 h2a_err h2a_acme_jws_sign(H2A_P11_KEY *k, const char *protected_json,
                           const char *payload, h2a_buf *out) H2A_MUST_USE;
