@@ -50,6 +50,19 @@ h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ex
     return h2a_acme_state_path(a, name, out, n);
 }
 
+h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out, size_t n)
+{
+    const char *g = a->ctx->generation;
+    char name[160];
+
+    if (g == NULL || g[0] == '\0' || strlen(g) > 128 ||
+        strspn(g, "0123456789abcdefABCDEF") != strlen(g)) {
+        return h2a_acme_order_path(a, order, "csr", out, n);
+    }
+    snprintf(name, sizeof(name), "csr-%s.der", g);
+    return h2a_acme_state_path(a, name, out, n);
+}
+
 /* The account key by its label, made in the token (not extractable, sign only) if absent. */
 static h2a_err s_account_key(h2a_acme *a, bool *made)
 {
@@ -196,8 +209,12 @@ h2a_err h2a_acme_account(h2a_acme *a)
     return rv;
 }
 
-/* {"identifiers":[{"type":"dns","value":...}...]} from the CSR's DNS names. */
-static h2a_err s_order_payload(const h2a_acme *a, X509_REQ *csr, h2a_buf *out)
+/*
+ * {"identifiers":[{"type":"dns","value":...}...]} from the CSR's DNS names,
+ * with "replaces" (RFC 9773) when `replaces` names a predecessor's certID.
+ */
+h2a_err h2a_acme_order_body(const h2a_acme *a, X509_REQ *csr, const char *replaces,
+                            h2a_buf *out)
 {
     STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
     GENERAL_NAMES *gens = exts ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
@@ -220,6 +237,9 @@ static h2a_err s_order_payload(const h2a_acme *a, X509_REQ *csr, h2a_buf *out)
         n++;
     }
     json_object_object_add(p, "identifiers", ids);
+    if (replaces != NULL) {
+        json_object_object_add(p, "replaces", json_object_new_string(replaces));
+    }
     rv = n == 0 ? h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: the CSR names no DNS name to "
                               "order", a->ctx->conf->name)
                 : h2a_buf_append_str(out, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
@@ -229,40 +249,82 @@ static h2a_err s_order_payload(const h2a_acme *a, X509_REQ *csr, h2a_buf *out)
     return rv == H2A_OK ? h2a_buf_terminate(out) : rv;
 }
 
-static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res)
+/* The ARI certID of the predecessor a renewal names; NULL (and no error) when there is none. */
+static char *s_replaces(const h2a_acme *a)
 {
-    h2a_acme a;
+    X509 *leaf = NULL;
+    STACK_OF(X509) *chain = NULL;
+    h2a_buf id;
+    char *out = NULL;
+
+    if (a->ctx->predecessor_pem == NULL) {
+        return NULL;
+    }
+    h2a_buf_init(&id, 0);
+    if (h2a_issuer_parse_pem_chain("predecessor", a->ctx->predecessor_pem,
+                                   strlen(a->ctx->predecessor_pem), &leaf, &chain) == H2A_OK &&
+        h2a_acme_cert_id(leaf, &id) == H2A_OK && h2a_buf_terminate(&id) == H2A_OK) {
+        out = strdup((const char *)id.data);
+    } else {
+        H2A_LOG_WARN("issuers.%s: the renewal's predecessor has no ARI certID, ordering "
+                     "without replaces: %s", a->ctx->conf->name, h2a_err_msg());
+        h2a_err_clear();
+    }
+    X509_free(leaf);
+    sk_X509_pop_free(chain, X509_free);
+    h2a_buf_free(&id);
+    return out;
+}
+
+h2a_err h2a_acme_order_new(h2a_acme *a, X509_REQ *csr, char **url)
+{
     h2a_acme_reply r = {0};
     h2a_buf payload;
     unsigned char *der = NULL;
     int der_len;
-    char path[4400];
+    char path[4400], *replaces = s_replaces(a);
     h2a_err rv;
 
+    *url = NULL;
     h2a_buf_init(&payload, 0);
     h2a_acme_reply_clear(&r);
-    rv = h2a_acme_open(ctx, &a);
-    if (rv == H2A_OK && (rv = h2a_acme_account(&a)) == H2A_OK &&
-        (rv = s_order_payload(&a, csr, &payload)) == H2A_OK) {
-        rv = h2a_acme_post(&a, a.new_order, (const char *)payload.data, &r);
+    rv = h2a_acme_order_body(a, csr, replaces, &payload);
+    if (rv == H2A_OK) {
+        rv = h2a_acme_post(a, a->new_order, (const char *)payload.data, &r);
     }
     if (rv == H2A_OK && r.location[0] == '\0') {
-        rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: newOrder gave no order URL", ctx->conf->name);
+        rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: newOrder gave no order URL",
+                         a->ctx->conf->name);
     }
     /* The CSR waits beside the order for finalize (a resume has only the handle). */
-    if (rv == H2A_OK && (rv = h2a_acme_order_path(&a, r.location, "csr", path, sizeof(path))) == H2A_OK) {
+    if (rv == H2A_OK &&
+        (rv = h2a_acme_csr_path(a, r.location, path, sizeof(path))) == H2A_OK) {
         der_len = i2d_X509_REQ(csr, &der);
         rv = der_len <= 0 ? h2a_err_openssl(H2A_ERR_INTERNAL, "CSR")
                           : h2a_file_write_atomic(path, der, (size_t)der_len, 0600);
     }
     if (rv == H2A_OK) {
-        H2A_LOG_INFO("issuers.%s: ACME order %s", ctx->conf->name, r.location);
-        res->handle = strdup(r.location);
-        rv = res->handle == NULL ? h2a_err_set(H2A_ERR_NOMEM, "order") : H2A_OK;
+        H2A_LOG_INFO("issuers.%s: ACME order %s%s%s", a->ctx->conf->name, r.location,
+                     replaces != NULL ? " replacing certificate " : "",
+                     replaces != NULL ? replaces : "");
+        *url = strdup(r.location);
+        rv = *url == NULL ? h2a_err_set(H2A_ERR_NOMEM, "order") : H2A_OK;
     }
+    free(replaces);
     OPENSSL_free(der);
     h2a_buf_free(&payload);
     h2a_buf_free(&r.body);
+    return rv;
+}
+
+static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_result *res)
+{
+    h2a_acme a;
+    h2a_err rv = h2a_acme_open(ctx, &a);
+
+    if (rv == H2A_OK && (rv = h2a_acme_account(&a)) == H2A_OK) {
+        rv = h2a_acme_order_new(&a, csr, &res->handle);
+    }
     h2a_acme_close(&a);
     return rv;
 }

@@ -158,13 +158,32 @@ void h2a_acme_webroot_remove(const char *webroot, const char *token);
 h2a_err h2a_acme_state_path(const h2a_acme *a, const char *what, char *out,
                             size_t n) H2A_MUST_USE;
 /*
- * <state_dir>/acme/order-<sha256(order)>.<ext>: "csr" (waits for finalize),
- * "pending" (challenge records put up and not yet removed).
+ * <state_dir>/acme/order-<sha256(order)>.<ext>: "csr" (waits for finalize
+ * when there is no generation), "pending" (challenge records put up and not
+ * yet removed).
  */
 h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ext,
                             char *out, size_t n) H2A_MUST_USE;
+/*
+ * Where the CSR waits for finalize: <state_dir>/acme/csr-<generation>.der
+ * (the token key's id: a replacement order of the same generation finds
+ * it), or the order's "csr" path when the caller names no generation.
+ */
+h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out,
+                          size_t n) H2A_MUST_USE;
 /* The account key (made on first use) and the account URL (kid). */
 h2a_err h2a_acme_account(h2a_acme *a) H2A_MUST_USE;
+/*
+ * newOrder for the CSR's DNS names, with `replaces` when ctx->predecessor_pem
+ * names the certificate a renewal replaces; the CSR is kept beside the new
+ * order for finalize. *url: the order URL (malloc'd).
+ */
+h2a_err h2a_acme_order_new(h2a_acme *a, X509_REQ *csr, char **url) H2A_MUST_USE;
+/* The newOrder payload alone (unit tests): identifiers, and `replaces` unless NULL. */
+h2a_err h2a_acme_order_body(const h2a_acme *a, X509_REQ *csr, const char *replaces,
+                            h2a_buf *out) H2A_MUST_USE;
+/* ARI certID (RFC 9773 4.1): base64url(AKI keyIdentifier) "." base64url(serial octets). */
+h2a_err h2a_acme_cert_id(X509 *leaf, h2a_buf *out) H2A_MUST_USE;
 /* The issuer's poll: solve, finalize, download. */
 h2a_err h2a_acme_poll(const h2a_issue_ctx *ctx, const char *handle,
                       h2a_issue_result *res) H2A_MUST_USE;
