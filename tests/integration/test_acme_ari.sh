@@ -4,6 +4,7 @@
 # directory's renewalInfo with the certificate's certID
 # (base64url(AKI).base64url(serial)) and kept in the state directory.
 # Pebble 2.4.0 has no ARI, so tests/lib/ari_proxy.py stands in front of it.
+# A renewal of that certificate sends its certID as newOrder's "replaces".
 . "$(dirname "$0")/acme_lib.sh"
 export PEBBLE_ALTERNATE_ROOTS=1
 acme_setup acme_ari
@@ -55,4 +56,16 @@ assert cn == alt, (cn, alt)
 print("ok preferred chain", cn)
 PYEOF
 grep -q "using the alternate chain" "$ENR_DIR/r1.err" || enr_fail "the alternate chain was not chosen"
+
+# replaces: the enrollment's order had none; the renewal's names the certID asked for above.
+[ "$(cat "$ENR_DIR/ari.log.orders")" = "-" ] || enr_fail "enrollment sent replaces: $(cat "$ENR_DIR/ari.log.orders")"
+HSM2ACM_LOG=info "$H2A_BIN" renew --config "$ENR_CONFIG" --arn "$arn" >"$ENR_DIR/renew.out" 2>"$ENR_DIR/renew.err" ||
+    enr_fail "renew exited $?: $(cat "$ENR_DIR/renew.err")"
+[ "$(enr_json "$ENR_DIR/renew.out" 'd["result"]["targets"][0]["state"]')" = cleaned ] ||
+    enr_fail "renew: $(cat "$ENR_DIR/renew.out")"
+first=$(head -1 "$ENR_DIR/ari.log")
+[ "$(sed -n 2p "$ENR_DIR/ari.log.orders")" = "$first" ] ||
+    enr_fail "renewal replaces '$(sed -n 2p "$ENR_DIR/ari.log.orders")', wanted '$first'"
+[ "$(wc -l <"$ENR_DIR/ari.log.orders")" = 2 ] || enr_fail "orders: $(cat "$ENR_DIR/ari.log.orders")"
+grep -q "replacing certificate $first" "$ENR_DIR/renew.err" || enr_fail "no replaces in the log"
 echo PASS

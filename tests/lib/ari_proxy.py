@@ -4,9 +4,12 @@
 every request through with its Host header (pebble builds its URLs and checks
 JWS "url" from it), adds "renewalInfo" to the directory, and answers
 GET /renewal-info/<certID> itself, writing each certID asked for to a file.
+Every newOrder payload's "replaces" (RFC 9773 5) goes to LOG_FILE.orders, one
+line per order ("-" when absent).
 
 usage: ari_proxy.py PORT PEBBLE_HOST:PORT TLS_CERT TLS_KEY PEBBLE_CA LOG_FILE
 """
+import base64
 import http.client
 import http.server
 import json
@@ -42,6 +45,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                                     ("Retry-After", "21600")], body)
         n = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(n) if n else None
+        if self.command == "POST" and self.path.startswith("/order-plz"):
+            p = json.loads(data)["payload"]
+            order = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+            with open(log + ".orders", "a") as f:
+                f.write(order.get("replaces", "-") + "\n")
         ctx = ssl.create_default_context(cafile=ca)
         ctx.check_hostname = False
         conn = http.client.HTTPSConnection(upstream, context=ctx, timeout=30)
