@@ -10,6 +10,8 @@
  * same order, so one generation never orders twice.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,50 @@ h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out, size_
     return h2a_acme_state_path(a, name, out, n);
 }
 
+h2a_err h2a_acme_lock(h2a_acme *a, const char *key, size_t len, int *fd)
+{
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    char path[4400];
+    uint64_t slot = 0;
+    struct flock fl;
+    int r;
+
+    SHA256((const unsigned char *)key, len, md);
+    for (int i = 0; i < 8; i++) {
+        slot = (slot << 8) | md[i];
+    }
+    H2A_GUARD(h2a_acme_state_path(a, "locks", path, sizeof(path)));
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    H2A_ENSURE(*fd >= 0, H2A_ERR_STATE, "%s: %s", path, strerror(errno));
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)(slot >> 2);
+    fl.l_len = 1;
+    r = fcntl(*fd, F_OFD_SETLK, &fl);
+    if (r != 0 && (errno == EAGAIN || errno == EACCES)) {
+        /*
+         * Blocking: the kernel hands the lock to a waiter as it is released, so
+         * a holder that comes straight back (its next change to the name) does
+         * not starve us. Every holder lets go within its own timeout, or dies.
+         */
+        H2A_LOG_INFO("issuers.%s: waiting for another hsm2acm process (%s)",
+                     a->ctx->conf->name, key);
+        do {
+            r = fcntl(*fd, F_OFD_SETLKW, &fl);
+        } while (r != 0 && errno == EINTR);
+    }
+    if (r != 0) {
+        int e = errno;
+
+        close(*fd);
+        *fd = -1;
+        return h2a_err_set(H2A_ERR_STATE, "issuers.%s: %s: cannot lock: %s", a->ctx->conf->name,
+                           path, strerror(e));
+    }
+    return H2A_OK;
+}
+
 /* The account key by its label, made in the token (not extractable, sign only) if absent. */
 static h2a_err s_account_key(h2a_acme *a, bool *made)
 {
@@ -73,13 +119,17 @@ static h2a_err s_account_key(h2a_acme *a, bool *made)
     if (h2a_p11_key_find(s, a->conf->account_label, NULL, 0, &a->key) != H2A_OK) {
         h2a_err_clear();
         rv = h2a_keygen_generate(s, a->conf->account_type, a->conf->account_label, 0, &a->key);
-        if (rv != H2A_OK) {
+        if (rv == H2A_OK) {
+            *made = true;
+            H2A_LOG_INFO("issuers.%s: made the ACME account key '%s' (%s) in the token",
+                         a->ctx->conf->name, a->conf->account_label,
+                         h2a_keytype_cli_name(a->conf->account_type));
+        } else if (h2a_p11_key_find(s, a->conf->account_label, NULL, 0, &a->key) == H2A_OK) {
+            /* Another process made it between our find and keygen: theirs is the key. */
+            h2a_err_clear();
+        } else {
             return h2a_err_prefix(rv, "issuers.%s.account_key: ", a->ctx->conf->name);
         }
-        *made = true;
-        H2A_LOG_INFO("issuers.%s: made the ACME account key '%s' (%s) in the token",
-                     a->ctx->conf->name, a->conf->account_label,
-                     h2a_keytype_cli_name(a->conf->account_type));
     }
     H2A_ENSURE(h2a_acme_alg(a->key) != NULL, H2A_ERR_INPUT, "issuers.%s.account_key: key "
                "'%s' has no JWS algorithm", a->ctx->conf->name, a->conf->account_label);
@@ -166,23 +216,14 @@ static h2a_err s_new_account(h2a_acme *a, bool only_existing, bool *missing)
     return rv;
 }
 
-h2a_err h2a_acme_account(h2a_acme *a)
+/* The account URL: kept, recovered with onlyReturnExisting, or registered. */
+static h2a_err s_account_url(h2a_acme *a)
 {
     char path[4400], name[128];
     h2a_buf url;
     bool made, missing = true;
     h2a_err rv;
 
-    if (a->conf->eab_kid != NULL) {
-        /* A bad key file is the operator's mistake: refuse before the token is touched. */
-        h2a_buf key;
-
-        h2a_buf_init_secure(&key, 4096);
-        snprintf(name, sizeof(name), "issuers.%s.eab.hmac_key_file", a->ctx->conf->name);
-        rv = h2a_acme_eab_key_load(name, a->conf->eab_key_file, &key);
-        h2a_buf_free(&key);
-        H2A_GUARD(rv);
-    }
     H2A_GUARD(s_account_key(a, &made));
     /* Named by the key's thumbprint: an account URL belongs to exactly one key. */
     snprintf(name, sizeof(name), "account-%s.url", (const char *)a->thumb.data);
@@ -206,6 +247,30 @@ h2a_err h2a_acme_account(h2a_acme *a)
     if (rv == H2A_OK) {
         rv = h2a_file_write_atomic(path, a->kid, strlen(a->kid), 0600);
     }
+    return rv;
+}
+
+h2a_err h2a_acme_account(h2a_acme *a)
+{
+    char name[300];
+    int fd = -1;
+    h2a_err rv;
+
+    if (a->conf->eab_kid != NULL) {
+        /* A bad key file is the operator's mistake: refuse before the token is touched. */
+        h2a_buf key;
+
+        h2a_buf_init_secure(&key, 4096);
+        snprintf(name, sizeof(name), "issuers.%s.eab.hmac_key_file", a->ctx->conf->name);
+        rv = h2a_acme_eab_key_load(name, a->conf->eab_key_file, &key);
+        h2a_buf_free(&key);
+        H2A_GUARD(rv);
+    }
+    /* Processes that start together would each make a key under the one label. */
+    snprintf(name, sizeof(name), "account %s", a->conf->account_label);
+    H2A_GUARD(h2a_acme_lock(a, name, strlen(name), &fd));
+    rv = s_account_url(a);
+    close(fd);
     return rv;
 }
 

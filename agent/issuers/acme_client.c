@@ -21,7 +21,7 @@
 
 #define H2A_ACME_REPLY_MAX (1024 * 1024)
 
-static long long s_now_ms(void)
+long long h2a_acme_now_ms(void)
 {
     struct timespec ts;
 
@@ -309,7 +309,7 @@ h2a_err h2a_acme_post(h2a_acme *a, const char *url, const char *payload, h2a_acm
             continue; /* the error's own nonce is in the pool now */
         }
         if ((r->status == 429 || r->status == 503) && r->retry_after_ms >= 0 &&
-            s_now_ms() + r->retry_after_ms < a->deadline_ms) {
+            h2a_acme_now_ms() + r->retry_after_ms < a->deadline_ms) {
             usleep((useconds_t)(r->retry_after_ms * 1000));
             continue;
         }
@@ -345,7 +345,7 @@ h2a_err h2a_acme_open(const h2a_issue_ctx *ctx, h2a_acme *a)
     memset(a, 0, sizeof(*a));
     a->ctx = ctx;
     a->conf = ctx->conf->acme;
-    a->deadline_ms = s_now_ms() + h2a_issuer_timeout_ms(ctx->conf);
+    a->deadline_ms = h2a_acme_now_ms() + h2a_issuer_timeout_ms(ctx->conf);
     h2a_buf_init(&a->jwk, 0);
     h2a_buf_init(&a->thumb, 0);
     a->curl = curl_easy_init();

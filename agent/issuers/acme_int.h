@@ -171,6 +171,16 @@ h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ex
  */
 h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out,
                           size_t n) H2A_MUST_USE;
+/*
+ * A lock across processes and threads on `key` (len bytes): an OFD write
+ * lock on one byte of <state_dir>/acme/locks at an offset from the key's
+ * SHA-256 (one file for every key, as the request lock; released by the
+ * kernel when the process dies). Waits for the holder, which lets go
+ * within its own timeout. close(*fd) unlocks.
+ */
+h2a_err h2a_acme_lock(h2a_acme *a, const char *key, size_t len, int *fd) H2A_MUST_USE;
+/* CLOCK_MONOTONIC milliseconds. */
+long long h2a_acme_now_ms(void);
 /* The account key (made on first use) and the account URL (kid). */
 h2a_err h2a_acme_account(h2a_acme *a) H2A_MUST_USE;
 /*

@@ -31,13 +31,6 @@ struct s_solving {
     size_t n;
 };
 
-static long long s_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* POST (payload "" = POST-as-GET) and parse the JSON answer into *obj. */
 static h2a_err s_post_json(h2a_acme *a, const char *url, const char *payload,
@@ -222,7 +215,7 @@ static h2a_err s_authz_wait(h2a_acme *a, const char *url)
         if (rv == H2A_OK && st != NULL && strcmp(st, "invalid") == 0) {
             rv = s_authz_failed(a, o);
         } else if (rv == H2A_OK && (st == NULL || strcmp(st, "valid") != 0) &&
-                   s_now_ms() > a->deadline_ms) {
+                   h2a_acme_now_ms() > a->deadline_ms) {
             rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: %s still %s at the timeout",
                              a->ctx->conf->name, s_ident(o), st ? st : "(no status)");
         }
