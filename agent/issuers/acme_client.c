@@ -7,6 +7,7 @@
  * problem documents are handled in one place.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,16 @@ long long h2a_acme_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void h2a_acme_sleep_ms(long long ms)
+{
+    /* Seconds and nanoseconds: usleep() takes at most a second on some systems and
+     * a useconds_t of 32 bits overflows past 71 minutes. */
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 void h2a_acme_reply_clear(h2a_acme_reply *r)
@@ -308,9 +319,12 @@ h2a_err h2a_acme_post(h2a_acme *a, const char *url, const char *payload, h2a_acm
                           a->ctx->conf->name, url);
             continue; /* the error's own nonce is in the pool now */
         }
+        /* A wait that would end past the timeout is not started: the error says why. */
         if ((r->status == 429 || r->status == 503) && r->retry_after_ms >= 0 &&
-            h2a_acme_now_ms() + r->retry_after_ms < a->deadline_ms) {
-            usleep((useconds_t)(r->retry_after_ms * 1000));
+            r->retry_after_ms < a->deadline_ms - h2a_acme_now_ms()) {
+            H2A_LOG_INFO("issuers.%s: %s answered %ld, waiting %lld ms (Retry-After)",
+                         a->ctx->conf->name, url, r->status, r->retry_after_ms);
+            h2a_acme_sleep_ms(r->retry_after_ms);
             continue;
         }
         if (r->status >= 400) {

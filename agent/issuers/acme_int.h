@@ -181,6 +181,8 @@ h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out,
 h2a_err h2a_acme_lock(h2a_acme *a, const char *key, size_t len, int *fd) H2A_MUST_USE;
 /* CLOCK_MONOTONIC milliseconds. */
 long long h2a_acme_now_ms(void);
+/* Sleep `ms` milliseconds (any size; nanosleep, resumed after signals). */
+void h2a_acme_sleep_ms(long long ms);
 /* The account key (made on first use) and the account URL (kid). */
 h2a_err h2a_acme_account(h2a_acme *a) H2A_MUST_USE;
 /*

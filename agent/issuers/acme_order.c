@@ -227,7 +227,7 @@ static h2a_err s_authz_wait(h2a_acme *a, const char *url)
         if (rv != H2A_OK || valid) {
             return rv;
         }
-        usleep((useconds_t)(pause > 10000 ? 10000 : pause) * 1000);
+        h2a_acme_sleep_ms(pause > 10000 ? 10000 : pause);
     }
 }
 

@@ -96,7 +96,7 @@ static h2a_err s_wait_insync(h2a_acme *a, const char *change_id)
         st = NULL;
         H2A_ENSURE(h2a_acme_now_ms() < a->deadline_ms, H2A_ERR_ISSUER, "issuers.%s: Route 53 change "
                    "%s not INSYNC within the timeout", a->ctx->conf->name, change_id);
-        usleep(500 * 1000);
+        h2a_acme_sleep_ms(500);
     }
 }
 

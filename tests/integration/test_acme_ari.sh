@@ -11,15 +11,7 @@ acme_setup acme_ari
 # preferred_chain: the alternate chain up to pebble's second root, by its common name.
 alt=$(curl -sf --cacert "$H2A_PEBBLE_CA" "$H2A_PEBBLE_MGMT/roots/1" | openssl x509 -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')
 [ -n "$alt" ] || enr_fail "pebble has no alternate root"
-pport=$(h2a_free_port)
-$PY "$H2A_SRC_DIR/tests/lib/ari_proxy.py" "$pport" "$(echo "$H2A_PEBBLE_DIR_URL" | sed -E "s#https://([^/]+)/.*#\\1#")" \
-    "$ENR_DIR/pebble/tls.pem" "$ENR_DIR/pebble/tls.key" "$H2A_PEBBLE_CA" "$ENR_DIR/ari.log" \
-    >"$ENR_DIR/proxy.log" 2>&1 &
-proxy=$!
-trap 'kill $proxy 2>/dev/null; acme_cleanup' EXIT
-H2A_PEBBLE_DIR_URL="https://127.0.0.1:$pport/dir"
-for _ in $(seq 1 50); do curl -sf --cacert "$H2A_PEBBLE_CA" "$H2A_PEBBLE_DIR_URL" >/dev/null && break; sleep 0.1; done
-export H2A_PEBBLE_DIR_URL
+acme_proxy_start
 acme_config "{\"type\":\"http-01\",\"listen\":\"127.0.0.1:$H2A_PEBBLE_HTTP_PORT\"}" "{\"preferred_chain\":\"$alt\"}"
 acme_request "$ENR_DIR/r1.json" r1 rsa:2048 "ari.example.com"
 HSM2ACM_LOG=info "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/r1.json" >"$ENR_DIR/r1.out" 2>"$ENR_DIR/r1.err" ||
