@@ -256,6 +256,16 @@ h2a_err h2a_acme_account(h2a_acme *a)
     int fd = -1;
     h2a_err rv;
 
+    if (a->key != NULL && a->kid != NULL) {
+        return H2A_OK; /* kept by the worker from an earlier call */
+    }
+    /* What a failed earlier call left half-made is made again. */
+    h2a_p11_key_free(a->key);
+    a->key = NULL;
+    h2a_buf_reset(&a->jwk);
+    h2a_buf_reset(&a->thumb);
+    free(a->kid);
+    a->kid = NULL;
     if (a->conf->eab_kid != NULL) {
         /* A bad key file is the operator's mistake: refuse before the token is touched. */
         h2a_buf key;

@@ -24,6 +24,10 @@
 typedef struct h2a_issuer_state h2a_issuer_state;
 h2a_err h2a_issuer_state_new(h2a_issuer_state **out) H2A_MUST_USE;
 void h2a_issuer_state_free(h2a_issuer_state *st);
+/* The acme issuer's part of it (agent/issuers/acme_client.c), freed with it. */
+struct h2a_acme_keep;
+struct h2a_acme_keep **h2a_issuer_state_acme(h2a_issuer_state *st);
+void h2a_acme_keep_free(struct h2a_acme_keep *k);
 
 struct h2a_issuer_ops;
 

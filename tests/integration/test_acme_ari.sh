@@ -14,9 +14,16 @@ alt=$(curl -sf --cacert "$H2A_PEBBLE_CA" "$H2A_PEBBLE_MGMT/roots/1" | openssl x5
 acme_proxy_start
 acme_config "{\"type\":\"http-01\",\"listen\":\"127.0.0.1:$H2A_PEBBLE_HTTP_PORT\"}" "{\"preferred_chain\":\"$alt\"}"
 acme_request "$ENR_DIR/r1.json" r1 rsa:2048 "ari.example.com"
+: >"$ENR_DIR/ari.log.requests" # not the readiness check
 HSM2ACM_LOG=info "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/r1.json" >"$ENR_DIR/r1.out" 2>"$ENR_DIR/r1.err" ||
     enr_fail "r1 exited $?: $(cat "$ENR_DIR/r1.err")"
 arn=$(enr_json "$ENR_DIR/r1.out" 'd["targets"][0]["certificate_arn"]')
+# One process, one issuer: one TLS connection and one directory read for submit and every poll.
+[ "$(cut -d' ' -f1 "$ENR_DIR/ari.log.requests" | sort -u | wc -l)" = 1 ] ||
+    enr_fail "connections: $(cat "$ENR_DIR/ari.log.requests")"
+[ "$(grep -c ' GET /dir$' "$ENR_DIR/ari.log.requests")" = 1 ] ||
+    enr_fail "directory read $(grep -c ' GET /dir$' "$ENR_DIR/ari.log.requests") times"
+[ "$(grep -c ' POST /order-plz$' "$ENR_DIR/ari.log.requests")" = 1 ] || enr_fail "orders"
 enr_acm >"$ENR_DIR/acm.json"
 $PY - "$ENR_DIR/acm.json" "$arn" "$ENR_DIR/ari.log" "$ENR_DIR/state/acme" <<'PYEOF' || enr_fail "ARI"
 import base64, json, os, sys

@@ -10,7 +10,8 @@ line per order ("-" when absent).
 With H2A_PROXY_429=PATH_PREFIX:COUNT:SECONDS the first COUNT POSTs to a path
 starting with PATH_PREFIX get 429 rateLimited with "Retry-After: SECONDS"
 instead of reaching pebble; every POST to that prefix is logged with its
-arrival time to LOG_FILE.429.
+arrival time to LOG_FILE.429. Every request is logged to LOG_FILE.requests as
+"<client port> <method> <path>" (one port per TCP connection).
 
 usage: ari_proxy.py PORT PEBBLE_HOST:PORT TLS_CERT TLS_KEY PEBBLE_CA LOG_FILE
 """
@@ -48,6 +49,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _forward(self):
+        with LIMIT_LOCK, open(log + ".requests", "a") as f:
+            f.write("%d %s %s\n" % (self.client_address[1], self.command, self.path))
         if self.path.startswith("/renewal-info/"):
             with open(log, "a") as f:
                 f.write(self.path[len("/renewal-info/"):] + "\n")
