@@ -52,13 +52,23 @@ h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ex
     return h2a_acme_state_path(a, name, out, n);
 }
 
-h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out, size_t n)
+/* The generation (token key id, hex) when it can name a file; NULL otherwise. */
+static const char *s_generation(const h2a_acme *a)
 {
     const char *g = a->ctx->generation;
+
+    return g != NULL && g[0] != '\0' && strlen(g) <= 128 &&
+                   strspn(g, "0123456789abcdefABCDEF") == strlen(g)
+               ? g
+               : NULL;
+}
+
+h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out, size_t n)
+{
+    const char *g = s_generation(a);
     char name[160];
 
-    if (g == NULL || g[0] == '\0' || strlen(g) > 128 ||
-        strspn(g, "0123456789abcdefABCDEF") != strlen(g)) {
+    if (g == NULL) {
         return h2a_acme_order_path(a, order, "csr", out, n);
     }
     snprintf(name, sizeof(name), "csr-%s.der", g);
@@ -324,22 +334,55 @@ h2a_err h2a_acme_order_body(const h2a_acme *a, X509_REQ *csr, const char *replac
     return rv == H2A_OK ? h2a_buf_terminate(out) : rv;
 }
 
-/* The ARI certID of the predecessor a renewal names; NULL (and no error) when there is none. */
+/*
+ * <state_dir>/acme/replaces-<key id>: the certID a generation's first order
+ * sent, for its replacement orders (poll has no predecessor). False without
+ * a generation.
+ */
+static bool s_replaces_path(const h2a_acme *a, char *out, size_t n)
+{
+    char name[200];
+    const char *g = s_generation(a);
+
+    if (g == NULL) {
+        return false;
+    }
+    snprintf(name, sizeof(name), "replaces-%s", g);
+    if (h2a_acme_state_path(a, name, out, n) != H2A_OK) {
+        h2a_err_clear();
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The ARI certID of the predecessor a renewal names (kept for the
+ * generation's replacement orders), or the one kept; NULL (and no error)
+ * when there is none.
+ */
 static char *s_replaces(const h2a_acme *a)
 {
     X509 *leaf = NULL;
     STACK_OF(X509) *chain = NULL;
     h2a_buf id;
-    char *out = NULL;
+    char path[4400], *out = NULL;
+    bool kept = s_replaces_path(a, path, sizeof(path));
 
+    h2a_buf_init(&id, 256);
     if (a->ctx->predecessor_pem == NULL) {
-        return NULL;
-    }
-    h2a_buf_init(&id, 0);
-    if (h2a_issuer_parse_pem_chain("predecessor", a->ctx->predecessor_pem,
-                                   strlen(a->ctx->predecessor_pem), &leaf, &chain) == H2A_OK &&
-        h2a_acme_cert_id(leaf, &id) == H2A_OK && h2a_buf_terminate(&id) == H2A_OK) {
+        if (kept && h2a_file_read(path, &id) == H2A_OK && h2a_buf_terminate(&id) == H2A_OK) {
+            out = strdup((const char *)id.data);
+        }
+        h2a_err_clear();
+    } else if (h2a_issuer_parse_pem_chain("predecessor", a->ctx->predecessor_pem,
+                                          strlen(a->ctx->predecessor_pem), &leaf,
+                                          &chain) == H2A_OK &&
+               h2a_acme_cert_id(leaf, &id) == H2A_OK && h2a_buf_terminate(&id) == H2A_OK) {
         out = strdup((const char *)id.data);
+        if (out != NULL && kept && h2a_file_write_atomic(path, out, strlen(out), 0600) != H2A_OK) {
+            H2A_LOG_WARN("issuers.%s: %s", a->ctx->conf->name, h2a_err_msg());
+            h2a_err_clear();
+        }
     } else {
         H2A_LOG_WARN("issuers.%s: the renewal's predecessor has no ARI certID, ordering "
                      "without replaces: %s", a->ctx->conf->name, h2a_err_msg());
@@ -349,6 +392,20 @@ static char *s_replaces(const h2a_acme *a)
     sk_X509_pop_free(chain, X509_free);
     h2a_buf_free(&id);
     return out;
+}
+
+void h2a_acme_order_done(const h2a_acme *a, const char *order)
+{
+    char path[4400];
+
+    /* A later poll of the valid order downloads again; it needs neither. */
+    if (h2a_acme_csr_path(a, order, path, sizeof(path)) == H2A_OK) {
+        (void)unlink(path);
+    }
+    if (s_replaces_path(a, path, sizeof(path))) {
+        (void)unlink(path);
+    }
+    h2a_err_clear();
 }
 
 h2a_err h2a_acme_order_new(h2a_acme *a, X509_REQ *csr, char **url)

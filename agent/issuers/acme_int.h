@@ -187,10 +187,13 @@ void h2a_acme_sleep_ms(long long ms);
 h2a_err h2a_acme_account(h2a_acme *a) H2A_MUST_USE;
 /*
  * newOrder for the CSR's DNS names, with `replaces` when ctx->predecessor_pem
- * names the certificate a renewal replaces; the CSR is kept beside the new
- * order for finalize. *url: the order URL (malloc'd).
+ * names the certificate a renewal replaces (or, for a replacement order,
+ * when the generation's first order sent it); the CSR is kept for finalize.
+ * *url: the order URL (malloc'd).
  */
 h2a_err h2a_acme_order_new(h2a_acme *a, X509_REQ *csr, char **url) H2A_MUST_USE;
+/* The order's certificate is downloaded: remove what waited for it (CSR, kept certID). */
+void h2a_acme_order_done(const h2a_acme *a, const char *order);
 /* The newOrder payload alone (unit tests): identifiers, and `replaces` unless NULL. */
 h2a_err h2a_acme_order_body(const h2a_acme *a, X509_REQ *csr, const char *replaces,
                             h2a_buf *out) H2A_MUST_USE;

@@ -409,15 +409,9 @@ static h2a_err s_download(h2a_acme *a, const char *handle, json_object *order,
         rv = s_anchored(a, res->leaf, res->chain);
     }
     if (rv == H2A_OK) {
-        char path[4400];
-
         res->done = true;
         h2a_acme_ari_store(a, res->leaf);
-        /* A later poll of this valid order downloads again; it needs no CSR. */
-        if (h2a_acme_csr_path(a, handle, path, sizeof(path)) == H2A_OK) {
-            (void)unlink(path);
-        }
-        h2a_err_clear();
+        h2a_acme_order_done(a, handle);
     }
     h2a_buf_free(&r.body);
     return rv;

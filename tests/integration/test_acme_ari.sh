@@ -67,4 +67,28 @@ first=$(head -1 "$ENR_DIR/ari.log")
     enr_fail "renewal replaces '$(sed -n 2p "$ENR_DIR/ari.log.orders")', wanted '$first'"
 [ "$(wc -l <"$ENR_DIR/ari.log.orders")" = 2 ] || enr_fail "orders: $(cat "$ENR_DIR/ari.log.orders")"
 grep -q "replacing certificate $first" "$ENR_DIR/renew.err" || enr_fail "no replaces in the log"
+
+# A renewal whose journaled order is gone on resume: the replacement order sends replaces too.
+set +e
+HSM2ACM_TEST_CRASH_AT=submitted "$H2A_BIN" renew --config "$ENR_CONFIG" --arn "$arn" \
+    >/dev/null 2>"$ENR_DIR/renew3.crash.err"
+set -e
+grep -q 'crashing at submitted\|HSM2ACM_TEST_CRASH_AT' "$ENR_DIR/renew3.crash.err" ||
+    enr_fail "renewal did not crash: $(cat "$ENR_DIR/renew3.crash.err")"
+second=$(sed -n 2p "$ENR_DIR/ari.log")
+[ "$(sed -n 3p "$ENR_DIR/ari.log.orders")" = "$second" ] ||
+    enr_fail "second renewal replaces '$(sed -n 3p "$ENR_DIR/ari.log.orders")', wanted '$second'"
+$PY - "$ENR_DIR/state/journal.db" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE requests SET issuer_handle = issuer_handle || '-gone' WHERE id='r1.g3'")
+db.commit()
+assert db.total_changes == 1
+PYEOF
+HSM2ACM_LOG=info "$H2A_BIN" resume --config "$ENR_CONFIG" r1.g3 >"$ENR_DIR/renew3.out" \
+    2>"$ENR_DIR/renew3.err" || enr_fail "resume of the renewal exited $?: $(cat "$ENR_DIR/renew3.err")"
+grep -q 'replaced by the new order' "$ENR_DIR/renew3.err" || enr_fail "order not replaced"
+[ "$(sed -n 4p "$ENR_DIR/ari.log.orders")" = "$second" ] ||
+    enr_fail "replacement order replaces '$(sed -n 4p "$ENR_DIR/ari.log.orders")', wanted '$second'"
+! ls "$ENR_DIR"/state/acme/replaces-* >/dev/null 2>&1 || enr_fail "kept certID left behind"
 echo PASS
