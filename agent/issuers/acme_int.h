@@ -8,6 +8,9 @@
  * account key never leaves the token; only its public half is serialised.
  */
 
+#include <time.h>
+
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "h2a_common.h"
@@ -199,6 +202,12 @@ h2a_err h2a_acme_order_body(const h2a_acme *a, X509_REQ *csr, const char *replac
                             h2a_buf *out) H2A_MUST_USE;
 /* ARI certID (RFC 9773 4.1): base64url(AKI keyIdentifier) "." base64url(serial octets). */
 h2a_err h2a_acme_cert_id(X509 *leaf, h2a_buf *out) H2A_MUST_USE;
+/*
+ * Whether the order's `expires` (RFC 3339: "Z" or an offset, fractions
+ * allowed) is at or before `now`; false when it has none or it does not
+ * parse (then the server's status decides).
+ */
+bool h2a_acme_order_expired(json_object *order, time_t now);
 /* The issuer's poll: solve, finalize, download. */
 h2a_err h2a_acme_poll(const h2a_issue_ctx *ctx, const char *handle,
                       h2a_issue_result *res) H2A_MUST_USE;

@@ -482,6 +482,37 @@ static h2a_err s_dead(h2a_acme *a, const char *handle, json_object *order,
     return s_replace(a, handle, why, res);
 }
 
+bool h2a_acme_order_expired(json_object *order, time_t now)
+{
+    const char *e = h2a_acme_jstr(order, "expires");
+    struct tm tm;
+    int off_h = 0, off_m = 0, used = 0;
+    char sign = 'Z';
+    const char *rest;
+    time_t t;
+
+    memset(&tm, 0, sizeof(tm));
+    if (e == NULL || sscanf(e, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6) {
+        return false; /* no usable time: the server's status decides */
+    }
+    rest = e + used;
+    if (*rest == '.') {
+        rest += 1 + strspn(rest + 1, "0123456789");
+    }
+    if ((*rest == '+' || *rest == '-') && sscanf(rest, "%c%2d:%2d", &sign, &off_h, &off_m) != 3) {
+        return false;
+    } else if (*rest != '+' && *rest != '-' && strcmp(rest, "Z") != 0 && strcmp(rest, "z") != 0) {
+        return false;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    t = timegm(&tm);
+    /* 2026-01-01T10:00:00+02:00 is 08:00 UTC. */
+    t += (sign == '-' ? 1 : sign == '+' ? -1 : 0) * (time_t)(off_h * 3600 + off_m * 60);
+    return t <= now;
+}
+
 /* One step of the order's state machine; *again when the next one can follow at once. */
 static h2a_err s_step(h2a_acme *a, const char *handle, bool first, h2a_issue_result *res,
                       bool *again)
@@ -495,6 +526,13 @@ static h2a_err s_step(h2a_acme *a, const char *handle, bool first, h2a_issue_res
     st = rv == H2A_OK && h2a_acme_jstr(order, "status") ? h2a_acme_jstr(order, "status") : "";
     if (rv != H2A_OK) {
         rv = s_dead(a, handle, NULL, &r, rv, first, res);
+    } else if (first && (strcmp(st, "pending") == 0 || strcmp(st, "ready") == 0) &&
+               h2a_acme_order_expired(order, time(NULL))) {
+        /* Answering it would be wasted: the server is about to call it invalid. */
+        char why[200];
+
+        snprintf(why, sizeof(why), "expired at %s", h2a_acme_jstr(order, "expires"));
+        rv = s_replace(a, handle, why, res);
     } else if (strcmp(st, "pending") == 0) {
         rv = s_solve(a, handle, order);
         *again = true;
