@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # Route 53 changes to one name are serialised across processes: two
 # enrollments run at once, each with its own TXT value at the same
-# _acme-challenge name. The local endpoint applies the first two changes
-# late, so without the lock both would read the empty set and the second
-# UPSERT would drop the first value (a lost update: that order's
-# validation fails). With it, one UPSERT carries both values, both
+# _acme-challenge name. The local endpoint applies the first changes late,
+# so without the lock both would read the empty set and the second UPSERT
+# would drop the first value (a lost update: that order's validation
+# fails). The third change (the first removal) is late too: the endpoint
+# mirrors a change to challtestsrv as clear-then-set, and a validation
+# landing between the two would see nothing; Route 53 itself has no such gap. With it, one UPSERT carries both values, both
 # enrollments succeed, and both values are taken out again.
 . "$(dirname "$0")/acme_lib.sh"
 export PEBBLE_AUTHZREUSE=0
@@ -22,7 +24,7 @@ acme_request "$ENR_DIR/a.json" a rsa:2048 "lock.example.com"
 acme_request "$ENR_DIR/b.json" b rsa:2048 "lock.example.com"
 h2a_localaws_ctl DELETE /_control/calls >/dev/null
 h2a_localaws_ctl POST /_control/faults \
-    '{"service":"route53","operation":"ChangeResourceRecordSets","kind":"delay","delay_ms":1500,"count":2}' >/dev/null
+    '{"service":"route53","operation":"ChangeResourceRecordSets","kind":"delay","delay_ms":1500,"count":3}' >/dev/null
 HSM2ACM_LOG=info "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/a.json" >"$ENR_DIR/a.out" 2>"$ENR_DIR/a.err" &
 pa=$!
 HSM2ACM_LOG=info "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/b.json" >"$ENR_DIR/b.out" 2>"$ENR_DIR/b.err" &
