@@ -31,7 +31,6 @@ struct s_solving {
     size_t n;
 };
 
-
 /* POST (payload "" = POST-as-GET) and parse the JSON answer into *obj. */
 static h2a_err s_post_json(h2a_acme *a, const char *url, const char *payload,
                            json_object **obj, h2a_acme_reply *r)
