@@ -8,7 +8,9 @@
 #    bogus order, as after a server that forgot it): resume makes a new order,
 #    says so, journals it before any challenge is answered (a crash right
 #    after answering, then a second resume, still finds that one order),
-#    and one certificate is issued.
+#    and one certificate is issued;
+# 3. a journaled order that became invalid (its challenge failed while no
+#    run was there): resume replaces it and gets the certificate.
 . "$(dirname "$0")/acme_lib.sh"
 acme_setup acme_resume
 mkdir -p "$ENR_DIR/www"
@@ -95,4 +97,29 @@ assert len(rep) == 1 and rep[0]["step"] == "submit", rep
 assert new in json.dumps(rep[0]) and bogus in json.dumps(rep[0]), rep[0]
 PYEOF
 [ -z "$(ls -A "$ENR_DIR/www/.well-known/acme-challenge")" ] || enr_fail "webroot file left behind"
+
+# 3. A journaled order that became invalid: its challenge was answered by a run whose responder
+#    pebble could not reach (a port pebble does not use), which then died; resume with the
+#    right port replaces the order.
+acme_config "{\"type\":\"http-01\",\"listen\":\"127.0.0.1:$(h2a_free_port)\"}"
+acme_request "$ENR_DIR/i.json" i rsa:2048 "invalid.example.com"
+set +e
+HSM2ACM_TEST_CRASH_AT=acme-answered "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/i.json" \
+    >/dev/null 2>"$ENR_DIR/i.crash.err"
+rc=$?
+set -e
+[ "$rc" = 137 ] || enr_fail "answer crash: exit $rc: $(cat "$ENR_DIR/i.crash.err")"
+dead=$(handle i)
+kill $www 2>/dev/null; wait $www 2>/dev/null || true
+trap acme_cleanup EXIT
+acme_config "{\"type\":\"http-01\",\"listen\":\"127.0.0.1:$H2A_PEBBLE_HTTP_PORT\"}"
+sleep 1 # pebble's validation of the unreachable responder fails, and the order with it
+"$H2A_BIN" resume --config "$ENR_CONFIG" i >"$ENR_DIR/i.out" 2>"$ENR_DIR/i.err" ||
+    enr_fail "resume of an invalid order exited $?: $(cat "$ENR_DIR/i.err")"
+grep -q "order $dead is invalid: urn:ietf:params:acme:error:.*: replaced by the new order https://" \
+    "$ENR_DIR/i.err" || enr_fail "invalid order not replaced: $(cat "$ENR_DIR/i.err")"
+[ "$(handle i)" != "$dead" ] || enr_fail "the invalid order is still journaled"
+[ "$(acme_orders)" = 5 ] || enr_fail "orders after replacing the invalid one: $(acme_orders)"
+enr_check_acm_key "$(enr_json "$ENR_DIR/i.out" 'd["targets"][0]["certificate_arn"]')" \
+    "$(enr_json "$ENR_DIR/i.out" 'd["targets"][0]["key_id"]')"
 echo PASS
