@@ -54,6 +54,7 @@ typedef enum {
     H2A_MECH_AES_KWP,     /* CKM_AES_KEY_WRAP_PAD (0x210A): padding differs per token */
     H2A_MECH_AES_KW,      /* CKM_AES_KEY_WRAP (0x2109, RFC 3394) */
     H2A_MECH_AES_KWP3,    /* CKM_AES_KEY_WRAP_KWP (0x210B, PKCS#11 3.0: RFC 5649) */
+    H2A_MECH_SHA256_RSA_PKCS, /* CKM_SHA256_RSA_PKCS: the token hashes (ACME RS256) */
     H2A_MECH__COUNT
 } h2a_mech;
 
@@ -191,6 +192,16 @@ H2A_API h2a_err h2a_p11_sign_digest(H2A_P11_KEY *k, h2a_sigscheme scheme,
                                     int md_nid, const uint8_t *digest,
                                     size_t digest_len, uint8_t *sig,
                                     size_t *sig_len) H2A_MUST_USE;
+
+/*
+ * Sign a whole message with a mechanism that hashes in the token
+ * (H2A_MECH_SHA256_RSA_PKCS, RSA keys only): for protocols that name the
+ * mechanism (ACME's RS256). The caller probes for it first; a token that
+ * lacks it gives H2A_ERR_TOKEN naming it. `sig`/`*sig_len` as above.
+ */
+H2A_API h2a_err h2a_p11_sign_message(H2A_P11_KEY *k, h2a_mech m, const uint8_t *msg,
+                                     size_t msg_len, uint8_t *sig,
+                                     size_t *sig_len) H2A_MUST_USE;
 
 /* ------------------------------------------------------------------ */
 /* The built-in OpenSSL 3 provider                                     */

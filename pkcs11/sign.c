@@ -203,3 +203,40 @@ h2a_err h2a_p11_sign_digest(H2A_P11_KEY *k, h2a_sigscheme scheme, int md_nid,
     *sig_len = raw_len;
     return H2A_OK;
 }
+
+h2a_err h2a_p11_sign_message(H2A_P11_KEY *k, h2a_mech m, const uint8_t *msg, size_t msg_len,
+                             uint8_t *sig, size_t *sig_len)
+{
+    CK_MECHANISM mech = {0, NULL, 0};
+    CK_FUNCTION_LIST *fl;
+    CK_SESSION_HANDLE sh;
+    CK_OBJECT_HANDLE priv;
+    CK_ULONG out_len;
+    char why[256];
+
+    H2A_ENSURE(k != NULL && msg != NULL && sig != NULL && sig_len != NULL, H2A_ERR_INTERNAL,
+               "h2a_p11_sign_message: missing argument");
+    H2A_ENSURE(m == H2A_MECH_SHA256_RSA_PKCS && h2a_keytype_is_rsa(h2a_p11_key_type(k)),
+               H2A_ERR_INPUT, "key '%s' (%s): %s is not a message signing mechanism for it",
+               h2a_p11_key_label(k), h2a_keytype_cli_name(h2a_p11_key_type(k)),
+               h2a_mech_name(m));
+    snprintf(why, sizeof(why), "%s signatures with key '%s'", h2a_mech_name(m),
+             h2a_p11_key_label(k));
+    H2A_GUARD(h2a_token_require_mech(h2a_session_token(h2a_p11_key_session(k)), m, why));
+    /* Room for the largest key, so C_Sign never answers CKR_BUFFER_TOO_SMALL, which
+     * would leave the session's signing operation active. */
+    H2A_ENSURE(*sig_len >= 512, H2A_ERR_INTERNAL, "signature buffer of %zu bytes is too "
+               "small for RSA-4096", *sig_len);
+    mech.mechanism = h2a_mech_ckm(m);
+    out_len = (CK_ULONG)*sig_len;
+    h2a_p11_key_handles(k, &fl, &sh, &priv);
+    if (H2A_P11_CALL(fl, C_SignInit, sh, &mech, priv) != CKR_OK) {
+        return h2a_p11_fail("starting %s", why);
+    }
+    if (H2A_P11_CALL(fl, C_Sign, sh, (CK_BYTE_PTR)msg, (CK_ULONG)msg_len, sig, &out_len) !=
+        CKR_OK) {
+        return h2a_p11_fail("%s", why);
+    }
+    *sig_len = (size_t)out_len;
+    return H2A_OK;
+}

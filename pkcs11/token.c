@@ -87,6 +87,7 @@ static const struct {
                           CKF_WRAP},
     [H2A_MECH_AES_KW] = {"CKM_AES_KEY_WRAP", CKM_AES_KEY_WRAP, CKF_WRAP},
     [H2A_MECH_AES_KWP3] = {"CKM_AES_KEY_WRAP_KWP", CKM_AES_KEY_WRAP_KWP, CKF_WRAP},
+    [H2A_MECH_SHA256_RSA_PKCS] = {"CKM_SHA256_RSA_PKCS", CKM_SHA256_RSA_PKCS, CKF_SIGN},
 };
 
 const char *h2a_mech_name(h2a_mech m)

@@ -88,16 +88,59 @@ h2a_err h2a_enroll_load_issued(h2a_run *r)
     return rv;
 }
 
+/*
+ * A renewal's predecessor for the issuer (ACME's `replaces`): the
+ * certificate of the current generation of its first reimport ARN, when
+ * that came from the same issuer. NULL when there is none; a failed lookup
+ * only loses the hint.
+ */
+static char *s_predecessor(const h2a_run *r)
+{
+    h2a_jgen *g = NULL;
+    h2a_jreq *jr = NULL;
+    h2a_jtarget *jt = NULL;
+    h2a_request *q = NULL;
+    size_t n = 0, njt = 0;
+    const char *arn = NULL;
+    char *pem = NULL;
+
+    if (r->req == NULL || r->journal == NULL || r->req->reason == NULL ||
+        strcmp(r->req->reason, "renew") != 0) {
+        return NULL;
+    }
+    for (size_t i = 0; arn == NULL && i < r->req->n_targets; i++) {
+        arn = r->req->targets[i].certificate_arn;
+    }
+    if (arn != NULL && h2a_journal_generations(r->journal, arn, &g, &n) == H2A_OK && n > 0 &&
+        h2a_journal_get(r->journal, g[0].request_id, &jr, &jt, &njt) == H2A_OK &&
+        jr != NULL && jr->cert_pem != NULL &&
+        h2a_request_parse(jr->body, strlen(jr->body), &q) == H2A_OK &&
+        strcmp(q->issuer, r->req->issuer) == 0) {
+        pem = strdup(jr->cert_pem);
+    }
+    h2a_err_clear();
+    h2a_request_free(q);
+    h2a_jreq_free(jr);
+    h2a_jtargets_free(jt, njt);
+    h2a_jgens_free(g, n);
+    return pem;
+}
+
 h2a_err h2a_enroll_submit(h2a_run *r, const h2a_issue_ctx *ic)
 {
     h2a_issue_result res;
+    h2a_issue_ctx c = *ic;
+    char *pred;
     long long t0 = h2a_enroll_now_ms();
     h2a_err rv;
 
     if (r->jr->state >= H2A_JS_SUBMITTED) {
         return H2A_OK; /* the handle, or the certificate, is in the journal */
     }
-    rv = h2a_issuer_submit(ic, r->csr, &res);
+    pred = s_predecessor(r);
+    c.predecessor_pem = pred;
+    rv = h2a_issuer_submit(&c, r->csr, &res);
+    free(pred);
     if (rv != H2A_OK) {
         return h2a_enroll_fail_early(r, rv, "issue");
     }
@@ -144,6 +187,26 @@ void h2a_enroll_submitted(h2a_run *r)
     h2a_enroll_crash_point("submitted", -1);
 }
 
+/*
+ * The issuer gave up the journaled handle for a new one (an ACME order that
+ * became invalid or was forgotten): the new handle is durable, and audited,
+ * before the next poll answers anything for it.
+ */
+static h2a_err s_replace_handle(h2a_run *r, const char *handle)
+{
+    char detail[2100];
+    h2a_err rv;
+
+    snprintf(detail, sizeof(detail), "%s replaces %s", handle, r->jr->issuer_handle);
+    H2A_GUARD(h2a_jset(&r->jr->issuer_handle, handle));
+    H2A_GUARD(h2a_journal_begin(r->journal, H2A_JSYNC_DURABLE));
+    rv = h2a_journal_end(r->journal, h2a_enroll_put_req(r));
+    if (rv == H2A_OK) {
+        h2a_enroll_audit(r, -1, "submit", "replaced", NULL, NULL, detail);
+    }
+    return rv;
+}
+
 /* One poll of a submitted request's journaled handle. */
 static h2a_err s_poll_due(h2a_run *r, const h2a_issue_ctx *ic)
 {
@@ -172,6 +235,8 @@ static h2a_err s_poll_due(h2a_run *r, const h2a_issue_ctx *ic)
         r->t_ms[H2A_T_ISSUE] += h2a_enroll_now_ms() - r->poll_t0;
         h2a_enroll_crash_point("issue", -1);
         rv = s_cert_facts(r);
+    } else if (rv == H2A_OK && res.handle != NULL) {
+        rv = s_replace_handle(r, res.handle);
     }
     h2a_issue_result_clear(&res);
     return rv;

@@ -7,8 +7,7 @@
 
 #include "issuers/acme_int.h"
 
-/* certID = base64url(AKI keyIdentifier) "." base64url(serial DER content octets). */
-static h2a_err s_cert_id(X509 *leaf, h2a_buf *out)
+h2a_err h2a_acme_cert_id(X509 *leaf, h2a_buf *out)
 {
     const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(leaf);
     const ASN1_INTEGER *serial = X509_get0_serialNumber(leaf);
@@ -42,7 +41,7 @@ void h2a_acme_ari_store(h2a_acme *a, X509 *leaf)
     h2a_buf_init(&id, 0);
     h2a_buf_init(&url, 0);
     h2a_acme_reply_clear(&r);
-    rv = s_cert_id(leaf, &id);
+    rv = h2a_acme_cert_id(leaf, &id);
     if (rv == H2A_OK &&
         (rv = h2a_buf_printf(&url, "%s%s%s", a->renewal_info,
                              a->renewal_info[strlen(a->renewal_info) - 1] == '/' ? "" : "/",

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
 /*
- * The ACME wire (RFC 8555 6): one libcurl handle per issuer call, TLS
- * always verified, a nonce pool fed by every reply, and the one signed-POST
+ * The ACME wire (RFC 8555 6): one libcurl handle per issuer and worker
+ * (kept between calls with the directory and the account), TLS always verified, a nonce pool fed by every reply, and the one signed-POST
  * primitive every request goes through, so badNonce, Retry-After and
  * problem documents are handled in one place.
  */
@@ -354,8 +354,11 @@ h2a_err h2a_acme_post(h2a_acme *a, const char *url, const char *payload, h2a_acm
                           a->ctx->conf->name, url);
             continue; /* the error's own nonce is in the pool now */
         }
+        /* A wait that would end past the timeout is not started: the error says why. */
         if ((r->status == 429 || r->status == 503) && r->retry_after_ms >= 0 &&
-            h2a_acme_now_ms() + r->retry_after_ms < a->deadline_ms) {
+            r->retry_after_ms < a->deadline_ms - h2a_acme_now_ms()) {
+            H2A_LOG_INFO("issuers.%s: %s answered %ld, waiting %lld ms (Retry-After)",
+                         a->ctx->conf->name, url, r->status, r->retry_after_ms);
             /* Retry-After: 0 must not turn into a loop that hammers the server. */
             h2a_acme_pause(a, r->retry_after_ms < 1000 ? 1000 : r->retry_after_ms);
             continue;
@@ -383,20 +386,93 @@ static h2a_err s_dup_member(h2a_acme *a, json_object *dir, const char *key, bool
     return H2A_OK;
 }
 
-h2a_err h2a_acme_open(const h2a_issue_ctx *ctx, h2a_acme *a)
+/*
+ * What a worker keeps per ACME issuer (and token session) between calls:
+ * the libcurl handle with its live TLS connection, the directory, the nonce
+ * pool and the account (key handle, JWK, thumbprint, URL). A poll then
+ * costs its own requests only: no handshake, directory or token search.
+ */
+#define H2A_ACME_KEEP 4
+
+struct h2a_acme_keep {
+    h2a_acme e[H2A_ACME_KEEP];
+    const H2A_SESSION *session[H2A_ACME_KEEP];
+};
+
+static void s_release(h2a_acme *a)
+{
+    curl_easy_cleanup(a->curl);
+    free(a->new_nonce);
+    free(a->new_account);
+    free(a->new_order);
+    free(a->renewal_info);
+    for (size_t i = 0; i < a->n_nonces; i++) {
+        free(a->nonces[i]);
+    }
+    h2a_p11_key_free(a->key);
+    h2a_buf_free(&a->jwk);
+    h2a_buf_free(&a->thumb);
+    free(a->kid);
+    memset(a, 0, sizeof(*a));
+}
+
+void h2a_acme_keep_free(struct h2a_acme_keep *k)
+{
+    for (size_t i = 0; k != NULL && i < H2A_ACME_KEEP; i++) {
+        s_release(&k->e[i]);
+    }
+    free(k);
+}
+
+/* The worker's kept state for this issuer, moved into *a (false: none). */
+static bool s_keep_take(const h2a_issue_ctx *ctx, h2a_acme *a)
+{
+    struct h2a_acme_keep *k = ctx->state != NULL ? *h2a_issuer_state_acme(ctx->state) : NULL;
+
+    for (size_t i = 0; k != NULL && i < H2A_ACME_KEEP; i++) {
+        if (k->e[i].new_order != NULL && k->e[i].conf == ctx->conf->acme &&
+            k->session[i] == ctx->session) {
+            *a = k->e[i];
+            memset(&k->e[i], 0, sizeof(k->e[i]));
+            a->ctx = ctx;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Hand *a back to the worker: true when kept (then *a is emptied, nothing to free). */
+static bool s_keep_put(h2a_acme *a)
+{
+    struct h2a_acme_keep **kp;
+    size_t slot = 0;
+
+    if (a->ctx == NULL || a->ctx->state == NULL || a->new_order == NULL) {
+        return false;
+    }
+    kp = h2a_issuer_state_acme(a->ctx->state);
+    if (*kp == NULL && (*kp = calloc(1, sizeof(**kp))) == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < H2A_ACME_KEEP; i++) {
+        if ((*kp)->e[i].new_order == NULL) {
+            slot = i;
+            break;
+        }
+    }
+    s_release(&(*kp)->e[slot]);
+    (*kp)->session[slot] = a->ctx->session;
+    (*kp)->e[slot] = *a;
+    memset(a, 0, sizeof(*a));
+    return true;
+}
+
+static h2a_err s_directory(h2a_acme *a)
 {
     h2a_acme_reply r = {0};
     json_object *dir = NULL, *meta = NULL, *v = NULL;
     h2a_err rv;
 
-    memset(a, 0, sizeof(*a));
-    a->ctx = ctx;
-    a->conf = ctx->conf->acme;
-    a->deadline_ms = h2a_acme_now_ms() + h2a_issuer_timeout_ms(ctx->conf);
-    h2a_buf_init(&a->jwk, 0);
-    h2a_buf_init(&a->thumb, 0);
-    a->curl = curl_easy_init();
-    H2A_ENSURE(a->curl != NULL, H2A_ERR_NOMEM, "curl");
     h2a_acme_reply_clear(&r);
     rv = h2a_acme_get(a, a->conf->directory_url, &r);
     if (rv == H2A_OK) {
@@ -416,19 +492,24 @@ h2a_err h2a_acme_open(const h2a_issue_ctx *ctx, h2a_acme *a)
     return rv;
 }
 
+h2a_err h2a_acme_open(const h2a_issue_ctx *ctx, h2a_acme *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (!s_keep_take(ctx, a)) {
+        a->ctx = ctx;
+        a->conf = ctx->conf->acme;
+        h2a_buf_init(&a->jwk, 0);
+        h2a_buf_init(&a->thumb, 0);
+        a->curl = curl_easy_init();
+        H2A_ENSURE(a->curl != NULL, H2A_ERR_NOMEM, "curl");
+    }
+    a->deadline_ms = h2a_acme_now_ms() + h2a_issuer_timeout_ms(ctx->conf);
+    return a->new_order != NULL ? H2A_OK : s_directory(a);
+}
+
 void h2a_acme_close(h2a_acme *a)
 {
-    curl_easy_cleanup(a->curl);
-    free(a->new_nonce);
-    free(a->new_account);
-    free(a->new_order);
-    free(a->renewal_info);
-    for (size_t i = 0; i < a->n_nonces; i++) {
-        free(a->nonces[i]);
+    if (!s_keep_put(a)) {
+        s_release(a);
     }
-    h2a_p11_key_free(a->key);
-    h2a_buf_free(&a->jwk);
-    h2a_buf_free(&a->thumb);
-    free(a->kid);
-    memset(a, 0, sizeof(*a));
 }

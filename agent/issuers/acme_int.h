@@ -8,6 +8,9 @@
  * account key never leaves the token; only its public half is serialised.
  */
 
+#include <time.h>
+
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "h2a_common.h"
@@ -29,10 +32,17 @@ h2a_err h2a_acme_thumbprint(const char *jwk, h2a_buf *out) H2A_MUST_USE;
 const char *h2a_acme_alg(const H2A_P11_KEY *k);
 
 /*
+ * How RS256 is signed with the RSA key `k`: H2A_MECH_SHA256_RSA_PKCS when
+ * the token lists it for signing, else H2A_MECH_RSA_PKCS over a DigestInfo
+ * made here (the same signature).
+ */
+h2a_mech h2a_acme_rs256_mech(H2A_P11_KEY *k);
+
+/*
  * A flattened JWS JSON object over `payload` (NUL-terminated; "" for
  * POST-as-GET) with protected header `protected_json`, signed in the token:
- * ES256/ES384 as the raw r||s CKM_ECDSA returns, RS256 as RSASSA-PKCS1-v1_5
- * with SHA-256. Appended to `out`.
+ * ES256/ES384 as the raw r||s CKM_ECDSA returns, RS256 with the mechanism
+ * h2a_acme_rs256_mech() picks. Appended to `out`.
  */
 h2a_err h2a_acme_jws_sign(H2A_P11_KEY *k, const char *protected_json,
                           const char *payload, h2a_buf *out) H2A_MUST_USE;
@@ -173,13 +183,49 @@ void h2a_acme_webroot_remove(const char *webroot, const char *token);
 h2a_err h2a_acme_state_path(const h2a_acme *a, const char *what, char *out,
                             size_t n) H2A_MUST_USE;
 /*
- * <state_dir>/acme/order-<sha256(order)>.<ext>: "csr" (waits for finalize),
- * "pending" (challenge records put up and not yet removed).
+ * <state_dir>/acme/order-<sha256(order)>.<ext>: "csr" (waits for finalize
+ * when there is no generation), "pending" (challenge records put up and not
+ * yet removed).
  */
 h2a_err h2a_acme_order_path(const h2a_acme *a, const char *order, const char *ext,
                             char *out, size_t n) H2A_MUST_USE;
+/*
+ * Where the CSR waits for finalize: <state_dir>/acme/csr-<generation>.der
+ * (the token key's id: a replacement order of the same generation finds
+ * it), or the order's "csr" path when the caller names no generation.
+ */
+h2a_err h2a_acme_csr_path(const h2a_acme *a, const char *order, char *out,
+                          size_t n) H2A_MUST_USE;
+/*
+ * A lock across processes and threads on `key` (len bytes): an OFD write
+ * lock on one byte of <state_dir>/acme/locks at an offset from the key's
+ * SHA-256 (one file for every key, as the request lock; released by the
+ * kernel when the process dies). Waits for the holder, which lets go
+ * within its own timeout. close(*fd) unlocks.
+ */
+h2a_err h2a_acme_lock(h2a_acme *a, const char *key, size_t len, int *fd) H2A_MUST_USE;
 /* The account key (made on first use) and the account URL (kid). */
 h2a_err h2a_acme_account(h2a_acme *a) H2A_MUST_USE;
+/*
+ * newOrder for the CSR's DNS names, with `replaces` when ctx->predecessor_pem
+ * names the certificate a renewal replaces (or, for a replacement order,
+ * when the generation's first order sent it); the CSR is kept for finalize.
+ * *url: the order URL (malloc'd).
+ */
+h2a_err h2a_acme_order_new(h2a_acme *a, X509_REQ *csr, char **url) H2A_MUST_USE;
+/* The order's certificate is downloaded: remove what waited for it (CSR, kept certID). */
+void h2a_acme_order_done(const h2a_acme *a, const char *order);
+/* The newOrder payload alone (unit tests): identifiers, and `replaces` unless NULL. */
+h2a_err h2a_acme_order_body(const h2a_acme *a, X509_REQ *csr, const char *replaces,
+                            h2a_buf *out) H2A_MUST_USE;
+/* ARI certID (RFC 9773 4.1): base64url(AKI keyIdentifier) "." base64url(serial octets). */
+h2a_err h2a_acme_cert_id(X509 *leaf, h2a_buf *out) H2A_MUST_USE;
+/*
+ * Whether the order's `expires` (RFC 3339: "Z" or an offset, fractions
+ * allowed) is at or before `now`; false when it has none or it does not
+ * parse (then the server's status decides).
+ */
+bool h2a_acme_order_expired(json_object *order, time_t now);
 /* The issuer's poll: solve, finalize, download. */
 h2a_err h2a_acme_poll(const h2a_issue_ctx *ctx, const char *handle,
                       h2a_issue_result *res) H2A_MUST_USE;

@@ -90,6 +90,20 @@ const char *h2a_acme_alg(const H2A_P11_KEY *k)
     }
 }
 
+h2a_mech h2a_acme_rs256_mech(H2A_P11_KEY *k)
+{
+    h2a_mech_info mi;
+
+    /* Probed, not assumed (cached per token): some tokens only have the raw mechanism. */
+    if (h2a_token_mech_info(h2a_session_token(h2a_p11_key_session(k)),
+                            H2A_MECH_SHA256_RSA_PKCS, &mi) == H2A_OK &&
+        mi.present && mi.can_sign) {
+        return H2A_MECH_SHA256_RSA_PKCS;
+    }
+    h2a_err_clear();
+    return H2A_MECH_RSA_PKCS;
+}
+
 h2a_err h2a_acme_jws_sign(H2A_P11_KEY *k, const char *protected_json,
                           const char *payload, h2a_buf *out)
 {
@@ -113,15 +127,21 @@ h2a_err h2a_acme_jws_sign(H2A_P11_KEY *k, const char *protected_json,
     if (rv != H2A_OK) {
         goto done;
     }
-    if (p384) {
-        SHA384(input.data, input.len, md);
+    if (alg[0] == 'R' && h2a_acme_rs256_mech(k) == H2A_MECH_SHA256_RSA_PKCS) {
+        /* RS256 as the issue names it: the token hashes and signs in one mechanism. */
+        rv = h2a_p11_sign_message(k, H2A_MECH_SHA256_RSA_PKCS, input.data, input.len, sig,
+                                  &sig_len);
     } else {
-        SHA256(input.data, input.len, md);
+        if (p384) {
+            SHA384(input.data, input.len, md);
+        } else {
+            SHA256(input.data, input.len, md);
+        }
+        rv = h2a_p11_sign_digest(k, alg[0] == 'R' ? H2A_SIG_RSA_PKCS1 : H2A_SIG_ECDSA_RAW,
+                                 p384 ? NID_sha384 : NID_sha256, md,
+                                 p384 ? SHA384_DIGEST_LENGTH : SHA256_DIGEST_LENGTH, sig,
+                                 &sig_len);
     }
-    rv = h2a_p11_sign_digest(k, alg[0] == 'R' ? H2A_SIG_RSA_PKCS1 : H2A_SIG_ECDSA_RAW,
-                             p384 ? NID_sha384 : NID_sha256, md,
-                             p384 ? SHA384_DIGEST_LENGTH : SHA256_DIGEST_LENGTH, sig,
-                             &sig_len);
     if (rv != H2A_OK) {
         goto done;
     }

@@ -242,13 +242,16 @@ static h2a_err s_authz_wait(h2a_acme *a, const char *url)
     }
 }
 
-/* Test builds: die like a power cut once every challenge is answered. */
-static void s_crash_point(void)
+/*
+ * Test builds: die like a power cut at `point` (acme-answered: every
+ * challenge answered; acme-finalized: the finalize request accepted).
+ */
+static void s_crash_point(const char *point)
 {
     const char *c = h2a_test_hook_env("HSM2ACM_TEST_CRASH_AT");
 
-    if (c != NULL && strstr(c, "acme-answered") != NULL) {
-        H2A_LOG_WARN("HSM2ACM_TEST_CRASH_AT: crashing at acme-answered");
+    if (c != NULL && strstr(c, point) != NULL) {
+        H2A_LOG_WARN("HSM2ACM_TEST_CRASH_AT: crashing at %s", point);
         raise(SIGKILL);
     }
 }
@@ -294,7 +297,7 @@ static h2a_err s_solve(h2a_acme *a, const char *handle, json_object *order)
         h2a_buf_free(&r.body);
     }
     if (rv == H2A_OK && s.n > 0) {
-        s_crash_point();
+        s_crash_point("acme-answered");
     }
     for (size_t i = 0; rv == H2A_OK && i < s.n; i++) {
         rv = s_authz_wait(a, s.authz[i]);
@@ -316,7 +319,7 @@ static h2a_err s_finalize(h2a_acme *a, const char *handle, json_object *order)
                a->ctx->conf->name, handle);
     h2a_buf_init(&der, 64 * 1024);
     h2a_buf_init(&payload, 0);
-    rv = h2a_acme_order_path(a, handle, "csr", path, sizeof(path));
+    rv = h2a_acme_csr_path(a, handle, path, sizeof(path));
     if (rv == H2A_OK && (rv = h2a_file_read(path, &der)) != H2A_OK) {
         rv = h2a_err_prefix(rv, "issuers.%s: the CSR of order %s: ", a->ctx->conf->name, handle);
     }
@@ -325,6 +328,9 @@ static h2a_err s_finalize(h2a_acme *a, const char *handle, json_object *order)
         (rv = h2a_buf_append_str(&payload, "\"}")) == H2A_OK &&
         (rv = h2a_buf_terminate(&payload)) == H2A_OK) {
         rv = s_post_json(a, fin, (const char *)payload.data, &o, &r);
+    }
+    if (rv == H2A_OK) {
+        s_crash_point("acme-finalized");
     }
     json_object_put(o);
     h2a_buf_free(&r.body);
@@ -397,7 +403,8 @@ static void s_prefer(h2a_acme *a, const h2a_acme_reply *first, h2a_issue_result 
     }
 }
 
-static h2a_err s_download(h2a_acme *a, json_object *order, h2a_issue_result *res)
+static h2a_err s_download(h2a_acme *a, const char *handle, json_object *order,
+                          h2a_issue_result *res)
 {
     const char *url = h2a_acme_jstr(order, "certificate");
     h2a_acme_reply r = {0};
@@ -422,13 +429,111 @@ static h2a_err s_download(h2a_acme *a, json_object *order, h2a_issue_result *res
     if (rv == H2A_OK) {
         res->done = true;
         h2a_acme_ari_store(a, res->leaf);
+        h2a_acme_order_done(a, handle);
     }
     h2a_buf_free(&r.body);
     return rv;
 }
 
+/*
+ * The journaled order is dead (invalid, expired, or unknown to the server):
+ * a new order for the same CSR, handed back for the engine to journal in
+ * place of the old one before anything is answered for it.
+ */
+static h2a_err s_replace(h2a_acme *a, const char *handle, const char *why,
+                         h2a_issue_result *res)
+{
+    char path[4400];
+    h2a_buf der;
+    const unsigned char *p;
+    X509_REQ *csr = NULL;
+    h2a_err rv;
+
+    h2a_buf_init(&der, 64 * 1024);
+    rv = h2a_acme_csr_path(a, handle, path, sizeof(path));
+    if (rv == H2A_OK && (rv = h2a_file_read(path, &der)) == H2A_OK) {
+        p = der.data;
+        csr = d2i_X509_REQ(NULL, &p, (long)der.len);
+        rv = csr == NULL ? h2a_err_openssl(H2A_ERR_STATE, path) : H2A_OK;
+    }
+    if (rv != H2A_OK) {
+        rv = h2a_err_prefix(rv, "issuers.%s: order %s %s and cannot be replaced: ",
+                            a->ctx->conf->name, handle, why);
+    } else if ((rv = h2a_acme_order_new(a, csr, &res->handle)) == H2A_OK) {
+        H2A_LOG_WARN("issuers.%s: order %s %s: replaced by the new order %s",
+                     a->ctx->conf->name, handle, why, res->handle);
+        res->retry_after_ms = 10;
+    }
+    X509_REQ_free(csr);
+    h2a_buf_free(&der);
+    return rv;
+}
+
+/*
+ * The order's state at the start of its first poll in this process (a
+ * resume, or the poll right after submit): dead there means replaced. Later
+ * it is an error: this process drove the order, and replacing it again
+ * would loop on an order the server keeps refusing.
+ */
+static h2a_err s_dead(h2a_acme *a, const char *handle, json_object *order,
+                      const h2a_acme_reply *r, h2a_err rv, bool first, h2a_issue_result *res)
+{
+    json_object *err = NULL;
+    const char *st = h2a_acme_jstr(order, "status") ? h2a_acme_jstr(order, "status") : "";
+    char why[600];
+
+    if (rv != H2A_OK && r->status == 404 && first) {
+        snprintf(why, sizeof(why), "is unknown to the server (HTTP 404)");
+    } else if (rv != H2A_OK) {
+        return rv;
+    } else {
+        json_object_object_get_ex(order, "error", &err);
+        snprintf(why, sizeof(why), "is %s: %s: %s", st[0] ? st : "(no status)",
+                 h2a_acme_jstr(err, "type") ? h2a_acme_jstr(err, "type") : "",
+                 h2a_acme_jstr(err, "detail") ? h2a_acme_jstr(err, "detail") : "");
+        if (!first) {
+            return h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: order %s %s", a->ctx->conf->name,
+                               handle, why);
+        }
+    }
+    h2a_err_clear();
+    return s_replace(a, handle, why, res);
+}
+
+bool h2a_acme_order_expired(json_object *order, time_t now)
+{
+    const char *e = h2a_acme_jstr(order, "expires");
+    struct tm tm;
+    int off_h = 0, off_m = 0, used = 0;
+    char sign = 'Z';
+    const char *rest;
+    time_t t;
+
+    memset(&tm, 0, sizeof(tm));
+    if (e == NULL || sscanf(e, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6) {
+        return false; /* no usable time: the server's status decides */
+    }
+    rest = e + used;
+    if (*rest == '.') {
+        rest += 1 + strspn(rest + 1, "0123456789");
+    }
+    if ((*rest == '+' || *rest == '-') && sscanf(rest, "%c%2d:%2d", &sign, &off_h, &off_m) != 3) {
+        return false;
+    } else if (*rest != '+' && *rest != '-' && strcmp(rest, "Z") != 0 && strcmp(rest, "z") != 0) {
+        return false;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    t = timegm(&tm);
+    /* 2026-01-01T10:00:00+02:00 is 08:00 UTC. */
+    t += (sign == '-' ? 1 : sign == '+' ? -1 : 0) * (time_t)(off_h * 3600 + off_m * 60);
+    return t <= now;
+}
+
 /* One step of the order's state machine; *again when the next one can follow at once. */
-static h2a_err s_step(h2a_acme *a, const char *handle, h2a_issue_result *res, bool *again)
+static h2a_err s_step(h2a_acme *a, const char *handle, bool first, h2a_issue_result *res,
+                      bool *again)
 {
     json_object *order = NULL;
     h2a_acme_reply r = {0};
@@ -438,7 +543,14 @@ static h2a_err s_step(h2a_acme *a, const char *handle, h2a_issue_result *res, bo
     *again = false;
     st = rv == H2A_OK && h2a_acme_jstr(order, "status") ? h2a_acme_jstr(order, "status") : "";
     if (rv != H2A_OK) {
-        /* reported as is */
+        rv = s_dead(a, handle, NULL, &r, rv, first, res);
+    } else if (first && (strcmp(st, "pending") == 0 || strcmp(st, "ready") == 0) &&
+               h2a_acme_order_expired(order, time(NULL))) {
+        /* Answering it would be wasted: the server is about to call it invalid. */
+        char why[200];
+
+        snprintf(why, sizeof(why), "expired at %s", h2a_acme_jstr(order, "expires"));
+        rv = s_replace(a, handle, why, res);
     } else if (strcmp(st, "pending") == 0) {
         rv = s_solve(a, handle, order);
         *again = true;
@@ -448,15 +560,9 @@ static h2a_err s_step(h2a_acme *a, const char *handle, h2a_issue_result *res, bo
     } else if (strcmp(st, "processing") == 0) {
         res->retry_after_ms = r.retry_after_ms > 0 ? r.retry_after_ms : 500;
     } else if (strcmp(st, "valid") == 0) {
-        rv = s_download(a, order, res);
+        rv = s_download(a, handle, order, res);
     } else {
-        json_object *err = NULL;
-
-        json_object_object_get_ex(order, "error", &err);
-        rv = h2a_err_set(H2A_ERR_ISSUER, "issuers.%s: order %s is %s: %s: %s",
-                         a->ctx->conf->name, handle, st[0] ? st : "(no status)",
-                         h2a_acme_jstr(err, "type") ? h2a_acme_jstr(err, "type") : "",
-                         h2a_acme_jstr(err, "detail") ? h2a_acme_jstr(err, "detail") : "");
+        rv = s_dead(a, handle, order, &r, H2A_OK, first, res);
     }
     json_object_put(order);
     h2a_buf_free(&r.body);
@@ -475,8 +581,8 @@ h2a_err h2a_acme_poll(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_re
     if (rv == H2A_OK) {
         s_leftovers(&a, handle);
     }
-    for (int i = 0; rv == H2A_OK && again && !res->done && i < 4; i++) {
-        rv = s_step(&a, handle, res, &again);
+    for (int i = 0; rv == H2A_OK && again && !res->done && res->handle == NULL && i < 4; i++) {
+        rv = s_step(&a, handle, i == 0 && ctx->poll_attempt == 0, res, &again);
     }
     if (rv == H2A_OK && !res->done && res->retry_after_ms == 0) {
         res->retry_after_ms = 250;

@@ -5,8 +5,10 @@
  * and its wildcard need two values at one name, so every change reads the
  * set first, merges or removes only our value, and writes the result; a
  * set left empty is DELETEd exactly as it stands. Each change is waited
- * for until INSYNC.
+ * for until INSYNC. Read, write and wait hold a lock on the name, so two
+ * hsm2acm processes (or workers) never merge into the same stale set.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,19 @@ static h2a_err s_wait_insync(h2a_acme *a, const char *change_id)
     }
 }
 
+/* The lock of one record name (DNS names are case-blind): zone NUL name. */
+static h2a_err s_lock(h2a_acme *a, const char *zone, const char *name, int *fd)
+{
+    char key[600];
+    size_t n = (size_t)snprintf(key, sizeof(key), "r53 %s%c%s", zone, '\0', name);
+
+    n = n < sizeof(key) ? n : sizeof(key) - 1;
+    for (size_t i = strlen(key) + 1; i < n; i++) {
+        key[i] = (char)tolower((unsigned char)key[i]);
+    }
+    return h2a_acme_lock(a, key, n, fd);
+}
+
 h2a_err h2a_acme_r53_txt(h2a_acme *a, const char *name, const char *value, bool add)
 {
     char zone[128], quoted[200], *vals[H2A_ACME_TXT_MAX + 2] = {0}, *cid = NULL, *st = NULL;
@@ -104,12 +119,14 @@ h2a_err h2a_acme_r53_txt(h2a_acme *a, const char *name, const char *value, bool 
     size_t n = 0, m = 0;
     long ttl;
     bool ours = false;
+    int fd = -1;
     struct h2a_r53_change ch = {0};
     h2a_err rv;
 
     H2A_ENSURE(a->ctx->aws != NULL, H2A_ERR_INTERNAL, "dns-01 via Route 53 without AWS");
     snprintf(quoted, sizeof(quoted), "\"%s\"", value);
     H2A_GUARD(s_zone_id(a, zone, sizeof(zone)));
+    H2A_GUARD(s_lock(a, zone, name, &fd));
     rv = s_current(a, zone, name, vals, &n, &ttl);
     for (size_t i = 0; rv == H2A_OK && i < n; i++) {
         if (vals[i] != NULL && strcmp(vals[i], quoted) == 0) {
@@ -134,6 +151,7 @@ h2a_err h2a_acme_r53_txt(h2a_acme *a, const char *name, const char *value, bool 
             rv = s_wait_insync(a, cid);
         }
     }
+    close(fd);
     for (size_t i = 0; i < n; i++) {
         free(vals[i]);
     }

@@ -24,6 +24,10 @@
 typedef struct h2a_issuer_state h2a_issuer_state;
 h2a_err h2a_issuer_state_new(h2a_issuer_state **out) H2A_MUST_USE;
 void h2a_issuer_state_free(h2a_issuer_state *st);
+/* The acme issuer's part of it (agent/issuers/acme_client.c), freed with it. */
+struct h2a_acme_keep;
+struct h2a_acme_keep **h2a_issuer_state_acme(h2a_issuer_state *st);
+void h2a_acme_keep_free(struct h2a_acme_keep *k);
 
 struct h2a_issuer_ops;
 
@@ -38,15 +42,25 @@ typedef struct {
     /* What makes a second submit of the same request a new one: the token key's id. */
     const char *generation;
     int poll_attempt;        /* polls of this handle so far in this process (back-off) */
+    /*
+     * A renewal: the PEM certificate (leaf first) it replaces, when that came
+     * from the same issuer; NULL otherwise. ACME sends its ARI certID as
+     * `replaces` (RFC 9773).
+     */
+    const char *predecessor_pem;
     /* NULL: by conf->type. Set by tests to drive the engine with a fake issuer. */
     const struct h2a_issuer_ops *ops;
 } h2a_issue_ctx;
 
 /*
  * The outcome of submit or poll. Done: *leaf gets the certificate, *chain its
- * chain (intermediates then root, possibly empty). Pending: `handle` (submit
- * only; malloc'd) and `retry_after_ms`. Nothing is verified here: the caller
- * checks key match, chain and validity before anything is delivered.
+ * chain (intermediates then root, possibly empty). Pending: `handle`
+ * (malloc'd) and `retry_after_ms`. Submit always gives a handle; poll gives
+ * one only when the polled handle is dead and the issuer made its
+ * replacement (an ACME order that became invalid): the caller journals it
+ * in place of the old one and polls it from then on. Nothing is verified
+ * here: the caller checks key match, chain and validity before anything is
+ * delivered.
  */
 typedef struct {
     bool done;

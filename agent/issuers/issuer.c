@@ -134,17 +134,29 @@ h2a_err h2a_issuer_wait(const h2a_issue_ctx *ctx, const char *handle, long long 
                         h2a_issue_result *res)
 {
     long long deadline = s_now_ms() + timeout_ms, next = 0;
+    h2a_issue_ctx c = *ctx;
+    char *mine = NULL;
+    h2a_err rv;
 
     for (;;) {
-        H2A_GUARD(h2a_issuer_poll_due(ctx, handle, deadline, res, &next));
-        if (res->done) {
-            return H2A_OK;
+        rv = h2a_issuer_poll_due(&c, mine != NULL ? mine : handle, deadline, res, &next);
+        c.poll_attempt++;
+        if (rv != H2A_OK || res->done) {
+            break;
+        }
+        if (res->handle != NULL) {
+            /* Nothing journals here: the replacement is simply polled from now on. */
+            free(mine);
+            mine = res->handle;
+            res->handle = NULL;
         }
         next -= s_now_ms();
         if (next > 0) {
             usleep((useconds_t)(next * 1000));
         }
     }
+    free(mine);
+    return rv;
 }
 
 h2a_err h2a_issuer_issue(const h2a_issue_ctx *ctx, X509_REQ *csr, X509 **leaf,

@@ -338,7 +338,13 @@ struct h2a_issuer_state {
         bool rsa;
         struct s_ca ca;
     } e[H2A_LOCAL_CACHE];
+    struct h2a_acme_keep *acme; /* acme_client.c: connections, directories, accounts */
 };
+
+struct h2a_acme_keep **h2a_issuer_state_acme(h2a_issuer_state *st)
+{
+    return &st->acme;
+}
 
 h2a_err h2a_issuer_state_new(h2a_issuer_state **out)
 {
@@ -350,6 +356,9 @@ void h2a_issuer_state_free(h2a_issuer_state *st)
 {
     for (size_t i = 0; st != NULL && i < H2A_LOCAL_CACHE; i++) {
         s_ca_clear(&st->e[i].ca);
+    }
+    if (st != NULL) {
+        h2a_acme_keep_free(st->acme);
     }
     free(st);
 }

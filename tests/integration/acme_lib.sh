@@ -5,6 +5,9 @@
 #   acme_setup NAME [EAB]              token, local AWS endpoint, pebble
 #   acme_config CHALLENGE_JSON [EXTRA] rewrite $ENR_CONFIG with issuer "acme"
 #   acme_orders                        number of orders pebble has made (its log)
+#   acme_proxy_start                   tests/lib/ari_proxy.py in front of pebble (renewalInfo,
+#                                      H2A_PROXY_429); H2A_PEBBLE_DIR_URL then points at it,
+#                                      its logs are $ENR_DIR/ari.log*
 . "$(dirname "${BASH_SOURCE[0]}")/enroll_lib.sh"
 . "$H2A_SRC_DIR/tests/lib/pebble.sh"
 
@@ -44,4 +47,23 @@ acme_request() {
 
 acme_orders() {
     grep -c 'POST /order-plz' "$ENR_DIR/pebble/pebble.log" || true
+}
+
+acme_proxy_start() {
+    local pport
+    pport=$(h2a_free_port)
+    # Pebble itself, also when an earlier proxy took its place in H2A_PEBBLE_DIR_URL.
+    : "${ACME_PEBBLE_URL:=$H2A_PEBBLE_DIR_URL}"
+    $PY "$H2A_SRC_DIR/tests/lib/ari_proxy.py" "$pport" \
+        "$(echo "$ACME_PEBBLE_URL" | sed -E "s#https://([^/]+)/.*#\\1#")" \
+        "$ENR_DIR/pebble/tls.pem" "$ENR_DIR/pebble/tls.key" "$H2A_PEBBLE_CA" "$ENR_DIR/ari.log" \
+        >"$ENR_DIR/proxy.log" 2>&1 &
+    ACME_PROXY_PID=$!
+    trap 'kill $ACME_PROXY_PID 2>/dev/null; acme_cleanup' EXIT
+    H2A_PEBBLE_DIR_URL="https://127.0.0.1:$pport/dir"
+    for _ in $(seq 1 50); do
+        curl -sf --cacert "$H2A_PEBBLE_CA" "$H2A_PEBBLE_DIR_URL" >/dev/null && break
+        sleep 0.1
+    done
+    export H2A_PEBBLE_DIR_URL
 }

@@ -4,26 +4,26 @@
 # directory's renewalInfo with the certificate's certID
 # (base64url(AKI).base64url(serial)) and kept in the state directory.
 # Pebble 2.4.0 has no ARI, so tests/lib/ari_proxy.py stands in front of it.
+# A renewal of that certificate sends its certID as newOrder's "replaces".
 . "$(dirname "$0")/acme_lib.sh"
 export PEBBLE_ALTERNATE_ROOTS=1
 acme_setup acme_ari
 # preferred_chain: the alternate chain up to pebble's second root, by its common name.
 alt=$(curl -sf --cacert "$H2A_PEBBLE_CA" "$H2A_PEBBLE_MGMT/roots/1" | openssl x509 -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')
 [ -n "$alt" ] || enr_fail "pebble has no alternate root"
-pport=$(h2a_free_port)
-$PY "$H2A_SRC_DIR/tests/lib/ari_proxy.py" "$pport" "$(echo "$H2A_PEBBLE_DIR_URL" | sed -E "s#https://([^/]+)/.*#\\1#")" \
-    "$ENR_DIR/pebble/tls.pem" "$ENR_DIR/pebble/tls.key" "$H2A_PEBBLE_CA" "$ENR_DIR/ari.log" \
-    >"$ENR_DIR/proxy.log" 2>&1 &
-proxy=$!
-trap 'kill $proxy 2>/dev/null; acme_cleanup' EXIT
-H2A_PEBBLE_DIR_URL="https://127.0.0.1:$pport/dir"
-for _ in $(seq 1 50); do curl -sf --cacert "$H2A_PEBBLE_CA" "$H2A_PEBBLE_DIR_URL" >/dev/null && break; sleep 0.1; done
-export H2A_PEBBLE_DIR_URL
+acme_proxy_start
 acme_config "{\"type\":\"http-01\",\"listen\":\"127.0.0.1:$H2A_PEBBLE_HTTP_PORT\"}" "{\"preferred_chain\":\"$alt\"}"
 acme_request "$ENR_DIR/r1.json" r1 rsa:2048 "ari.example.com"
+: >"$ENR_DIR/ari.log.requests" # not the readiness check
 HSM2ACM_LOG=info "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/r1.json" >"$ENR_DIR/r1.out" 2>"$ENR_DIR/r1.err" ||
     enr_fail "r1 exited $?: $(cat "$ENR_DIR/r1.err")"
 arn=$(enr_json "$ENR_DIR/r1.out" 'd["targets"][0]["certificate_arn"]')
+# One process, one issuer: one TLS connection and one directory read for submit and every poll.
+[ "$(cut -d' ' -f1 "$ENR_DIR/ari.log.requests" | sort -u | wc -l)" = 1 ] ||
+    enr_fail "connections: $(cat "$ENR_DIR/ari.log.requests")"
+[ "$(grep -c ' GET /dir$' "$ENR_DIR/ari.log.requests")" = 1 ] ||
+    enr_fail "directory read $(grep -c ' GET /dir$' "$ENR_DIR/ari.log.requests") times"
+[ "$(grep -c ' POST /order-plz$' "$ENR_DIR/ari.log.requests")" = 1 ] || enr_fail "orders"
 enr_acm >"$ENR_DIR/acm.json"
 $PY - "$ENR_DIR/acm.json" "$arn" "$ENR_DIR/ari.log" "$ENR_DIR/state/acme" <<'PYEOF' || enr_fail "ARI"
 import base64, json, os, sys
@@ -55,4 +55,40 @@ assert cn == alt, (cn, alt)
 print("ok preferred chain", cn)
 PYEOF
 grep -q "using the alternate chain" "$ENR_DIR/r1.err" || enr_fail "the alternate chain was not chosen"
+
+# replaces: the enrollment's order had none; the renewal's names the certID asked for above.
+[ "$(cat "$ENR_DIR/ari.log.orders")" = "-" ] || enr_fail "enrollment sent replaces: $(cat "$ENR_DIR/ari.log.orders")"
+HSM2ACM_LOG=info "$H2A_BIN" renew --config "$ENR_CONFIG" --arn "$arn" >"$ENR_DIR/renew.out" 2>"$ENR_DIR/renew.err" ||
+    enr_fail "renew exited $?: $(cat "$ENR_DIR/renew.err")"
+[ "$(enr_json "$ENR_DIR/renew.out" 'd["result"]["targets"][0]["state"]')" = cleaned ] ||
+    enr_fail "renew: $(cat "$ENR_DIR/renew.out")"
+first=$(head -1 "$ENR_DIR/ari.log")
+[ "$(sed -n 2p "$ENR_DIR/ari.log.orders")" = "$first" ] ||
+    enr_fail "renewal replaces '$(sed -n 2p "$ENR_DIR/ari.log.orders")', wanted '$first'"
+[ "$(wc -l <"$ENR_DIR/ari.log.orders")" = 2 ] || enr_fail "orders: $(cat "$ENR_DIR/ari.log.orders")"
+grep -q "replacing certificate $first" "$ENR_DIR/renew.err" || enr_fail "no replaces in the log"
+
+# A renewal whose journaled order is gone on resume: the replacement order sends replaces too.
+set +e
+HSM2ACM_TEST_CRASH_AT=submitted "$H2A_BIN" renew --config "$ENR_CONFIG" --arn "$arn" \
+    >/dev/null 2>"$ENR_DIR/renew3.crash.err"
+set -e
+grep -q 'crashing at submitted\|HSM2ACM_TEST_CRASH_AT' "$ENR_DIR/renew3.crash.err" ||
+    enr_fail "renewal did not crash: $(cat "$ENR_DIR/renew3.crash.err")"
+second=$(sed -n 2p "$ENR_DIR/ari.log")
+[ "$(sed -n 3p "$ENR_DIR/ari.log.orders")" = "$second" ] ||
+    enr_fail "second renewal replaces '$(sed -n 3p "$ENR_DIR/ari.log.orders")', wanted '$second'"
+$PY - "$ENR_DIR/state/journal.db" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE requests SET issuer_handle = issuer_handle || '-gone' WHERE id='r1.g3'")
+db.commit()
+assert db.total_changes == 1
+PYEOF
+HSM2ACM_LOG=info "$H2A_BIN" resume --config "$ENR_CONFIG" r1.g3 >"$ENR_DIR/renew3.out" \
+    2>"$ENR_DIR/renew3.err" || enr_fail "resume of the renewal exited $?: $(cat "$ENR_DIR/renew3.err")"
+grep -q 'replaced by the new order' "$ENR_DIR/renew3.err" || enr_fail "order not replaced"
+[ "$(sed -n 4p "$ENR_DIR/ari.log.orders")" = "$second" ] ||
+    enr_fail "replacement order replaces '$(sed -n 4p "$ENR_DIR/ari.log.orders")', wanted '$second'"
+! ls "$ENR_DIR"/state/acme/replaces-* >/dev/null 2>&1 || enr_fail "kept certID left behind"
 echo PASS

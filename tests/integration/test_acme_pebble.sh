@@ -50,8 +50,10 @@ sleep 0.5
 acme_config "{\"type\":\"http-01\",\"webroot\":\"$ENR_DIR/www\"}" \
     '{"account_key":{"label":"acme-account-rsa","type":"rsa:2048"}}'
 acme_request "$ENR_DIR/r2.json" r2 rsa:3072 "web.example.com"
-"$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/r2.json" >"$ENR_DIR/r2.out" 2>"$ENR_DIR/r2.err" ||
-    enr_fail "r2 exited $?: $(cat "$ENR_DIR/r2.err")"
+HSM2ACM_LOG=debug "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/r2.json" >"$ENR_DIR/r2.out" \
+    2>"$ENR_DIR/r2.err" || enr_fail "r2 exited $?: $(cat "$ENR_DIR/r2.err")"
+grep -q 'JWS RS256 in the token with CKM_SHA256_RSA_PKCS' "$ENR_DIR/r2.err" ||
+    enr_fail "RS256 not signed with CKM_SHA256_RSA_PKCS"
 enr_check_acm_key "$(enr_json "$ENR_DIR/r2.out" 'd["targets"][0]["certificate_arn"]')" \
     "$(enr_json "$ENR_DIR/r2.out" 'd["targets"][0]["key_id"]')"
 grep -q 'GET /.well-known/acme-challenge/' "$ENR_DIR/www.log" || enr_fail "pebble did not use the webroot"

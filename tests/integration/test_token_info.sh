@@ -40,7 +40,7 @@ by_name = {m["name"]: m for m in info["mechanisms"]}
 want = {"CKM_RSA_PKCS_KEY_PAIR_GEN": "RSA-PKCS-KEY-PAIR-GEN", "CKM_EC_KEY_PAIR_GEN": "ECDSA-KEY-PAIR-GEN",
         "CKM_RSA_PKCS": "RSA-PKCS", "CKM_RSA_PKCS_PSS": "RSA-PKCS-PSS", "CKM_ECDSA": "ECDSA",
         "CKM_AES_KEY_GEN": "AES-KEY-GEN", "CKM_AES_KEY_WRAP": "AES-KEY-WRAP",
-        "CKM_AES_KEY_WRAP_PAD": None}
+        "CKM_AES_KEY_WRAP_PAD": None, "CKM_SHA256_RSA_PKCS": "SHA256-RSA-PKCS"}
 if sorted(by_name) != sorted(list(want) + ["CKM_AES_KEY_WRAP_KWP"]):
     fail("mechanism list %s" % sorted(by_name))
 # SoftHSM2 2.6 has no PKCS#11 3.0 KWP (0x210B): reported, as absent.

@@ -4,16 +4,31 @@
 every request through with its Host header (pebble builds its URLs and checks
 JWS "url" from it), adds "renewalInfo" to the directory, and answers
 GET /renewal-info/<certID> itself, writing each certID asked for to a file.
+Every newOrder payload's "replaces" (RFC 9773 5) goes to LOG_FILE.orders, one
+line per order ("-" when absent).
+
+With H2A_PROXY_429=PATH_PREFIX:COUNT:SECONDS the first COUNT POSTs to a path
+starting with PATH_PREFIX get 429 rateLimited with "Retry-After: SECONDS"
+instead of reaching pebble; every POST to that prefix is logged with its
+arrival time to LOG_FILE.429. Every request is logged to LOG_FILE.requests as
+"<client port> <method> <path>" (one port per TCP connection).
 
 usage: ari_proxy.py PORT PEBBLE_HOST:PORT TLS_CERT TLS_KEY PEBBLE_CA LOG_FILE
 """
+import base64
 import http.client
 import http.server
 import json
+import os
 import ssl
 import sys
+import threading
+import time
 
 port, upstream, cert, key, ca, log = sys.argv[1:7]
+LIMIT = (os.environ.get("H2A_PROXY_429") or "::").split(":")
+LIMIT_LEFT = [int(LIMIT[1] or 0)]
+LIMIT_LOCK = threading.Lock()
 WINDOW = {"suggestedWindow": {"start": "2030-01-01T00:00:00Z", "end": "2030-01-03T00:00:00Z"}}
 
 
@@ -34,6 +49,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _forward(self):
+        with LIMIT_LOCK, open(log + ".requests", "a") as f:
+            f.write("%d %s %s\n" % (self.client_address[1], self.command, self.path))
         if self.path.startswith("/renewal-info/"):
             with open(log, "a") as f:
                 f.write(self.path[len("/renewal-info/"):] + "\n")
@@ -42,6 +59,22 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                                     ("Retry-After", "21600")], body)
         n = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(n) if n else None
+        if self.command == "POST" and LIMIT[0] and self.path.startswith(LIMIT[0]):
+            with LIMIT_LOCK:
+                with open(log + ".429", "a") as f:
+                    f.write("%.3f %s\n" % (time.monotonic(), self.path))
+                refuse = LIMIT_LEFT[0] > 0
+                LIMIT_LEFT[0] -= 1
+            if refuse:
+                body = json.dumps({"type": "urn:ietf:params:acme:error:rateLimited",
+                                   "detail": "slow down (test proxy)"}).encode()
+                return self._send(429, [("Content-Type", "application/problem+json"),
+                                        ("Retry-After", LIMIT[2])], body)
+        if self.command == "POST" and self.path.startswith("/order-plz"):
+            p = json.loads(data)["payload"]
+            order = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+            with open(log + ".orders", "a") as f:
+                f.write(order.get("replaces", "-") + "\n")
         ctx = ssl.create_default_context(cafile=ca)
         ctx.check_hostname = False
         conn = http.client.HTTPSConnection(upstream, context=ctx, timeout=30)

@@ -4,7 +4,8 @@
  * JWS signed by an account key in a fresh SoftHSM2 token: the signature
  * verifies with the JWK's public key as JOSE defines it (ES256/ES384 raw
  * r||s, RS256 PKCS#1 v1.5), so a wrong encoding (DER, unpadded halves)
- * fails here before a server sees it.
+ * fails here before a server sees it. RS256 uses CKM_SHA256_RSA_PKCS, and
+ * CKM_RSA_PKCS over a DigestInfo only on a token without it.
  */
 #include <openssl/ecdsa.h>
 #include <openssl/sha.h>
@@ -14,6 +15,7 @@
 #include "h2a_keygen.h"
 #include "h2a_pkcs11.h"
 #include "issuers/acme_int.h"
+#include "../../pkcs11/internal.h"
 
 static H2A_TOKEN *s_tok;
 static H2A_SESSION *s_sess;
@@ -55,9 +57,9 @@ static void s_field(const char *json, const char *name, h2a_buf *raw, h2a_buf *t
     }
 }
 
-static void s_check(h2a_keytype kt, const char *label, size_t half)
+/* A JWS by `k` verifies with its public key; `half`: EC field size, 0 for RSA. */
+static void s_check_key(H2A_P11_KEY *k, size_t half)
 {
-    H2A_P11_KEY *k = NULL;
     h2a_buf jws, sig, input;
     EVP_PKEY *pub;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
@@ -68,7 +70,6 @@ static void s_check(h2a_keytype kt, const char *label, size_t half)
     h2a_buf_init(&jws, 0);
     h2a_buf_init(&sig, 0);
     h2a_buf_init(&input, 0);
-    H2A_ASSERT_OK(h2a_keygen_generate(s_sess, kt, label, 0, &k));
     pub = h2a_p11_key_public(k);
     H2A_ASSERT_OK(h2a_acme_jws_sign(k, "{\"alg\":\"x\",\"nonce\":\"n\",\"url\":\"u\"}",
                                     "{\"a\":1}", &jws));
@@ -94,10 +95,18 @@ static void s_check(h2a_keytype kt, const char *label, size_t half)
     assert_int_equal(EVP_DigestVerify(mctx, der, (size_t)der_len, input.data, input.len), 1);
     OPENSSL_free(der);
     EVP_MD_CTX_free(mctx);
-    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
     h2a_buf_free(&jws);
     h2a_buf_free(&sig);
     h2a_buf_free(&input);
+}
+
+static void s_check(h2a_keytype kt, const char *label, size_t half)
+{
+    H2A_P11_KEY *k = NULL;
+
+    H2A_ASSERT_OK(h2a_keygen_generate(s_sess, kt, label, 0, &k));
+    s_check_key(k, half);
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
 }
 
 static void test_es256(void **state)
@@ -112,18 +121,44 @@ static void test_es384(void **state)
     s_check(H2A_KT_EC_P384, "acme-jws-p384", 48);
 }
 
+/*
+ * RS256 is CKM_SHA256_RSA_PKCS where the token has it (SoftHSM2 does): with
+ * the raw CKM_RSA_PKCS taken away the JWS must still be made and verify, so
+ * it cannot have come from the DigestInfo path.
+ */
 static void test_rs256(void **state)
 {
+    H2A_P11_KEY *k = NULL;
+
     (void)state;
-    s_check(H2A_KT_RSA_2048, "acme-jws-rsa", 0);
+    H2A_ASSERT_OK(h2a_keygen_generate(s_sess, H2A_KT_RSA_2048, "acme-jws-rsa", 0, &k));
+    assert_int_equal(h2a_acme_rs256_mech(k), H2A_MECH_SHA256_RSA_PKCS);
+    h2a_token_mech_pretend_absent(s_tok, H2A_MECH_RSA_PKCS);
+    s_check_key(k, 0);
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+}
+
+/* A token without CKM_SHA256_RSA_PKCS: RS256 falls back to CKM_RSA_PKCS over a DigestInfo. */
+static void test_rs256_fallback(void **state)
+{
+    H2A_P11_KEY *k = NULL;
+
+    (void)state;
+    h2a_token_mech_pretend_absent(s_tok, H2A_MECH_SHA256_RSA_PKCS);
+    H2A_ASSERT_OK(h2a_keygen_generate(s_sess, H2A_KT_RSA_2048, "acme-jws-fb", 0, &k));
+    assert_int_equal(h2a_acme_rs256_mech(k), H2A_MECH_RSA_PKCS);
+    H2A_ASSERT_OK(h2a_p11_key_destroy(k));
+    s_check(H2A_KT_RSA_2048, "acme-jws-rsa-fb", 0);
 }
 
 int main(void)
 {
+    /* A token each: a mechanism pretended absent stays with its token. */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_es256),
-        cmocka_unit_test(test_es384),
-        cmocka_unit_test(test_rs256),
+        cmocka_unit_test_setup_teardown(test_es256, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_es384, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rs256, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rs256_fallback, s_setup, s_teardown),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
