@@ -70,8 +70,8 @@ static const char *const s_migrations[H2A_JOURNAL_SCHEMA] = {
      * (renew --dry-run read and parsed every certificate); filled from
      * cert_pem by h2a_journal_backfill_v4 in the same transaction.
      */
-    "ALTER TABLE requests ADD COLUMN not_before INTEGER;"
-    "ALTER TABLE requests ADD COLUMN ari_id TEXT;",
+    ("ALTER TABLE requests ADD COLUMN not_before INTEGER;"
+     "ALTER TABLE requests ADD COLUMN ari_id TEXT;"),
 };
 
 static h2a_err s_mkdir_private(const char *dir)
