@@ -445,6 +445,18 @@ h2a_err h2a_aws_ctx_clone(H2A_AWS_CTX *ctx, H2A_AWS_CTX **out_ctx)
     return H2A_OK;
 }
 
+h2a_err h2a_aws_ctx_share_session(H2A_AWS_CTX *conns, H2A_AWS_CTX *session,
+                                  H2A_AWS_CTX **out_ctx)
+{
+    H2A_GUARD(h2a_aws_ctx_alloc(conns->set, session->creds, conns->pool, out_ctx));
+    (*out_ctx)->rand01 = conns->rand01;
+    (*out_ctx)->sleep_ms = conns->sleep_ms;
+    (*out_ctx)->hook_arg = conns->hook_arg;
+    (*out_ctx)->clock_offset = conns->clock_offset;
+    (*out_ctx)->plain_http_secrets = conns->plain_http_secrets; /* as assume-role children */
+    return H2A_OK;
+}
+
 void h2a_aws_ctx_free(H2A_AWS_CTX *ctx)
 {
     if (ctx == NULL) {

@@ -276,9 +276,9 @@ static h2a_err s_walk_region(struct s_part *p)
 }
 
 /*
- * A session in account a, derived from the thread's ctx so that it uses the
- * thread's connections: connections stay two per thread whatever the number
- * of accounts. At most a few AssumeRole calls at once (their replies are
+ * The session of account a, assumed once per run with the thread's ctx
+ * (other threads share it through h2a_aws_ctx_share_session, on their own
+ * connections). At most a few AssumeRole calls at once (their replies are
  * held in the locked heap).
  */
 static h2a_err s_assume(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
@@ -317,8 +317,9 @@ static void s_report_account(struct h2a_walk *w, struct h2a_walk_acct *a, const 
  * The first part of an account finds out whether its role can be assumed:
  * if not, the account is one failure (region null), or silently skipped
  * for the management account, which is in scope only where the role exists.
- * *actx: this part's session (NULL: the thread's own ctx, for the caller's
- * account without a role).
+ * The parts that wait for it on a->mu then share its session.
+ * *actx: this part's ctx on the thread's connections (NULL: the thread's
+ * own ctx, for the caller's account without a role).
  */
 static bool s_account_ready(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
                             const char *region, H2A_AWS_CTX **actx)
@@ -330,20 +331,18 @@ static bool s_account_ready(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_wa
     pthread_mutex_lock(&a->mu);
     if (a->state == S_ACCT_UNKNOWN) {
         first = true;
-        rv = w->sc->role_name != NULL ? s_assume(w, tctx, a, actx) : H2A_OK;
+        rv = w->sc->role_name != NULL ? s_assume(w, tctx, a, &a->session) : H2A_OK;
         a->state = rv == H2A_OK ? S_ACCT_OK : a->management ? S_ACCT_SKIPPED : S_ACCT_FAILED;
     }
     pthread_mutex_unlock(&a->mu);
-    if (first) {
-        if (rv != H2A_OK) {
-            s_report_account(w, a, NULL);
-        }
-        return rv == H2A_OK;
+    if (first && rv != H2A_OK) {
+        s_report_account(w, a, NULL);
+        return false;
     }
-    if (a->state != S_ACCT_OK || w->sc->role_name == NULL) {
+    if (a->state != S_ACCT_OK || a->session == NULL) {
         return a->state == S_ACCT_OK;
     }
-    if (s_assume(w, tctx, a, actx) != H2A_OK) {
+    if (h2a_aws_ctx_share_session(tctx, a->session, actx) != H2A_OK) {
         s_report_account(w, a, region);
         return false;
     }
@@ -378,12 +377,14 @@ void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *
 {
     struct s_part p;
     H2A_AWS_CTX *actx = NULL;
-    double t = s_now();
+    double t;
     h2a_err rv;
 
     if (!s_account_ready(w, tctx, a, region, &actx)) {
         return;
     }
+    /* From now, not from before a wait for the account's role: no burst saved up meanwhile. */
+    t = s_now();
     memset(&p, 0, sizeof(p));
     p.w = w;
     p.ctx = actx != NULL ? actx : tctx;

@@ -89,6 +89,9 @@ run usage_i2 2 "$H2A_BIN" inventory --config "$T/org.json" --managed --unmanaged
 # --- flow 1: management-account credentials -----------------------------------
 reset_calls
 if run d1 5 "$H2A_BIN" discover --config "$T/org.json"; then
+    # One AssumeRole per account (four walked, one refused), not one per account and region.
+    [ "$(calls sts AssumeRole)" = 5 ] || fail "d1: AssumeRole calls: $(calls sts AssumeRole), want 5"
+
     [ "$(jget "$T/d1.out" 'j["accounts"]')" = 5 ] || fail "d1: accounts (ACTIVE ones): $(cat "$T/d1.out")"
     [ "$(jget "$T/d1.out" 'j["regions"]')" = 2 ] || fail "d1: regions"
     [ "$(jget "$T/d1.out" '[(f["account"], f["region"]) for f in j["failures"]]')" = '[["555555555555", null]]' ] ||
@@ -108,7 +111,7 @@ if run d1 5 "$H2A_BIN" discover --config "$T/org.json"; then
         ! grep -q "$a" "$T/d1.out" "$T/t1.inv.json" || fail "d1: suspended/closed $a walked"
     done
     grep -q '"step":"discover"' "$T/state1/audit.log" || fail "d1: no audit line"
-    ok "organization scope, flow 1: ground truth, failures, suspended skipped, pages, key types"
+    ok "organization scope, flow 1: ground truth, failures, suspended skipped, pages, key types, one AssumeRole per account"
 fi
 # The management account has no role: skipped, not a failure.
 ctl POST /_control/roles "{\"account\":\"111111111111\",\"role_name\":\"$ROLE\",\"missing\":true}"
