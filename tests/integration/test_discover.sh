@@ -88,9 +88,16 @@ run usage_i2 2 "$H2A_BIN" inventory --config "$T/org.json" --managed --unmanaged
 
 # --- flow 1: management-account credentials -----------------------------------
 reset_calls
+ctl DELETE /_control/stats
 if run d1 5 "$H2A_BIN" discover --config "$T/org.json"; then
+    h2a_localaws_ctl GET /_control/stats >"$T/d1.stats" || fail "d1: stats"
     # One AssumeRole per account (four walked, one refused), not one per account and region.
     [ "$(calls sts AssumeRole)" = 5 ] || fail "d1: AssumeRole calls: $(calls sts AssumeRole), want 5"
+    # The workers' connections resume the TLS session of the first one (shared session
+    # cache) instead of full handshakes: most of them (two handshakes racing a session
+    # update are sometimes full), never none. Not counted: the stats request's own.
+    [ "$(jget "$T/d1.stats" 'j["tls_resumed"] >= 4 and 2 * j["tls_resumed"] >= j["https_connections"] - 2')" = true ] ||
+        fail "d1: TLS sessions not shared: $(cat "$T/d1.stats")"
 
     [ "$(jget "$T/d1.out" 'j["accounts"]')" = 5 ] || fail "d1: accounts (ACTIVE ones): $(cat "$T/d1.out")"
     [ "$(jget "$T/d1.out" 'j["regions"]')" = 2 ] || fail "d1: regions"
@@ -111,7 +118,7 @@ if run d1 5 "$H2A_BIN" discover --config "$T/org.json"; then
         ! grep -q "$a" "$T/d1.out" "$T/t1.inv.json" || fail "d1: suspended/closed $a walked"
     done
     grep -q '"step":"discover"' "$T/state1/audit.log" || fail "d1: no audit line"
-    ok "organization scope, flow 1: ground truth, failures, suspended skipped, pages, key types, one AssumeRole per account"
+    ok "organization scope, flow 1: ground truth, failures, suspended skipped, pages, key types, one AssumeRole per account, TLS sessions resumed"
 fi
 # The management account has no role: skipped, not a failure.
 ctl POST /_control/roles "{\"account\":\"111111111111\",\"role_name\":\"$ROLE\",\"missing\":true}"
