@@ -22,7 +22,7 @@ static const double s_rates[S_APIS] = {1.0, 10.0, 10.0};
 
 struct s_bucket {
     double max, rate, tokens;
-    double last;
+    double last; /* 0: no call yet */
 };
 
 struct s_part {
@@ -59,12 +59,23 @@ static void s_sleep(double s)
     }
 }
 
-/* Wait for a token; the bucket holds at most one second of calls. */
+/*
+ * Wait for a token. AWS's bucket for an API fills from the first call that
+ * reaches it, so this one's clock starts at its first call too, not when
+ * the part starts (a part spends 0.1-0.3 s on ListCertificates first: a
+ * bucket started earlier let the describes run that far ahead of AWS's
+ * and be throttled). It holds one token less than a second of calls, so
+ * that calls bunched up by network jitter do not reach AWS faster than
+ * its bucket refills.
+ */
 static void s_take(struct s_bucket *b)
 {
     double t = s_now();
 
-    b->tokens = s_min(b->rate, b->tokens + (t - b->last) * b->rate);
+    if (b->last == 0) {
+        b->last = t;
+    }
+    b->tokens = s_min(s_max(1.0, b->rate - 1.0), b->tokens + (t - b->last) * b->rate);
     b->last = t;
     if (b->tokens < 1.0) {
         s_sleep((1.0 - b->tokens) / b->rate);
@@ -377,26 +388,19 @@ void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *
 {
     struct s_part p;
     H2A_AWS_CTX *actx = NULL;
-    double t;
     h2a_err rv;
 
     if (!s_account_ready(w, tctx, a, region, &actx)) {
         return;
     }
-    /* From now, not from before a wait for the account's role: no burst saved up meanwhile. */
-    t = s_now();
     memset(&p, 0, sizeof(p));
     p.w = w;
     p.ctx = actx != NULL ? actx : tctx;
     p.account = a->id;
     p.region = region;
-    /*
-     * AWS's buckets start full, so a part may spend a second's burst at once;
-     * one token is held back so that network jitter does not reach AWS faster
-     * than its bucket refills.
-     */
+    /* AWS's buckets start full, so a part may spend (almost) a second's burst at once. */
     for (int i = 0; i < S_APIS; i++) {
-        p.b[i] = (struct s_bucket){s_rates[i], s_rates[i], s_max(1.0, s_rates[i] - 1.0), t};
+        p.b[i] = (struct s_bucket){s_rates[i], s_rates[i], s_max(1.0, s_rates[i] - 1.0), 0};
     }
     {
         struct h2a_aws_stats st;

@@ -98,7 +98,6 @@ if run d1 5 "$H2A_BIN" discover --config "$T/org.json"; then
     # update are sometimes full), never none. Not counted: the stats request's own.
     [ "$(jget "$T/d1.stats" 'j["tls_resumed"] >= 4 and 2 * j["tls_resumed"] >= j["https_connections"] - 2')" = true ] ||
         fail "d1: TLS sessions not shared: $(cat "$T/d1.stats")"
-
     [ "$(jget "$T/d1.out" 'j["accounts"]')" = 5 ] || fail "d1: accounts (ACTIVE ones): $(cat "$T/d1.out")"
     [ "$(jget "$T/d1.out" 'j["regions"]')" = 2 ] || fail "d1: regions"
     [ "$(jget "$T/d1.out" '[(f["account"], f["region"]) for f in j["failures"]]')" = '[["555555555555", null]]' ] ||
