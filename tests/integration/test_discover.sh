@@ -116,7 +116,12 @@ if run d1 5 "$H2A_BIN" discover --config "$T/org.json"; then
     for a in 666666666666 777777777777; do
         ! grep -q "$a" "$T/d1.out" "$T/t1.inv.json" || fail "d1: suspended/closed $a walked"
     done
-    grep -q '"step":"discover"' "$T/state1/audit.log" || fail "d1: no audit line"
+    # The audit line: scope, caller identity, counts and failures of this run.
+    grep '"step":"discover"' "$T/state1/audit.log" | tail -1 >"$T/d1.audit"
+    [ "$(jget "$T/d1.audit" '(j["account"], ":user/" in j["caller"] and j["caller"].startswith("arn:aws:iam::111111111111:"), j["outcome"])')" = '["111111111111", true, "partial"]' ] ||
+        fail "d1: audit line: $(cat "$T/d1.audit")"
+    [ "$(jget "$T/d1.audit" 'j["detail"]')" = "$(jget "$T/d1.out" '"scope=organization accounts=%d regions=%d certificates=%d new=%d changed=0 gone=0 failures=1" % (j["accounts"], j["regions"], j["certificates"], len(j["new"]))')" ] ||
+        fail "d1: audit detail: $(jget "$T/d1.audit" 'j["detail"]')"
     ok "organization scope, flow 1: ground truth, failures, suspended skipped, pages, key types, one AssumeRole per account, TLS sessions resumed"
 fi
 # The management account has no role: skipped, not a failure.
