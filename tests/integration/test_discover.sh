@@ -171,6 +171,30 @@ run d5 5 "$H2A_BIN" discover --config "$T/org.json" &&
     [ "$(jget "$T/d5.out" 'len(j["new"]) + len(j["changed"]) + len(j["gone"])')" = 0 ] ||
     fail "d5: a run without changes reports changes"
 
+# --- managed by the journal: what hsm2acm imported (or was asked to reimport), untagged ---
+# The journal is made by hsm2acm itself (renew --dry-run opens it, no AWS call); the rows
+# are what a delivery leaves: a target with the ARN it imported into, and one naming the
+# ARN it was asked to reimport.
+conf "$T/orgj.json" "$T/statej" "$ORG"
+run jmk 0 "$H2A_BIN" renew --dry-run --config "$T/orgj.json"
+JREQ=$(h2a_localaws_ctl POST /_control/acm/seed '{"account":"111111111111","region":"eu-west-1","key_algorithm":"RSA_3072"}' | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["arns"][0])')
+sqlite3 "$T/statej/journal.db" "INSERT INTO requests(id, body_hash, body, requester, state, created, updated)
+    VALUES ('jm-1', 'h', '{}', 'it', 'done', 0, 0);
+  INSERT INTO targets(request_id, idx, region, account, certificate_arn, state, imported_arn, updated)
+    VALUES ('jm-1', 0, 'eu-west-1', '111111111111', NULL, 'imported', '$IMP', 0),
+           ('jm-1', 1, 'eu-west-1', '111111111111', '$JREQ', 'failed', NULL, 0);" ||
+    fail "journal rows"
+if run dj 0 "$H2A_BIN" discover --config "$T/orgj.json" --account 111111111111 --region eu-west-1; then
+    "$H2A_BIN" inventory --config "$T/orgj.json" --format json >"$T/dj.inv.json" || fail "dj: inventory"
+    [ "$(jget "$T/dj.inv.json" 'sorted(c["arn"] for c in j["certificates"] if c["managed"])')" = "$(printf '%s
+' "$IMP" "$JREQ" | "$PY" -c 'import json,sys; print(json.dumps(sorted(sys.stdin.read().split())))')" ] ||
+        fail "dj: managed: $(jget "$T/dj.inv.json" '[(c["arn"], c["managed"], c["tags"]) for c in j["certificates"]]')"
+    [ "$(jget "$T/dj.inv.json" '[c["tags"] for c in j["certificates"] if c["arn"] == "'"$IMP"'"]')" = '[{}]' ] ||
+        fail "dj: $IMP is tagged: managed only by its tags?"
+    [ "$(jget "$T/dj.inv.json" 'len(j["certificates"]) > 2')" = true ] || fail "dj: walked too little"
+    ok "managed by the journal: imported and reimport-requested ARNs, untagged; the rest not"
+fi
+
 # --- a progress line when stderr is a terminal (script(1) gives it one) ------------
 if command -v script >/dev/null; then
     script -qec "'$H2A_BIN' discover --config '$T/org.json' --account 222222222222 >'$T/tty.out'" \
