@@ -25,8 +25,11 @@ cp "$SVC" "$TIM" "$T/"
 sed -i "s|/usr/bin/hsm2acm|$H2A_BIN|g" "$T/hsm2acm-discover.service"
 out=$(cd "$T" && systemd-analyze verify hsm2acm-discover.timer hsm2acm-discover.service 2>&1)
 rc=$?
-[ "$rc" = 0 ] && [ -z "$out" ] && ok "systemd-analyze verify: no error, no warning" ||
+if [ "$rc" = 0 ] && [ -z "$out" ]; then
+    ok "systemd-analyze verify: no error, no warning"
+else
     fail "systemd-analyze verify (exit $rc): $out"
+fi
 
 # The timer: daily, spread over a randomized delay, a missed run made up at boot; it starts
 # the service of its own name (no Unit= pointing elsewhere).
@@ -35,7 +38,9 @@ next=$(systemd-analyze calendar "$(val "$TIM" OnCalendar)" 2>&1 | sed -n 's/^ *N
 [ "$next" = "*-*-* 00:00:00" ] || fail "timer calendar: $next"
 delay=$(val "$TIM" RandomizedDelaySec)
 us=$(systemd-analyze timespan "$delay" 2>/dev/null | sed -n 's/^ *μs: //p')
-[ -n "$us" ] && [ "$us" -ge 600000000 ] || fail "RandomizedDelaySec '$delay' ($us us): want at least 10 min"
+if [ -z "$us" ] || [ "$us" -lt 600000000 ]; then
+    fail "RandomizedDelaySec '$delay' ($us us): want at least 10 min"
+fi
 [ "$(val "$TIM" Persistent)" = true ] || fail "timer Persistent"
 [ -z "$(val "$TIM" Unit)" ] || fail "timer Unit= points elsewhere"
 grep -q '^WantedBy=timers.target$' "$TIM" || fail "timer WantedBy"
@@ -49,8 +54,9 @@ env_cfg=$(val "$SVC" Environment | sed -n 's/^HSM2ACM_CONFIG=//p')
 [ -n "$env_cfg" ] || fail "no HSM2ACM_CONFIG in Environment="
 HSM2ACM_CONFIG="$T/absent.json" "$H2A_BIN" discover >"$T/d.out" 2>"$T/d.err"
 rc=$?
-[ "$rc" = 2 ] && grep -qF "$T/absent.json" "$T/d.err" ||
+if [ "$rc" != 2 ] || ! grep -qF "$T/absent.json" "$T/d.err"; then
     fail "discover does not read HSM2ACM_CONFIG (exit $rc): $(cat "$T/d.err")"
+fi
 post=$(val "$SVC" ExecStopPost)
 case $post in
 *"hsm2acm inventory --format prometheus"*) ;;
