@@ -13,5 +13,5 @@ apt-get install -y --no-install-recommends \
     python3 python3-botocore python3-cryptography awscli \
     swtpm swtpm-tools tpm2-abrmd libtss2-tcti-tabrmd0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools \
     tpm2-tools dbus opencryptoki libopencryptoki0 libnss3 libnss3-tools \
-    prometheus \
+    prometheus systemd \
     pebble lego  # ACME issuer tests (pebble, pebble-challtestsrv) and its benchmark (lego)

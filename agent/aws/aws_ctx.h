@@ -33,8 +33,19 @@ struct h2a_aws_settings {
     long imds_timeout_ms;
     int imds_attempts;
     char *imds_endpoint;
+    struct h2a_aws_tls_share *tls; /* TLS sessions of all its connections; NULL: none */
 };
 void h2a_aws_settings_unref(struct h2a_aws_settings *s);
+
+/*
+ * A TLS session cache for the connections of every thread that uses one
+ * settings object (a libcurl share with its own locks, http.c): a worker's
+ * first connection resumes a session instead of a full handshake. Only
+ * sessions are shared; each pool keeps its own connections. NULL when it
+ * cannot be made (connections then do full handshakes).
+ */
+struct h2a_aws_tls_share *h2a_aws_tls_share_new(void);
+void h2a_aws_tls_share_free(struct h2a_aws_tls_share *s);
 
 /* Credentials shared by a ctx and its clones, refreshed under a lock. */
 struct h2a_cred_state {

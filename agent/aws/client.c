@@ -32,6 +32,8 @@ void h2a_aws_settings_unref(struct h2a_aws_settings *s)
     }
     free(s->ca_bundle);
     free(s->imds_endpoint);
+    /* Last: every connection using its sessions went with the contexts. */
+    h2a_aws_tls_share_free(s->tls);
     free(s);
 }
 
@@ -266,6 +268,7 @@ static h2a_err s_settings_new(const struct h2a_aws_config *cfg,
         return h2a_err_set(H2A_ERR_NOMEM, "AWS settings");
     }
     s->refs = 1;
+    s->tls = h2a_aws_tls_share_new();
     rv = s_settings_region(s, cfg, pf, profile);
     for (int i = 0; rv == H2A_OK && i < H2A_AWS_SVC__COUNT; i++) {
         rv = s_settings_endpoint(s, (h2a_aws_service)i, cfg, pf, profile);
@@ -442,6 +445,18 @@ h2a_err h2a_aws_ctx_clone(H2A_AWS_CTX *ctx, H2A_AWS_CTX **out_ctx)
     (*out_ctx)->sleep_ms = ctx->sleep_ms;
     (*out_ctx)->hook_arg = ctx->hook_arg;
     (*out_ctx)->clock_offset = ctx->clock_offset;
+    return H2A_OK;
+}
+
+h2a_err h2a_aws_ctx_share_session(H2A_AWS_CTX *conns, H2A_AWS_CTX *session,
+                                  H2A_AWS_CTX **out_ctx)
+{
+    H2A_GUARD(h2a_aws_ctx_alloc(conns->set, session->creds, conns->pool, out_ctx));
+    (*out_ctx)->rand01 = conns->rand01;
+    (*out_ctx)->sleep_ms = conns->sleep_ms;
+    (*out_ctx)->hook_arg = conns->hook_arg;
+    (*out_ctx)->clock_offset = conns->clock_offset;
+    (*out_ctx)->plain_http_secrets = conns->plain_http_secrets; /* as assume-role children */
     return H2A_OK;
 }
 

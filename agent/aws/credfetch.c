@@ -475,6 +475,7 @@ h2a_err h2a_aws_ctx_assume_role(H2A_AWS_CTX *base, const struct h2a_aws_assume_r
     c->rand01 = base->rand01;
     c->sleep_ms = base->sleep_ms;
     c->hook_arg = base->hook_arg;
+    c->plain_http_secrets = base->plain_http_secrets; /* the unit tests' loopback server */
     /* Assume now so that a refused role is reported here, not at first use. */
     rv = h2a_aws_ctx_creds(c, false);
     if (rv != H2A_OK) {

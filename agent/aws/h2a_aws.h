@@ -172,6 +172,15 @@ h2a_err h2a_aws_ctx_assume_role(H2A_AWS_CTX *base,
                                 const struct h2a_aws_assume_role *ar,
                                 H2A_AWS_CTX **out_ctx) H2A_MUST_USE;
 
+/*
+ * A ctx on `conns`'s connections (so for `conns`'s thread) acting with
+ * `session`'s credentials, which stay shared: refreshed once, under a
+ * lock, by whichever ctx first finds them near expiry. With it one
+ * AssumeRole serves every thread that works in that account.
+ */
+h2a_err h2a_aws_ctx_share_session(H2A_AWS_CTX *conns, H2A_AWS_CTX *session,
+                                  H2A_AWS_CTX **out_ctx) H2A_MUST_USE;
+
 /* ------------------------------------------------------------------ */
 /* Errors and statistics                                               */
 /* ------------------------------------------------------------------ */

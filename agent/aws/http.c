@@ -6,6 +6,7 @@
  * headers, the body sent (a secret one from locked memory), the reply and
  * the headers the retry loop needs. The retry loop is in transport.c.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,67 @@ void h2a_aws_slist_free_wiped(struct curl_slist *l)
     curl_slist_free_all(l);
 }
 
+struct h2a_aws_tls_share {
+    CURLSH *sh;
+    pthread_mutex_t mu[CURL_LOCK_DATA_LAST];
+};
+
+static void s_share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+    struct h2a_aws_tls_share *s = arg;
+
+    (void)h;
+    (void)access;
+    pthread_mutex_lock(&s->mu[data]);
+}
+
+static void s_share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+    struct h2a_aws_tls_share *s = arg;
+
+    (void)h;
+    pthread_mutex_unlock(&s->mu[data]);
+}
+
+struct h2a_aws_tls_share *h2a_aws_tls_share_new(void)
+{
+    struct h2a_aws_tls_share *s = calloc(1, sizeof(*s));
+
+    if (s == NULL || (s->sh = curl_share_init()) == NULL) {
+        free(s);
+        H2A_LOG_DBG("aws: no shared TLS session cache (out of memory)");
+        return NULL;
+    }
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+        pthread_mutex_init(&s->mu[i], NULL);
+    }
+    if (curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, s_share_lock) != CURLSHE_OK ||
+        curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, s_share_unlock) != CURLSHE_OK ||
+        curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s) != CURLSHE_OK ||
+        curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        H2A_LOG_DBG("aws: libcurl cannot share TLS sessions; full handshakes");
+        h2a_aws_tls_share_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void h2a_aws_tls_share_free(struct h2a_aws_tls_share *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (curl_share_cleanup(s->sh) != CURLSHE_OK) {
+        /* A handle still uses it: leak it rather than free locks in use. */
+        H2A_LOG_ERR("aws: TLS session cache still in use at cleanup");
+        return;
+    }
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+        pthread_mutex_destroy(&s->mu[i]);
+    }
+    free(s);
+}
+
 static CURL *s_conn_open(H2A_AWS_CTX *ctx, const struct h2a_endpoint *ep, int slot)
 {
     CURL *h = curl_easy_init();
@@ -114,6 +176,9 @@ static CURL *s_conn_open(H2A_AWS_CTX *ctx, const struct h2a_endpoint *ep, int sl
         return NULL;
     }
     s_apply_tls(h, ctx->set);
+    if (ctx->set->tls != NULL) {
+        curl_easy_setopt(h, CURLOPT_SHARE, ctx->set->tls->sh);
+    }
     /* http:// only for endpoints someone configured explicitly. */
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, ep->explicit_endpoint ? "http,https" : "https");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ctx->set->connect_timeout_ms);

@@ -22,7 +22,7 @@ static const double s_rates[S_APIS] = {1.0, 10.0, 10.0};
 
 struct s_bucket {
     double max, rate, tokens;
-    double last;
+    double last; /* 0: no call yet */
 };
 
 struct s_part {
@@ -59,12 +59,23 @@ static void s_sleep(double s)
     }
 }
 
-/* Wait for a token; the bucket holds at most one second of calls. */
+/*
+ * Wait for a token. AWS's bucket for an API fills from the first call that
+ * reaches it, so this one's clock starts at its first call too, not when
+ * the part starts (a part spends 0.1-0.3 s on ListCertificates first: a
+ * bucket started earlier let the describes run that far ahead of AWS's
+ * and be throttled). It holds one token less than a second of calls, so
+ * that calls bunched up by network jitter do not reach AWS faster than
+ * its bucket refills.
+ */
 static void s_take(struct s_bucket *b)
 {
     double t = s_now();
 
-    b->tokens = s_min(b->rate, b->tokens + (t - b->last) * b->rate);
+    if (b->last == 0) {
+        b->last = t;
+    }
+    b->tokens = s_min(s_max(1.0, b->rate - 1.0), b->tokens + (t - b->last) * b->rate);
     b->last = t;
     if (b->tokens < 1.0) {
         s_sleep((1.0 - b->tokens) / b->rate);
@@ -276,9 +287,9 @@ static h2a_err s_walk_region(struct s_part *p)
 }
 
 /*
- * A session in account a, derived from the thread's ctx so that it uses the
- * thread's connections: connections stay two per thread whatever the number
- * of accounts. At most a few AssumeRole calls at once (their replies are
+ * The session of account a, assumed once per run with the thread's ctx
+ * (other threads share it through h2a_aws_ctx_share_session, on their own
+ * connections). At most a few AssumeRole calls at once (their replies are
  * held in the locked heap).
  */
 static h2a_err s_assume(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
@@ -317,8 +328,9 @@ static void s_report_account(struct h2a_walk *w, struct h2a_walk_acct *a, const 
  * The first part of an account finds out whether its role can be assumed:
  * if not, the account is one failure (region null), or silently skipped
  * for the management account, which is in scope only where the role exists.
- * *actx: this part's session (NULL: the thread's own ctx, for the caller's
- * account without a role).
+ * The parts that wait for it on a->mu then share its session.
+ * *actx: this part's ctx on the thread's connections (NULL: the thread's
+ * own ctx, for the caller's account without a role).
  */
 static bool s_account_ready(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *a,
                             const char *region, H2A_AWS_CTX **actx)
@@ -330,20 +342,18 @@ static bool s_account_ready(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_wa
     pthread_mutex_lock(&a->mu);
     if (a->state == S_ACCT_UNKNOWN) {
         first = true;
-        rv = w->sc->role_name != NULL ? s_assume(w, tctx, a, actx) : H2A_OK;
+        rv = w->sc->role_name != NULL ? s_assume(w, tctx, a, &a->session) : H2A_OK;
         a->state = rv == H2A_OK ? S_ACCT_OK : a->management ? S_ACCT_SKIPPED : S_ACCT_FAILED;
     }
     pthread_mutex_unlock(&a->mu);
-    if (first) {
-        if (rv != H2A_OK) {
-            s_report_account(w, a, NULL);
-        }
-        return rv == H2A_OK;
+    if (first && rv != H2A_OK) {
+        s_report_account(w, a, NULL);
+        return false;
     }
-    if (a->state != S_ACCT_OK || w->sc->role_name == NULL) {
+    if (a->state != S_ACCT_OK || a->session == NULL) {
         return a->state == S_ACCT_OK;
     }
-    if (s_assume(w, tctx, a, actx) != H2A_OK) {
+    if (h2a_aws_ctx_share_session(tctx, a->session, actx) != H2A_OK) {
         s_report_account(w, a, region);
         return false;
     }
@@ -378,7 +388,6 @@ void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *
 {
     struct s_part p;
     H2A_AWS_CTX *actx = NULL;
-    double t = s_now();
     h2a_err rv;
 
     if (!s_account_ready(w, tctx, a, region, &actx)) {
@@ -389,13 +398,9 @@ void h2a_walk_part(struct h2a_walk *w, H2A_AWS_CTX *tctx, struct h2a_walk_acct *
     p.ctx = actx != NULL ? actx : tctx;
     p.account = a->id;
     p.region = region;
-    /*
-     * AWS's buckets start full, so a part may spend a second's burst at once;
-     * one token is held back so that network jitter does not reach AWS faster
-     * than its bucket refills.
-     */
+    /* AWS's buckets start full, so a part may spend (almost) a second's burst at once. */
     for (int i = 0; i < S_APIS; i++) {
-        p.b[i] = (struct s_bucket){s_rates[i], s_rates[i], s_max(1.0, s_rates[i] - 1.0), t};
+        p.b[i] = (struct s_bucket){s_rates[i], s_rates[i], s_max(1.0, s_rates[i] - 1.0), 0};
     }
     {
         struct h2a_aws_stats st;

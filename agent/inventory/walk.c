@@ -20,13 +20,13 @@
 /*
  * Parts wait on rate budgets, not on the CPU: ACM's quotas are per account
  * and region, so the rate-limit floor is every part at once. A thread holds
- * two connections (STS, ACM) and its parts' sessions; only secret request
+ * one connection per endpoint (STS, ACM); an account's role is assumed once
+ * and its session shared by the parts of every thread. Only secret request
  * bodies take locked memory, so threads are bounded by memory (each costs
  * about 0.6 MiB resident: 55-58 MiB peak at 60 threads in the benchmark),
  * not by the 1 MiB locked heap any more.
- * AssumeRole replies are read into the locked heap: 4 at once. The start of
- * a 60-part walk takes about 2 s of AssumeRole and TLS handshakes either
- * way; 16 at once measured no faster (the endpoint was the bottleneck).
+ * AssumeRole replies are read into the locked heap: 4 at once (one per
+ * account now, so 20 for the benchmark's 60 parts).
  */
 #define S_MAX_WORKERS H2A_DISCOVER_MAX_WORKERS
 #define S_DEFAULT_WORKERS 64
@@ -363,6 +363,7 @@ static void s_walk_free(struct h2a_walk *w, H2A_AWS_CTX *user)
     for (size_t i = 0; i < w->n_accts; i++) {
         pthread_mutex_destroy(&w->accts[i].mu);
         json_object_put(w->accts[i].regions);
+        h2a_aws_ctx_free(w->accts[i].session);
     }
     free(w->accts);
     free(w->parts);

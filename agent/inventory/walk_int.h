@@ -18,6 +18,12 @@ struct h2a_walk_acct {
     pthread_mutex_t mu;  /* the first part of the account decides its state */
     int state;
     json_object *regions;  /* scope.regions ["all"]: the account's enabled regions */
+    /*
+     * The role's session, made by the account's first part: every part of the
+     * account signs with its credentials (refreshed before they expire) over
+     * its own thread's connections, so an account costs one AssumeRole.
+     */
+    H2A_AWS_CTX *session;
 };
 
 /* One part: an account in one region. */

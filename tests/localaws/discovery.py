@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+import acm
 import certs
 from errors import AwsError
 from server_util import partition
@@ -83,6 +84,7 @@ def seed(state, account, region, body):
                "chain_pem": None, "key_pem": None, "serial": certs.serial_colon(cert.serial_number)}
         if status is not None:
             rec["status"] = status
+        acm.cert_facts(rec["certificate_pem"])
         state.bucket("acm", account, region)[arn] = rec
         out.append(arn)
     state.save()

@@ -91,7 +91,8 @@ class App:
         self.started = time.time()
         self.https_port = None
         self.http_port = None
-        self.stats = {"https_connections": 0, "http_connections": 0, "requests": 0}
+        self.stats = {"https_connections": 0, "http_connections": 0, "requests": 0,
+                      "tls_resumed": 0}
         self.ratelimits = RateLimits()
         self._conn_seq = 0
 
@@ -118,6 +119,10 @@ class App:
                     self.faults = [x for x in self.faults if x.count > 0]
                     return kind
         return None
+
+    def note_resumed(self):
+        with self.lock:
+            self.stats["tls_resumed"] += 1
 
     def record(self, entry):
         with self.lock:
@@ -208,6 +213,14 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.conn_id = self.server.app.new_connection(self.server.ssl_ctx is not None)
+        self.tls_noted = self.server.ssl_ctx is None
+
+    def _note_tls(self):
+        """Count a connection whose handshake (done by its first read) resumed a session."""
+        if not self.tls_noted:
+            self.tls_noted = True
+            if self.connection.session_reused:
+                self.app.note_resumed()
 
     def _read_body(self):
         te = self.headers.get("Transfer-Encoding", "")
@@ -274,6 +287,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.request_id = str(uuid.uuid4())
+        self._note_tls()
         if model is None:
             warm_up()
         try:

@@ -126,6 +126,61 @@ static void test_history(void **state)
     h2a_inventory_close(inv);
 }
 
+/* The change rows of `arn` as "field:old>new;..." in the order they were made. */
+static char *s_changes(const char *arn)
+{
+    char path[300];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char out[1024] = "";
+
+    snprintf(path, sizeof(path), "%s/inventory.db", s_dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT field, old, new FROM changes WHERE arn = ?"
+                                        " ORDER BY rowid", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, arn, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t l = strlen(out);
+        snprintf(out + l, sizeof(out) - l, "%s:%s>%s;", sqlite3_column_text(st, 0),
+                 sqlite3_column_text(st, 1), sqlite3_column_text(st, 2));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return strdup(out);
+}
+
+/* History keeps status and in-use changes as well as serial ones, each with old and new. */
+static void test_history_status_in_use(void **state)
+{
+    H2A_INVENTORY *inv = NULL;
+    char *gone, *ch;
+
+    (void)state;
+    H2A_ASSERT_OK(h2a_inventory_open(s_dir, &inv));
+    h2a_inv_cert r1[] = {s_cert("arn:s", "eu-west-1", "05", "ISSUED", 4000)};
+    bool w1[] = {true, false};
+    free(s_run(inv, r1, w1, 1, 300));
+    /* Revoked: a status change. */
+    h2a_inv_cert r2[] = {s_cert("arn:s", "eu-west-1", "05", "REVOKED", 4000)};
+    bool w2[] = {false, true};
+    free(s_run(inv, r2, w2, 1, 400));
+    /* Put behind a load balancer: an in-use change. */
+    h2a_inv_cert r3[] = {s_cert("arn:s", "eu-west-1", "05", "REVOKED", 4000)};
+    r3[0].in_use_by = (char *)"[\"arn:aws:elasticloadbalancing:eu-west-1:1:lb/x\"]";
+    bool w3[] = {false, true};
+    free(s_run(inv, r3, w3, 1, 500));
+    /* The same again: no change. */
+    bool w4[] = {false, false};
+    gone = s_run(inv, r3, w4, 1, 600);
+    assert_string_equal(gone, "[]");
+    free(gone);
+    h2a_inventory_close(inv);
+    ch = s_changes("arn:s");
+    assert_string_equal(ch, "status:ISSUED>REVOKED;in_use_by:[]>[\"arn:aws:elasticloadbalancing:"
+                            "eu-west-1:1:lb/x\"];");
+    free(ch);
+}
+
 /* The schema on disk is tests/vectors/inventory_schema.sql, version 1. */
 static void test_schema_golden(void **state)
 {
@@ -207,6 +262,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history),
+        cmocka_unit_test(test_history_status_in_use),
         cmocka_unit_test(test_schema_golden),
         cmocka_unit_test(test_formats),
     };
