@@ -120,6 +120,45 @@ static h2a_err s_check_scheme(const H2A_P11_KEY *k, h2a_sigscheme scheme,
     return H2A_OK;
 }
 
+/* What C_Sign is given for `scheme`: DigestInfo for PKCS#1 v1.5, the bare digest otherwise. */
+static size_t s_mech_input(h2a_sigscheme scheme, const struct h2a_md_map *md,
+                           const uint8_t *digest, uint8_t *in, CK_MECHANISM *mech,
+                           CK_RSA_PKCS_PSS_PARAMS *pss)
+{
+    if (scheme == H2A_SIG_RSA_PKCS1) {
+        memcpy(in, md->prefix, 19);
+        memcpy(in + 19, digest, md->len);
+        return 19 + md->len;
+    }
+    if (scheme == H2A_SIG_RSA_PSS) {
+        pss->hashAlg = md->ckm;
+        pss->mgf = md->mgf;
+        pss->sLen = md->len;
+        mech->pParameter = pss;
+        mech->ulParameterLen = sizeof(*pss);
+    }
+    memcpy(in, digest, md->len);
+    return md->len;
+}
+
+/* One C_SignInit + C_Sign with the key's private half; `why` names it in errors. */
+static h2a_err s_sign_once(H2A_P11_KEY *k, CK_MECHANISM *mech, const uint8_t *in, size_t in_len,
+                           uint8_t *out, CK_ULONG *out_len, const char *why)
+{
+    CK_FUNCTION_LIST *fl;
+    CK_SESSION_HANDLE sh;
+    CK_OBJECT_HANDLE priv;
+
+    h2a_p11_key_handles(k, &fl, &sh, &priv);
+    if (H2A_P11_CALL(fl, C_SignInit, sh, mech, priv) != CKR_OK) {
+        return h2a_p11_fail("starting %s", why);
+    }
+    if (H2A_P11_CALL(fl, C_Sign, sh, (CK_BYTE_PTR)in, (CK_ULONG)in_len, out, out_len) != CKR_OK) {
+        return h2a_p11_fail("%s", why);
+    }
+    return H2A_OK;
+}
+
 h2a_err h2a_p11_sign_digest(H2A_P11_KEY *k, h2a_sigscheme scheme, int md_nid,
                             const uint8_t *digest, size_t digest_len,
                             uint8_t *sig, size_t *sig_len)
@@ -131,9 +170,6 @@ h2a_err h2a_p11_sign_digest(H2A_P11_KEY *k, h2a_sigscheme scheme, int md_nid,
     CK_ULONG raw_len = sizeof(raw);
     CK_RSA_PKCS_PSS_PARAMS pss;
     CK_MECHANISM mech = {0, NULL, 0};
-    CK_FUNCTION_LIST *fl;
-    CK_SESSION_HANDLE sh;
-    CK_OBJECT_HANDLE priv;
     char why[256];
     h2a_mech m = H2A_MECH_RSA_PKCS;
 
@@ -156,35 +192,8 @@ h2a_err h2a_p11_sign_digest(H2A_P11_KEY *k, h2a_sigscheme scheme, int md_nid,
     H2A_GUARD(h2a_token_require_mech(h2a_session_token(h2a_p11_key_session(k)),
                                      m, why));
     mech.mechanism = h2a_mech_ckm(m);
-    switch (scheme) {
-    case H2A_SIG_RSA_PKCS1:
-        memcpy(in, md->prefix, 19);
-        memcpy(in + 19, digest, digest_len);
-        in_len = 19 + digest_len;
-        break;
-    case H2A_SIG_RSA_PSS:
-        pss.hashAlg = md->ckm;
-        pss.mgf = md->mgf;
-        pss.sLen = md->len;
-        mech.pParameter = &pss;
-        mech.ulParameterLen = sizeof(pss);
-        memcpy(in, digest, digest_len);
-        in_len = digest_len;
-        break;
-    case H2A_SIG_ECDSA:
-    default:
-        memcpy(in, digest, digest_len);
-        in_len = digest_len;
-        break;
-    }
-    h2a_p11_key_handles(k, &fl, &sh, &priv);
-    if (H2A_P11_CALL(fl, C_SignInit, sh, &mech, priv) != CKR_OK) {
-        return h2a_p11_fail("starting %s", why);
-    }
-    if (H2A_P11_CALL(fl, C_Sign, sh, in, (CK_ULONG)in_len, raw, &raw_len) !=
-        CKR_OK) {
-        return h2a_p11_fail("%s", why);
-    }
+    in_len = s_mech_input(scheme, md, digest, in, &mech, &pss);
+    H2A_GUARD(s_sign_once(k, &mech, in, in_len, raw, &raw_len, why));
     if (scheme == H2A_SIG_ECDSA) {
         H2A_ENSURE(raw_len % 2 == 0 && raw_len > 0, H2A_ERR_TOKEN,
                    "%s: the token returned an odd-length r||s (%lu bytes)", why,
@@ -208,9 +217,6 @@ h2a_err h2a_p11_sign_message(H2A_P11_KEY *k, h2a_mech m, const uint8_t *msg, siz
                              uint8_t *sig, size_t *sig_len)
 {
     CK_MECHANISM mech = {0, NULL, 0};
-    CK_FUNCTION_LIST *fl;
-    CK_SESSION_HANDLE sh;
-    CK_OBJECT_HANDLE priv;
     CK_ULONG out_len;
     char why[256];
 
@@ -229,14 +235,7 @@ h2a_err h2a_p11_sign_message(H2A_P11_KEY *k, h2a_mech m, const uint8_t *msg, siz
                "small for RSA-4096", *sig_len);
     mech.mechanism = h2a_mech_ckm(m);
     out_len = (CK_ULONG)*sig_len;
-    h2a_p11_key_handles(k, &fl, &sh, &priv);
-    if (H2A_P11_CALL(fl, C_SignInit, sh, &mech, priv) != CKR_OK) {
-        return h2a_p11_fail("starting %s", why);
-    }
-    if (H2A_P11_CALL(fl, C_Sign, sh, (CK_BYTE_PTR)msg, (CK_ULONG)msg_len, sig, &out_len) !=
-        CKR_OK) {
-        return h2a_p11_fail("%s", why);
-    }
+    H2A_GUARD(s_sign_once(k, &mech, msg, msg_len, sig, &out_len, why));
     *sig_len = (size_t)out_len;
     return H2A_OK;
 }

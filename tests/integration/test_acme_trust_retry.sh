@@ -8,6 +8,9 @@
 #    exactly three newOrders, and succeeds.
 # 3. A Retry-After longer than the issuer's timeout is not waited for: exit 6
 #    at once, quoting the rateLimited problem.
+# 4. A hostile server's challenge token carrying a newline and a record of its
+#    own: refused before anything is written (exit 6), no webroot file, no
+#    pending note for a resume to act on, the key destroyed.
 . "$(dirname "$0")/acme_lib.sh"
 acme_setup acme_trust_retry
 listen="{\"type\":\"http-01\",\"listen\":\"127.0.0.1:$H2A_PEBBLE_HTTP_PORT\"}"
@@ -77,4 +80,25 @@ grep -q 'HTTP 429: urn:ietf:params:acme:error:rateLimited: slow down' "$ENR_DIR/
     enr_fail "long Retry-After message: $(cat "$ENR_DIR/r2.err")"
 [ "$(wc -l <"$ENR_DIR/ari.log.429")" = 1 ] || enr_fail "retried a refused newOrder"
 [ "$(enr_objects)" = "$objs" ] || enr_fail "long Retry-After left the key"
+kill "$ACME_PROXY_PID"; wait "$ACME_PROXY_PID" 2>/dev/null || true
+
+# 4. A token with a planted line for the order's pending file.
+H2A_PROXY_TOKEN=$'\ndns _acme-challenge.victim.example.com. planted' acme_proxy_start
+mkdir -p "$ENR_DIR/www"
+acme_config "{\"type\":\"http-01\",\"webroot\":\"$ENR_DIR/www\"}" \
+    '{"account_key":{"label":"acme-account-p3","type":"ec:P-256"}}'
+acme_request "$ENR_DIR/h1.json" h1 rsa:2048 "hostile.example.com"
+objs=$(($(enr_objects) + 2))
+set +e
+"$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/h1.json" >/dev/null 2>"$ENR_DIR/h1.err"
+rc=$?
+set -e
+[ "$rc" = 6 ] || enr_fail "hostile token: exit $rc: $(cat "$ENR_DIR/h1.err")"
+grep -q "hostile.example.com: the server's http-01 token is not base64url" "$ENR_DIR/h1.err" ||
+    enr_fail "hostile token message: $(cat "$ENR_DIR/h1.err")"
+! grep -rq planted "$ENR_DIR/state" "$ENR_DIR/www" || enr_fail "the planted record was written"
+[ -z "$(find "$ENR_DIR/www" -type f)" ] || enr_fail "a webroot file was left"
+[ -z "$(find "$ENR_DIR/state/acme" -name '*.pending')" ] || enr_fail "a pending note was left"
+[ "$(enr_objects)" = "$objs" ] || enr_fail "hostile token left the key"
+[ -z "$(enr_secrets)" ] || enr_fail "hostile token staged something"
 echo PASS

@@ -13,6 +13,9 @@ instead of reaching pebble; every POST to that prefix is logged with its
 arrival time to LOG_FILE.429. Every request is logged to LOG_FILE.requests as
 "<client port> <method> <path>" (one port per TCP connection).
 
+With H2A_PROXY_TOKEN=TEXT every challenge token in an authorization reply
+gets TEXT appended: a hostile server's token (newlines, path characters).
+
 usage: ari_proxy.py PORT PEBBLE_HOST:PORT TLS_CERT TLS_KEY PEBBLE_CA LOG_FILE
 """
 import base64
@@ -29,6 +32,7 @@ port, upstream, cert, key, ca, log = sys.argv[1:7]
 LIMIT = (os.environ.get("H2A_PROXY_429") or "::").split(":")
 LIMIT_LEFT = [int(LIMIT[1] or 0)]
 LIMIT_LOCK = threading.Lock()
+TOKEN_TAIL = os.environ.get("H2A_PROXY_TOKEN")
 WINDOW = {"suggestedWindow": {"start": "2030-01-01T00:00:00Z", "end": "2030-01-03T00:00:00Z"}}
 
 
@@ -82,6 +86,11 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         conn.request(self.command, self.path, body=data, headers=hdrs)
         r = conn.getresponse()
         body = r.read()
+        if TOKEN_TAIL and self.path.startswith("/authZ/") and r.status == 200:
+            d = json.loads(body)
+            for ch in d.get("challenges", []):
+                ch["token"] += TOKEN_TAIL
+            body = json.dumps(d).encode()
         if self.path == "/dir" and r.status == 200:
             d = json.loads(body)
             d["renewalInfo"] = "https://%s/renewal-info/" % self.headers["Host"]
