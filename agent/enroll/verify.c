@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -111,6 +112,16 @@ static h2a_err s_pem_x509(const char *pem, X509 **out)
  * caller's, zeroed); *served is true when the ARN already serves r->cert
  * (a resumed run whose import happened).
  */
+/* H2A_REIMPORT_REUSE_MS; a test build may set it (HSM2ACM_TEST_REIMPORT_REUSE_MS). */
+static long long s_reuse_ms(void)
+{
+    const char *env = h2a_test_hook_env("HSM2ACM_TEST_REIMPORT_REUSE_MS");
+    char *end = NULL;
+    long long v = env != NULL ? strtoll(env, &end, 10) : -1;
+
+    return env != NULL && end != env && *end == '\0' && v >= 0 ? v : H2A_REIMPORT_REUSE_MS;
+}
+
 static h2a_err s_reimport_current(h2a_run *r, size_t i, h2a_cert_usage *read,
                                   const h2a_cert_usage **cur, bool *served)
 {
@@ -122,7 +133,7 @@ static h2a_err s_reimport_current(h2a_run *r, size_t i, h2a_cert_usage *read,
 
     *served = false;
     *cur = read;
-    if (r->held_at[i] > 0 && h2a_enroll_now_ms() - r->held_at[i] < H2A_REIMPORT_REUSE_MS) {
+    if (r->held_at[i] > 0 && h2a_enroll_now_ms() - r->held_at[i] < s_reuse_ms()) {
         *cur = &r->held[i];
         return H2A_OK;
     }
