@@ -96,22 +96,6 @@ static h2a_err s_pem_x509(const char *pem, X509 **out)
     return H2A_OK;
 }
 
-/*
- * What reimport target i's ARN holds, for the reimport rules: validate's
- * DescribeCertificate of it when that was sent less than
- * H2A_REIMPORT_REUSE_MS ago (a run that went from validate through keygen,
- * CSR and an issuer that answered at once), else GetCertificate now (a
- * resumed run, an issuer that made us wait, a slow group). The reuse does
- * not widen the window much: between a read here and the import lie the
- * group's other verifications, a durable commit and its staging calls,
- * which take seconds already; inside hsm2acm the ARN cannot change (a
- * renewal holds its ARN lock from before validate to after the import);
- * and ACM refuses an incompatible reimport itself, the target then failing
- * like any refused import (tests/integration/test_renew_stale.sh shows
- * both sides of the bound). *cur points at r->held[i] or at `read` (the
- * caller's, zeroed); *served is true when the ARN already serves r->cert
- * (a resumed run whose import happened).
- */
 /* H2A_REIMPORT_REUSE_MS; a test build may set it (HSM2ACM_TEST_REIMPORT_REUSE_MS). */
 static long long s_reuse_ms(void)
 {
@@ -122,6 +106,22 @@ static long long s_reuse_ms(void)
     return env != NULL && end != env && *end == '\0' && v >= 0 ? v : H2A_REIMPORT_REUSE_MS;
 }
 
+/*
+ * What reimport target i's ARN holds, for the reimport rules: validate's
+ * DescribeCertificate of it when that was sent less than
+ * H2A_REIMPORT_REUSE_MS ago (a run that went from validate through keygen,
+ * CSR and an issuer that answered at once), else GetCertificate now (a
+ * resumed run, an issuer that made us wait, a slow group). The reuse does
+ * not widen the window much: between a read here and the import lie the
+ * group's other verifications, a durable commit and its staging calls,
+ * up to seconds already; a renewal holds the ARN's lock from before
+ * validate to after the import, so no other renewal, rollback or adoption
+ * of it runs in between; and ACM refuses an incompatible reimport itself, the target then failing
+ * like any refused import (tests/integration/test_renew_stale.sh shows
+ * both sides of the bound). *cur points at r->held[i] or at `read` (the
+ * caller's, zeroed); *served is true when the ARN already serves r->cert
+ * (a resumed run whose import happened).
+ */
 static h2a_err s_reimport_current(h2a_run *r, size_t i, h2a_cert_usage *read,
                                   const h2a_cert_usage **cur, bool *served)
 {
