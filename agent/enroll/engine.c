@@ -552,6 +552,7 @@ static void s_run_end(h2a_run *r)
 {
     for (size_t i = 0; i < H2A_REQUEST_MAX_TARGETS; i++) {
         h2a_buf_free(&r->staged[i]);
+        h2a_cert_usage_cleanup(&r->held[i]);
     }
     X509_REQ_free(r->csr);
     X509_free(r->cert);

@@ -57,6 +57,12 @@ struct h2a_worker {
     h2a_issuer_state *issuers;
 };
 
+/*
+ * How long verify may judge a reimport against validate's DescribeCertificate
+ * instead of reading the ARN again (verify.c, s_reimport_current).
+ */
+#define H2A_REIMPORT_REUSE_MS 5000
+
 /* Request-level step timings (ms), in output order. */
 enum { H2A_T_VALIDATE, H2A_T_KEYGEN, H2A_T_CSR, H2A_T_ISSUE, H2A_T_VERIFY, H2A_T__COUNT };
 /* Target-level. */
@@ -129,6 +135,14 @@ typedef struct h2a_run {
     } pend[H2A_REQUEST_MAX_TARGETS];
     size_t npend;
     bool target_failed[H2A_REQUEST_MAX_TARGETS]; /* in this run: no further step */
+    /*
+     * Per reimport target: what DescribeCertificate said its ARN held when
+     * validate asked (one call shared by validate's checks; verify's
+     * reimport rules take it while it is recent, see verify.c), and when
+     * that call was sent (monotonic ms; 0: not described in this run).
+     */
+    h2a_cert_usage held[H2A_REQUEST_MAX_TARGETS];
+    long long held_at[H2A_REQUEST_MAX_TARGETS];
     h2a_err deliver_rv;                          /* first target failure, and its message */
     char deliver_msg[1024];
 } h2a_run;

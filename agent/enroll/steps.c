@@ -71,20 +71,43 @@ static h2a_err s_validate_local(h2a_run *r)
     return H2A_OK;
 }
 
-/* What DescribeCertificate says a reimport target's ARN holds now. */
-static h2a_err s_described(h2a_run *r, const h2a_target *t, h2a_cert_usage *cur)
+/* Forget what an earlier validate of this run described. */
+static void s_held_clear(h2a_run *r)
 {
+    for (size_t i = 0; i < H2A_REQUEST_MAX_TARGETS; i++) {
+        h2a_cert_usage_cleanup(&r->held[i]);
+        r->held_at[i] = 0;
+    }
+}
+
+/*
+ * What DescribeCertificate says reimport target i's ARN holds: asked once
+ * per validate, both of its checks read the same answer (r->held[i]).
+ */
+static h2a_err s_described(h2a_run *r, size_t i, const h2a_cert_usage **cur)
+{
+    const h2a_target *t = &r->req->targets[i];
     h2a_acct *a = NULL;
     json_object *detail = NULL;
+    long long sent;
     h2a_err rv;
 
-    H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
-    rv = h2a_acm_describe_certificate(a->ctx, t->region, t->certificate_arn, &detail);
-    if (rv == H2A_OK) {
-        rv = h2a_enroll_usage_from_describe(detail, cur);
+    if (r->held_at[i] == 0) {
+        H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
+        sent = h2a_enroll_now_ms();
+        rv = h2a_acm_describe_certificate(a->ctx, t->region, t->certificate_arn, &detail);
+        if (rv == H2A_OK) {
+            rv = h2a_enroll_usage_from_describe(detail, &r->held[i]);
+        }
+        json_object_put(detail);
+        if (rv != H2A_OK) {
+            h2a_cert_usage_cleanup(&r->held[i]);
+            return rv;
+        }
+        r->held_at[i] = sent > 0 ? sent : 1;
     }
-    json_object_put(detail);
-    return rv;
+    *cur = &r->held[i];
+    return H2A_OK;
 }
 
 /* A reimport ARN of another account than the target's: refused here, not by AWS. */
@@ -130,19 +153,18 @@ static h2a_err s_validate_aws(h2a_run *r)
     }
     for (size_t i = 0; i < q->n_targets; i++) {
         const h2a_target *t = &q->targets[i];
-        h2a_cert_usage cur = {0};
+        const h2a_cert_usage *cur = NULL;
         h2a_keytype kt = H2A_KT_NONE;
         h2a_err rv;
 
         if (t->certificate_arn == NULL) {
             continue;
         }
-        rv = s_described(r, t, &cur);
+        rv = s_described(r, i, &cur);
         if (rv == H2A_OK) {
-            rv = h2a_reimport_check_describe(t->certificate_arn, &cur,
+            rv = h2a_reimport_check_describe(t->certificate_arn, cur,
                                              q->inherit ? H2A_KT_NONE : r->kt, &kt);
         }
-        h2a_cert_usage_cleanup(&cur);
         if (rv != H2A_OK) {
             return h2a_err_prefix(rv, "targets[%zu]: ", i);
         }
@@ -178,13 +200,14 @@ static h2a_err s_reimport_precheck(h2a_run *r)
     s_csr_req(r, &c);
     for (size_t i = 0; i < q->n_targets; i++) {
         const h2a_target *t = &q->targets[i];
-        h2a_cert_usage cur = {0}, next = {0};
+        const h2a_cert_usage *cur = NULL;
+        h2a_cert_usage next = {0};
         h2a_err rv;
 
         if (t->certificate_arn == NULL) {
             continue;
         }
-        rv = s_described(r, t, &cur);
+        rv = s_described(r, i, &cur);
         if (rv == H2A_OK) {
             rv = h2a_cert_usage_from_request(r->policy, r->kt,
                                              (const char *const *)q->names.dns,
@@ -198,9 +221,8 @@ static h2a_err s_reimport_precheck(h2a_run *r)
             next.ku = iu->sets_usage ? iu->ku : c.key_usage;
             next.has_eku = iu->sets_usage || c.ext_key_usage != 0;
             next.eku = iu->sets_usage ? iu->eku : c.ext_key_usage;
-            rv = h2a_reimport_check_cert(t->certificate_arn, &cur, &next);
+            rv = h2a_reimport_check_cert(t->certificate_arn, cur, &next);
         }
-        h2a_cert_usage_cleanup(&cur);
         h2a_cert_usage_cleanup(&next);
         if (rv == H2A_ERR_POLICY &&
             h2a_policy_on_incompatible(r->policy) == H2A_ON_INCOMPATIBLE_NEW_ARN) {
@@ -255,6 +277,7 @@ h2a_err h2a_enroll_validate(h2a_run *r)
     r->jr = NULL;
     r->jt = NULL;
     r->njt = 0;
+    s_held_clear(r);
     H2A_GUARD(h2a_enroll_new_rows(r));
     rv = s_validate_local(r);
     if (rv == H2A_OK) {

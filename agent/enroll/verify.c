@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Copyright hsm2acm contributors */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -17,7 +18,7 @@
  *    policy's SAN rules and authorization as the request's did,
  *  - has a key of the same family as its issuing CA's (ACM's rule),
  *  - and, for a reimport, meets ACM's KeyUsage/ExtendedKeyUsage rules
- *    against the certificate the ARN serves now (GetCertificate).
+ *    against what the ARN holds now (s_reimport_current).
  */
 
 static h2a_err s_chain_verifies(h2a_run *r)
@@ -95,16 +96,47 @@ static h2a_err s_pem_x509(const char *pem, X509 **out)
     return H2A_OK;
 }
 
-/* Reimport rules against what the ARN serves now. */
-static h2a_err s_reimport_rules(h2a_run *r, size_t i)
+/* H2A_REIMPORT_REUSE_MS; a test build may set it (HSM2ACM_TEST_REIMPORT_REUSE_MS). */
+static long long s_reuse_ms(void)
+{
+    const char *env = h2a_test_hook_env("HSM2ACM_TEST_REIMPORT_REUSE_MS");
+    char *end = NULL;
+    long long v = env != NULL ? strtoll(env, &end, 10) : -1;
+
+    return env != NULL && end != env && *end == '\0' && v >= 0 ? v : H2A_REIMPORT_REUSE_MS;
+}
+
+/*
+ * What reimport target i's ARN holds, for the reimport rules: validate's
+ * DescribeCertificate of it when that was sent less than
+ * H2A_REIMPORT_REUSE_MS ago (a run that went from validate through keygen,
+ * CSR and an issuer that answered at once), else GetCertificate now (a
+ * resumed run, an issuer that made us wait, a slow group). The reuse does
+ * not widen the window much: between a read here and the import lie the
+ * group's other verifications, a durable commit and its staging calls,
+ * up to seconds already; a renewal holds the ARN's lock from before
+ * validate to after the import, so no other renewal, rollback or adoption
+ * of it runs in between; and ACM refuses an incompatible reimport itself, the target then failing
+ * like any refused import (tests/integration/test_renew_stale.sh shows
+ * both sides of the bound). *cur points at r->held[i] or at `read` (the
+ * caller's, zeroed); *served is true when the ARN already serves r->cert
+ * (a resumed run whose import happened).
+ */
+static h2a_err s_reimport_current(h2a_run *r, size_t i, h2a_cert_usage *read,
+                                  const h2a_cert_usage **cur, bool *served)
 {
     const h2a_target *t = &r->req->targets[i];
     h2a_acct *a = NULL;
     char *cert_text = NULL, *chain = NULL;
     X509 *current = NULL;
-    h2a_cert_usage cur = {0}, next = {0};
     h2a_err rv;
 
+    *served = false;
+    *cur = read;
+    if (r->held_at[i] > 0 && h2a_enroll_now_ms() - r->held_at[i] < s_reuse_ms()) {
+        *cur = &r->held[i];
+        return H2A_OK;
+    }
     H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
     rv = h2a_acm_get_certificate(a->ctx, t->region, t->certificate_arn, &cert_text, &chain);
     if (rv == H2A_OK) {
@@ -112,26 +144,38 @@ static h2a_err s_reimport_rules(h2a_run *r, size_t i)
     }
     if (rv == H2A_OK &&
         ASN1_INTEGER_cmp(X509_get0_serialNumber(current), X509_get0_serialNumber(r->cert)) == 0) {
-        goto done; /* the ARN already serves this certificate (resumed run) */
+        *served = true; /* the ARN already serves this certificate (resumed run) */
+        goto done;
     }
     if (rv == H2A_OK) {
-        rv = h2a_cert_usage_from_x509(current, &cur);
+        rv = h2a_cert_usage_from_x509(current, read);
     }
     if (rv == H2A_OK) {
-        rv = h2a_cert_usage_set(&cur, "IMPORTED", NULL);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_cert_usage_from_x509(r->cert, &next);
-    }
-    if (rv == H2A_OK) {
-        rv = h2a_reimport_check_cert(t->certificate_arn, &cur, &next);
+        rv = h2a_cert_usage_set(read, "IMPORTED", NULL);
     }
 done:
-    h2a_cert_usage_cleanup(&cur);
-    h2a_cert_usage_cleanup(&next);
     X509_free(current);
     free(cert_text);
     free(chain);
+    return rv;
+}
+
+/* Reimport rules against what the ARN holds now. */
+static h2a_err s_reimport_rules(h2a_run *r, size_t i)
+{
+    h2a_cert_usage read = {0}, next = {0};
+    const h2a_cert_usage *cur = NULL;
+    bool served = false;
+    h2a_err rv = s_reimport_current(r, i, &read, &cur, &served);
+
+    if (rv == H2A_OK && !served) {
+        rv = h2a_cert_usage_from_x509(r->cert, &next);
+        if (rv == H2A_OK) {
+            rv = h2a_reimport_check_cert(r->req->targets[i].certificate_arn, cur, &next);
+        }
+    }
+    h2a_cert_usage_cleanup(&read);
+    h2a_cert_usage_cleanup(&next);
     return rv;
 }
 

@@ -7,7 +7,7 @@
 #      named, so all are renewed), against `enroll --batch --jobs 2` of N fresh
 #      requests in the same run (the issue's comparison; JOBS=1 runs both
 #      with one worker process). Target: renewal at least 90% of batch
-#      enrollment's rate.
+#      enrollment's rate. The AWS calls each side made are printed too.
 #   2. `renew --dry-run` over a journal of M certificates and an inventory of
 #      as many (rows copied with sqlite3 from real ones: discover ran once),
 #      against one `sqlite3` selecting the same rows from the same files: the
@@ -48,16 +48,22 @@ import json, sys
 for l in open(sys.argv[1]):
     print(json.loads(l)["targets"][0]["certificate_arn"])' "$ENR_DIR/old.out")
 
+calls() { h2a_localaws_ctl GET /_control/calls | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["calls"]))'; }
 lines 1 "$N" new >"$ENR_DIR/new.jsonl"
+h2a_localaws_ctl DELETE /_control/calls >/dev/null
 t0=$(now_ms)
 "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/new.jsonl" --jobs "${JOBS:-2}" >/dev/null
 t1=$(now_ms)
+enroll_calls=$(calls)
+h2a_localaws_ctl DELETE /_control/calls >/dev/null
+t1b=$(now_ms)
 "$H2A_BIN" renew --config "$ENR_CONFIG" --jobs "${JOBS:-2}" "${args[@]}" >"$ENR_DIR/renew.out"
 t2=$(now_ms)
+renew_calls=$(calls)
 enroll_rate=$(echo "scale=2; $N * 1000 / ($t1 - $t0)" | bc)
-renew_rate=$(echo "scale=2; $N * 1000 / ($t2 - $t1)" | bc)
-echo "enroll --batch --jobs ${JOBS:-2}: $N in $((t1 - t0)) ms, $enroll_rate/s"
-echo "renew --jobs ${JOBS:-2}:         $N in $((t2 - t1)) ms, $renew_rate/s"
+renew_rate=$(echo "scale=2; $N * 1000 / ($t2 - $t1b)" | bc)
+echo "enroll --batch --jobs ${JOBS:-2}: $N in $((t1 - t0)) ms, $enroll_rate/s, $enroll_calls AWS calls"
+echo "renew --jobs ${JOBS:-2}:         $N in $((t2 - t1b)) ms, $renew_rate/s, $renew_calls AWS calls"
 echo "renew / enroll: $(echo "scale=1; 100 * $renew_rate / $enroll_rate" | bc)% (target >= 90%)"
 
 # Dry run over M certificates: copies of one delivered request and its generation, and of
@@ -82,7 +88,6 @@ INSERT INTO certificates SELECT 'arn:aws:acm:eu-west-1:111111111111:certificate/
   not_after, in_use_by, renewal_eligibility, tags, managed, first_seen, last_seen, last_run,
   gone_at FROM one, n;
 SQL
-calls() { h2a_localaws_ctl GET /_control/calls | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["calls"]))'; }
 c0=$(calls)
 t0=$(now_ms)
 sqlite3 "$db" "ATTACH '$inv' AS inv;

@@ -133,12 +133,13 @@ enr_aws() {
     /usr/bin/aws --endpoint-url "$H2A_LOCALAWS_URL" --ca-bundle "$H2A_LOCALAWS_CA" --region "${ENR_REGION:-eu-west-1}" "$@"
 }
 
-# enr_import_openssl NAME KEYSPEC EXTS [DNS]: make a key and a CA-signed certificate with
-# openssl (KEYSPEC: "ec:prime256v1" or "rsa:2048"; EXTS: openssl -addext lines joined
+# enr_import_openssl NAME KEYSPEC EXTS [DNS [ARN]]: make a key and a CA-signed certificate
+# with openssl (KEYSPEC: "ec:prime256v1" or "rsa:2048"; EXTS: openssl -addext lines joined
 # by ';', e.g. "extendedKeyUsage=serverAuth,codeSigning"), import it with the AWS CLI
-# (as a team would today), print the ARN.
+# (as a team would today; into ARN when given, a reimport), print the ARN.
 enr_import_openssl() {
-    local name=$1 spec=$2 exts=$3 dns=${4:-legacy.example.com}
+    local name=$1 spec=$2 exts=$3 dns=${4:-legacy.example.com} into=()
+    [ -n "${5:-}" ] && into=(--certificate-arn "$5")
     local d="$ENR_DIR/ossl-$name" alg=${spec%%:*} arg=${spec#*:}
     mkdir -p "$d"
     local keyopt=(-newkey "rsa:$arg")
@@ -155,7 +156,7 @@ enr_import_openssl() {
         -days 20 -copy_extensions copyall -out "$d/leaf.pem" 2>/dev/null
     enr_aws acm import-certificate --certificate "fileb://$d/leaf.pem" \
         --private-key "fileb://$d/leaf.key" --certificate-chain "fileb://$d/ca.pem" \
-        --query CertificateArn --output text
+        "${into[@]}" --query CertificateArn --output text
 }
 
 # enr_expect_fail CODE NEEDLE CMD...: CMD must exit CODE with NEEDLE on stderr.
