@@ -30,13 +30,8 @@ PYEOF
 
 # 1. Crash after finalize.
 acme_request "$ENR_DIR/f.json" f rsa:2048 "fin.example.com"
-set +e
-HSM2ACM_TEST_CRASH_AT=acme-finalized "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/f.json" \
-    >/dev/null 2>"$ENR_DIR/f.crash.err"
-rc=$?
-set -e
-[ "$rc" = 137 ] || enr_fail "finalize crash: exit $rc: $(cat "$ENR_DIR/f.crash.err")"
-grep -q 'crashing at acme-finalized' "$ENR_DIR/f.crash.err" || enr_fail "did not crash after finalize"
+HSM2ACM_TEST_CRASH_AT=acme-finalized enr_expect_fail 137 "crashing at acme-finalized" \
+    "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/f.json"
 [ "$(acme_orders)" = 1 ] && [ "$(finalizes)" = 1 ] || enr_fail "crash run: $(acme_orders) orders, $(finalizes) finalizes"
 "$H2A_BIN" resume --config "$ENR_CONFIG" f >"$ENR_DIR/f.out" 2>"$ENR_DIR/f.err" ||
     enr_fail "resume after finalize exited $?: $(cat "$ENR_DIR/f.err")"
@@ -50,12 +45,8 @@ enr_check_acm_key "$(enr_json "$ENR_DIR/f.out" 'd["targets"][0]["certificate_arn
 
 # 2. The journaled order is gone: point the handle at an order pebble never made.
 acme_request "$ENR_DIR/g.json" g rsa:2048 "gone.example.com"
-set +e
-HSM2ACM_TEST_CRASH_AT=submitted "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/g.json" \
-    >/dev/null 2>"$ENR_DIR/g.crash.err"
-rc=$?
-set -e
-[ "$rc" = 137 ] || enr_fail "submit crash: exit $rc: $(cat "$ENR_DIR/g.crash.err")"
+HSM2ACM_TEST_CRASH_AT=submitted enr_expect_fail 137 "crashing at submitted" \
+    "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/g.json"
 [ "$(acme_orders)" = 2 ] || enr_fail "orders after the submit crash: $(acme_orders)"
 old=$(handle g)
 bogus="${old%/*}/bogus-order-id"
@@ -103,12 +94,8 @@ PYEOF
 #    right port replaces the order.
 acme_config "{\"type\":\"http-01\",\"listen\":\"127.0.0.1:$(h2a_free_port)\"}"
 acme_request "$ENR_DIR/i.json" i rsa:2048 "invalid.example.com"
-set +e
-HSM2ACM_TEST_CRASH_AT=acme-answered "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/i.json" \
-    >/dev/null 2>"$ENR_DIR/i.crash.err"
-rc=$?
-set -e
-[ "$rc" = 137 ] || enr_fail "answer crash: exit $rc: $(cat "$ENR_DIR/i.crash.err")"
+HSM2ACM_TEST_CRASH_AT=acme-answered enr_expect_fail 137 "crashing at acme-answered" \
+    "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/i.json"
 dead=$(handle i)
 kill $www 2>/dev/null; wait $www 2>/dev/null || true
 trap acme_cleanup EXIT
