@@ -129,7 +129,8 @@ static bool s_is_skew_error(long status, const char *code)
         "SignatureDoesNotMatch", "AuthFailure", "RequestInTheFuture",
     };
 
-    if (status != 400 && status != 403) {
+    /* EC2 answers AuthFailure with 401; the others use 400 or 403. */
+    if (status != 400 && status != 401 && status != 403) {
         return false;
     }
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {

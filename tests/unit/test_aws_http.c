@@ -638,6 +638,17 @@ static void test_clock_skew_corrected(void **state)
     /* The retry was signed an hour ahead (same hour, allowing a tick). */
     h2a_sigv4_dates(ahead, want, d8);
     assert_int_equal(strncmp(S.last_date, want, 11), 0);
+    /* EC2's AuthFailure comes with 401: the clock is corrected all the same. */
+    h2a_aws_ctx_free(ctx);
+    ctx = s_ctx();
+    s_reset_script();
+    s_play_hdr(401, "{\"__type\":\"AuthFailure\",\"message\":\"AWS was not able to "
+                    "validate the provided access credentials\"}", date);
+    s_play(200, s_detail, 0, 0);
+    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+    json_object_put(d);
+    assert_int_equal(S.requests, 2);
+    assert_int_equal(strncmp(S.last_date, want, 11), 0);
     /* A plain signature error without skew is not retried. */
     s_reset_script();
     s_play(403, "{\"__type\":\"InvalidSignatureException\",\"message\":\"bad\"}", 0, 0);
