@@ -5,6 +5,8 @@
 #   acme_setup NAME [EAB]              token, local AWS endpoint, pebble
 #   acme_config CHALLENGE_JSON [EXTRA] rewrite $ENR_CONFIG with issuer "acme"
 #   acme_orders                        number of orders pebble has made (its log)
+#   acme_r53_zone                      a hosted zone example.com in the local endpoint whose TXT
+#                                      changes reach challtestsrv; prints its id
 #   acme_proxy_start                   tests/lib/ari_proxy.py in front of pebble (renewalInfo,
 #                                      H2A_PROXY_429); H2A_PEBBLE_DIR_URL then points at it,
 #                                      its logs are $ENR_DIR/ari.log*
@@ -43,6 +45,14 @@ PYEOF
 # acme_request FILE ID KEY DNS_CSV: an enrollment request through issuer "acme".
 acme_request() {
     enr_request "$1" "$2" "$3" "$4" '[{"region":"eu-west-1"}]' '{"issuer":"acme"}'
+}
+
+acme_r53_zone() {
+    local zone
+    zone=$(h2a_localaws_ctl POST /_control/route53 '{"name":"example.com"}' |
+        $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    h2a_localaws_ctl POST /_control/route53/forward "{\"challtestsrv\":\"$H2A_CHALL_MGMT\"}" >/dev/null
+    echo "$zone"
 }
 
 acme_orders() {

@@ -8,8 +8,7 @@
 . "$(dirname "$0")/acme_lib.sh"
 export PEBBLE_AUTHZREUSE=0
 acme_setup acme_dns_route53
-zone=$(h2a_localaws_ctl POST /_control/route53 '{"name":"example.com"}' | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-h2a_localaws_ctl POST /_control/route53/forward "{\"challtestsrv\":\"$H2A_CHALL_MGMT\"}" >/dev/null
+zone=$(acme_r53_zone)
 name=_acme-challenge.wild.example.com.
 ENR_REGION=us-east-1 enr_aws route53 change-resource-record-sets --hosted-zone-id "$zone" --change-batch \
     "{\"Changes\":[{\"Action\":\"CREATE\",\"ResourceRecordSet\":{\"Name\":\"$name\",\"Type\":\"TXT\",\"TTL\":300,\"ResourceRecords\":[{\"Value\":\"\\\"someone-else\\\"\"}]}}]}" >/dev/null

@@ -13,8 +13,7 @@
 . "$(dirname "$0")/acme_lib.sh"
 export PEBBLE_AUTHZREUSE=0
 acme_setup acme_route53_lock
-zone=$(h2a_localaws_ctl POST /_control/route53 '{"name":"example.com"}' | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-h2a_localaws_ctl POST /_control/route53/forward "{\"challtestsrv\":\"$H2A_CHALL_MGMT\"}" >/dev/null
+zone=$(acme_r53_zone)
 name=_acme-challenge.lock.example.com.
 acme_config "{\"type\":\"dns-01\",\"route53_hosted_zone_id\":\"${zone##*/}\"}"
 # The account first: two processes starting together would take turns making it.

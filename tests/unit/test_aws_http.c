@@ -615,10 +615,27 @@ static void test_sts_replies(void **state)
     h2a_aws_ctx_free(ctx);
 }
 
+/* One skew error with `date` (an hour ahead): one retry, signed with AWS's time `want`. */
+static void s_skew_retried(long status, const char *body, const char *date, const char *want)
+{
+    H2A_AWS_CTX *ctx = s_ctx();
+    json_object *d = NULL;
+
+    s_reset_script();
+    s_play_hdr(status, body, date);
+    s_play(200, s_detail, 0, 0);
+    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
+    json_object_put(d);
+    assert_int_equal(S.requests, 2);
+    /* The retry was signed an hour ahead (same hour, allowing a tick). */
+    assert_int_equal(strncmp(S.last_date, want, 11), 0);
+    h2a_aws_ctx_free(ctx);
+}
+
 /* A skewed local clock: the client learns AWS's time from Date and re-signs. */
 static void test_clock_skew_corrected(void **state)
 {
-    H2A_AWS_CTX *ctx = s_ctx();
+    H2A_AWS_CTX *ctx;
     json_object *d = NULL;
     char date[80];
     char want[17];
@@ -629,27 +646,14 @@ static void test_clock_skew_corrected(void **state)
     (void)state;
     gmtime_r(&ahead, &tm);
     strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT", &tm);
-    s_play_hdr(403, "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
-                    "expired\"}", date);
-    s_play(200, s_detail, 0, 0);
-    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
-    json_object_put(d);
-    assert_int_equal(S.requests, 2);
-    /* The retry was signed an hour ahead (same hour, allowing a tick). */
     h2a_sigv4_dates(ahead, want, d8);
-    assert_int_equal(strncmp(S.last_date, want, 11), 0);
+    s_skew_retried(403, "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
+                        "expired\"}", date, want);
     /* EC2's AuthFailure comes with 401: the clock is corrected all the same. */
-    h2a_aws_ctx_free(ctx);
-    ctx = s_ctx();
-    s_reset_script();
-    s_play_hdr(401, "{\"__type\":\"AuthFailure\",\"message\":\"AWS was not able to "
-                    "validate the provided access credentials\"}", date);
-    s_play(200, s_detail, 0, 0);
-    H2A_ASSERT_OK(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d));
-    json_object_put(d);
-    assert_int_equal(S.requests, 2);
-    assert_int_equal(strncmp(S.last_date, want, 11), 0);
+    s_skew_retried(401, "{\"__type\":\"AuthFailure\",\"message\":\"AWS was not able to "
+                        "validate the provided access credentials\"}", date, want);
     /* A plain signature error without skew is not retried. */
+    ctx = s_ctx();
     s_reset_script();
     s_play(403, "{\"__type\":\"InvalidSignatureException\",\"message\":\"bad\"}", 0, 0);
     H2A_ASSERT_ERR(h2a_acm_describe_certificate(ctx, NULL, "arn:x", &d), H2A_ERR_AWS,
