@@ -31,9 +31,11 @@ calls() { # OPERATION: how many calls of it hsm2acm (not the test's AWS CLI) mad
     h2a_localaws_ctl GET "/_control/calls?operation=$1" | $PY -c 'import json,sys
 print(sum((c.get("user_agent") or "").startswith("hsm2acm/") for c in json.load(sys.stdin)["calls"]))'
 }
+# Through a file, not a pipe: openssl stops reading at the END line, and the AWS CLI
+# writing its last newline after that dies of EPIPE, which pipefail makes fatal.
 served_serial() { # ARN
-    enr_aws acm get-certificate --certificate-arn "$1" --query Certificate --output text |
-        openssl x509 -noout -serial | cut -d= -f2
+    enr_aws acm get-certificate --certificate-arn "$1" --query Certificate --output text >"$ENR_DIR/served.pem"
+    openssl x509 -in "$ENR_DIR/served.pem" -noout -serial | cut -d= -f2
 }
 # The EKUs the enrolled certificate has, plus codeSigning, with its KeyUsage.
 outside_exts() { # ARN
