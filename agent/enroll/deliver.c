@@ -26,16 +26,27 @@ struct s_tags {
     size_t n;
     char idx[24];
     char expiry[24];
+    char id[H2A_REQUEST_ID_MAX + 1];
 };
 
-static void s_own_tags(h2a_run *r, size_t i, struct s_tags *tg, bool user, long long expiry)
+/*
+ * Our tags for target i: on a staging secret (user false) and on a
+ * certificate (user true: the target's tags too). `root` names the
+ * request by its line's root (a reimport by a renewal or rollback, see
+ * s_tags_kept); new imports and secrets carry the run's own id, which
+ * resume and dedupe search for.
+ */
+static void s_own_tags(h2a_run *r, size_t i, struct s_tags *tg, bool user, bool root,
+                       long long expiry)
 {
     const h2a_target *t = &r->req->targets[i];
+    size_t n = root ? h2a_request_root_len(r->req->id, r->jr->reason) : strlen(r->req->id);
 
     tg->n = 0;
     snprintf(tg->idx, sizeof(tg->idx), "%zu", i);
+    snprintf(tg->id, sizeof(tg->id), "%.*s", (int)n, r->req->id);
     tg->t[tg->n++] = (struct h2a_aws_tag){H2A_TAG_MARKER, "true"};
-    tg->t[tg->n++] = (struct h2a_aws_tag){H2A_TAG_REQUEST, r->req->id};
+    tg->t[tg->n++] = (struct h2a_aws_tag){H2A_TAG_REQUEST, tg->id};
     tg->t[tg->n++] = (struct h2a_aws_tag){H2A_TAG_TARGET, tg->idx};
     if (expiry > 0) {
         snprintf(tg->expiry, sizeof(tg->expiry), "%lld", expiry);
@@ -152,7 +163,7 @@ static h2a_err s_stage(h2a_run *r, size_t i, h2a_acct *a)
     if (rv != H2A_OK) {
         goto done;
     }
-    s_own_tags(r, i, &tg, false, expiry);
+    s_own_tags(r, i, &tg, false, false, expiry);
     snprintf(desc, sizeof(desc), "hsm2acm staging: wrapped key for request %s target %zu; "
              "deleted after import", r->req->id, i);
     in.name = (const char *)name.data;
@@ -430,7 +441,7 @@ static h2a_err s_import_staged(h2a_run *r, size_t i, h2a_acct *a, bool reimport,
     if (reimport) {
         in.certificate_arn = t->certificate_arn;
     } else {
-        s_own_tags(r, i, &tg, true, 0);
+        s_own_tags(r, i, &tg, true, false, 0);
         in.tags = tg.t;
         in.n_tags = tg.n;
     }
@@ -442,12 +453,89 @@ done:
     return rv;
 }
 
+static bool s_same_tags(const h2a_target *x, const h2a_target *y)
+{
+    if (x->n_tags != y->n_tags) {
+        return false;
+    }
+    for (size_t k = 0; k < x->n_tags; k++) {
+        if (strcmp(x->tags[k].key, y->tags[k].key) != 0 ||
+            strcmp(x->tags[k].value, y->tags[k].value) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * A renewal or rollback is another generation of what the ARN serves.
+ * ACM keeps an ARN's tags across a reimport, so when the ARN's current
+ * generation was delivered from the same target index with the same tags,
+ * they stand as they are, request id included: it keeps naming the request
+ * that brought the ARN under hsm2acm (`status ARN` lists the generations).
+ * Writing them again would be one more ACM call per renewal for nothing.
+ */
+static h2a_err s_tags_kept(h2a_run *r, size_t i, const char *arn, bool *kept)
+{
+    const char *why = r->jr->reason;
+    h2a_jgen *g = NULL;
+    size_t ng = 0, njt = 0, n;
+    h2a_jreq *jr = NULL;
+    h2a_jtarget *jt = NULL;
+    h2a_request *was = NULL;
+    h2a_err rv;
+
+    *kept = false;
+    if (why == NULL || (strcmp(why, "renew") != 0 && strcmp(why, "rollback") != 0)) {
+        return H2A_OK;
+    }
+    rv = h2a_journal_generations(r->journal, arn, &g, &ng);
+    if (rv != H2A_OK || ng == 0 || g[0].target_idx != i) {
+        goto done;
+    }
+    rv = h2a_journal_get(r->journal, g[0].request_id, &jr, &jt, &njt);
+    if (rv != H2A_OK || jr == NULL) {
+        goto done;
+    }
+    /* The request id tag that delivery wrote is its line's root; ours must be the same. */
+    n = h2a_request_root_len(r->req->id, why);
+    if (h2a_request_root_len(jr->id, jr->reason) != n || strncmp(jr->id, r->req->id, n) != 0) {
+        goto done;
+    }
+    /* A body that no longer parses just means the tags are written again. */
+    if (h2a_request_parse(jr->body, strlen(jr->body), &was) != H2A_OK) {
+        h2a_err_clear();
+        goto done;
+    }
+    *kept = i < was->n_targets && s_same_tags(&was->targets[i], &r->req->targets[i]);
+done:
+    h2a_request_free(was);
+    h2a_jreq_free(jr);
+    h2a_jtargets_free(jt, njt);
+    h2a_jgens_free(g, ng);
+    return rv;
+}
+
+/* A reimport gets its tags, unless the ARN already carries them. */
+static h2a_err s_retag(h2a_run *r, size_t i, h2a_acct *a, const char *arn)
+{
+    struct s_tags tg;
+    bool kept = false;
+
+    H2A_GUARD(s_tags_kept(r, i, arn, &kept));
+    if (kept) {
+        return H2A_OK;
+    }
+    /* ACM takes no Tags with a reimport; tag afterwards. */
+    s_own_tags(r, i, &tg, true, true, 0);
+    return h2a_acm_add_tags(a->ctx, r->req->targets[i].region, arn, tg.t, tg.n);
+}
+
 /* A new import whose call was retried may exist twice; a reimport gets its tags. */
 static h2a_err s_after_import(h2a_run *r, size_t i, h2a_acct *a, bool reimport,
                               const char *arn, const struct h2a_aws_stats *before)
 {
     struct h2a_aws_stats after = {0};
-    struct s_tags tg;
 
     h2a_aws_ctx_stats(a->ctx, &after);
     if (!reimport && (after.retries > before->retries ||
@@ -459,12 +547,7 @@ static h2a_err s_after_import(h2a_run *r, size_t i, h2a_acct *a, bool reimport,
          */
         return s_dedupe(r, i, a, arn);
     }
-    if (reimport) {
-        /* ACM takes no Tags with a reimport; tag afterwards. */
-        s_own_tags(r, i, &tg, true, 0);
-        return h2a_acm_add_tags(a->ctx, r->req->targets[i].region, arn, tg.t, tg.n);
-    }
-    return H2A_OK;
+    return reimport ? s_retag(r, i, a, arn) : H2A_OK;
 }
 
 /* Step 6. */
@@ -491,6 +574,9 @@ static h2a_err s_import(h2a_run *r, size_t i, h2a_acct *a)
             h2a_enroll_crash_point("import", (long)i);
             rv = s_after_import(r, i, a, reimport, arn, &before);
         }
+    } else if (rv == H2A_OK && reimport) {
+        /* The interruption may have come between the reimport and its tags. */
+        rv = s_retag(r, i, a, arn);
     }
     if (rv == H2A_OK) {
         rv = s_serves_ours(r, a, t->region, arn, &yes);

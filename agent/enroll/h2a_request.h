@@ -84,6 +84,14 @@ void h2a_request_free(h2a_request *r);
 h2a_err h2a_request_id_check(const char *field, const char *id) H2A_MUST_USE;
 
 /*
+ * How much of `id` names the request a line of generations grew from: a
+ * renewal's or rollback's id (reason "renew" or "rollback", id ending in
+ * ".g<N>" or ".r<N>") without that ending; any other id whole (an
+ * enrollment may be called "x.g2").
+ */
+size_t h2a_request_root_len(const char *id, const char *reason);
+
+/*
  * Canonical JSON of the request (fixed member order, defaults made
  * explicit, key as given: "inherit" stays "inherit"), appended to `out`
  * and NUL terminated. The journal stores it (resume needs no file) and its

@@ -81,6 +81,18 @@ h2a_err h2a_request_id_check(const char *field, const char *id)
     return H2A_OK;
 }
 
+size_t h2a_request_root_len(const char *id, const char *reason)
+{
+    const char *dot = strrchr(id, '.');
+
+    if (reason != NULL && strcmp(reason, "enroll") != 0 && dot != NULL &&
+        (dot[1] == 'g' || dot[1] == 'r') && dot[2] != '\0' &&
+        strspn(dot + 2, "0123456789") == strlen(dot + 2)) {
+        return (size_t)(dot - id);
+    }
+    return strlen(id);
+}
+
 static bool s_region_ok(const char *r)
 {
     /* e.g. eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-3 */

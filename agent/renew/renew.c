@@ -61,14 +61,8 @@ void h2a_renew_cand_free(h2a_renew_cand *c)
 h2a_err h2a_renew_derived_id(const h2a_jreq *jr, char kind, long long next, char *out,
                              size_t cap)
 {
-    size_t len = strlen(jr->id);
-    const char *dot = strrchr(jr->id, '.');
+    size_t len = h2a_request_root_len(jr->id, jr->reason);
 
-    if (jr->reason != NULL && strcmp(jr->reason, "enroll") != 0 && dot != NULL &&
-        (dot[1] == 'g' || dot[1] == 'r') && dot[2] != '\0' &&
-        strspn(dot + 2, "0123456789") == strlen(dot + 2)) {
-        len = (size_t)(dot - jr->id);
-    }
     snprintf(out, cap, "%.*s.%c%lld", (int)len, jr->id, kind, next);
     return h2a_request_id_check("renewal id", out);
 }

@@ -54,6 +54,10 @@ for l in open(sys.argv[1]):
     print(json.loads(l)["targets"][0]["certificate_arn"])' "$ENR_DIR/old.out")
 
 calls() { h2a_localaws_ctl GET /_control/calls | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["calls"]))'; }
+# by_op: the calls since the last reset, counted per operation.
+by_op() { h2a_localaws_ctl GET /_control/calls | $PY -c 'import collections,json,sys
+n = collections.Counter(c["operation"] for c in json.load(sys.stdin)["calls"])
+print(", ".join("%s %d" % kv for kv in sorted(n.items())))'; }
 lines 1 "$N" new >"$ENR_DIR/new.jsonl"
 lines 1 "$N" after >"$ENR_DIR/after.jsonl"
 # batch FILE: the wall time in ms of one timed `enroll --batch`; its AWS calls in $batch_calls.
@@ -63,7 +67,7 @@ batch() {
     t0=$(now_ms)
     "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$1" --jobs "${JOBS:-2}" >/dev/null
     t1=$(now_ms)
-    batch_calls=$(calls)
+    batch_calls="$(calls) ($(by_op))"
     batch_ms=$((t1 - t0))
 }
 batch "$ENR_DIR/new.jsonl"
@@ -73,7 +77,7 @@ h2a_localaws_ctl DELETE /_control/calls >/dev/null
 t1b=$(now_ms)
 "$H2A_BIN" renew --config "$ENR_CONFIG" --jobs "${JOBS:-2}" "${args[@]}" >"$ENR_DIR/renew.out"
 t2=$(now_ms)
-renew_calls=$(calls)
+renew_calls="$(calls) ($(by_op))"
 batch "$ENR_DIR/after.jsonl"
 after_ms=$batch_ms
 rate() { echo "scale=2; $N * 1000 / $1" | bc; }

@@ -178,6 +178,21 @@ enr_cert_count() {
         $PY -c 'import json,sys; print(len(json.load(sys.stdin)["certificates"]))'
 }
 
+# enr_calls OPERATION: how many calls of it hsm2acm (not a test's AWS CLI) made since
+# the endpoint's call log was last cleared (h2a_localaws_ctl DELETE /_control/calls).
+enr_calls() {
+    h2a_localaws_ctl GET "/_control/calls?operation=$1" | $PY -c 'import json,sys
+print(sum((c.get("user_agent") or "").startswith("hsm2acm/") for c in json.load(sys.stdin)["calls"]))'
+}
+
+# enr_tags ARN: the certificate's ACM tags, "key=value" joined by spaces, sorted.
+enr_tags() {
+    enr_acm "${2:-111111111111}" "${3:-eu-west-1}" | $PY -c 'import json,sys
+c = [c for c in json.load(sys.stdin)["certificates"] if c["arn"] == sys.argv[1]][0]
+t = c["tags"] if isinstance(c["tags"], dict) else {x["Key"]: x["Value"] for x in c["tags"]}
+print(" ".join(sorted("%s=%s" % kv for kv in t.items())))' "$1"
+}
+
 # enr_config_with OUT PATCH_JSON: ENR_CONFIG with top-level members replaced/added
 # (objects are merged one level deep, e.g. '{"issuers":{"bad":{...}}}').
 enr_config_with() {

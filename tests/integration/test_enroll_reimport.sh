@@ -42,6 +42,19 @@ served=$(enr_aws acm describe-certificate --certificate-arn "$arn" --query Certi
     enr_fail "describe-certificate serial $served != $serial2"
 [ -z "$(enr_secrets)" ] || enr_fail "staging secret left"
 
+# Killed between the reimport and its tags: resume writes them.
+enr_request "$ENR_DIR/r4.json" r-4 inherit "shop.example.com" \
+    "[{\"region\":\"eu-west-1\",\"certificate_arn\":\"$arn\",\"tags\":{\"renewed\":\"twice\"}}]"
+set +e
+HSM2ACM_TEST_CRASH_AT=import "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/r4.json" >/dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" = 137 ] || enr_fail "crash at import: exit $rc, want 137"
+enr_tags "$arn" | grep -q "renewed=yes" || enr_fail "the tags were written before the crash point"
+"$H2A_BIN" resume --config "$ENR_CONFIG" r-4 >"$ENR_DIR/r4.out" || enr_fail "resume r-4: $(cat "$ENR_DIR/r4.out")"
+[ "$(enr_tags "$arn")" = "hsm2acm:managed=true hsm2acm:request-id=r-4 hsm2acm:target=0 renewed=twice" ] ||
+    enr_fail "tags after resume: $(enr_tags "$arn")"
+
 # Reimport over an RSA-2048 certificate that a team imported with the AWS CLI.
 legacy=$(enr_import_openssl legacy rsa:2048 "keyUsage=critical,digitalSignature,keyEncipherment;extendedKeyUsage=serverAuth" legacy.example.com)
 enr_request "$ENR_DIR/r3.json" r-3 rsa:2048 "legacy.example.com" \

@@ -64,6 +64,7 @@ calls_after=$(h2a_localaws_ctl GET /_control/calls | $PY -c 'import json,sys; pr
 # serial, new key, InUseBy unchanged, previous key kept.
 args=()
 for id in r1 r2 r3 r4 r5; do args+=(--arn "${ARN[$id]}"); done
+h2a_localaws_ctl DELETE /_control/calls >/dev/null
 "$H2A_BIN" renew --config "$ENR_CONFIG" "${args[@]}" >"$ENR_DIR/renew1.out" ||
     enr_fail "renew: exit $?: $(cat "$ENR_DIR/renew1.out")"
 [ "$(wc -l <"$ENR_DIR/renew1.out")" = 5 ] || enr_fail "renew printed $(wc -l <"$ENR_DIR/renew1.out") lines"
@@ -86,6 +87,13 @@ PYEOF
 done
 [ "$(enr_cert_count)" = 5 ] || enr_fail "renewal made new certificates"
 [ -z "$(enr_secrets)" ] || enr_fail "staging secret left"
+# ACM keeps tags across a reimport and a renewal's are its enrollment's: none are written,
+# and the ARN still names the request that brought it under hsm2acm.
+[ "$(enr_calls AddTagsToCertificate)" = 0 ] || enr_fail "renewal rewrote unchanged tags"
+for id in r1 r2 r3 r4 r5; do
+    [ "$(enr_tags "${ARN[$id]}")" = "hsm2acm:managed=true hsm2acm:request-id=$id hsm2acm:target=0" ] ||
+        enr_fail "$id: tags after renewal: $(enr_tags "${ARN[$id]}")"
+done
 
 # Generations, newest first, by ARN and by either request id.
 "$H2A_BIN" status --config "$ENR_CONFIG" "${ARN[r3]}" >"$ENR_DIR/st3.json"

@@ -27,10 +27,6 @@ enroll_one() { # NAME: enroll NAME.example.com with the command issuer, print it
     "$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/$1.json" >"$ENR_DIR/$1.out"
     enr_json "$ENR_DIR/$1.out" 'd["targets"][0]["certificate_arn"]'
 }
-calls() { # OPERATION: how many calls of it hsm2acm (not the test's AWS CLI) made since the last reset
-    h2a_localaws_ctl GET "/_control/calls?operation=$1" | $PY -c 'import json,sys
-print(sum((c.get("user_agent") or "").startswith("hsm2acm/") for c in json.load(sys.stdin)["calls"]))'
-}
 # Through a file, not a pipe: openssl stops reading at the END line, and the AWS CLI
 # writing its last newline after that dies of EPIPE, which pipefail makes fatal.
 served_serial() { # ARN
@@ -61,7 +57,7 @@ renew_swapped() {
         sleep 0.1
     done
     [ -e "$ENR_DIR/issuing" ] || enr_fail "the issuer never ran: $(cat "$ENR_DIR/renew.err")"
-    [ "$(calls DescribeCertificate)" = 1 ] || enr_fail "validate did not describe $1 once"
+    [ "$(enr_calls DescribeCertificate)" = 1 ] || enr_fail "validate did not describe $1 once"
     enr_import_openssl "outside$2" ec:prime256v1 "$(outside_exts "$1")" "$name.example.com" "$1" >/dev/null
     outside=$(served_serial "$1")
     touch "$ENR_DIR/swapped"
@@ -81,17 +77,17 @@ renew_swapped slow "$slow" 2 1000
 [ "$rc" = 3 ] || enr_fail "slow: exit $rc, want 3: $(cat "$ENR_DIR/renew.out" "$ENR_DIR/renew.err")"
 grep -q "codeSigning\|CODE_SIGNING" "$ENR_DIR/renew.out" ||
     enr_fail "slow: the refusal does not name the EKU: $(cat "$ENR_DIR/renew.out")"
-[ "$(calls GetCertificate)" = 1 ] || enr_fail "slow: verify did not read the ARN again"
-[ "$(calls CreateSecret)" = 0 ] || enr_fail "slow: a staging secret was made after a stale check"
-[ "$(calls ImportCertificate)" = 0 ] || enr_fail "slow: an import was tried"
+[ "$(enr_calls GetCertificate)" = 1 ] || enr_fail "slow: verify did not read the ARN again"
+[ "$(enr_calls CreateSecret)" = 0 ] || enr_fail "slow: a staging secret was made after a stale check"
+[ "$(enr_calls ImportCertificate)" = 0 ] || enr_fail "slow: an import was tried"
 [ "$(served_serial "$slow")" = "$outside" ] || enr_fail "slow: ACM no longer serves the outside certificate"
 echo "  ok: past the bound, verify read $slow again and refused"
 
 # Inside the bound: verify takes validate's answer; ACM refuses the import.
 renew_swapped fast "$fast" 0 600000
 [ "$rc" = 5 ] || enr_fail "fast: exit $rc, want 5: $(cat "$ENR_DIR/renew.out" "$ENR_DIR/renew.err")"
-[ "$(calls GetCertificate)" = 0 ] || enr_fail "fast: verify read the ARN again inside the bound"
-[ "$(calls ImportCertificate)" = 1 ] || enr_fail "fast: no import was tried"
+[ "$(enr_calls GetCertificate)" = 0 ] || enr_fail "fast: verify read the ARN again inside the bound"
+[ "$(enr_calls ImportCertificate)" = 1 ] || enr_fail "fast: no import was tried"
 [ "$(served_serial "$fast")" = "$outside" ] || enr_fail "fast: ACM no longer serves the outside certificate"
 [ -z "$(enr_secrets)" ] || enr_fail "fast: staging secret left: $(enr_secrets)"
 echo "  ok: inside the bound, ACM refused the reimport into $fast and nothing was left staged"
@@ -99,7 +95,7 @@ echo "  ok: inside the bound, ACM refused the reimport into $fast and nothing wa
 # Undisturbed: one read of the ARN before its import.
 h2a_localaws_ctl DELETE /_control/calls >/dev/null
 "$H2A_BIN" renew --config "$ENR_CONFIG" --arn "$calm" >"$ENR_DIR/calm.renew"
-[ "$(calls DescribeCertificate)" = 1 ] || enr_fail "calm: $(calls DescribeCertificate) DescribeCertificate calls, want 1"
-[ "$(calls GetCertificate)" = 1 ] || enr_fail "calm: $(calls GetCertificate) GetCertificate calls, want 1 (after the import)"
+[ "$(enr_calls DescribeCertificate)" = 1 ] || enr_fail "calm: $(enr_calls DescribeCertificate) DescribeCertificate calls, want 1"
+[ "$(enr_calls GetCertificate)" = 1 ] || enr_fail "calm: $(enr_calls GetCertificate) GetCertificate calls, want 1 (after the import)"
 enr_check_acm_key "$calm" "$(enr_json "$ENR_DIR/calm.renew" 'd["result"]["targets"][0]["key_id"]')" >/dev/null
 echo PASS

@@ -29,6 +29,7 @@ s2=$(enr_json "$ENR_DIR/renew.out" 'd["result"]["targets"][0]["serial"]')
 k2=$(enr_json "$ENR_DIR/renew.out" 'd["result"]["targets"][0]["key_id"]')
 
 # Back to generation 1: its serial and its key, at the same ARN.
+h2a_localaws_ctl DELETE /_control/calls >/dev/null
 "$H2A_BIN" rollback --config "$ENR_CONFIG" "$arn" >"$ENR_DIR/rb1.out" || enr_fail "rollback: $(cat "$ENR_DIR/rb1.out")"
 [ "$(enr_json "$ENR_DIR/rb1.out" 'd["rollback_id"]')" = "a.r3" ] || enr_fail "rollback id"
 [ "$(enr_json "$ENR_DIR/rb1.out" 'd["to_generation"]')" = 1 ] || enr_fail "rolled back to the wrong generation"
@@ -37,6 +38,10 @@ enr_check_acm_key "$arn" "$k1" >/dev/null
 [ -z "$(enr_secrets)" ] || enr_fail "staging secret left"
 [ "$(enr_cert_count)" = 1 ] || enr_fail "rollback made a certificate"
 enr_acm | grep -qF "$lb" || enr_fail "InUseBy lost"
+# Generation 1's tags are the ones the ARN carries: none written.
+[ "$(enr_calls AddTagsToCertificate)" = 0 ] || enr_fail "rollback rewrote unchanged tags"
+[ "$(enr_tags "$arn")" = "hsm2acm:managed=true hsm2acm:request-id=a hsm2acm:target=0" ] ||
+    enr_fail "tags after rollback: $(enr_tags "$arn")"
 "$H2A_BIN" status --config "$ENR_CONFIG" "$arn" >"$ENR_DIR/st.json"
 $PY - "$ENR_DIR/st.json" "$s1" <<'PYEOF' || enr_fail "status after rollback"
 import json, sys
@@ -62,6 +67,22 @@ enr_check_acm_key "$arn" "$k1" >/dev/null
 "$H2A_BIN" rollback --config "$ENR_CONFIG" "$arn" --to-serial "$s2" >"$ENR_DIR/rb4.out"
 [ "$(acm_state "$arn")" = "$(nozero "$s2") 5" ] || enr_fail "ACM after the second roll forward"
 [ -z "$(enr_secrets)" ] || enr_fail "staging secret left"
+
+# Back to a generation whose request had other tags (d-1's, before d-2 reimported
+# with its own): they are written again, under the line's name (d-2).
+enr_request "$ENR_DIR/d1.json" d-1 ec:P-256 "d.example.com" '[{"region":"eu-west-1","tags":{"team":"a"}}]'
+"$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/d1.json" >"$ENR_DIR/d1.out"
+darn=$(enr_json "$ENR_DIR/d1.out" 'd["targets"][0]["certificate_arn"]')
+enr_request "$ENR_DIR/d2.json" d-2 inherit "d.example.com" "[{\"region\":\"eu-west-1\",\"certificate_arn\":\"$darn\",\"tags\":{\"team\":\"b\"}}]"
+"$H2A_BIN" enroll --config "$ENR_CONFIG" "$ENR_DIR/d2.json" >"$ENR_DIR/d2.out"
+[ "$(enr_tags "$darn")" = "hsm2acm:managed=true hsm2acm:request-id=d-2 hsm2acm:target=0 team=b" ] ||
+    enr_fail "tags after d-2's reimport: $(enr_tags "$darn")"
+h2a_localaws_ctl DELETE /_control/calls >/dev/null
+"$H2A_BIN" rollback --config "$ENR_CONFIG" "$darn" >"$ENR_DIR/drb.out" || enr_fail "rollback of d: $(cat "$ENR_DIR/drb.out")"
+[ "$(enr_json "$ENR_DIR/drb.out" 'd["rollback_id"]')" = "d-2.r3" ] || enr_fail "d rollback id"
+[ "$(enr_calls AddTagsToCertificate)" = 1 ] || enr_fail "rollback to other tags wrote them $(enr_calls AddTagsToCertificate) times"
+[ "$(enr_tags "$darn")" = "hsm2acm:managed=true hsm2acm:request-id=d-2 hsm2acm:target=0 team=a" ] ||
+    enr_fail "tags after the rollback to d-1: $(enr_tags "$darn")"
 
 # Refused: nothing to go back to, an unknown serial.
 enr_request "$ENR_DIR/b.json" b ec:P-256 "b.example.com" '[{"region":"eu-west-1"}]'
