@@ -553,6 +553,7 @@ static void s_run_end(h2a_run *r)
     for (size_t i = 0; i < H2A_REQUEST_MAX_TARGETS; i++) {
         h2a_buf_free(&r->staged[i]);
         h2a_cert_usage_cleanup(&r->held[i]);
+        h2a_cert_usage_cleanup(&r->ahead[i]);
     }
     X509_REQ_free(r->csr);
     X509_free(r->cert);
@@ -608,6 +609,7 @@ void h2a_enroll_group(H2A_WORKER *w, h2a_enroll_item *items, size_t n)
         runs[made]->item = &items[made];
     }
     if (made == n) {
+        h2a_enroll_describe_ahead(w, runs, n);
         s_run_steps(runs, n);
     } else {
         /* Nothing ran: every item says so, not only those without a run. */

@@ -43,6 +43,9 @@ typedef struct {
  * token and its session, the wrap key, the AWS client and the configured
  * identity, the journal, the issuers' state. Runs borrow them.
  */
+/* Connections a worker keeps for a renewal group's DescribeCertificate calls (ahead.c). */
+#define H2A_AHEAD_CONNS 4
+
 struct h2a_worker {
     const h2a_config *cfg;
     bool many; /* more keys will follow: read the token's label index at once */
@@ -51,6 +54,7 @@ struct h2a_worker {
     H2A_P11_SECRET *wrap;
     char kcv[7];
     H2A_AWS_CTX *aws;
+    H2A_AWS_CTX *ahead[H2A_AHEAD_CONNS]; /* clones of aws, made when first needed */
     struct h2a_aws_identity id;
     bool have_id;
     H2A_JOURNAL *journal;
@@ -143,9 +147,15 @@ typedef struct h2a_run {
      */
     h2a_cert_usage held[H2A_REQUEST_MAX_TARGETS];
     long long held_at[H2A_REQUEST_MAX_TARGETS];
+    /* The same, asked by the group before validate (ahead.c); validate takes it over. */
+    h2a_cert_usage ahead[H2A_REQUEST_MAX_TARGETS];
+    long long ahead_at[H2A_REQUEST_MAX_TARGETS];
     h2a_err deliver_rv;                          /* first target failure, and its message */
     char deliver_msg[1024];
 } h2a_run;
+
+/* ahead.c: a renewal group's DescribeCertificate calls, made together before validate. */
+void h2a_enroll_describe_ahead(H2A_WORKER *w, h2a_run **runs, size_t n);
 
 /* worker.c ---------------------------------------------------------- */
 long long h2a_enroll_now_ms(void);

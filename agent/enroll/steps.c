@@ -92,6 +92,13 @@ static h2a_err s_described(h2a_run *r, size_t i, const h2a_cert_usage **cur)
     long long sent;
     h2a_err rv;
 
+    if (r->held_at[i] == 0 && r->ahead_at[i] != 0) {
+        /* The group asked already (ahead.c): that answer, once, as if asked here. */
+        r->held[i] = r->ahead[i];
+        r->held_at[i] = r->ahead_at[i];
+        memset(&r->ahead[i], 0, sizeof(r->ahead[i]));
+        r->ahead_at[i] = 0;
+    }
     if (r->held_at[i] == 0) {
         H2A_GUARD(h2a_enroll_acct(r, t->account, t->region, &a));
         sent = h2a_enroll_now_ms();

@@ -49,6 +49,9 @@ void h2a_worker_free(H2A_WORKER *w)
     h2a_p11_wrapkey_free(w->wrap);
     h2a_session_close(w->sess);
     h2a_token_close(w->tok);
+    for (size_t i = 0; i < H2A_AHEAD_CONNS; i++) {
+        h2a_aws_ctx_free(w->ahead[i]);
+    }
     h2a_aws_ctx_free(w->aws);
     h2a_journal_close(w->journal);
     free(w);

@@ -28,3 +28,14 @@ SH
     enr_config_with "$ENR_CONFIG.tmp" "{\"issuers\":{\"cmd\":{\"type\":\"command\",\"argv\":[\"$ca/issue.sh\"],\"timeout_seconds\":30}}}"
     mv "$ENR_CONFIG.tmp" "$ENR_CONFIG"
 }
+
+# renew_exts_plus_codesigning ARN: the KeyUsage and EKUs of the certificate ACM serves
+# at ARN, plus EKU codeSigning, as enr_import_openssl's EXTS (a certificate a renewal
+# may not replace: ACM refuses a reimport that removes a usage).
+renew_exts_plus_codesigning() {
+    local pem="$ENR_DIR/current.pem" ku eku
+    enr_aws acm get-certificate --certificate-arn "$1" --query Certificate --output text >"$pem"
+    ku=$(openssl x509 -in "$pem" -noout -ext keyUsage | sed -n 2p | sed 's/^ *//; s/Digital Signature/digitalSignature/; s/Key Agreement/keyAgreement/; s/Key Encipherment/keyEncipherment/; s/, /,/g')
+    eku=$(openssl x509 -in "$pem" -noout -ext extendedKeyUsage | sed -n 2p | sed 's/^ *//; s/TLS Web Server Authentication/serverAuth/; s/TLS Web Client Authentication/clientAuth/; s/, /,/g')
+    echo "keyUsage=critical,$ku;extendedKeyUsage=$eku,codeSigning"
+}

@@ -33,14 +33,6 @@ served_serial() { # ARN
     enr_aws acm get-certificate --certificate-arn "$1" --query Certificate --output text >"$ENR_DIR/served.pem"
     openssl x509 -in "$ENR_DIR/served.pem" -noout -serial | cut -d= -f2
 }
-# The EKUs the enrolled certificate has, plus codeSigning, with its KeyUsage.
-outside_exts() { # ARN
-    local pem="$ENR_DIR/current.pem" ku eku
-    enr_aws acm get-certificate --certificate-arn "$1" --query Certificate --output text >"$pem"
-    ku=$(openssl x509 -in "$pem" -noout -ext keyUsage | sed -n 2p | sed 's/^ *//; s/Digital Signature/digitalSignature/; s/Key Agreement/keyAgreement/; s/Key Encipherment/keyEncipherment/; s/, /,/g')
-    eku=$(openssl x509 -in "$pem" -noout -ext extendedKeyUsage | sed -n 2p | sed 's/^ *//; s/TLS Web Server Authentication/serverAuth/; s/TLS Web Client Authentication/clientAuth/; s/, /,/g')
-    echo "keyUsage=critical,$ku;extendedKeyUsage=$eku,codeSigning"
-}
 # renew_swapped NAME ARN SECONDS BOUND_MS: renew NAME's ARN while its certificate is
 # replaced during the issue, which then takes SECONDS more.
 renew_swapped() {
@@ -58,7 +50,7 @@ renew_swapped() {
     done
     [ -e "$ENR_DIR/issuing" ] || enr_fail "the issuer never ran: $(cat "$ENR_DIR/renew.err")"
     [ "$(enr_calls DescribeCertificate)" = 1 ] || enr_fail "validate did not describe $1 once"
-    enr_import_openssl "outside$2" ec:prime256v1 "$(outside_exts "$1")" "$name.example.com" "$1" >/dev/null
+    enr_import_openssl "outside$2" ec:prime256v1 "$(renew_exts_plus_codesigning "$1")" "$name.example.com" "$1" >/dev/null
     outside=$(served_serial "$1")
     touch "$ENR_DIR/swapped"
     set +e

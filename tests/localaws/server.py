@@ -125,6 +125,7 @@ class App:
             self.stats["tls_resumed"] += 1
 
     def record(self, entry):
+        entry.setdefault("end", time.time())  # with "time": which calls were in flight together
         with self.lock:
             self.stats["requests"] += 1
             self.calls.append(entry)
