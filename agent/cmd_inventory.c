@@ -140,8 +140,9 @@ int h2a_cmd_inventory(int argc, char **argv)
         o.f.expiring_before = now + o.expiring_days * 86400LL;
     }
     rv = h2a_config_load(o.config, &cfg);
-    rv = rv == H2A_OK ? h2a_inventory_open(cfg->state_dir, &inv) : rv;
-    rv = rv == H2A_OK ? h2a_inventory_query(inv, &o.f, &v, &n) : rv;
+    rv = rv == H2A_OK ? h2a_inventory_open_read(cfg->state_dir, &inv) : rv;
+    /* Before the first discover there is nothing to list (and nothing is created). */
+    rv = rv == H2A_OK && inv != NULL ? h2a_inventory_query(inv, &o.f, &v, &n) : rv;
     rv = rv == H2A_OK ? h2a_inv_write(stdout, o.fmt, v, n, now) : rv;
     if (rv == H2A_OK && fflush(stdout) != 0) {
         rv = h2a_err_set(H2A_ERR_STATE, "inventory: cannot write the output");

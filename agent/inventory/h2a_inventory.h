@@ -37,6 +37,12 @@ typedef struct {
 void h2a_inv_cert_clear(h2a_inv_cert *c);
 
 h2a_err h2a_inventory_open(const char *state_dir, H2A_INVENTORY **out) H2A_MUST_USE;
+/*
+ * For readers (`renew --dry-run`, `inventory`): read-only, so neither the
+ * schema nor a WAL checkpoint is written, and nothing is synced to disk.
+ * *out is NULL (and H2A_OK) when discover has not written an inventory yet.
+ */
+h2a_err h2a_inventory_open_read(const char *state_dir, H2A_INVENTORY **out) H2A_MUST_USE;
 void h2a_inventory_close(H2A_INVENTORY *inv);
 
 /* One discovery run writes in one transaction: all of it or nothing. */

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,22 +76,31 @@ void h2a_inventory_close(H2A_INVENTORY *inv)
     free(inv);
 }
 
-static h2a_err s_schema_check(H2A_INVENTORY *inv)
+/* The schema version, refused when newer than this build knows. */
+static h2a_err s_version(H2A_INVENTORY *inv, int *version)
 {
     sqlite3_stmt *st = NULL;
-    int version = 0;
 
+    *version = 0;
     if (sqlite3_prepare_v2(inv->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
         return s_dberr(inv, "read schema version");
     }
     if (sqlite3_step(st) == SQLITE_ROW) {
-        version = sqlite3_column_int(st, 0);
+        *version = sqlite3_column_int(st, 0);
     }
     sqlite3_finalize(st);
-    if (version > H2A_INV_SCHEMA_VERSION) {
+    if (*version > H2A_INV_SCHEMA_VERSION) {
         return h2a_err_set(H2A_ERR_STATE, "inventory %s: schema version %d is newer than this "
-                           "hsm2acm knows (%d)", inv->path, version, H2A_INV_SCHEMA_VERSION);
+                           "hsm2acm knows (%d)", inv->path, *version, H2A_INV_SCHEMA_VERSION);
     }
+    return H2A_OK;
+}
+
+static h2a_err s_schema_check(H2A_INVENTORY *inv)
+{
+    int version;
+
+    H2A_GUARD(s_version(inv, &version));
     if (sqlite3_exec(inv->db, s_schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(inv->db, "PRAGMA user_version=1", NULL, NULL, NULL) != SQLITE_OK) {
         return s_dberr(inv, "create schema");
@@ -133,6 +143,39 @@ h2a_err h2a_inventory_open(const char *state_dir, H2A_INVENTORY **out)
     rv = s_schema_check(inv);
 done:
     if (rv != H2A_OK) {
+        h2a_inventory_close(inv);
+        return rv;
+    }
+    *out = inv;
+    return H2A_OK;
+}
+
+h2a_err h2a_inventory_open_read(const char *state_dir, H2A_INVENTORY **out)
+{
+    H2A_INVENTORY *inv;
+    char path[4200];
+    h2a_err rv;
+    int version = 0;
+
+    *out = NULL;
+    snprintf(path, sizeof(path), "%s/inventory.db", state_dir);
+    if (access(path, F_OK) != 0) {
+        return H2A_OK;
+    }
+    inv = calloc(1, sizeof(*inv));
+    if (inv == NULL || (inv->path = strdup(path)) == NULL) {
+        free(inv);
+        return h2a_err_set(H2A_ERR_NOMEM, "inventory");
+    }
+    rv = sqlite3_open_v2(path, &inv->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+             ? H2A_OK
+             : s_dberr(inv, "open");
+    if (rv == H2A_OK) {
+        sqlite3_busy_timeout(inv->db, 10000);
+        rv = s_version(inv, &version);
+    }
+    /* No schema yet: discover never finished a first run, so nothing to read. */
+    if (rv != H2A_OK || version == 0) {
         h2a_inventory_close(inv);
         return rv;
     }

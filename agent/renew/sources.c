@@ -43,18 +43,16 @@ h2a_err h2a_renew_src_open(const h2a_config *cfg, const h2a_policy_lifecycle *l,
 {
     struct h2a_inv_filter f = {0, NULL, NULL, NULL, -1};
     H2A_INVENTORY *inv = NULL;
-    char path[4300];
     h2a_err rv;
 
     memset(s, 0, sizeof(*s));
     snprintf(s->ari_dir, sizeof(s->ari_dir), "%s/acme", cfg->state_dir);
     /* One directory read decides it: a fleet without ACME costs no per-certificate look. */
     s->ari = l->use_ari && s_has_ari_files(s->ari_dir);
-    snprintf(path, sizeof(path), "%s/inventory.db", cfg->state_dir);
-    if (access(path, F_OK) != 0) {
+    H2A_GUARD(h2a_inventory_open_read(cfg->state_dir, &inv));
+    if (inv == NULL) {
         return H2A_OK;
     }
-    H2A_GUARD(h2a_inventory_open(cfg->state_dir, &inv));
     rv = h2a_inventory_query(inv, &f, &s->inv, &s->ninv);
     h2a_inventory_close(inv);
     H2A_GUARD(rv);

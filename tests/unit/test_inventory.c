@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -124,6 +125,66 @@ static void test_history(void **state)
     assert_int_equal(n, 0);
     h2a_inv_certs_free(v, n);
     h2a_inventory_close(inv);
+}
+
+/* The whole file, to compare before and after a reader (caller frees). */
+static char *s_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = malloc(1 << 20);
+
+    assert_non_null(f);
+    assert_non_null(buf);
+    *len = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+/* Readers open it read-only: nothing created before discover, nothing written after. */
+static void test_open_read(void **state)
+{
+    H2A_INVENTORY *inv = NULL;
+    h2a_inv_cert *v = NULL;
+    size_t n = 0, l0, l1;
+    struct h2a_inv_filter all = {0, NULL, NULL, NULL, -1};
+    char dir[300], path[320], *before, *after, *gone;
+    sqlite3 *db = NULL;
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s/ro", s_dir);
+    snprintf(path, sizeof(path), "%s/inventory.db", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    H2A_ASSERT_OK(h2a_inventory_open_read(dir, &inv));
+    assert_null(inv);
+    assert_int_not_equal(access(path, F_OK), 0);
+
+    H2A_ASSERT_OK(h2a_inventory_open(dir, &inv));
+    h2a_inv_cert r1[] = {s_cert("arn:ro", "eu-west-1", "01", "ISSUED", 2000)};
+    bool w1[] = {true, false};
+    gone = s_run(inv, r1, w1, 1, 100);
+    free(gone);
+    h2a_inventory_close(inv);
+    before = s_slurp(path, &l0);
+    H2A_ASSERT_OK(h2a_inventory_open_read(dir, &inv));
+    assert_non_null(inv);
+    H2A_ASSERT_OK(h2a_inventory_query(inv, &all, &v, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].arn, "arn:ro");
+    h2a_inv_certs_free(v, n);
+    h2a_inventory_close(inv);
+    after = s_slurp(path, &l1);
+    assert_int_equal(l0, l1);
+    assert_memory_equal(before, after, l0);
+    free(before);
+    free(after);
+
+    /* A newer schema than this build knows is refused, as for a writer. */
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(h2a_inventory_open_read(dir, &inv), H2A_ERR_STATE);
+    assert_null(inv);
+    assert_non_null(strstr(h2a_err_msg(), "schema version 99"));
 }
 
 /* The change rows of `arn` as "field:old>new;..." in the order they were made. */
@@ -265,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_history_status_in_use),
         cmocka_unit_test(test_schema_golden),
         cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_open_read),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
