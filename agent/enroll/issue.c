@@ -91,10 +91,11 @@ h2a_err h2a_enroll_load_issued(h2a_run *r)
 /*
  * A renewal's predecessor for the issuer (ACME's `replaces`): the
  * certificate of the current generation of its first reimport ARN, when
- * that came from the same issuer. NULL when there is none; a failed lookup
- * only loses the hint.
+ * that came from the same issuer. NULL when there is none or the issuer
+ * has no use for it (its journal reads are not free); a failed lookup only
+ * loses the hint.
  */
-static char *s_predecessor(const h2a_run *r)
+static char *s_predecessor(const h2a_run *r, const h2a_issue_ctx *ic)
 {
     h2a_jgen *g = NULL;
     h2a_jreq *jr = NULL;
@@ -103,9 +104,10 @@ static char *s_predecessor(const h2a_run *r)
     size_t n = 0, njt = 0;
     const char *arn = NULL;
     char *pem = NULL;
+    const h2a_issuer_ops *ops = h2a_issuer_ops_for(ic);
 
-    if (r->req == NULL || r->journal == NULL || r->req->reason == NULL ||
-        strcmp(r->req->reason, "renew") != 0) {
+    if (ops == NULL || !ops->names_predecessor || r->req == NULL || r->journal == NULL ||
+        r->req->reason == NULL || strcmp(r->req->reason, "renew") != 0) {
         return NULL;
     }
     for (size_t i = 0; arn == NULL && i < r->req->n_targets; i++) {
@@ -137,7 +139,7 @@ h2a_err h2a_enroll_submit(h2a_run *r, const h2a_issue_ctx *ic)
     if (r->jr->state >= H2A_JS_SUBMITTED) {
         return H2A_OK; /* the handle, or the certificate, is in the journal */
     }
-    pred = s_predecessor(r);
+    pred = s_predecessor(r, ic);
     c.predecessor_pem = pred;
     rv = h2a_issuer_submit(&c, r->csr, &res);
     free(pred);

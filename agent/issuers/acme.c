@@ -473,4 +473,5 @@ const h2a_issuer_ops h2a_issuer_acme_ops = {
     .type = "acme",
     .submit = s_submit,
     .poll = h2a_acme_poll,
+    .names_predecessor = true,
 };

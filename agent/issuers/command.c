@@ -94,4 +94,4 @@ static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_resul
     return H2A_OK;
 }
 
-const h2a_issuer_ops h2a_issuer_command_ops = {"command", s_submit, NULL, NULL};
+const h2a_issuer_ops h2a_issuer_command_ops = {.type = "command", .submit = s_submit};

@@ -90,6 +90,8 @@ typedef struct h2a_issuer_ops {
     h2a_err (*poll)(const h2a_issue_ctx *ctx, const char *handle, h2a_issue_result *res);
     /* NULL: nothing to check. Refusals before any key exists for key type `kt`. */
     h2a_err (*precheck)(const h2a_issue_ctx *ctx, h2a_keytype kt, h2a_issuer_usage *usage);
+    /* submit reads ctx->predecessor_pem (ACME's `replaces`); others need not be given one. */
+    bool names_predecessor;
 } h2a_issuer_ops;
 
 const h2a_issuer_ops *h2a_issuer_ops_for(const h2a_issue_ctx *ctx);

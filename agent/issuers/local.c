@@ -450,4 +450,4 @@ static h2a_err s_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_resul
     return H2A_OK;
 }
 
-const h2a_issuer_ops h2a_issuer_local_ops = {"local", s_submit, NULL, NULL};
+const h2a_issuer_ops h2a_issuer_local_ops = {.type = "local", .submit = s_submit};

@@ -118,8 +118,8 @@ static h2a_err s_sync_submit(const h2a_issue_ctx *ctx, X509_REQ *csr, h2a_issue_
     return H2A_OK;
 }
 
-static const h2a_issuer_ops s_async = {"fake-async", s_fake_submit, s_fake_poll, NULL};
-static const h2a_issuer_ops s_sync = {"fake-sync", s_sync_submit, NULL, NULL};
+static const h2a_issuer_ops s_async = {.type = "fake-async", .submit = s_fake_submit, .poll = s_fake_poll};
+static const h2a_issuer_ops s_sync = {.type = "fake-sync", .submit = s_sync_submit};
 
 static h2a_issuer_conf s_conf = {.name = (char *)"fake", .timeout_seconds = 5};
 static h2a_issuer_conf s_never = {.name = (char *)"never", .timeout_seconds = 1};
