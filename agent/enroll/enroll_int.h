@@ -43,8 +43,9 @@ typedef struct {
  * token and its session, the wrap key, the AWS client and the configured
  * identity, the journal, the issuers' state. Runs borrow them.
  */
-/* Connections a worker keeps for a renewal group's DescribeCertificate calls (ahead.c). */
+/* Threads (each with its connection) a worker keeps for renewals' ARN reads (ahead.c). */
 #define H2A_AHEAD_CONNS 4
+struct h2a_ahead;
 
 struct h2a_worker {
     const h2a_config *cfg;
@@ -54,7 +55,7 @@ struct h2a_worker {
     H2A_P11_SECRET *wrap;
     char kcv[7];
     H2A_AWS_CTX *aws;
-    H2A_AWS_CTX *ahead[H2A_AHEAD_CONNS]; /* clones of aws, made when first needed */
+    struct h2a_ahead *ahead; /* renewals' ARN readers (ahead.c), made when first needed */
     struct h2a_aws_identity id;
     bool have_id;
     H2A_JOURNAL *journal;
@@ -154,8 +155,9 @@ typedef struct h2a_run {
     char deliver_msg[1024];
 } h2a_run;
 
-/* ahead.c: a renewal group's DescribeCertificate calls, made together before validate. */
+/* ahead.c: the group's renewals take their ARN reads (queued now if not before). */
 void h2a_enroll_describe_ahead(H2A_WORKER *w, h2a_run **runs, size_t n);
+void h2a_enroll_ahead_free(struct h2a_ahead *a);
 
 /* worker.c ---------------------------------------------------------- */
 long long h2a_enroll_now_ms(void);
@@ -168,6 +170,7 @@ void h2a_enroll_audit(h2a_run *r, long target, const char *step, const char *out
 
 h2a_err h2a_enroll_journal_open(h2a_run *r) H2A_MUST_USE;
 h2a_err h2a_enroll_aws_open(h2a_run *r) H2A_MUST_USE;
+h2a_err h2a_worker_aws_open(H2A_WORKER *w) H2A_MUST_USE;
 /* Context for a target (assume role when it names an account), with identity. */
 h2a_err h2a_enroll_acct(h2a_run *r, const char *account, const char *region,
                         h2a_acct **out) H2A_MUST_USE;

@@ -67,6 +67,13 @@ typedef struct {
     h2a_buf out;            /* out: the result JSON (caller inits and frees) */
 } h2a_enroll_item;
 void h2a_enroll_group(H2A_WORKER *w, h2a_enroll_item *items, size_t n);
+/*
+ * Start reading the ARNs these renewals reimport into (DescribeCertificate,
+ * on threads of the worker), for a later h2a_enroll_group of them to take:
+ * a renewal loop calls it for its next group, whose ARN locks it holds,
+ * while the current group runs (agent/enroll/ahead.c). Never blocks.
+ */
+void h2a_enroll_read_ahead(H2A_WORKER *w, const h2a_request *const *reqs, size_t n);
 
 /*
  * A batch: `lines[i]` is a request's JSON text, NULL for a line to skip.

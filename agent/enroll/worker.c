@@ -49,9 +49,8 @@ void h2a_worker_free(H2A_WORKER *w)
     h2a_p11_wrapkey_free(w->wrap);
     h2a_session_close(w->sess);
     h2a_token_close(w->tok);
-    for (size_t i = 0; i < H2A_AHEAD_CONNS; i++) {
-        h2a_aws_ctx_free(w->ahead[i]);
-    }
+    /* Its threads use clones of aws: they stop first. */
+    h2a_enroll_ahead_free(w->ahead);
     h2a_aws_ctx_free(w->aws);
     h2a_journal_close(w->journal);
     free(w);
@@ -173,24 +172,28 @@ h2a_err h2a_enroll_journal_open(h2a_run *r)
 /* ------------------------------------------------------------------ */
 
 /* The worker's client: its connections and identity serve every request. */
-h2a_err h2a_enroll_aws_open(h2a_run *r)
+h2a_err h2a_worker_aws_open(H2A_WORKER *w)
 {
     struct h2a_aws_config ac = {0};
-    const h2a_aws_conf *c = &r->cfg->aws;
 
-    if (r->w->aws == NULL) {
-        h2a_config_aws(c, &ac);
-        H2A_GUARD(h2a_aws_ctx_new(&ac, &r->w->aws));
+    if (w->aws == NULL) {
+        h2a_config_aws(&w->cfg->aws, &ac);
+        H2A_GUARD(h2a_aws_ctx_new(&ac, &w->aws));
         /* Refused before any key exists: the keys travel to these two. */
-        if (h2a_aws_ctx_require_https(r->w->aws, H2A_AWS_SVC_SECRETS_MANAGER, "staging") !=
+        if (h2a_aws_ctx_require_https(w->aws, H2A_AWS_SVC_SECRETS_MANAGER, "staging") !=
                 H2A_OK ||
-            h2a_aws_ctx_require_https(r->w->aws, H2A_AWS_SVC_ACM, "ImportCertificate") !=
-                H2A_OK) {
-            h2a_aws_ctx_free(r->w->aws);
-            r->w->aws = NULL;
+            h2a_aws_ctx_require_https(w->aws, H2A_AWS_SVC_ACM, "ImportCertificate") != H2A_OK) {
+            h2a_aws_ctx_free(w->aws);
+            w->aws = NULL;
             return H2A_ERR_USAGE;
         }
     }
+    return H2A_OK;
+}
+
+h2a_err h2a_enroll_aws_open(h2a_run *r)
+{
+    H2A_GUARD(h2a_worker_aws_open(r->w));
     r->aws = r->w->aws;
     return H2A_OK;
 }

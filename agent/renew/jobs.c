@@ -15,7 +15,7 @@
 /*
  * `renew --jobs N`: N worker processes, as `enroll --batch --jobs N` has
  * (each its own token login, AWS connections and journal connection);
- * worker w takes renewals w, w+N, ... in groups of 8. Each result line
+ * worker w takes renewals w, w+N, ... in groups of 8 (h2a_renew_groups). Each result line
  * goes through one pipe as "index\tline", one write per line (below
  * PIPE_BUF for any result, so lines of two workers never interleave).
  */
@@ -30,39 +30,48 @@ static void s_emit_line(int fd, size_t idx, const char *line, size_t len)
     }
 }
 
+struct s_emit {
+    int fd;
+    const size_t *idx;
+};
+
+/* A group's lines, each under its renewal's index in the whole list. */
+static void s_emit_group(void *arg, size_t first, size_t k, const h2a_buf *lines)
+{
+    const struct s_emit *e = arg;
+    const char *p = (const char *)lines->data;
+    const char *end = p + lines->len;
+
+    for (size_t m = 0; m < k && p != NULL && p < end; m++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+
+        s_emit_line(e->fd, e->idx[first + m], p, len);
+        p = nl != NULL ? nl + 1 : end;
+    }
+}
+
 static void s_child(const h2a_config *cfg, h2a_renew_cand **todo, size_t n, size_t w,
                     size_t jobs, int fd)
 {
     H2A_WORKER *wk = NULL;
+    h2a_renew_cand **mine = calloc(n / jobs + 1, sizeof(*mine));
+    size_t *idx = calloc(n / jobs + 1, sizeof(*idx)), k = 0;
+    struct s_emit e = {fd, idx};
 
     /* mlock is not inherited across fork(): remake the (still empty) secure heap. */
-    if (CRYPTO_secure_malloc_done() != 1 || h2a_secure_heap_init(1u << 20) != H2A_OK ||
-        h2a_worker_new(cfg, true, &wk) != H2A_OK) {
+    if (mine == NULL || idx == NULL || CRYPTO_secure_malloc_done() != 1 ||
+        h2a_secure_heap_init(1u << 20) != H2A_OK || h2a_worker_new(cfg, true, &wk) != H2A_OK) {
         _exit(h2a_err_exit_code(H2A_ERR_INTERNAL));
     }
-    for (size_t i = w; i < n;) {
-        h2a_renew_cand *g[H2A_ENROLL_GROUP_MAX];
-        size_t idx[H2A_ENROLL_GROUP_MAX], k = 0;
-        const char *p;
-        h2a_buf out;
-
-        for (; i < n && k < H2A_ENROLL_GROUP_MAX; i += jobs) {
-            g[k] = todo[i];
-            idx[k++] = i;
-        }
-        h2a_buf_init(&out, 0);
-        (void)h2a_renew_group(cfg, wk, g, k, &out);
-        p = h2a_buf_terminate(&out) == H2A_OK ? (const char *)out.data : NULL;
-        for (size_t m = 0; m < k && p != NULL && *p != '\0'; m++) {
-            const char *nl = strchr(p, '\n');
-            size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
-
-            s_emit_line(fd, idx[m], p, len);
-            p = nl != NULL ? nl + 1 : p + len;
-        }
-        h2a_buf_free(&out);
+    for (size_t i = w; i < n; i += jobs) {
+        mine[k] = todo[i];
+        idx[k++] = i;
     }
+    (void)h2a_renew_groups(cfg, wk, mine, k, s_emit_group, &e);
     h2a_worker_free(wk);
+    free(mine);
+    free(idx);
     close(fd);
     _exit(0);
 }

@@ -68,9 +68,15 @@ typedef struct {
 h2a_err h2a_renew_lock(const h2a_config *cfg, const char *arn, const h2a_renew_cand *c,
                        h2a_renew_locks *l) H2A_MUST_USE;
 void h2a_renew_unlock(h2a_renew_locks *l);
-/* Up to a group of renewals through the engine; one line each in `out`; the worst code. */
-int h2a_renew_group(const h2a_config *cfg, H2A_WORKER *w, h2a_renew_cand **cs, size_t n,
-                    h2a_buf *out);
+/*
+ * Renewals through the engine in groups of H2A_ENROLL_GROUP_MAX, each group
+ * locked and its ARN reads started while the one before it runs; after
+ * each group, cb gets its result lines (one per renewal, cs[first] to
+ * cs[first + k - 1], in order). Returns the worst exit code.
+ */
+typedef void (*h2a_renew_group_cb)(void *arg, size_t first, size_t k, const h2a_buf *lines);
+int h2a_renew_groups(const h2a_config *cfg, H2A_WORKER *w, h2a_renew_cand **cs, size_t n,
+                     h2a_renew_group_cb cb, void *arg);
 /* The same over `jobs` worker processes, lines in input order (jobs.c). */
 h2a_err h2a_renew_jobs(const h2a_config *cfg, h2a_renew_cand **todo, size_t n, long jobs,
                        h2a_buf *out, int *worst) H2A_MUST_USE;

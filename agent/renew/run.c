@@ -226,75 +226,146 @@ static int s_result(const h2a_config *cfg, const h2a_renew_cand *c, h2a_err rv,
     return s_emit(out, o, code);
 }
 
-/*
- * Up to a group's worth of renewals through the engine in one call (one
- * group commit per step, as for a batch); results in input order.
- */
-int h2a_renew_group(const h2a_config *cfg, H2A_WORKER *w, h2a_renew_cand **cs, size_t n,
-                    h2a_buf *out)
-{
+/* A group's renewals, locked and derived, waiting for the engine. */
+struct s_grp {
+    h2a_renew_cand **cs;
+    size_t n, m;
     h2a_renew_locks lk[H2A_ENROLL_GROUP_MAX];
     h2a_enroll_item it[H2A_ENROLL_GROUP_MAX];
-    h2a_request *q[H2A_ENROLL_GROUP_MAX] = {NULL};
+    h2a_request *q[H2A_ENROLL_GROUP_MAX];
     char derr[H2A_ENROLL_GROUP_MAX][256];
     h2a_err drv[H2A_ENROLL_GROUP_MAX];
-    size_t at[H2A_ENROLL_GROUP_MAX], m = 0;
-    int worst = 0;
+    size_t at[H2A_ENROLL_GROUP_MAX];
+};
 
-    memset(it, 0, sizeof(it));
-    memset(lk, 0, sizeof(lk));
+/*
+ * Lock and derive up to a group's worth of renewals, then start reading
+ * their ARNs (under those locks) on the worker's threads, so that the reads
+ * go on while the group before them runs.
+ */
+static void s_group_prepare(const h2a_config *cfg, H2A_WORKER *w, h2a_renew_cand **cs,
+                            size_t n, struct s_grp *g)
+{
+    const h2a_request *reqs[H2A_ENROLL_GROUP_MAX];
+
+    memset(g, 0, sizeof(*g));
+    g->cs = cs;
+    g->n = n;
     for (size_t i = 0; i < n; i++) {
         /* Held until the group is through: a rollback or adopt of these ARNs waits. */
-        drv[i] = h2a_renew_lock(cfg, cs[i]->arn, cs[i], &lk[i]);
-        if (drv[i] == H2A_OK && !cs[i]->resume) {
-            drv[i] = h2a_renew_derive(cs[i], cs[i]->new_id, "renew", &q[i]);
+        g->drv[i] = h2a_renew_lock(cfg, cs[i]->arn, cs[i], &g->lk[i]);
+        if (g->drv[i] == H2A_OK && !cs[i]->resume) {
+            g->drv[i] = h2a_renew_derive(cs[i], cs[i]->new_id, "renew", &g->q[i]);
         }
-        snprintf(derr[i], sizeof(derr[i]), "%s", drv[i] != H2A_OK ? h2a_err_msg() : "");
-        if (drv[i] == H2A_OK) {
-            at[i] = m;
-            it[m].req = q[i];
-            it[m].resume_id = cs[i]->resume ? cs[i]->new_id : NULL;
-            h2a_buf_init(&it[m++].out, 0);
+        snprintf(g->derr[i], sizeof(g->derr[i]), "%s", g->drv[i] != H2A_OK ? h2a_err_msg() : "");
+        if (g->drv[i] == H2A_OK) {
+            g->at[i] = g->m;
+            g->it[g->m].req = g->q[i];
+            g->it[g->m].resume_id = cs[i]->resume ? cs[i]->new_id : NULL;
+            h2a_buf_init(&g->it[g->m++].out, 0);
         }
     }
-    if (m > 0) {
-        h2a_enroll_group(w, it, m);
+    for (size_t k = 0; k < g->m; k++) {
+        reqs[k] = g->it[k].req;
     }
-    for (size_t i = 0; i < n; i++) {
+    h2a_enroll_read_ahead(w, reqs, g->m);
+}
+
+/* The group through the engine (one group commit per step, as for a batch); lines in order. */
+static int s_group_finish(const h2a_config *cfg, H2A_WORKER *w, struct s_grp *g, h2a_buf *out)
+{
+    int worst = 0;
+
+    if (g->m > 0) {
+        h2a_enroll_group(w, g->it, g->m);
+    }
+    for (size_t i = 0; i < g->n; i++) {
         h2a_buf none;
         int code;
 
         h2a_buf_init(&none, 0);
         /* A renewal refused before it ran (lock, derivation) has no rows of its own to report. */
-        code = drv[i] != H2A_OK ? s_result(NULL, cs[i], drv[i], derr[i], &none, out)
-                                : s_result(cfg, cs[i], it[at[i]].rv, it[at[i]].error,
-                                           &it[at[i]].out, out);
+        code = g->drv[i] != H2A_OK
+                   ? s_result(NULL, g->cs[i], g->drv[i], g->derr[i], &none, out)
+                   : s_result(cfg, g->cs[i], g->it[g->at[i]].rv, g->it[g->at[i]].error,
+                              &g->it[g->at[i]].out, out);
         worst = code > worst ? code : worst;
         h2a_buf_free(&none);
-        h2a_request_free(q[i]);
-        h2a_renew_unlock(&lk[i]);
+        h2a_request_free(g->q[i]);
+        h2a_renew_unlock(&g->lk[i]);
     }
-    for (size_t k = 0; k < m; k++) {
-        h2a_buf_free(&it[k].out);
+    for (size_t k = 0; k < g->m; k++) {
+        h2a_buf_free(&g->it[k].out);
     }
     return worst;
+}
+
+int h2a_renew_groups(const h2a_config *cfg, H2A_WORKER *w, h2a_renew_cand **cs, size_t n,
+                     h2a_renew_group_cb cb, void *arg)
+{
+    struct s_grp *g = calloc(2, sizeof(*g));
+    size_t cur = 0;
+    int worst = 0;
+
+    if (g == NULL) {
+        return h2a_err_exit_code(h2a_err_set(H2A_ERR_NOMEM, "renew"));
+    }
+    if (n > 0) {
+        s_group_prepare(cfg, w, cs, n < H2A_ENROLL_GROUP_MAX ? n : H2A_ENROLL_GROUP_MAX, &g[0]);
+    }
+    for (size_t i = 0; i < n;) {
+        size_t k = g[cur].n, next = i + k;
+        h2a_buf out;
+        int code;
+
+        /* The next group is locked and its reads queued before this one runs. */
+        if (next < n) {
+            s_group_prepare(cfg, w, cs + next,
+                            n - next < H2A_ENROLL_GROUP_MAX ? n - next : H2A_ENROLL_GROUP_MAX,
+                            &g[1 - cur]);
+        }
+        h2a_buf_init(&out, 0);
+        code = s_group_finish(cfg, w, &g[cur], &out);
+        worst = code > worst ? code : worst;
+        cb(arg, i, k, &out);
+        h2a_buf_free(&out);
+        cur = 1 - cur;
+        i = next;
+    }
+    free(g);
+    return worst;
+}
+
+struct s_sink {
+    h2a_buf *out;
+    int code; /* set when a group's lines could not be kept */
+};
+
+static void s_append(void *arg, size_t first, size_t k, const h2a_buf *lines)
+{
+    struct s_sink *s = arg;
+
+    (void)first;
+    (void)k;
+    if (h2a_buf_append(s->out, lines->data, lines->len) != H2A_OK) {
+        s->code = h2a_err_exit_code(H2A_ERR_NOMEM);
+    }
 }
 
 static h2a_err s_run_due(const h2a_config *cfg, h2a_renew_cand **todo, size_t n,
                          h2a_buf *out, int *worst)
 {
     H2A_WORKER *w = NULL;
+    struct s_sink sink = {out, 0};
+    int code;
 
     if (n == 0) {
         return H2A_OK;
     }
     H2A_GUARD(h2a_worker_new(cfg, n > 1, &w));
-    for (size_t i = 0; i < n; i += H2A_ENROLL_GROUP_MAX) {
-        size_t k = n - i < H2A_ENROLL_GROUP_MAX ? n - i : H2A_ENROLL_GROUP_MAX;
-        int code = h2a_renew_group(cfg, w, todo + i, k, out);
-
-        *worst = code > *worst ? code : *worst;
-    }
+    code = h2a_renew_groups(cfg, w, todo, n, s_append, &sink);
+    code = sink.code > code ? sink.code : code;
+    *worst = code > *worst ? code : *worst;
     h2a_worker_free(w);
     return H2A_OK;
 }
