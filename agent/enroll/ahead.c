@@ -115,6 +115,30 @@ static void *s_thread_main(void *arg)
     return NULL;
 }
 
+static void s_pool_free(struct h2a_ahead *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    for (size_t k = 0; k < a->threads; k++) {
+        pthread_join(a->tid[k], NULL);
+    }
+    for (size_t k = 0; k < H2A_AHEAD_CONNS; k++) {
+        h2a_aws_ctx_free(a->ctx[k]);
+    }
+    for (size_t k = 0; k < a->n; k++) {
+        s_entry_free(a->e[k]);
+    }
+    free(a->e);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
 /* The worker's readers: made the first time, kept for its later groups. */
 static struct h2a_ahead *s_pool(H2A_WORKER *w)
 {
@@ -145,31 +169,8 @@ static struct h2a_ahead *s_pool(H2A_WORKER *w)
     }
     h2a_err_clear();
     w->ahead = a;
+    w->ahead_free = s_pool_free;
     return a;
-}
-
-void h2a_enroll_ahead_free(struct h2a_ahead *a)
-{
-    if (a == NULL) {
-        return;
-    }
-    pthread_mutex_lock(&a->mu);
-    a->stop = true;
-    pthread_cond_broadcast(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-    for (size_t k = 0; k < a->threads; k++) {
-        pthread_join(a->tid[k], NULL);
-    }
-    for (size_t k = 0; k < H2A_AHEAD_CONNS; k++) {
-        h2a_aws_ctx_free(a->ctx[k]);
-    }
-    for (size_t k = 0; k < a->n; k++) {
-        s_entry_free(a->e[k]);
-    }
-    free(a->e);
-    pthread_cond_destroy(&a->cv);
-    pthread_mutex_destroy(&a->mu);
-    free(a);
 }
 
 /* Entry of (region, arn), under mu; its index in *at. */
@@ -224,10 +225,26 @@ static bool s_wanted(const H2A_WORKER *w, const h2a_request *q, size_t i)
     return t->account == NULL || (w->have_id && strcmp(t->account, w->id.account) == 0);
 }
 
+static size_t s_count(const H2A_WORKER *w, const h2a_request *const *reqs, size_t n)
+{
+    size_t wanted = 0;
+
+    for (size_t k = 0; k < n; k++) {
+        for (size_t i = 0; reqs[k] != NULL && i < reqs[k]->n_targets; i++) {
+            wanted += s_wanted(w, reqs[k], i);
+        }
+    }
+    return wanted;
+}
+
 void h2a_enroll_read_ahead(H2A_WORKER *w, const h2a_request *const *reqs, size_t n)
 {
     struct h2a_ahead *a = NULL;
 
+    /* One read has nothing to overlap with: validate makes it on the worker's connection. */
+    if (w->ahead == NULL && s_count(w, reqs, n) < 2) {
+        return;
+    }
     for (size_t k = 0; k < n; k++) {
         for (size_t i = 0; reqs[k] != NULL && i < reqs[k]->n_targets; i++) {
             if (!s_wanted(w, reqs[k], i)) {
@@ -274,21 +291,14 @@ static void s_take(struct h2a_ahead *a, h2a_run *r, size_t i)
 
 void h2a_enroll_describe_ahead(H2A_WORKER *w, h2a_run **runs, size_t n)
 {
-    const h2a_request *reqs[H2A_ENROLL_GROUP_MAX];
+    const h2a_request *reqs[H2A_ENROLL_GROUP_MAX] = {NULL};
     struct h2a_ahead *a;
-    size_t wanted = 0;
 
-    for (size_t k = 0; k < n && k < H2A_ENROLL_GROUP_MAX; k++) {
+    n = n < H2A_ENROLL_GROUP_MAX ? n : H2A_ENROLL_GROUP_MAX;
+    for (size_t k = 0; k < n; k++) {
         reqs[k] = runs[k]->item->req;
-        for (size_t i = 0; reqs[k] != NULL && i < reqs[k]->n_targets; i++) {
-            wanted += s_wanted(w, reqs[k], i);
-        }
     }
-    /* One read has nothing to overlap with: validate makes it on the worker's connection. */
-    if (w->ahead == NULL && wanted < 2) {
-        return;
-    }
-    /* What the loop did not queue before (the first group, a lone renewal) goes now. */
+    /* What no loop queued before (a group not from a renewal loop) goes now. */
     h2a_enroll_read_ahead(w, reqs, n);
     if ((a = w->ahead) == NULL) {
         return;

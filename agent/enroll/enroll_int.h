@@ -56,6 +56,8 @@ struct h2a_worker {
     char kcv[7];
     H2A_AWS_CTX *aws;
     struct h2a_ahead *ahead; /* renewals' ARN readers (ahead.c), made when first needed */
+    /* Set with `ahead` by ahead.c, which sits above this file: worker.c calls no file up. */
+    void (*ahead_free)(struct h2a_ahead *a);
     struct h2a_aws_identity id;
     bool have_id;
     H2A_JOURNAL *journal;
@@ -157,7 +159,6 @@ typedef struct h2a_run {
 
 /* ahead.c: the group's renewals take their ARN reads (queued now if not before). */
 void h2a_enroll_describe_ahead(H2A_WORKER *w, h2a_run **runs, size_t n);
-void h2a_enroll_ahead_free(struct h2a_ahead *a);
 
 /* worker.c ---------------------------------------------------------- */
 long long h2a_enroll_now_ms(void);

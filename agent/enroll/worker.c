@@ -50,7 +50,9 @@ void h2a_worker_free(H2A_WORKER *w)
     h2a_session_close(w->sess);
     h2a_token_close(w->tok);
     /* Its threads use clones of aws: they stop first. */
-    h2a_enroll_ahead_free(w->ahead);
+    if (w->ahead != NULL) {
+        w->ahead_free(w->ahead);
+    }
     h2a_aws_ctx_free(w->aws);
     h2a_journal_close(w->journal);
     free(w);
