@@ -475,55 +475,37 @@ static bool s_same_tags(const h2a_target *x, const h2a_target *y)
  * that brought the ARN under hsm2acm (`status ARN` lists the generations).
  * Writing them again would be one more ACM call per renewal for nothing.
  */
-static h2a_err s_tags_kept(h2a_run *r, size_t i, const char *arn, bool *kept)
+static bool s_tags_kept(h2a_run *r, size_t i, const char *arn)
 {
     const char *why = r->jr->reason;
-    h2a_jgen *g = NULL;
-    size_t ng = 0, njt = 0, n;
-    h2a_jreq *jr = NULL;
-    h2a_jtarget *jt = NULL;
-    h2a_request *was = NULL;
-    h2a_err rv;
+    h2a_enroll_serving cur;
+    size_t n;
+    bool kept;
 
-    *kept = false;
     if (why == NULL || (strcmp(why, "renew") != 0 && strcmp(why, "rollback") != 0)) {
-        return H2A_OK;
+        return false;
     }
-    rv = h2a_journal_generations(r->journal, arn, &g, &ng);
-    if (rv != H2A_OK || ng == 0 || g[0].target_idx != i) {
-        goto done;
-    }
-    rv = h2a_journal_get(r->journal, g[0].request_id, &jr, &jt, &njt);
-    if (rv != H2A_OK || jr == NULL) {
-        goto done;
+    /* A journal that cannot say only costs the call: the tags are written. */
+    if (h2a_enroll_serving_get(r, arn, &cur) != H2A_OK) {
+        h2a_err_clear();
+        return false;
     }
     /* The request id tag that delivery wrote is its line's root; ours must be the same. */
     n = h2a_request_root_len(r->req->id, why);
-    if (h2a_request_root_len(jr->id, jr->reason) != n || strncmp(jr->id, r->req->id, n) != 0) {
-        goto done;
-    }
-    /* A body that no longer parses just means the tags are written again. */
-    if (h2a_request_parse(jr->body, strlen(jr->body), &was) != H2A_OK) {
-        h2a_err_clear();
-        goto done;
-    }
-    *kept = i < was->n_targets && s_same_tags(&was->targets[i], &r->req->targets[i]);
-done:
-    h2a_request_free(was);
-    h2a_jreq_free(jr);
-    h2a_jtargets_free(jt, njt);
-    h2a_jgens_free(g, ng);
-    return rv;
+    kept = cur.q != NULL && cur.target_idx == i && i < cur.q->n_targets &&
+           h2a_request_root_len(cur.jr->id, cur.jr->reason) == n &&
+           strncmp(cur.jr->id, r->req->id, n) == 0 &&
+           s_same_tags(&cur.q->targets[i], &r->req->targets[i]);
+    h2a_enroll_serving_free(&cur);
+    return kept;
 }
 
 /* A reimport gets its tags, unless the ARN already carries them. */
 static h2a_err s_retag(h2a_run *r, size_t i, h2a_acct *a, const char *arn)
 {
     struct s_tags tg;
-    bool kept = false;
 
-    H2A_GUARD(s_tags_kept(r, i, arn, &kept));
-    if (kept) {
+    if (s_tags_kept(r, i, arn)) {
         return H2A_OK;
     }
     /* ACM takes no Tags with a reimport; tag afterwards. */

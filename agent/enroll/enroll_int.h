@@ -212,6 +212,19 @@ bool h2a_enroll_terminal(h2a_err e);
 h2a_err h2a_enroll_fail_early(h2a_run *r, h2a_err rv, const char *step) H2A_MUST_USE;
 /* The result JSON of a run. */
 h2a_err h2a_enroll_output(h2a_run *r, h2a_buf *out) H2A_MUST_USE;
+/*
+ * What the journal says `arn` serves now: its newest generation's target
+ * index, request row and parsed request (jr NULL: no generation; q NULL:
+ * a body that no longer parses). Free with h2a_enroll_serving_free.
+ */
+typedef struct {
+    size_t target_idx;
+    h2a_jreq *jr;
+    h2a_request *q;
+} h2a_enroll_serving;
+h2a_err h2a_enroll_serving_get(h2a_run *r, const char *arn,
+                               h2a_enroll_serving *out) H2A_MUST_USE;
+void h2a_enroll_serving_free(h2a_enroll_serving *s);
 
 /* steps.c: validate, key, CSR ------------------------------------------- */
 h2a_err h2a_enroll_validate(h2a_run *r) H2A_MUST_USE;

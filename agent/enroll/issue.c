@@ -95,16 +95,12 @@ h2a_err h2a_enroll_load_issued(h2a_run *r)
  * has no use for it (its journal reads are not free); a failed lookup only
  * loses the hint.
  */
-static char *s_predecessor(const h2a_run *r, const h2a_issue_ctx *ic)
+static char *s_predecessor(h2a_run *r, const h2a_issue_ctx *ic)
 {
-    h2a_jgen *g = NULL;
-    h2a_jreq *jr = NULL;
-    h2a_jtarget *jt = NULL;
-    h2a_request *q = NULL;
-    size_t n = 0, njt = 0;
-    const char *arn = NULL;
-    char *pem = NULL;
     const h2a_issuer_ops *ops = h2a_issuer_ops_for(ic);
+    const char *arn = NULL;
+    h2a_enroll_serving cur;
+    char *pem = NULL;
 
     if (ops == NULL || !ops->names_predecessor || r->req == NULL || r->journal == NULL ||
         r->req->reason == NULL || strcmp(r->req->reason, "renew") != 0) {
@@ -113,18 +109,14 @@ static char *s_predecessor(const h2a_run *r, const h2a_issue_ctx *ic)
     for (size_t i = 0; arn == NULL && i < r->req->n_targets; i++) {
         arn = r->req->targets[i].certificate_arn;
     }
-    if (arn != NULL && h2a_journal_generations(r->journal, arn, &g, &n) == H2A_OK && n > 0 &&
-        h2a_journal_get(r->journal, g[0].request_id, &jr, &jt, &njt) == H2A_OK &&
-        jr != NULL && jr->cert_pem != NULL &&
-        h2a_request_parse(jr->body, strlen(jr->body), &q) == H2A_OK &&
-        strcmp(q->issuer, r->req->issuer) == 0) {
-        pem = strdup(jr->cert_pem);
+    if (arn != NULL && h2a_enroll_serving_get(r, arn, &cur) == H2A_OK) {
+        if (cur.q != NULL && cur.jr->cert_pem != NULL &&
+            strcmp(cur.q->issuer, r->req->issuer) == 0) {
+            pem = strdup(cur.jr->cert_pem);
+        }
+        h2a_enroll_serving_free(&cur);
     }
     h2a_err_clear();
-    h2a_request_free(q);
-    h2a_jreq_free(jr);
-    h2a_jtargets_free(jt, njt);
-    h2a_jgens_free(g, n);
     return pem;
 }
 

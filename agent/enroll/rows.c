@@ -272,3 +272,35 @@ h2a_err h2a_enroll_output(h2a_run *r, h2a_buf *out)
     json_object_put(o);
     return rv;
 }
+
+h2a_err h2a_enroll_serving_get(h2a_run *r, const char *arn, h2a_enroll_serving *out)
+{
+    h2a_jgen *g = NULL;
+    h2a_jtarget *jt = NULL;
+    size_t ng = 0, njt = 0;
+    h2a_err rv;
+
+    memset(out, 0, sizeof(*out));
+    rv = h2a_journal_generations(r->journal, arn, &g, &ng);
+    if (rv == H2A_OK && ng > 0) {
+        out->target_idx = g[0].target_idx;
+        rv = h2a_journal_get(r->journal, g[0].request_id, &out->jr, &jt, &njt);
+    }
+    if (rv == H2A_OK && out->jr != NULL &&
+        h2a_request_parse(out->jr->body, strlen(out->jr->body), &out->q) != H2A_OK) {
+        h2a_err_clear();
+    }
+    h2a_jtargets_free(jt, njt);
+    h2a_jgens_free(g, ng);
+    if (rv != H2A_OK) {
+        h2a_enroll_serving_free(out);
+    }
+    return rv;
+}
+
+void h2a_enroll_serving_free(h2a_enroll_serving *s)
+{
+    h2a_request_free(s->q);
+    h2a_jreq_free(s->jr);
+    memset(s, 0, sizeof(*s));
+}
