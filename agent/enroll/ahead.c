@@ -239,29 +239,24 @@ static size_t s_count(const H2A_WORKER *w, const h2a_request *const *reqs, size_
 
 void h2a_enroll_read_ahead(H2A_WORKER *w, const h2a_request *const *reqs, size_t n)
 {
-    struct h2a_ahead *a = NULL;
+    size_t wanted = s_count(w, reqs, n);
+    struct h2a_ahead *a;
 
     /* One read has nothing to overlap with: validate makes it on the worker's connection. */
-    if (w->ahead == NULL && s_count(w, reqs, n) < 2) {
+    if (wanted == 0 || (w->ahead == NULL && wanted < 2) || (a = s_pool(w)) == NULL ||
+        a->threads == 0) {
         return;
     }
+    pthread_mutex_lock(&a->mu);
     for (size_t k = 0; k < n; k++) {
         for (size_t i = 0; reqs[k] != NULL && i < reqs[k]->n_targets; i++) {
-            if (!s_wanted(w, reqs[k], i)) {
-                continue;
+            if (s_wanted(w, reqs[k], i)) {
+                s_queue(a, &reqs[k]->targets[i]);
             }
-            if (a == NULL && (a = s_pool(w)) == NULL) {
-                return;
-            }
-            if (a->threads == 0) {
-                return;
-            }
-            pthread_mutex_lock(&a->mu);
-            s_queue(a, &reqs[k]->targets[i]);
-            pthread_cond_broadcast(&a->cv);
-            pthread_mutex_unlock(&a->mu);
         }
     }
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
 }
 
 /* Wait for run r's target i's read and move its answer into the run (under mu). */
