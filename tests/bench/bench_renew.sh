@@ -48,10 +48,7 @@ lines 1 1 warm >"$ENR_DIR/warm.jsonl"
 lines 1 "$N" old >"$ENR_DIR/old.jsonl"
 "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/old.jsonl" --jobs 1 >"$ENR_DIR/old.out"
 args=()
-while read -r arn; do args+=(--arn "$arn"); done < <($PY -c '
-import json, sys
-for l in open(sys.argv[1]):
-    print(json.loads(l)["targets"][0]["certificate_arn"])' "$ENR_DIR/old.out")
+while read -r arn; do args+=(--arn "$arn"); done < <(enr_batch_arns "$ENR_DIR/old.out")
 
 calls() { h2a_localaws_ctl GET /_control/calls | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["calls"]))'; }
 # by_op: the calls since the last reset, counted per operation.
@@ -103,7 +100,7 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $M)
 INSERT INTO generations SELECT 'arn:aws:acm:eu-west-1:111111111111:certificate/dry-' || i, 1,
   'dry' || i, 0, 'enroll', imported_at, NULL FROM generations, n WHERE request_id = 'old1';
 SQL
-old1=$($PY -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["targets"][0]["certificate_arn"])' "$ENR_DIR/old.out")
+old1=$(enr_batch_arns "$ENR_DIR/old.out" | sed -n 1p)
 sqlite3 "$inv" <<SQL
 CREATE TEMP TABLE one AS SELECT * FROM certificates WHERE arn = '$old1';
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $M)

@@ -178,6 +178,12 @@ enr_cert_count() {
         $PY -c 'import json,sys; print(len(json.load(sys.stdin)["certificates"]))'
 }
 
+# enr_batch_arns FILE: the first target's ARN of each line of an `enroll --batch` output.
+enr_batch_arns() {
+    $PY -c 'import json,sys
+for l in open(sys.argv[1]): print(json.loads(l)["targets"][0]["certificate_arn"])' "$1"
+}
+
 # enr_calls OPERATION: how many calls of it hsm2acm (not a test's AWS CLI) made since
 # the endpoint's call log was last cleared (h2a_localaws_ctl DELETE /_control/calls).
 enr_calls() {

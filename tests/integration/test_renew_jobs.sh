@@ -17,8 +17,7 @@ done >"$ENR_DIR/batch.jsonl"
 # script; unit_test_journal_states covers the journal side).
 "$H2A_BIN" enroll --config "$ENR_CONFIG" --batch "$ENR_DIR/batch.jsonl" --jobs 2 >"$ENR_DIR/batch.out" ||
     enr_fail "enroll --batch --jobs 2: exit $?: $(cat "$ENR_DIR/batch.out")"
-mapfile -t arns < <($PY -c 'import json,sys
-for l in open(sys.argv[1]): print(json.loads(l)["targets"][0]["certificate_arn"])' "$ENR_DIR/batch.out")
+mapfile -t arns < <(enr_batch_arns "$ENR_DIR/batch.out")
 [ "${#arns[@]}" = 5 ] || enr_fail "batch made ${#arns[@]} certificates"
 # Asked in reverse order: the lines follow it.
 args=()
